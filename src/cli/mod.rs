@@ -1,0 +1,70 @@
+//! Command-line parsing (clap) and output. Each subcommand lives in its own module and owns
+//! its `Args` struct and its `run` function; this module only dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod history;
+pub mod normalize;
+pub mod serve;
+pub mod tracker;
+pub mod upload;
+pub mod validate;
+pub mod wizard;
+
+/// lbimport: prove a past-purchases file is right, fix what can be fixed, and upload it to
+/// Luigi's Box safely. With no subcommand it opens the wizard.
+#[derive(Debug, Parser)]
+#[command(name = "lbimport", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand; none opens the wizard.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a CSV or JSON-lines file and report what the service would say.
+    Validate(validate::Args),
+    /// Validate, confirm and upload a file to a saved tracker.
+    Upload(upload::Args),
+    /// Convert a file that doesn't fit the documented layout into one that does.
+    Normalize(normalize::Args),
+    /// Manage saved trackers (id, endpoint, private key source).
+    #[command(subcommand)]
+    Tracker(tracker::Command),
+    /// List past uploads, newest first.
+    History(history::Args),
+    /// Run the sandbox import endpoint locally.
+    Serve(serve::Args),
+    /// Open the wizard, optionally with the file and tracker already chosen.
+    Wizard(wizard::Args),
+}
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: usage error or unreadable input.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Entry point of the `lbimport` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => wizard::run(wizard::Args::default()),
+        Some(Command::Validate(a)) => validate::run(a),
+        Some(Command::Upload(a)) => upload::run(a),
+        Some(Command::Normalize(a)) => normalize::run(a),
+        Some(Command::Tracker(c)) => tracker::run(c),
+        Some(Command::History(a)) => history::run(a),
+        Some(Command::Serve(a)) => serve::run(a),
+        Some(Command::Wizard(a)) => wizard::run(a),
+    }
+}
+
+/// Print a one-line error on stderr and return the usage exit status.
+pub fn fail_usage(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("lbimport: {msg}");
+    ExitCode::from(EXIT_USAGE)
+}

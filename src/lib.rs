@@ -1,0 +1,14 @@
+//! lbimport — validate, fix and safely upload past purchases to Luigi's Box.
+//!
+//! The library holds the whole product; the `lbimport` binary only calls [`cli::main`].
+//! Core modules ([`read`], [`validate`], [`mapping`], [`upload`], [`config`], [`server`])
+//! have no terminal-UI dependency; the wizard lives in [`tui`].
+
+pub mod cli;
+pub mod config;
+pub mod mapping;
+pub mod read;
+pub mod server;
+pub mod tui;
+pub mod upload;
+pub mod validate;

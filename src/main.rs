@@ -1,0 +1,5 @@
+//! The `lbimport` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    lbimport::cli::main()
+}

@@ -1,0 +1,1 @@
+//! The sandbox: a local stand-in for the import endpoint, for tests, demos and rehearsals.

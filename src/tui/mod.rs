@@ -1,0 +1,1 @@
+//! The wizard: tracker → file → validate → (columns) → confirm → upload → result.

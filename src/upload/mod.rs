@@ -1,0 +1,1 @@
+//! Upload: HMAC signing, streamed multipart body, progress, retries and typed outcomes.

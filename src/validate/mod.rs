@@ -1,0 +1,1 @@
+//! Validation: checks, statistics and the report. One streaming pass over the file.
