@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod generate;
 pub mod history;
 pub mod normalize;
 pub mod serve;
@@ -39,6 +40,9 @@ pub enum Command {
     History(history::Args),
     /// Run the sandbox import endpoint locally.
     Serve(serve::Args),
+    /// Write a deterministic, realistic purchases file (for benchmarks and demos).
+    #[command(hide = true)]
+    Generate(generate::Args),
     /// Open the wizard, optionally with the file and tracker already chosen.
     Wizard(wizard::Args),
 }
@@ -59,6 +63,7 @@ pub fn main() -> ExitCode {
         Some(Command::Tracker(c)) => tracker::run(c),
         Some(Command::History(a)) => history::run(a),
         Some(Command::Serve(a)) => serve::run(a),
+        Some(Command::Generate(a)) => generate::run(a),
         Some(Command::Wizard(a)) => wizard::run(a),
     }
 }

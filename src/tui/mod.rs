@@ -1,1 +1,3 @@
 //! The wizard: tracker → file → validate → (columns) → confirm → upload → result.
+
+pub mod theme;
