@@ -1,12 +1,131 @@
-//! `lbimport history`.
+//! `lbimport history [--tracker NAME] [--json]`: past uploads, newest first.
+//!
+//! Exit status: 0 listed (even when empty); 1 the history could not be read.
 
 use std::process::ExitCode;
 
+use crate::config::{History, HistoryEntry};
+
 /// Arguments of `lbimport history`.
 #[derive(Debug, Default, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Only uploads to this tracker (its saved name, or its tracker id).
+    #[arg(long, value_name = "NAME")]
+    pub tracker: Option<String>,
+    /// Print JSON (an array of entries, newest first).
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Run `lbimport history`.
-pub fn run(_args: Args) -> ExitCode {
-    super::fail_usage("history: not available yet")
+pub fn run(args: Args) -> ExitCode {
+    match History::open_default() {
+        Ok(h) => run_with(&h, args),
+        Err(e) => {
+            eprintln!("lbimport: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Run `lbimport history` against a given history file.
+pub fn run_with(history: &History, args: Args) -> ExitCode {
+    let (entries, warnings) = match history.list_with_warnings() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("lbimport: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for w in &warnings {
+        eprintln!("lbimport: warning: {w}");
+    }
+    let entries: Vec<HistoryEntry> = match &args.tracker {
+        Some(t) => entries
+            .into_iter()
+            .filter(|e| &e.tracker_name == t || &e.tracker_id == t)
+            .collect(),
+        None => entries,
+    };
+    if args.json {
+        return match serde_json::to_string_pretty(&entries) {
+            Ok(s) => {
+                println!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lbimport: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if entries.is_empty() {
+        match &args.tracker {
+            Some(t) => println!("No uploads recorded for \"{t}\"."),
+            None => println!("No uploads recorded yet."),
+        }
+        return ExitCode::SUCCESS;
+    }
+    print!("{}", history_table(&entries));
+    ExitCode::SUCCESS
+}
+
+/// The human table of `lbimport history` (times in UTC).
+pub fn history_table(entries: &[HistoryEntry]) -> String {
+    let rows: Vec<[String; 7]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                e.tracker_name.clone(),
+                match e.status {
+                    Some(s) => format!("{} {s}", e.outcome),
+                    None => e.outcome.to_string(),
+                },
+                human_bytes(e.bytes),
+                e.rows.map_or("-".to_string(), |r| r.to_string()),
+                e.sha256.chars().take(12).collect(),
+                e.file.display().to_string(),
+            ]
+        })
+        .collect();
+    super::tracker::table(
+        &[
+            "TIME (UTC)",
+            "TRACKER",
+            "OUTCOME",
+            "BYTES",
+            "ROWS",
+            "SHA256",
+            "FILE",
+        ],
+        &rows,
+    )
+}
+
+/// `1.2 MB` style sizes (decimal units), exact bytes below 1 kB.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_234_567), "1.2 MB");
+        assert_eq!(human_bytes(1_000_000_000), "1.0 GB");
+    }
 }

@@ -178,7 +178,7 @@ impl History {
         entries.reverse();
         // Concurrent writers may append slightly out of order: sort by time, newest first,
         // keeping file order (newest last written first) for equal times.
-        entries.sort_by(|a, b| b.time.cmp(&a.time));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.time));
         Ok((entries, warnings))
     }
 

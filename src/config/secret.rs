@@ -129,22 +129,24 @@ pub(crate) fn run_key_command(cmd: &str, timeout: Duration) -> Result<PrivateKey
             format!("its command failed ({code}): {shown}")
         });
     }
-    key_from_output(&stdout).map_err(|e| format!("its command {e}"))
+    PrivateKey::from_first_line(&stdout).map_err(|e| format!("its command's output {e}"))
 }
 
-/// The key from some output (a command's stdout or piped stdin): the first line, trimmed.
-/// The error text completes "its command …" / "stdin …".
-pub(crate) fn key_from_output(bytes: &[u8]) -> Result<PrivateKey, String> {
-    if bytes.len() >= MAX_KEY_OUTPUT {
-        return Err("printed too much output (a key is one short line)".to_string());
+impl PrivateKey {
+    /// The key from some output (a command's stdout, piped stdin): its first line, trimmed,
+    /// as `pass show` prints it. The error completes a phrase like "stdin …" and never
+    /// contains the input.
+    pub fn from_first_line(bytes: &[u8]) -> Result<PrivateKey, String> {
+        if bytes.len() >= MAX_KEY_OUTPUT {
+            return Err("is too long for a key (a key is one short line)".to_string());
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string())?;
+        let first = text.lines().next().unwrap_or("").trim();
+        if first.is_empty() {
+            return Err("has no key on its first line".to_string());
+        }
+        Ok(PrivateKey::new(first))
     }
-    let text =
-        std::str::from_utf8(bytes).map_err(|_| "printed a key that is not UTF-8".to_string())?;
-    let first = text.lines().next().unwrap_or("").trim();
-    if first.is_empty() {
-        return Err("printed no key (its first line is empty)".to_string());
-    }
-    Ok(PrivateKey::new(first))
 }
 
 fn read_bounded(mut r: impl Read, limit: usize) -> Vec<u8> {
@@ -255,7 +257,7 @@ mod tests {
         let e = run_key_command("true", Duration::from_secs(5)).err();
         assert_eq!(
             e.as_deref(),
-            Some("its command printed no key (its first line is empty)")
+            Some("its command's output has no key on its first line")
         );
     }
 }
