@@ -23,8 +23,8 @@ pub const CONFIG_FILE: &str = "trackers.toml";
 /// Largest config file we read (a real one is a few KiB).
 const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
-const HEADER: &str = "# lbimport saved trackers. Managed by `lbimport tracker …`; hand edits are kept \
-                      if valid,\n# but comments are not preserved.\n\n";
+const HEADER: &str = "# lbimport saved trackers (see `lbimport tracker --help`). Hand edits are \
+                      fine,\n# but comments are not kept when lbimport rewrites this file.\n\n";
 
 /// Reads and writes `trackers.toml` in one directory.
 #[derive(Debug, Clone)]
