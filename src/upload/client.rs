@@ -100,7 +100,9 @@ fn endpoint_url(base: &str, tracker_id: &str) -> Result<reqwest::Url, String> {
     }
 }
 
-fn install_crypto_provider() {
+/// Install rustls' `ring` crypto provider for the process, once (needed before any reqwest
+/// client is built; an already installed provider is kept).
+pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Another part of the process may have installed one already; that is fine.
