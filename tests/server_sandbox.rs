@@ -107,7 +107,8 @@ async fn authorization_problems_are_explained() {
         &now,
         PATH,
     );
-    let cases: Vec<(Vec<(&str, String)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, String)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("Date", now.clone())],
             PATH,
