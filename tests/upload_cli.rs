@@ -374,3 +374,39 @@ fn serve_prints_its_url_and_accepts_an_upload() {
         DATA.as_bytes()
     );
 }
+
+#[test]
+fn proxies_from_the_environment_are_used() {
+    // The sandbox understands absolute-form requests, so it can stand in for an HTTP proxy:
+    // the upload names a host that doesn't resolve and only reaches it through HTTP_PROXY.
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.csv", DATA);
+    let o = Command::new(env!("CARGO_BIN_EXE_lbimport"))
+        .args([
+            "upload",
+            path_str(&f),
+            "--tracker-id",
+            TRACKER,
+            "--private-key-env",
+            "LB_TEST_KEY",
+            "--base-url",
+            "http://import.sandbox.invalid",
+            "--yes",
+            "--no-validate",
+            "--max-attempts",
+            "1",
+        ])
+        .env("LBIMPORT_CONFIG_DIR", env.dir.path().join("config"))
+        .env("LBIMPORT_DATA_DIR", env.dir.path().join("data"))
+        .env("LB_TEST_KEY", KEY)
+        .env("HTTP_PROXY", &env.srv.base_url)
+        .env("http_proxy", &env.srv.base_url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lbimport");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(env.srv.uploads(), 1);
+    assert_eq!(env.srv.received()[0].status, 200);
+}
