@@ -233,7 +233,11 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
     if std::io::stderr().is_terminal() {
         eprint!("Validating {}…\r", path.display());
     }
-    let report = match validate::validate_path(path, &opts, None) {
+    let result = validate::validate_path(path, &opts, None);
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             return Err(fail(
@@ -626,6 +630,7 @@ impl Printer {
             sent as f64 * 100.0 / total as f64
         };
         let eta_s = match eta {
+            _ if sent >= total => "all sent, waiting for the answer".to_string(),
             Some(d) => format!("{} left", clock(d)),
             None => "estimating".into(),
         };
