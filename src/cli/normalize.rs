@@ -60,13 +60,12 @@ fn pct(c: f32) -> String {
 /// Print what detection saw.
 pub fn print_detection(d: &Detection) {
     println!(
-        "format:     {} ({}{})",
+        "format:     {} ({})",
         match d.format {
             crate::read::Format::Csv => "CSV",
             crate::read::Format::Json => "JSON lines",
         },
-        d.encoding,
-        if d.bom { ", BOM" } else { "" }
+        d.encoding
     );
     if d.format == crate::read::Format::Csv {
         let delim = match d.delimiter {
@@ -83,6 +82,7 @@ pub fn print_detection(d: &Detection) {
         let name = c
             .name
             .as_deref()
+            .filter(|_| d.format == crate::read::Format::Csv)
             .map(|n| format!(" {n:?}"))
             .unwrap_or_default();
         let example = d

@@ -1012,19 +1012,45 @@ const DOCUMENTED_KEYS: [&str; 7] = [
     "created_at",
 ];
 
+/// A JSON object with its keys in file order.
+struct Ordered(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, val)) = a.next_entry::<String, serde_json::Value>()? {
+                    v.push((k, val));
+                }
+                Ok(Ordered(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 fn detect_json(lines: &[&str]) -> Detection {
     let mut keys: Vec<String> = Vec::new();
     let mut objs = Vec::new();
     let mut bad = 0;
     for l in lines {
-        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l) {
+        match serde_json::from_str::<Ordered>(l) {
             Ok(o) => {
-                for k in o.keys() {
+                for (k, _) in &o.0 {
                     if !keys.contains(k) {
                         keys.push(k.clone());
                     }
                 }
-                objs.push(o);
+                objs.push(o.0.into_iter().collect::<HashMap<_, _>>());
             }
             Err(_) => bad += 1,
         }
