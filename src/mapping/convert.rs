@@ -819,8 +819,8 @@ fn oversized_orders(
     max: u64,
     progress: Option<&Progress>,
     passes: u64,
+    hasher: &hashbrown::DefaultHashBuilder,
 ) -> Result<HashSet64, MappingError> {
-    let hasher = hashbrown::DefaultHashBuilder::default();
     let mut opened = open_rows(input, m, clean.strip_bom)?;
     let size = opened.size;
     let mut counts: HashMap64<u64> = HashMap64::default();
@@ -926,13 +926,17 @@ fn run(
         }
     }
     let mut conv = RowConv::new(m, clean.trim_ids)?;
+    // one hasher for both passes (each instance is randomly seeded)
+    let hasher = hashbrown::DefaultHashBuilder::default();
     let passes = if clean.max_order_items.is_some() {
         2
     } else {
         1
     };
     let oversized = match clean.max_order_items {
-        Some(max) => Some(oversized_orders(input, m, clean, max, progress, passes)?),
+        Some(max) => Some(oversized_orders(
+            input, m, clean, max, progress, passes, &hasher,
+        )?),
         None => None,
     };
     let mut opened = open_rows(input, m, clean.strip_bom)?;
@@ -977,7 +981,6 @@ fn run(
         }
     }
     let result = (|| -> Result<(), MappingError> {
-        let hasher = hashbrown::DefaultHashBuilder::default();
         let mut seen: HashSet64 = HashSet64::default();
         let mut dropped_orders: HashSet64 = HashSet64::default();
         let mut line: Vec<u8> = Vec::with_capacity(256);
