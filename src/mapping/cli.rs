@@ -29,12 +29,12 @@ pub struct MappingArgs {
     #[arg(long, value_name = "FORMAT")]
     pub time_format: Option<String>,
     /// Zone of timestamps without one: `UTC`, `+02:00`, or an IANA name (`Europe/Bratislava`).
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub time_zone: Option<String>,
     /// Leave invalid rows out, writing them with line numbers and reasons to PATH (default:
     /// beside the output, `<name>.invalid.csv`).
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
-    pub exclude_invalid: Option<PathBuf>,
+    pub exclude_invalid: Option<String>,
     /// Drop exact duplicate rows.
     #[arg(long)]
     pub dedupe: bool,
@@ -91,10 +91,10 @@ impl MappingArgs {
             trim_ids: self.trim,
             dedupe: self.dedupe,
             exclude_invalid: self.exclude_invalid.as_ref().map(|p| {
-                if p.as_os_str().is_empty() {
+                if p.is_empty() {
                     invalid_default.to_path_buf()
                 } else {
-                    p.clone()
+                    PathBuf::from(p)
                 }
             }),
             max_order_items: self.max_order_items,
