@@ -308,8 +308,14 @@ fn cleaning_counts_and_side_file() {
     assert!(s0.bom && s0.bom_stripped && s0.header_skipped);
     assert_eq!(s0.whitespace_rows, 1);
     assert_eq!(s0.trimmed, 0);
-    assert_eq!(s0.duplicates, 1);
+    // a conversion without dedupe doesn't track duplicates; a plan counts them
+    assert_eq!(s0.duplicates, 0);
     assert_eq!(s0.duplicates_dropped, 0);
+    let p0 = plan(&input, &m, &Clean::default(), None).unwrap();
+    assert_eq!(p0.duplicates, 1);
+    assert_eq!(p0.duplicates_dropped, 0);
+    assert_eq!(p0.rows_out, 14);
+    assert_eq!(p0.invalid, 4);
     assert_eq!(s0.invalid, 4);
     assert_eq!(s0.invalid_excluded, 0);
     let mut reasons = s0.reasons.clone();

@@ -157,17 +157,19 @@ pub fn print_summary(s: &ConvertSummary, dry_run: bool) {
             String::new()
         }
     );
-    println!(
-        "duplicates: {} exact duplicate rows{}",
-        s.duplicates,
-        if s.duplicates_dropped > 0 {
-            format!(", {} {would}dropped", s.duplicates_dropped)
-        } else if s.duplicates > 0 {
-            " (use --dedupe)".into()
-        } else {
-            String::new()
-        }
-    );
+    if dry_run || s.duplicates_dropped > 0 || s.duplicates > 0 {
+        println!(
+            "duplicates: {} exact duplicate rows{}",
+            s.duplicates,
+            if s.duplicates_dropped > 0 {
+                format!(", {} {would}dropped", s.duplicates_dropped)
+            } else if s.duplicates > 0 {
+                " (use --dedupe)".into()
+            } else {
+                String::new()
+            }
+        );
+    }
     println!(
         "invalid:    {} rows{}",
         s.invalid,

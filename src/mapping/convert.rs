@@ -60,7 +60,8 @@ pub struct ConvertSummary {
     pub invalid: u64,
     /// Invalid rows left out (written to the side file).
     pub invalid_excluded: u64,
-    /// Exact duplicate rows found (after conversion).
+    /// Exact duplicate rows found (after conversion); counted when deduplicating and by
+    /// [`plan`], not by a conversion without `dedupe`.
     pub duplicates: u64,
     /// Duplicate rows dropped (when deduplicating).
     pub duplicates_dropped: u64,
@@ -877,7 +878,8 @@ pub fn convert_path(
 
 /// Dry run: the counts [`convert_path`] would report with these options, without writing
 /// anything. Duplicates, whitespace ids and invalid rows are counted whether or not the
-/// option that acts on them is on, so one plan shows every option's effect.
+/// option that acts on them is on, so one plan shows every option's effect (the order-size
+/// limit needs its N in `clean`).
 pub fn plan(
     input: &Path,
     m: &Mapping,
@@ -982,7 +984,8 @@ fn run(
     }
     let result = (|| -> Result<(), MappingError> {
         let mut seen: HashSet64 = HashSet64::default();
-        let mut dropped_orders: HashSet64 = HashSet64::default();
+        // duplicates cost one hash per distinct row: only when asked to drop them or planning
+        let track_duplicates = clean.dedupe || out.is_none();
         let mut line: Vec<u8> = Vec::with_capacity(256);
         let out_path = partial.clone().unwrap_or_default();
         while opened.rows.advance(input)? {
@@ -1044,11 +1047,9 @@ fn run(
                         && over.contains(&oh)
                     {
                         s.rows_in_dropped_orders += 1;
-                        dropped_orders.insert(oh);
                         continue;
                     }
-                    let h = hasher.hash_one(line.as_slice());
-                    if !seen.insert(h) {
+                    if track_duplicates && !seen.insert(hasher.hash_one(line.as_slice())) {
                         s.duplicates += 1;
                         if clean.dedupe {
                             s.duplicates_dropped += 1;
@@ -1066,7 +1067,6 @@ fn run(
             }
         }
         s.orders_dropped = oversized.as_ref().map_or(0, |o| o.len() as u64);
-        let _ = dropped_orders;
         if let Some(p) = progress {
             p.set_counters(base + size, s.rows_in);
         }
