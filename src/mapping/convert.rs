@@ -336,7 +336,7 @@ impl RowConv {
                     self.trimmed_any = true;
                 }
             }
-            if err.is_none() && std::str::from_utf8(v).is_err() {
+            if err.is_none() && !v.is_ascii() && std::str::from_utf8(v).is_err() {
                 err = Some(Invalid {
                     reason: "not UTF-8",
                     detail: format!("{} is not valid UTF-8", SLOT_NAMES[slot]),
