@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::convert::{Clean, ConvertSummary, convert_path, default_output, output_dir};
 use super::detect::{Detection, Hints, detect_path_with, normalize_name};
+use super::split::{DEFAULT_PART_BYTES, split_path};
 use super::{Mapping, MappingError, Source, saved};
 use crate::config::ConfigStore;
 use crate::read::Format;
@@ -331,6 +332,10 @@ pub struct Prepared {
     pub detection: Option<Detection>,
     /// One-line notices for the user.
     pub notices: Vec<String>,
+    /// When the converted file was over 1 GiB: its parts (split at order boundaries, each
+    /// ≤ 1 GiB, to be validated and uploaded one after another); `path_to_use` is the first.
+    /// Empty otherwise.
+    pub parts: Vec<PathBuf>,
 }
 
 /// Turn `input` plus mapping flags into the file to validate or upload. Without flags (and
@@ -347,6 +352,7 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
             mapping: None,
             detection: None,
             notices: Vec::new(),
+            parts: Vec::new(),
         });
     }
     let r = resolve(input, args)?;
@@ -358,6 +364,7 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
             mapping: None,
             detection: Some(r.detection),
             notices: r.notices,
+            parts: Vec::new(),
         });
     }
     let out = default_output(input);
@@ -368,6 +375,15 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
     let clean = args.clean(&output_dir().join(format!("{stem}.invalid.csv")));
     let summary = convert_path(input, &r.mapping, &clean, &out, None)?;
     let mut notices = r.notices;
+    let mut parts = Vec::new();
+    if summary.bytes_out > DEFAULT_PART_BYTES {
+        parts = split_path(&out, DEFAULT_PART_BYTES, &output_dir(), &stem, None)?;
+        std::fs::remove_file(&out).map_err(|e| MappingError::io(&out, e))?;
+        notices.push(format!(
+            "the converted file is over 1 GiB: split into {} parts at order boundaries",
+            parts.len()
+        ));
+    }
     if let (Some(name), Some(tracker)) = (&args.save_mapping, &args.tracker) {
         let store = ConfigStore::open_default()?;
         let name = Some(name.as_str()).filter(|n| !n.is_empty());
@@ -375,11 +391,12 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
         notices.push(format!("mapping saved for tracker \"{tracker}\""));
     }
     Ok(Prepared {
-        path_to_use: out,
+        path_to_use: parts.first().cloned().unwrap_or(out),
         summary: Some(summary),
         temp: true,
         mapping: Some(r.mapping),
         detection: Some(r.detection),
         notices,
+        parts,
     })
 }
