@@ -123,6 +123,12 @@ impl Detection {
         }
     }
 
+    /// Live preview of the first `n` sample rows under `m` (CSV columns, header names and
+    /// JSON keys all resolve): see [`super::convert::preview`].
+    pub fn preview(&self, m: &Mapping, n: usize) -> Vec<Result<[String; 4], String>> {
+        super::convert::preview_keyed(&self.headers, &self.sample, m, n)
+    }
+
     /// The index a source refers to in `sample` rows.
     pub fn index_of(&self, s: &Source) -> Option<usize> {
         match s {
