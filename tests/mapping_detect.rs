@@ -212,3 +212,37 @@ fn utf16_is_reported() {
     assert!(!d.fits);
     assert!(d.notes.iter().any(|n| n.contains("UTF-16")));
 }
+
+#[test]
+fn shop_platform_style_export() {
+    let src = "Name,Email,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku\n\
+               #1001,ann@example.com,2023-04-22 15:04:30 +0200,1,Red shoe,9.90,RS-42\n\
+               #1001,ann@example.com,2023-04-22 15:04:30 +0200,2,Hat,19.90,HT-1\n\
+               #1002,bob@example.com,2023-04-23 08:00:00 +0200,1,Socks,5.00,SK-3\n";
+    let d = detect_bytes(src.as_bytes(), true, false);
+    assert!(d.header);
+    assert_eq!(d.delimiter, ',');
+    assert_eq!(
+        roles(&d),
+        [
+            Role::OrderId,
+            Role::UserId,
+            Role::CreatedAt,
+            Role::Other,
+            Role::Other,
+            Role::Other,
+            Role::Identity
+        ]
+    );
+    assert_eq!(d.columns[2].time_format.as_deref(), Some("iso8601"));
+    let p = d.preview(&d.mapping, 3);
+    assert_eq!(
+        p[0].clone().unwrap(),
+        [
+            "#1001".to_string(),
+            "RS-42".into(),
+            "ann@example.com".into(),
+            "2023-04-22 13:04:30".into()
+        ]
+    );
+}
