@@ -72,7 +72,7 @@ pub fn draw_key_bar(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[KeyHin
         }
         let len = k.key.chars().count() + k.action.chars().count() + 3;
         if used + len + tail_len > area.width as usize {
-            break;
+            continue;
         }
         used += len;
         spans.push(Span::styled(

@@ -95,7 +95,7 @@ impl ConfirmView {
         file: &FileChoice,
         report: &Report,
     ) {
-        let dup_h = if self.duplicate.is_some() { 4 } else { 0 };
+        let dup_h = if self.duplicate.is_some() { 5 } else { 0 };
         let [main, dup, foot] = Layout::vertical([
             Constraint::Min(10),
             Constraint::Length(dup_h),
@@ -105,7 +105,7 @@ impl ConfirmView {
         let t = &tracker.tracker;
         let kv = |k: &str, v: String| {
             Line::from(vec![
-                Span::styled(format!("{k:<16}"), theme.muted),
+                Span::styled(format!("{k:<11}"), theme.muted),
                 Span::styled(v, theme.text),
             ])
         };
@@ -134,16 +134,16 @@ impl ConfirmView {
             kv(
                 "endpoint",
                 ui::sanitize(
-                    &format!("POST {}/v1/interactions/{}/files", t.base_url, t.tracker_id),
+                    &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
                     120,
                 ),
             ),
             kv(
                 "file",
-                ui::short_path(&file.upload.display().to_string(), 90),
+                ui::short_path(&file.upload.display().to_string(), 64),
             ),
             kv(
-                "size / format",
+                "size",
                 format!(
                     "{} ({} bytes), {}",
                     ui::bytes(report.file.bytes),
@@ -155,10 +155,9 @@ impl ConfirmView {
             kv(
                 "contents",
                 format!(
-                    "{} rows, {} orders ({} multi-item), {} pairs",
+                    "{} rows, {} orders, {} pairs",
                     ui::count(st.rows),
                     ui::count(st.orders),
-                    ui::count(st.multi_item_orders),
                     ui::count(st.pairs)
                 ),
             ),
@@ -171,7 +170,7 @@ impl ConfirmView {
                 },
             ),
             kv(
-                "transformations",
+                "changes",
                 if file.transformations.is_empty() {
                     "none — the file is sent byte for byte".to_string()
                 } else {
@@ -180,13 +179,12 @@ impl ConfirmView {
             ),
             kv(
                 "clock skew",
-                "checked against the server's Date when the upload starts (±5 s allowed)"
-                    .to_string(),
+                "checked when the upload starts (±5 s allowed)".to_string(),
             ),
             kv(
                 "time limit",
                 format!(
-                    "the upload must finish within 10:00 — needs ≥ {} sustained",
+                    "must finish within 10:00 — needs ≥ {}",
                     ui::rate(needed.max(1.0))
                 ),
             ),
@@ -195,15 +193,16 @@ impl ConfirmView {
             lines.insert(
                 3,
                 kv(
-                    "converted from",
-                    ui::short_path(&file.original.display().to_string(), 90),
+                    "converted",
+                    format!(
+                        "from {}",
+                        ui::short_path(&file.original.display().to_string(), 60)
+                    ),
                 ),
             );
         }
         frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(ui::block(theme, "About to upload")),
+            Paragraph::new(lines).block(ui::block(theme, "About to upload")),
             main,
         );
         if let Some(d) = &self.duplicate {
@@ -224,9 +223,9 @@ impl ConfirmView {
                 Line::styled(head, style),
                 Line::styled(
                     format!(
-                        "{} {} (status {}) — uploading it again would count every purchase twice. Press D to allow.",
-                        d.time.format("%Y-%m-%d %H:%M UTC"),
+                        "{} on {} (status {}). Uploading it again counts every purchase twice; press D to allow it.",
                         d.outcome,
+                        d.time.format("%Y-%m-%d %H:%M UTC"),
                         d.status.map_or("–".to_string(), |s| s.to_string())
                     ),
                     theme.text,

@@ -410,8 +410,9 @@ impl FileView {
         let [top, path_area] =
             Layout::vertical([Constraint::Min(5), Constraint::Length(3)]).areas(area);
         let [list_area, preview_area] =
-            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(top);
         let visible = self.visible();
+        let wide = list_area.width >= 70;
         let rows: Vec<Row> = visible
             .iter()
             .filter_map(|i| self.entries.get(*i))
@@ -431,7 +432,14 @@ impl FileView {
                 Row::new(vec![
                     Cell::from(Span::styled(ui::sanitize(&name, 200), style)),
                     Cell::from(Span::styled(size, theme.muted)),
-                    Cell::from(Span::styled(e.modified.clone(), theme.muted)),
+                    Cell::from(Span::styled(
+                        if wide {
+                            e.modified.clone()
+                        } else {
+                            e.modified.chars().take(10).collect()
+                        },
+                        theme.muted,
+                    )),
                 ])
             })
             .collect();
@@ -447,7 +455,7 @@ impl FileView {
             [
                 Constraint::Fill(1),
                 Constraint::Length(9),
-                Constraint::Length(16),
+                Constraint::Length(if wide { 16 } else { 10 }),
             ],
         )
         .row_highlight_style(ui::selected(theme))

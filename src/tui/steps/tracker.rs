@@ -313,51 +313,56 @@ impl TrackerView {
         }
         let [list, info] =
             Layout::vertical([Constraint::Min(6), Constraint::Length(6)]).areas(area);
-        let header =
-            Row::new(["Name", "Tracker id", "Base URL", "Key", "Last upload"]).style(theme.muted);
+        let wide = area.width >= 110;
+        let mut header = vec!["Name", "Tracker id", "Key", "Last upload"];
+        if wide {
+            header.insert(2, "Base URL");
+        }
+        let header = Row::new(header).style(theme.muted);
         let mut rows: Vec<Row> = config
             .trackers
             .iter()
             .map(|t| {
-                let last = last_upload(history, &t.name);
-                Row::new(vec![
+                let mut cells = vec![
                     Cell::from(ui::sanitize(&t.name, 40)),
                     Cell::from(ui::sanitize(&t.tracker_id, 30)),
-                    Cell::from(ui::sanitize(&t.base_url, 60)),
                     Cell::from(t.key_source_label()),
-                    Cell::from(last),
-                ])
-                .style(theme.text)
+                    Cell::from(last_upload(history, &t.name)),
+                ];
+                if wide {
+                    cells.insert(2, Cell::from(ui::sanitize(&t.base_url, 60)));
+                }
+                Row::new(cells).style(theme.text)
             })
             .collect();
-        rows.push(
-            Row::new(vec![
-                Cell::from(SANDBOX_NAME),
-                Cell::from("(random)"),
-                Cell::from(if sandbox_running {
-                    "127.0.0.1 (running)"
-                } else {
-                    "127.0.0.1 (in-process)"
-                }),
-                Cell::from("random"),
-                Cell::from("offline rehearsal"),
-            ])
-            .style(theme.muted),
-        );
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Fill(2),
-                Constraint::Fill(2),
-                Constraint::Fill(3),
-                Constraint::Length(16),
-                Constraint::Fill(2),
-            ],
-        )
-        .header(header)
-        .row_highlight_style(ui::selected(theme))
-        .highlight_symbol(ui::SELECT_SYMBOL)
-        .block(ui::block(theme, "Trackers"));
+        let mut sandbox = vec![
+            Cell::from(SANDBOX_NAME),
+            Cell::from("(random id)"),
+            Cell::from("random key"),
+            Cell::from(if sandbox_running {
+                "running on 127.0.0.1"
+            } else {
+                "offline rehearsal"
+            }),
+        ];
+        if wide {
+            sandbox.insert(2, Cell::from("http://127.0.0.1"));
+        }
+        rows.push(Row::new(sandbox).style(theme.muted));
+        let mut widths = vec![
+            Constraint::Fill(2),
+            Constraint::Fill(1),
+            Constraint::Length(18),
+            Constraint::Length(25),
+        ];
+        if wide {
+            widths.insert(2, Constraint::Fill(3));
+        }
+        let table = Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(ui::selected(theme))
+            .highlight_symbol(ui::SELECT_SYMBOL)
+            .block(ui::block(theme, "Trackers"));
         let mut st = TableState::default().with_selected(Some(self.selected));
         frame.render_stateful_widget(table, list, &mut st);
 

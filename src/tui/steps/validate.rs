@@ -172,8 +172,17 @@ impl ValidateView {
                 "Go on to Confirm (only when the file has no errors)",
             ),
             hint(
+                "Esc",
+                "back",
+                "Back to the file step (stops a running validation)",
+            ),
+            hint(
                 "Tab",
-                "issues/samples",
+                if self.tab == Tab::Issues {
+                    "samples"
+                } else {
+                    "issues"
+                },
                 "Switch between the issues and the sample orders",
             ),
         ];
@@ -200,11 +209,6 @@ impl ValidateView {
                 "Map the columns of a CSV that doesn't fit the layout",
             ));
         }
-        v.push(hint(
-            "Esc",
-            "back",
-            "Back to the file step (stops a running validation)",
-        ));
         v.push(hint("h", "history", "Show the upload history"));
         v.push(hint("?", "help", "Show all keys"));
         v.push(hint("q", "quit", "Quit lbimport"));
