@@ -29,8 +29,9 @@ pub fn run(args: Args) -> ExitCode {
     {
         return super::fail_usage(format!("{}: no such file", f.display()));
     }
+    let file = args.file.map(|f| std::fs::canonicalize(&f).unwrap_or(f));
     let opts = crate::tui::Options {
-        file: args.file,
+        file,
         tracker: args.tracker,
         theme: args.theme,
     };

@@ -776,10 +776,20 @@ impl App {
 
     fn go_confirm(&mut self, tracker: Chosen, file: FileChoice, report: Arc<Report>) {
         let duplicate = self.find_duplicate(&tracker.tracker.tracker_id, &report.file.sha256);
+        let key_problem = match &tracker.tracker.key {
+            crate::config::KeySource::Env(var) if std::env::var_os(var).is_none() => Some(format!(
+                "environment variable {var} is not set — the upload will fail"
+            )),
+            crate::config::KeySource::Stored(k) if k.is_empty() => {
+                Some("the stored private key is empty".to_string())
+            }
+            _ => None,
+        };
         self.confirm = Some(confirm::ConfirmView {
             duplicate,
             override_duplicate: false,
             message: None,
+            key_problem,
         });
         self.step = Step::Confirm {
             tracker,

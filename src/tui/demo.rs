@@ -474,6 +474,7 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         duplicate: Some(history()[0].clone()),
         override_duplicate: false,
         message: None,
+        key_problem: None,
     });
     conf.step = Step::Confirm {
         tracker: prod(),

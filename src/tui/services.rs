@@ -272,45 +272,9 @@ pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf, String> {
     Ok(json)
 }
 
-/// A plain-text rendering of a report.
+/// A plain-text rendering of a report (the same text `lbimport validate` prints).
 pub fn report_text(r: &Report) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(s, "file     {}", r.file.path);
-    let _ = writeln!(s, "size     {} bytes", r.file.bytes);
-    let _ = writeln!(s, "sha256   {}", r.file.sha256);
-    let _ = writeln!(s, "format   {}", r.file.format.extension());
-    let _ = writeln!(s, "verdict  {}", verdict_words(r));
-    let st = &r.stats;
-    let _ = writeln!(
-        s,
-        "rows {} (valid {}, invalid {}), orders {}, multi-item orders {}, pairs {}, products {}, users {}",
-        st.rows,
-        st.valid_rows,
-        st.invalid_rows,
-        st.orders,
-        st.multi_item_orders,
-        st.pairs,
-        st.products,
-        st.users
-    );
-    if let (Some(a), Some(b)) = (&st.first_purchase, &st.last_purchase) {
-        let _ = writeln!(s, "purchases from {a} to {b}");
-    }
-    for i in &r.issues {
-        let _ = writeln!(
-            s,
-            "\n{} {} ×{}: {}",
-            i.severity.as_str(),
-            i.code,
-            i.count,
-            i.message
-        );
-        for e in &i.examples {
-            let _ = writeln!(s, "  line {} (byte {}): {}", e.line, e.byte, e.text);
-        }
-    }
-    s
+    crate::cli::validate::render_text(r)
 }
 
 /// The verdict in the words the banner uses.

@@ -26,6 +26,8 @@ pub struct ConfirmView {
     pub override_duplicate: bool,
     /// A notice.
     pub message: Option<String>,
+    /// Why the tracker's key can't be found right now (env var unset, …).
+    pub key_problem: Option<String>,
 }
 
 /// What the confirm step asks the app to do.
@@ -189,6 +191,15 @@ impl ConfirmView {
                 ),
             ),
         ];
+        if let Some(p) = &self.key_problem {
+            lines.insert(
+                2,
+                Line::from(vec![
+                    Span::styled(format!("{:<11}", "key"), theme.muted),
+                    Span::styled(format!("⚠ {}", ui::sanitize(p, 120)), theme.error),
+                ]),
+            );
+        }
         if file.original != file.upload {
             lines.insert(
                 3,
