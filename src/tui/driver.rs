@@ -207,7 +207,7 @@ impl Driver {
                             outcome: outcome.history_outcome(),
                             status: outcome.status(),
                             duration_ms: t0.elapsed().as_millis() as u64,
-                            detail: outcome.detail(),
+                            detail: services::outcome_detail(&outcome),
                         };
                         tracing::info!(
                             tracker = %entry.tracker_name,

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
@@ -13,120 +12,24 @@ use crate::config::{History, HistoryEntry, PrivateKey};
 use crate::read::Format;
 use crate::validate::{Options, Progress, Report, ValidateError};
 
-/// What an upload reports while it runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UploadEvent {
-    /// The server's clock differs from ours.
-    ClockSkew {
-        /// Server minus local, in milliseconds.
-        skew_ms: i64,
-        /// Whether the Date header was corrected for it.
-        corrected: bool,
-    },
-    /// An attempt starts.
-    Attempt {
-        /// 1-based attempt number.
-        n: u32,
-        /// Why this is a retry, if it is one.
-        reason: Option<String>,
-    },
-    /// Bytes went out.
-    Progress {
-        /// Bytes sent so far in this attempt.
-        sent: u64,
-        /// Total body bytes.
-        total: u64,
-        /// Current rate in bytes per second.
-        rate_bps: f64,
-        /// Estimated time left.
-        eta: Option<Duration>,
-        /// Time since the upload started.
-        elapsed: Duration,
-    },
-    /// A retry is scheduled.
-    Retrying {
-        /// Wait before the next attempt.
-        after: Duration,
-        /// Why.
-        reason: String,
-    },
-}
+pub use crate::server::Received;
+/// What an upload reports while it runs (the upload client's events).
+pub use crate::upload::Event as UploadEvent;
+/// How an upload ended (the upload client's outcome).
+pub use crate::upload::Outcome as UploadOutcome;
 
-/// How an upload ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UploadOutcome {
-    /// The server answered 2xx.
-    Accepted {
-        /// HTTP status.
-        status: u16,
-        /// Response body (bounded, escape-stripped).
-        body: String,
-        /// Wall time.
-        duration: Duration,
-        /// Bytes sent.
-        bytes: u64,
-    },
-    /// The server answered with an error status.
-    Rejected {
-        /// HTTP status.
-        status: u16,
-        /// Response body (bounded, escape-stripped).
-        body: String,
-        /// The status in plain words.
-        explanation: String,
-    },
-    /// No complete answer (network, deadline, stall, key).
-    Failed {
-        /// Why.
-        reason: String,
-        /// Bytes sent before it failed.
-        sent: u64,
-    },
-    /// The user cancelled it.
-    Cancelled,
-    /// We cannot tell whether the server took it.
-    Unknown {
-        /// Why.
-        reason: String,
-    },
-}
-
-impl UploadOutcome {
-    /// The history outcome this maps to.
-    pub fn history_outcome(&self) -> crate::config::Outcome {
-        use crate::config::Outcome as O;
-        match self {
-            UploadOutcome::Accepted { .. } => O::Accepted,
-            UploadOutcome::Rejected { .. } => O::Rejected,
-            UploadOutcome::Failed { .. } => O::Failed,
-            UploadOutcome::Cancelled => O::Cancelled,
-            UploadOutcome::Unknown { .. } => O::Unknown,
+/// A one-line detail of an outcome for the history entry.
+pub fn outcome_detail(o: &UploadOutcome) -> Option<String> {
+    match o {
+        UploadOutcome::Accepted { body, .. } if body.trim().is_empty() => None,
+        UploadOutcome::Accepted { body, .. } => Some(body.clone()),
+        UploadOutcome::Rejected {
+            body, explanation, ..
+        } => Some(format!("{explanation}: {body}")),
+        UploadOutcome::Failed { reason, .. } | UploadOutcome::Unknown { reason } => {
+            Some(reason.clone())
         }
-    }
-
-    /// HTTP status, when the server answered.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            UploadOutcome::Accepted { status, .. } | UploadOutcome::Rejected { status, .. } => {
-                Some(*status)
-            }
-            _ => None,
-        }
-    }
-
-    /// A one-line detail for the history entry.
-    pub fn detail(&self) -> Option<String> {
-        match self {
-            UploadOutcome::Accepted { body, .. } if body.is_empty() => None,
-            UploadOutcome::Accepted { body, .. } => Some(body.clone()),
-            UploadOutcome::Rejected {
-                body, explanation, ..
-            } => Some(format!("{explanation}: {body}")),
-            UploadOutcome::Failed { reason, .. } | UploadOutcome::Unknown { reason } => {
-                Some(reason.clone())
-            }
-            UploadOutcome::Cancelled => Some("cancelled by the user".to_string()),
-        }
+        UploadOutcome::Cancelled => Some("cancelled by the user".to_string()),
     }
 }
 
@@ -153,17 +56,21 @@ pub async fn upload(
     events: UnboundedSender<UploadEvent>,
     cancel: CancellationToken,
 ) -> UploadOutcome {
-    let _ = (job, events);
-    if cancel.is_cancelled() {
-        return UploadOutcome::Cancelled;
-    }
-    UploadOutcome::Failed {
-        reason: "this build of lbimport has no upload client".to_string(),
-        sent: 0,
-    }
+    let req = crate::upload::UploadRequest {
+        base_url: job.base_url,
+        tracker_id: job.tracker_id,
+        key: job.key,
+        client_name: job.client_name,
+        body: crate::upload::Body::File {
+            path: job.path,
+            format: job.format,
+        },
+        settings: crate::upload::Settings::default(),
+    };
+    crate::upload::run(req, Some(events), cancel).await
 }
 
-/// A running sandbox server.
+/// A running sandbox server (stopped when dropped).
 pub struct Sandbox {
     /// Its base URL (`http://127.0.0.1:PORT`).
     pub base_url: String,
@@ -171,6 +78,7 @@ pub struct Sandbox {
     pub tracker_id: String,
     /// The key it accepts.
     pub key: PrivateKey,
+    running: crate::server::Running,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -182,34 +90,32 @@ impl std::fmt::Debug for Sandbox {
     }
 }
 
-/// One file the sandbox received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    /// sha256 of the file part, lowercase hex.
-    pub sha256: String,
-    /// Its size.
-    pub bytes: u64,
-    /// HTTP status answered.
-    pub status: u16,
-}
-
 impl Sandbox {
-    /// Files received so far.
+    /// Upload requests it answered so far, oldest first.
     pub fn received(&self) -> Vec<Received> {
-        Vec::new()
+        self.running.received()
     }
 
     /// Stop the server.
-    pub fn shutdown(&self) {}
+    pub fn shutdown(&self) {
+        self.running.shutdown();
+    }
 }
 
-/// Start the sandbox server on 127.0.0.1 with a random key, storing uploads in `store_dir`.
+/// Start the sandbox server on 127.0.0.1 with a random tracker id and key, storing accepted
+/// uploads in `store_dir`.
 pub async fn start_sandbox(store_dir: PathBuf) -> std::io::Result<Sandbox> {
-    let _ = store_dir;
-    let _ = random_key();
-    Err(std::io::Error::other(
-        "this build of lbimport has no sandbox server",
-    ))
+    let key = random_key();
+    let id_bytes = key.expose().get(..4).unwrap_or(b"0000").to_vec();
+    let tracker_id = format!("sandbox-{}", String::from_utf8_lossy(&id_bytes));
+    let cfg = crate::server::Config::new(tracker_id.clone(), key.clone(), store_dir);
+    let running = crate::server::start(cfg).await?;
+    Ok(Sandbox {
+        base_url: running.base_url.clone(),
+        tracker_id,
+        key,
+        running,
+    })
 }
 
 /// A random key for the sandbox (32 bytes from the OS, hex).
