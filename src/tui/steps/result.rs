@@ -108,7 +108,10 @@ impl ResultView {
                     kv("sha256", sha256.to_string()),
                 ];
                 if !body.trim().is_empty() {
-                    l.push(kv("server said", ui::sanitize(body.trim(), 300)));
+                    l.push(Line::styled("server said:", theme.muted));
+                    for line in body.trim().lines().take(4) {
+                        l.push(Line::styled(ui::sanitize(line, 300), theme.text));
+                    }
                 }
                 ("✔ ACCEPTED".to_string(), theme.ok, l)
             }

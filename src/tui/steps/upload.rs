@@ -242,6 +242,11 @@ impl UploadView {
         ));
         if self.cancelling {
             lines.push(Line::styled("cancelling…", theme.warning));
+        } else if self.total > 0 && self.sent >= self.total {
+            lines.push(Line::styled(
+                "all bytes sent — waiting for the server's answer…",
+                theme.accent,
+            ));
         }
         frame.render_widget(
             Paragraph::new(lines)
