@@ -193,3 +193,15 @@ fn sigterm_restores_the_terminal() {
     s.wait_exit();
     s.assert_restored();
 }
+
+#[test]
+fn ctrl_c_quits_cleanly_from_any_step() {
+    let mut s = Session::start(&[("orders.csv", valid_csv())]);
+    s.wait_for("Sandbox");
+    s.send("\r");
+    s.wait_for("[File]");
+    s.send("\x03");
+    let st = s.wait_exit();
+    assert!(st.success(), "{st:?}");
+    s.assert_restored();
+}
