@@ -565,7 +565,12 @@ async fn drive(req: UploadRequest) -> (Outcome, u32, Option<i64>) {
         match ev {
             Event::ClockSkew { skew_ms, corrected } => {
                 skew = Some(skew_ms);
-                if corrected {
+                if !corrected {
+                    printer.line(&format!(
+                        "Clock: within {:.1} s of the server's (±0.5 s), fine.",
+                        skew_ms.unsigned_abs() as f64 / 1000.0
+                    ));
+                } else {
                     printer.line(&format!(
                         "Clock: this computer is {:.1} s {} the server; signing with the \
                          server's time.",
