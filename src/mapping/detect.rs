@@ -596,6 +596,7 @@ fn looks_like_header(row: &[String], data: &[Vec<String>], stats: &[ColStats]) -
             || c.starts_with('/')
             || c.starts_with("http")
             || (!b.is_empty() && b.iter().all(u8::is_ascii_digit))
+            || (b.iter().any(u8::is_ascii_digit) && role_from_name(c).is_none())
         {
             data_like += 1;
             continue;
@@ -718,11 +719,21 @@ fn guess_roles(
             .map(|&i| (i, stats[i].rate(stats[i].paths + stats[i].urls)))
             .filter(|(_, r)| *r >= 0.6)
             .max_by(|a, b| a.1.total_cmp(&b.1));
+        // SKU-like columns: prefer many distinct values that don't repeat row to row (order
+        // ids repeat), then the documented position
         let by_sku = free
             .iter()
             .map(|&i| (i, stats[i].rate(stats[i].skus)))
             .filter(|(_, r)| *r >= 0.8)
-            .max_by(|a, b| a.1.total_cmp(&b.1));
+            .max_by(|a, b| {
+                let score = |(i, r): (usize, f32)| {
+                    let s = &stats[i];
+                    r + s.rate(s.distinct) * 0.2
+                        - s.rate(s.adjacent_repeats) * 0.3
+                        - (i as f32 - 1.0).abs() * 0.001
+                };
+                score(*a).total_cmp(&score(*b))
+            });
         if let Some((i, r)) = by_path {
             taken.insert(Role::Identity, i);
             cols[i].role = Role::Identity;
