@@ -240,6 +240,19 @@ fn usage_errors() {
         text.contains("B feeds both order id and identity"),
         "{text}"
     );
+    let (o, text) = env.run(&[
+        "normalize",
+        "export.csv",
+        "--columns",
+        "identity=sku,order=Z",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text.contains(
+            "column Z doesn't exist (the file has 5 columns: Datum, Order ID, Customer, SKU, Price)"
+        ),
+        "{text}"
+    );
     let (o, text) = env.run(&["normalize", "export.csv", "--save-mapping", "x"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text.contains("--save-mapping needs --tracker"), "{text}");
