@@ -265,6 +265,8 @@ fn is_header(f: &csv::Fields<'_>) -> bool {
 pub(crate) struct Engine<'o> {
     pub opts: &'o Options,
     cap: usize,
+    /// The current (and previous) block is valid UTF-8 without NUL or CR bytes.
+    pub clean: bool,
     pub format: Format,
     pub bom: bool,
     pub acc: Vec<Acc>,
@@ -301,6 +303,7 @@ impl<'o> Engine<'o> {
         Engine {
             opts,
             cap: opts.max_line_bytes.max(super::run::MIN_LINE_CAP),
+            clean: false,
             format,
             bom,
             acc: vec![Acc::default(); Code::ALL.len()],
@@ -406,7 +409,7 @@ impl<'o> Engine<'o> {
             });
             return;
         }
-        self.record(no, offset, bytes, 1);
+        self.record(no, offset, bytes, 1, self.clean);
     }
 
     fn pending_line(&mut self, no: u64, offset: u64, bytes: &[u8], ending: Ending) {
@@ -440,12 +443,12 @@ impl<'o> Engine<'o> {
                 }
             }
             let first = &p.lines[0];
-            self.record(first.no, first.offset, &rec, n as u64);
+            self.record(first.no, first.offset, &rec, n as u64, false);
         }
     }
 
     fn line_nojoin(&mut self, no: u64, offset: u64, bytes: &[u8], _ending: Ending) {
-        self.record(no, offset, bytes, 1);
+        self.record(no, offset, bytes, 1, false);
     }
 
     /// An open quoted field never closed (within the cap or by the end of the file): the first
@@ -455,16 +458,27 @@ impl<'o> Engine<'o> {
             return;
         };
         for l in &p.lines {
-            self.record(l.no, l.offset, &l.bytes, 1);
+            self.record(l.no, l.offset, &l.bytes, 1, false);
         }
     }
 
     /// One record (physical line, or several lines joined by a quoted field).
-    fn record(&mut self, no: u64, offset: u64, bytes: &[u8], nlines: u64) {
+    fn record(&mut self, no: u64, offset: u64, bytes: &[u8], nlines: u64, trusted: bool) {
         self.lines += 1;
         let mut bytes = bytes;
         if offset == 0 && self.bom && bytes.starts_with(crate::read::UTF8_BOM) {
             bytes = &bytes[3..];
+        }
+        if trusted && nlines == 1 {
+            // SAFETY: `trusted` means the whole block this line was cut from is valid UTF-8
+            // without NUL or CR bytes (checked in `run`); a line is a sub-slice cut at `\n`
+            // bytes (and the 3-byte BOM), so it is valid UTF-8 too.
+            let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+            match self.format {
+                Format::Csv => self.csv_record(no, offset, text),
+                Format::Json => self.json_record(no, offset, text),
+            }
+            return;
         }
         if let Some(i) = memchr::memchr(0, bytes) {
             self.rows += 1;

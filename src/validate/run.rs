@@ -110,6 +110,7 @@ pub(crate) fn run(
     let mut eng = Engine::new(opts, format, bom, est_rows);
     let mut splitter = LineSplitter::new(cap);
     let mut bytes_read = 0u64;
+    let mut prev_clean = true;
     let mut next = first.map(Ok);
     loop {
         let block = match next.take() {
@@ -127,6 +128,10 @@ pub(crate) fn run(
             }
         };
         if foreign.is_none() {
+            let clean =
+                memchr::memchr2(0, b'\r', &block).is_none() && std::str::from_utf8(&block).is_ok();
+            eng.clean = clean && prev_clean;
+            prev_clean = clean;
             splitter.feed(&block, &mut |p| match p {
                 Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
                 Piece::TooLong(l) => eng.too_long(l),
@@ -142,6 +147,7 @@ pub(crate) fn run(
             }
         }
     }
+    eng.clean = false;
     splitter.finish(&mut |p| match p {
         Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
         Piece::TooLong(l) => eng.too_long(l),
