@@ -533,6 +533,15 @@ async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
             && a.validate.as_ref().is_some_and(|v| v.report().is_some())
     })
     .await;
+    // Esc from the converted file's results returns to its mapping; Enter converts again.
+    h.press(key(KeyCode::Esc));
+    assert_eq!(step(&h.app), "Columns");
+    h.press(key(KeyCode::Enter));
+    h.pump_until("re-validation after going back", |a| {
+        matches!(a.step, Step::Validate { .. })
+            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
     let file = h.app.step.file().cloned().expect("file");
     assert_eq!(file.original, path);
     assert_ne!(file.upload, path);

@@ -583,7 +583,19 @@ impl App {
                     validate::Action::None => Vec::new(),
                     validate::Action::Back => {
                         let fx = self.stop_all();
-                        self.go_file(tracker);
+                        if file.original != file.upload && self.columns.is_some() {
+                            // A converted file: back to the mapping that produced it.
+                            let original = FileChoice::plain(file.original.clone());
+                            if let Some(c) = &mut self.columns {
+                                c.converting = None;
+                            }
+                            self.step = Step::Columns {
+                                tracker,
+                                file: original,
+                            };
+                        } else {
+                            self.go_file(tracker);
+                        }
                         fx
                     }
                     validate::Action::SaveReport => match v.report() {
