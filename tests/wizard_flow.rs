@@ -245,6 +245,10 @@ async fn a_file_with_errors_cannot_reach_confirm() {
         a.validate.as_ref().is_some_and(|v| !v.running())
     })
     .await;
+    // A header row and zoned timestamps: detection opens Columns; Esc returns to the report.
+    assert_eq!(step(&h.app), "Columns");
+    h.press(key(KeyCode::Esc));
+    assert_eq!(step(&h.app), "Validate");
     let v = h.app.validate.as_ref().expect("validate");
     let report = v.report().expect("report").clone();
     assert!(report.has_errors(), "{:?}", report.verdict);
@@ -481,4 +485,106 @@ fn tracker_form_saves_through_the_config_and_never_shows_the_key() {
         .and_then(|f| f.error.clone())
         .unwrap_or_default();
     assert!(err.contains("tracker_id"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
+    let mut h = Harness::new(Config::default());
+    let mut body = String::from("Date;Order;Customer;SKU;Price\n");
+    for o in 0..120u32 {
+        for i in 0..2u32 {
+            body.push_str(&format!(
+                "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{:04};19.90\n",
+                13 + o % 15,
+                i,
+                1000 + o,
+                o % 30,
+                (o * 3 + i * 7) % 50
+            ));
+        }
+    }
+    let path = h.write("export.csv", &body);
+    let before = sha256_file(&path).expect("sha");
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
+        .await;
+    h.choose("export");
+    h.pump_until("the Columns step", |a| {
+        matches!(a.step, Step::Columns { .. })
+    })
+    .await;
+    let c = h.app.columns.as_ref().expect("columns");
+    assert_eq!(c.detection.delimiter, ';');
+    assert!(c.detection.header);
+    let m = c.mapping().expect("detected mapping");
+    assert_eq!(m.order_id, lbimport::mapping::Source::Column(1));
+    assert_eq!(m.identity, lbimport::mapping::Source::Column(3));
+    assert_eq!(m.created_at, Some(lbimport::mapping::Source::Column(0)));
+    // Esc goes back to the validation results (errors: header row, field count…), m returns.
+    h.press(key(KeyCode::Esc));
+    assert_eq!(step(&h.app), "Validate");
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Validate", "errors keep Confirm closed");
+    h.press(ch('m'));
+    assert_eq!(step(&h.app), "Columns");
+    h.press(key(KeyCode::Enter));
+    h.pump_until("re-validation of the converted file", |a| {
+        matches!(a.step, Step::Validate { .. })
+            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    // Esc from the converted file's results returns to its mapping; Enter converts again.
+    h.press(key(KeyCode::Esc));
+    assert_eq!(step(&h.app), "Columns");
+    h.press(key(KeyCode::Enter));
+    h.pump_until("re-validation after going back", |a| {
+        matches!(a.step, Step::Validate { .. })
+            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    let file = h.app.step.file().cloned().expect("file");
+    assert_eq!(file.original, path);
+    assert_ne!(file.upload, path);
+    assert!(
+        file.upload.starts_with(&h.data),
+        "{}",
+        file.upload.display()
+    );
+    assert!(!file.transformations.is_empty());
+    let report = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report().cloned())
+        .expect("report");
+    assert!(!report.has_errors(), "{:?}", report.issues);
+    assert_eq!(report.stats.rows, 240);
+    assert_eq!(report.stats.orders, 120);
+    let converted = std::fs::read_to_string(&file.upload).expect("converted");
+    assert!(
+        converted.starts_with("A-1000,SKU-"),
+        "{}",
+        &converted[..60.min(converted.len())]
+    );
+    assert!(
+        converted
+            .lines()
+            .next()
+            .unwrap_or("")
+            .ends_with("2026-10-13 15:00:00")
+    );
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Confirm");
+    h.press(ch('y'));
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    let received = h.driver.sandbox_received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].status, 200);
+    assert_eq!(received[0].sha256, sha256_file(&file.upload).expect("sha"));
+    assert_eq!(
+        sha256_file(&path).expect("sha"),
+        before,
+        "the user's file was modified"
+    );
 }

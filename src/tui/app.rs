@@ -171,6 +171,15 @@ pub enum Msg {
         run: u64,
         /// The report or why there is none.
         result: Result<Arc<Report>, String>,
+        /// What the file looks like (for the Columns step), when detection ran.
+        detection: Option<Box<crate::mapping::detect::Detection>>,
+    },
+    /// A conversion finished: the converted file and its counts, or why not.
+    Converted {
+        /// Its run id.
+        run: u64,
+        /// Output path and summary.
+        result: Result<(PathBuf, crate::mapping::convert::ConvertSummary), String>,
     },
     /// The report was saved (JSON path), or why not.
     ReportSaved(Result<PathBuf, String>),
@@ -208,6 +217,19 @@ pub enum Effect {
         /// The file.
         path: PathBuf,
         /// Progress shared with the UI.
+        progress: Arc<Progress>,
+        /// Also detect the layout (for the Columns step).
+        detect: bool,
+    },
+    /// Convert a file through a mapping on its own thread (answer: [`Msg::Converted`]).
+    StartConvert {
+        /// Run id.
+        run: u64,
+        /// The user's file.
+        input: PathBuf,
+        /// The mapping.
+        mapping: Box<crate::mapping::Mapping>,
+        /// Progress shared with the UI (also cancels).
         progress: Arc<Progress>,
     },
     /// Stop a validation run.
@@ -308,6 +330,8 @@ pub struct App {
     pub notice: Option<String>,
     /// The running sandbox's tracker.
     pub sandbox: Option<Chosen>,
+    /// Run id of the conversion in flight.
+    pub convert_run: u64,
     /// A file given on the command line, used once a tracker is chosen.
     pub pending_file: Option<PathBuf>,
     /// Set when the app wants to quit.
@@ -339,6 +363,7 @@ impl App {
             notice: ctx.notices.first().cloned(),
             sandbox: None,
             pending_file: None,
+            convert_run: 0,
             quit: false,
             next_run: 1,
         }
@@ -558,7 +583,19 @@ impl App {
                     validate::Action::None => Vec::new(),
                     validate::Action::Back => {
                         let fx = self.stop_all();
-                        self.go_file(tracker);
+                        if file.original != file.upload && self.columns.is_some() {
+                            // A converted file: back to the mapping that produced it.
+                            let original = FileChoice::plain(file.original.clone());
+                            if let Some(c) = &mut self.columns {
+                                c.converting = None;
+                            }
+                            self.step = Step::Columns {
+                                tracker,
+                                file: original,
+                            };
+                        } else {
+                            self.go_file(tracker);
+                        }
                         fx
                     }
                     validate::Action::SaveReport => match v.report() {
@@ -566,10 +603,8 @@ impl App {
                         None => Vec::new(),
                     },
                     validate::Action::Columns => {
-                        self.columns
-                            .get_or_insert_with(columns::ColumnsView::default);
-                        self.step = Step::Columns { tracker, file };
-                        Vec::new()
+                        let _ = (tracker, file);
+                        self.open_columns(false)
                     }
                     validate::Action::Continue => match v.report().cloned() {
                         Some(report) if !report.has_errors() => {
@@ -587,8 +622,34 @@ impl App {
                 match c.on_key(&k) {
                     columns::Action::None => Vec::new(),
                     columns::Action::Back => {
+                        let mut fx = Vec::new();
+                        if let Some(p) = c.converting.take() {
+                            fx.push(Effect::CancelValidation(p));
+                            self.convert_run = 0;
+                        }
                         self.step = Step::Validate { tracker, file };
-                        Vec::new()
+                        fx
+                    }
+                    columns::Action::Convert {
+                        mapping,
+                        save_shape,
+                    } => {
+                        let progress = Arc::new(Progress::new());
+                        c.converting = Some(progress.clone());
+                        c.message = None;
+                        let run = self.next_run;
+                        self.next_run += 1;
+                        self.convert_run = run;
+                        let mut fx = vec![Effect::StartConvert {
+                            run,
+                            input: file.original.clone(),
+                            mapping: mapping.clone(),
+                            progress,
+                        }];
+                        if let Some(shape) = save_shape {
+                            fx.extend(self.save_mapping(&tracker, &shape, &mapping));
+                        }
+                        fx
                     }
                 }
             }
@@ -769,9 +830,67 @@ impl App {
             run,
             path: file.upload.clone(),
             progress,
+            detect: file.original == file.upload,
         });
         self.step = Step::Validate { tracker, file };
         fx
+    }
+
+    /// Open the Columns step for the file being validated (`auto`: because detection said
+    /// it doesn't fit). A mapping saved for this tracker and shape is applied at once.
+    fn open_columns(&mut self, auto: bool) -> Vec<Effect> {
+        let Step::Validate { tracker, file } = self.step.clone() else {
+            return Vec::new();
+        };
+        let detection = self
+            .validate
+            .as_ref()
+            .and_then(|v| v.detection.clone())
+            .map(|d| *d)
+            .or_else(|| super::services::detect(&file.original));
+        let Some(d) = detection else {
+            if let Some(v) = &mut self.validate {
+                v.message = Some("cannot read the file's columns".to_string());
+            }
+            return Vec::new();
+        };
+        let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
+        let had_saved = saved.is_some();
+        let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        self.step = Step::Columns { tracker, file };
+        if had_saved && auto {
+            view.message = Some("applied the mapping saved for this file shape".to_string());
+            self.columns = Some(view);
+            let k = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+            return self.on_key(k);
+        }
+        if auto {
+            view.message = Some(
+                "doesn't fit the documented layout — set each column's role, Enter converts"
+                    .to_string(),
+            );
+        } else if had_saved {
+            view.message = Some("the mapping saved for this file shape is filled in".to_string());
+        }
+        self.columns = Some(view);
+        Vec::new()
+    }
+
+    fn save_mapping(
+        &mut self,
+        chosen: &Chosen,
+        shape: &str,
+        mapping: &crate::mapping::Mapping,
+    ) -> Vec<Effect> {
+        let saved = crate::mapping::SavedMapping::new(shape, None, mapping.clone());
+        let Some(t) = self.config.tracker_mut(&chosen.tracker.name) else {
+            return Vec::new();
+        };
+        crate::mapping::saved::upsert(t, saved.clone());
+        if let Step::Columns { tracker, .. } = &mut self.step {
+            crate::mapping::saved::upsert(&mut tracker.tracker, saved);
+        }
+        vec![Effect::SaveConfig(Box::new(self.config.clone()))]
     }
 
     fn go_confirm(&mut self, tracker: Chosen, file: FileChoice, report: Arc<Report>) {
@@ -870,7 +989,12 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Validated { run, result } => {
+            Msg::Validated {
+                run,
+                result,
+                detection,
+            } => {
+                let mut route = false;
                 if let Some(v) = &mut self.validate
                     && v.run == run
                 {
@@ -878,9 +1002,74 @@ impl App {
                     if let Some(s) = v.started {
                         v.elapsed = s.elapsed();
                     }
+                    route = result.is_ok() && detection.as_ref().is_some_and(|d| !d.fits);
+                    if let Some(d) = &detection {
+                        v.can_map = true;
+                        if !d.fits {
+                            v.message = Some(
+                                "this file doesn't fit the documented layout — m maps its columns"
+                                    .to_string(),
+                            );
+                        }
+                    }
+                    v.detection = detection;
                     v.result = Some(result);
                 }
+                if route && matches!(self.step, Step::Validate { .. }) {
+                    return self.open_columns(true);
+                }
                 Vec::new()
+            }
+            Msg::Converted { run, result } => {
+                let Step::Columns { tracker, file } = self.step.clone() else {
+                    return Vec::new();
+                };
+                if self.convert_run != run {
+                    return Vec::new();
+                }
+                match result {
+                    Ok((out, summary)) => {
+                        let mapping = self
+                            .columns
+                            .as_ref()
+                            .and_then(|c| c.mapping().ok())
+                            .map(|m| m.describe())
+                            .unwrap_or_default();
+                        let mut t = vec![format!("columns {mapping}")];
+                        t.push(format!(
+                            "{} rows in, {} out, {} invalid",
+                            summary.rows_in, summary.rows_out, summary.invalid
+                        ));
+                        if summary.header_skipped {
+                            t.push("header row dropped".to_string());
+                        }
+                        if summary.bom_stripped {
+                            t.push("BOM stripped".to_string());
+                        }
+                        if summary.timestamps > 0 {
+                            t.push(format!(
+                                "{} timestamps converted to UTC",
+                                summary.timestamps
+                            ));
+                        }
+                        if let Some(c) = &mut self.columns {
+                            c.converting = None;
+                        }
+                        let choice = FileChoice {
+                            original: file.original.clone(),
+                            upload: out,
+                            transformations: t,
+                        };
+                        self.start_validation(tracker, choice)
+                    }
+                    Err(e) => {
+                        if let Some(c) = &mut self.columns {
+                            c.converting = None;
+                            c.message = Some(format!("conversion failed: {e}"));
+                        }
+                        Vec::new()
+                    }
+                }
             }
             Msg::ReportSaved(r) => {
                 if let Some(v) = &mut self.validate {

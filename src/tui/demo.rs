@@ -461,10 +461,19 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     out.push(("samples", samples));
 
     let mut cols = at_validate(theme, false, true);
-    cols.columns = Some(columns::ColumnsView::default());
+    let detection = crate::mapping::detect::detect_bytes(
+        b"Date;Order;Customer;SKU;Price\n22/10/2026 15:04;A-1001;c-88;SKU-0042;19.90\n22/10/2026 15:04;A-1001;c-88;SKU-0107;4.50\n23/10/2026 09:12;A-1002;;SKU-0042;19.90\n23/10/2026 18:40;A-1003;c-12;SKU-0311;129.00\n23/10/2026 18:40;A-1003;c-12;SKU-0042;19.90\n",
+        true,
+        false,
+    );
+    let export = PathBuf::from("/home/demo/exports/shopify-export.csv");
+    let mut view = columns::ColumnsView::new(export.clone(), detection, None, true);
+    view.message =
+        Some("doesn't fit the documented layout — set each column's role, Enter converts".into());
+    cols.columns = Some(view);
     cols.step = Step::Columns {
         tracker: prod(),
-        file: choice(),
+        file: FileChoice::plain(export),
     };
     out.push(("columns", cols));
 

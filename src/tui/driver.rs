@@ -76,16 +76,44 @@ impl Driver {
                 Effect::Quit => quit = true,
                 Effect::CancelValidation(p) => p.cancel(),
                 Effect::CancelUpload(t) => t.cancel(),
+                Effect::StartConvert {
+                    run,
+                    input,
+                    mapping,
+                    progress,
+                } => {
+                    let tx = self.tx.clone();
+                    let out = super::steps::columns::converted_path(&self.data_dir, &input);
+                    let spawned = std::thread::Builder::new()
+                        .name("lbimport-convert".into())
+                        .spawn(move || {
+                            let result = services::convert(&input, &mapping, &out, &progress)
+                                .map(|s| (out, s));
+                            let _ = tx.send(Msg::Converted { run, result });
+                        });
+                    if let Err(e) = spawned {
+                        let _ = self.tx.send(Msg::Converted {
+                            run,
+                            result: Err(format!("cannot start the conversion thread: {e}")),
+                        });
+                    }
+                }
                 Effect::StartValidation {
                     run,
                     path,
                     progress,
+                    detect,
                 } => {
                     let tx = self.tx.clone();
                     let spawned = std::thread::Builder::new()
                         .name("lbimport-validate".into())
                         .spawn(move || {
                             let t0 = Instant::now();
+                            let detection = if detect {
+                                services::detect(&path).map(Box::new)
+                            } else {
+                                None
+                            };
                             let result = services::validate(&path, &progress).map(Arc::new);
                             tracing::info!(
                                 file = %path.display(),
@@ -93,12 +121,17 @@ impl Driver {
                                 ms = t0.elapsed().as_millis() as u64,
                                 "validation finished"
                             );
-                            let _ = tx.send(Msg::Validated { run, result });
+                            let _ = tx.send(Msg::Validated {
+                                run,
+                                result,
+                                detection,
+                            });
                         });
                     if let Err(e) = spawned {
                         let _ = self.tx.send(Msg::Validated {
                             run,
                             result: Err(format!("cannot start the validation thread: {e}")),
+                            detection: None,
                         });
                     }
                 }

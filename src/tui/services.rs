@@ -153,7 +153,42 @@ pub fn validate(path: &Path, progress: &Progress) -> Result<Report, String> {
 
 /// Whether column mapping is available in this build.
 pub fn mapping_available() -> bool {
-    false
+    true
+}
+
+/// What the file looks like: delimiter, header, column roles, whether it already fits the
+/// documented layout (reads a bounded sample).
+pub fn detect(path: &Path) -> Option<crate::mapping::detect::Detection> {
+    crate::mapping::detect::detect_path(path).ok()
+}
+
+/// The mapping saved for this tracker and file shape.
+pub fn saved_mapping(
+    tracker: &crate::config::Tracker,
+    shape: &str,
+) -> Option<crate::mapping::Mapping> {
+    crate::mapping::saved::find_by_shape(tracker, shape).map(|s| s.mapping.clone())
+}
+
+/// Convert `input` through `mapping` into `out` (blocking; run it on its own thread).
+pub fn convert(
+    input: &Path,
+    mapping: &crate::mapping::Mapping,
+    out: &Path,
+    progress: &Progress,
+) -> Result<crate::mapping::convert::ConvertSummary, String> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    crate::mapping::convert::convert_path(
+        input,
+        mapping,
+        &crate::mapping::convert::Clean::default(),
+        out,
+        Some(progress),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The last upload of these bytes to this tracker that was accepted (or may have been).

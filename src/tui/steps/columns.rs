@@ -1,62 +1,554 @@
-//! Step 4, Columns: map the columns of a CSV that doesn't fit the documented layout.
+//! Step 4, Columns: map the columns of a file that doesn't fit the documented layout — a grid
+//! of the first rows with column letters and the detected header, a role per column,
+//! delimiter/header toggles, timestamp format and zone, and a live preview of the converted
+//! rows. Enter converts (into the data directory; the original is never touched) and the
+//! converted file is validated again.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
-use ratatui::layout::Rect;
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, Wrap};
 
+use super::{TextField, is_char};
+use crate::mapping::detect::{DayMonth, Detection, Hints, Role};
+use crate::mapping::{Mapping, Source};
+use crate::read::Format;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
+use crate::validate::Progress;
+
+/// Delimiters offered, in cycling order.
+pub const DELIMITERS: [char; 4] = [',', ';', '\t', '|'];
+
+/// Which text field is being edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Editing {
+    /// The strftime-style time format.
+    TimeFormat,
+    /// The time zone.
+    TimeZone,
+}
 
 /// State of the columns step.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ColumnsView {
-    /// A notice.
+    /// The user's file.
+    pub path: PathBuf,
+    /// What detection found (re-run when delimiter/header change).
+    pub detection: Box<Detection>,
+    /// Role per column.
+    pub roles: Vec<Role>,
+    /// Selected column.
+    pub col: usize,
+    /// created_at format (empty = auto-detect).
+    pub time_format: TextField,
+    /// Zone for timestamps without one (empty = UTC).
+    pub time_zone: TextField,
+    /// A text field being edited.
+    pub editing: Option<Editing>,
+    /// Save the mapping for this tracker and file shape.
+    pub save: bool,
+    /// Whether saving is possible (not for the sandbox).
+    pub can_save: bool,
+    /// Converted preview rows.
+    pub preview: Vec<Result<[String; 4], String>>,
+    /// A notice (saved mapping applied, errors).
     pub message: Option<String>,
+    /// A running conversion.
+    pub converting: Option<Arc<Progress>>,
 }
 
 /// What the columns step asks the app to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Nothing.
+    /// Nothing beyond the state change.
     None,
     /// Back to Validate.
     Back,
+    /// Convert with this mapping (and save it for the tracker when asked).
+    Convert {
+        /// The mapping.
+        mapping: Box<Mapping>,
+        /// Save it for the tracker under this shape.
+        save_shape: Option<String>,
+    },
 }
 
 impl ColumnsView {
-    /// Key bindings.
-    pub fn keys(&self) -> Vec<KeyHint> {
-        vec![hint("Esc", "back", "Back to the validation results")]
+    /// A view of `detection`, starting from `mapping` (a saved one, or the detected best guess).
+    pub fn new(
+        path: PathBuf,
+        detection: Detection,
+        mapping: Option<Mapping>,
+        can_save: bool,
+    ) -> Self {
+        let m = mapping.unwrap_or_else(|| detection.mapping.clone());
+        let mut v = ColumnsView {
+            path,
+            roles: Vec::new(),
+            col: 0,
+            time_format: TextField::new(m.time_format.clone().unwrap_or_default()),
+            time_zone: TextField::new(m.time_zone.clone().unwrap_or_default()),
+            editing: None,
+            save: can_save,
+            can_save,
+            preview: Vec::new(),
+            message: None,
+            converting: None,
+            detection: Box::new(detection),
+        };
+        v.roles = roles_from(&v.detection, &m);
+        v.refresh();
+        v
     }
 
     /// Whether keys go to a text field.
     pub fn captures_text(&self) -> bool {
-        false
+        self.editing.is_some()
+    }
+
+    fn source(&self, i: usize) -> Source {
+        match self.detection.format {
+            Format::Json => self
+                .detection
+                .headers
+                .get(i)
+                .map_or(Source::Column(i), |k| Source::Key(k.clone())),
+            Format::Csv => Source::Column(i),
+        }
+    }
+
+    /// The mapping the current choices describe, or what is missing.
+    pub fn mapping(&self) -> Result<Mapping, String> {
+        let find = |r: Role| {
+            self.roles
+                .iter()
+                .position(|x| *x == r)
+                .map(|i| self.source(i))
+        };
+        let order_id = find(Role::OrderId).ok_or("choose the order id column (o)")?;
+        let identity = find(Role::Identity).ok_or("choose the identity column (i)")?;
+        let tf = self.time_format.value.trim();
+        let tz = self.time_zone.value.trim();
+        Ok(Mapping {
+            delimiter: self.detection.delimiter,
+            header: self.detection.header,
+            order_id,
+            identity,
+            user_id: find(Role::UserId),
+            created_at: find(Role::CreatedAt),
+            time_format: (!tf.is_empty()).then(|| tf.to_string()),
+            time_zone: (!tz.is_empty()).then(|| tz.to_string()),
+        })
+    }
+
+    /// Recompute the preview.
+    pub fn refresh(&mut self) {
+        self.preview = match self.mapping() {
+            Ok(m) => crate::mapping::convert::preview_keyed(
+                &self.detection.headers,
+                &self.detection.sample,
+                &m,
+                20,
+            ),
+            Err(e) => vec![Err(e)],
+        };
+    }
+
+    fn redetect(&mut self, hints: Hints) {
+        match crate::mapping::detect::detect_path_with(&self.path, &hints) {
+            Ok(d) => {
+                let m = d.mapping.clone();
+                *self.detection = d;
+                self.roles = roles_from(&self.detection, &m);
+                self.col = self.col.min(self.roles.len().saturating_sub(1));
+                self.message = None;
+            }
+            Err(e) => self.message = Some(format!("cannot read the file: {e}")),
+        }
+        self.refresh();
+    }
+
+    fn set_role(&mut self, r: Role) {
+        if self.roles.is_empty() {
+            return;
+        }
+        if r != Role::Other {
+            for x in self.roles.iter_mut() {
+                if *x == r {
+                    *x = Role::Other;
+                }
+            }
+        }
+        self.roles[self.col] = r;
+        self.refresh();
+    }
+
+    /// Key bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        if self.editing.is_some() {
+            return vec![
+                hint("Enter", "apply", "Use the value"),
+                hint("Esc", "cancel", "Stop editing"),
+            ];
+        }
+        if self.converting.is_some() {
+            return vec![hint("Esc", "back", "Stop converting and go back")];
+        }
+        vec![
+            hint(
+                "Enter",
+                "convert",
+                "Convert into the data directory and validate the result",
+            ),
+            hint("Esc", "back", "Back to the validation results"),
+            hint("←→", "column", "Select a column"),
+            hint(
+                "o/i/u/t/x",
+                "role",
+                "Set the column's role: order, identity, user, time, other",
+            ),
+            hint("Space", "next role", "Cycle the column's role"),
+            hint("d", "delimiter", "Cycle the delimiter: , ; tab |"),
+            hint("H", "header", "Toggle whether the first row is a header"),
+            hint(
+                "f",
+                "time format",
+                "Edit the created_at format (empty = auto)",
+            ),
+            hint(
+                "z",
+                "zone",
+                "Edit the zone of timestamps without one (UTC, +02:00, Europe/Bratislava)",
+            ),
+            hint(
+                "s",
+                "save",
+                "Save the mapping for this tracker (applied next time automatically)",
+            ),
+            hint("h", "history", "Show the upload history"),
+            hint("?", "help", "Show all keys"),
+            hint("q", "quit", "Quit lbimport"),
+        ]
     }
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
-        if key.code == KeyCode::Esc {
-            Action::Back
-        } else {
-            Action::None
+        if let Some(ed) = self.editing {
+            match key.code {
+                KeyCode::Enter | KeyCode::Esc => {
+                    self.editing = None;
+                    self.refresh();
+                }
+                _ => {
+                    let f = match ed {
+                        Editing::TimeFormat => &mut self.time_format,
+                        Editing::TimeZone => &mut self.time_zone,
+                    };
+                    f.edit(key);
+                    self.refresh();
+                }
+            }
+            return Action::None;
         }
+        if self.converting.is_some() {
+            return if key.code == KeyCode::Esc {
+                Action::Back
+            } else {
+                Action::None
+            };
+        }
+        let n = self.roles.len();
+        match key.code {
+            KeyCode::Esc => return Action::Back,
+            KeyCode::Left => self.col = self.col.saturating_sub(1),
+            KeyCode::Right | KeyCode::Tab => self.col = (self.col + 1).min(n.saturating_sub(1)),
+            KeyCode::Enter => match self.mapping() {
+                Ok(m) => {
+                    return Action::Convert {
+                        mapping: Box::new(m),
+                        save_shape: (self.save && self.can_save)
+                            .then(|| self.detection.shape.clone()),
+                    };
+                }
+                Err(e) => self.message = Some(e),
+            },
+            _ if is_char(key, 'o') => self.set_role(Role::OrderId),
+            _ if is_char(key, 'i') => self.set_role(Role::Identity),
+            _ if is_char(key, 'u') => self.set_role(Role::UserId),
+            _ if is_char(key, 't') => self.set_role(Role::CreatedAt),
+            _ if is_char(key, 'x') => self.set_role(Role::Other),
+            _ if is_char(key, ' ') => {
+                let next = match self.roles.get(self.col) {
+                    Some(Role::Other) => Role::OrderId,
+                    Some(Role::OrderId) => Role::Identity,
+                    Some(Role::Identity) => Role::UserId,
+                    Some(Role::UserId) => Role::CreatedAt,
+                    _ => Role::Other,
+                };
+                self.set_role(next);
+            }
+            _ if is_char(key, 'd') && self.detection.format == Format::Csv => {
+                let i = DELIMITERS
+                    .iter()
+                    .position(|d| *d == self.detection.delimiter)
+                    .map_or(0, |i| (i + 1) % DELIMITERS.len());
+                self.redetect(Hints {
+                    delimiter: Some(DELIMITERS[i]),
+                    header: Some(self.detection.header),
+                });
+            }
+            KeyCode::Char('H') if self.detection.format == Format::Csv => {
+                self.redetect(Hints {
+                    delimiter: Some(self.detection.delimiter),
+                    header: Some(!self.detection.header),
+                });
+            }
+            _ if is_char(key, 'f') => self.editing = Some(Editing::TimeFormat),
+            _ if is_char(key, 'z') => self.editing = Some(Editing::TimeZone),
+            _ if is_char(key, 's') => {
+                if self.can_save {
+                    self.save = !self.save;
+                } else {
+                    self.message =
+                        Some("mappings are saved per saved tracker, not for the Sandbox".into());
+                }
+            }
+            _ => {}
+        }
+        Action::None
     }
 
     /// Draw the step.
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                self.message
-                    .clone()
-                    .unwrap_or_else(|| "column mapping is not available in this build".into()),
-                theme.muted,
-            ))
-            .wrap(Wrap { trim: true })
-            .block(ui::block(theme, "Columns")),
-            area,
+        let [settings, grid, preview, foot] = Layout::vertical([
+            Constraint::Length(4),
+            Constraint::Min(6),
+            Constraint::Min(6),
+            Constraint::Length(3),
+        ])
+        .areas(area);
+        let d = &self.detection;
+        let delim = match d.delimiter {
+            '\t' => "tab".to_string(),
+            c => format!("'{c}'"),
+        };
+        let field = |label: &str, v: &TextField, ed: bool, empty: &str| {
+            let text = if v.value.is_empty() && !ed {
+                empty.to_string()
+            } else {
+                ui::sanitize(&v.value, 40)
+            };
+            let style = if ed { ui::selected(theme) } else { theme.text };
+            vec![
+                Span::styled(format!("{label} "), theme.muted),
+                Span::styled(format!("{text}{}", if ed { "▏" } else { "" }), style),
+                Span::raw("   "),
+            ]
+        };
+        let mut l1 = vec![
+            Span::styled("delimiter ", theme.muted),
+            Span::styled(delim, theme.text),
+            Span::styled("   header ", theme.muted),
+            Span::styled(if d.header { "yes" } else { "no" }, theme.text),
+            Span::styled("   encoding ", theme.muted),
+            Span::styled(d.encoding.clone(), theme.text),
+            Span::styled("   save for tracker ", theme.muted),
+            Span::styled(
+                if self.save && self.can_save {
+                    "[x]"
+                } else {
+                    "[ ]"
+                },
+                theme.text,
+            ),
+        ];
+        if d.format == Format::Json {
+            l1.truncate(0);
+            l1.push(Span::styled("JSON lines — map the keys", theme.text));
+        }
+        let mut l2 = field(
+            "time format",
+            &self.time_format,
+            self.editing == Some(Editing::TimeFormat),
+            "auto",
         );
+        l2.extend(field(
+            "zone",
+            &self.time_zone,
+            self.editing == Some(Editing::TimeZone),
+            "UTC",
+        ));
+        match d.day_month {
+            DayMonth::DayFirst => l2.push(Span::styled("dates are day/month", theme.muted)),
+            DayMonth::MonthFirst => l2.push(Span::styled("dates are month/day", theme.muted)),
+            DayMonth::Undecided => l2.push(Span::styled(
+                "day/month undecidable — set the format (f)",
+                theme.warning,
+            )),
+            DayMonth::NotApplicable => {}
+        }
+        frame.render_widget(
+            Paragraph::new(vec![Line::from(l1), Line::from(l2)])
+                .block(ui::block(theme, "Settings")),
+            settings,
+        );
+
+        // The grid: one column per source column, a role row, then the first rows.
+        let n = self.roles.len();
+        let inner_w = grid.width.saturating_sub(2) as usize;
+        let colw = 14usize;
+        let visible = (inner_w / (colw + 1)).max(1);
+        let first = self.col.saturating_sub(visible.saturating_sub(1));
+        let cols: Vec<usize> = (first..n).take(visible).collect();
+        let head = Row::new(cols.iter().map(|i| {
+            let name = d
+                .headers
+                .get(*i)
+                .map(|h| format!(" {}", ui::sanitize(h, 10)))
+                .unwrap_or_default();
+            let style = if *i == self.col {
+                ui::selected(theme)
+            } else {
+                theme.title
+            };
+            Cell::from(Span::styled(format!("{}{name}", d.label(*i)), style))
+        }));
+        let roles = Row::new(cols.iter().map(|i| {
+            let r = self.roles.get(*i).copied().unwrap_or(Role::Other);
+            let style = if r == Role::Other {
+                theme.muted
+            } else {
+                theme.accent.add_modifier(Modifier::BOLD)
+            };
+            let mark = if *i == self.col { "▶ " } else { "  " };
+            Cell::from(Span::styled(format!("{mark}{}", r.as_str()), style))
+        }));
+        let mut rows = vec![roles];
+        for r in d.sample.iter().take(grid.height.saturating_sub(4) as usize) {
+            rows.push(Row::new(cols.iter().map(|i| {
+                Cell::from(Span::styled(
+                    ui::sanitize(r.get(*i).map_or("", String::as_str), 40),
+                    theme.text,
+                ))
+            })));
+        }
+        let widths: Vec<Constraint> = cols
+            .iter()
+            .map(|_| Constraint::Length(colw as u16))
+            .collect();
+        frame.render_widget(
+            Table::new(rows, widths)
+                .header(head)
+                .block(ui::block(theme, format!("Columns ({n}) — first rows"))),
+            grid,
+        );
+
+        let valid = self.preview.iter().filter(|r| r.is_ok()).count();
+        let invalid = self.preview.len() - valid;
+        let prow: Vec<Row> =
+            self.preview
+                .iter()
+                .map(|r| match r {
+                    Ok(f) => Row::new(f.iter().map(|x| Cell::from(ui::sanitize(x, 40))))
+                        .style(theme.text),
+                    Err(e) => Row::new(vec![Cell::from(Span::styled(
+                        format!("✘ {}", ui::sanitize(e, 100)),
+                        theme.error,
+                    ))]),
+                })
+                .collect();
+        frame.render_widget(
+            Table::new(
+                prow,
+                [
+                    Constraint::Fill(1),
+                    Constraint::Fill(2),
+                    Constraint::Fill(1),
+                    Constraint::Length(26),
+                ],
+            )
+            .header(
+                Row::new(["order_id", "identity", "user_id", "created_at (UTC)"])
+                    .style(theme.muted),
+            )
+            .block(ui::block(
+                theme,
+                format!(
+                    "Converted preview — {valid} valid, {invalid} invalid of the first {}",
+                    self.preview.len()
+                ),
+            )),
+            preview,
+        );
+
+        if let Some(p) = &self.converting {
+            let s = p.snapshot();
+            let ratio = if s.total_bytes > 0 {
+                (s.bytes_read as f64 / s.total_bytes as f64).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            frame.render_widget(
+                Gauge::default()
+                    .ratio(ratio)
+                    .label(format!("converting… {} rows", ui::count(s.rows)))
+                    .gauge_style(theme.gauge)
+                    .style(theme.gauge_bg)
+                    .block(ui::block(theme, "Converting")),
+                foot,
+            );
+        } else {
+            let mut lines = Vec::new();
+            if let Some(m) = &self.message {
+                lines.push(Line::styled(ui::sanitize(m, 200), theme.warning));
+            } else if let Some(note) = d.notes.first() {
+                lines.push(Line::styled(ui::sanitize(note, 200), theme.muted));
+            } else {
+                lines.push(Line::styled(
+                    "Enter converts to the documented CSV in the data directory; your file is not modified.",
+                    theme.muted,
+                ));
+            }
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: true })
+                    .block(ui::block(theme, "Mapping")),
+                foot,
+            );
+        }
     }
+}
+
+/// Roles per column from a mapping.
+fn roles_from(d: &Detection, m: &Mapping) -> Vec<Role> {
+    let mut roles = vec![Role::Other; d.column_count()];
+    let mut set = |s: Option<&Source>, r: Role| {
+        if let Some(i) = s.and_then(|s| d.index_of(s))
+            && let Some(x) = roles.get_mut(i)
+        {
+            *x = r;
+        }
+    };
+    set(Some(&m.order_id), Role::OrderId);
+    set(Some(&m.identity), Role::Identity);
+    set(m.user_id.as_ref(), Role::UserId);
+    set(m.created_at.as_ref(), Role::CreatedAt);
+    roles
+}
+
+/// Where the converted copy of `input` goes inside `data_dir`.
+pub fn converted_path(data_dir: &Path, input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    data_dir
+        .join("converted")
+        .join(format!("{stem}.normalized.csv"))
 }

@@ -173,11 +173,11 @@ impl ConfirmView {
             ),
             kv(
                 "changes",
-                if file.transformations.is_empty() {
-                    "none — the file is sent byte for byte".to_string()
-                } else {
-                    file.transformations.join("; ")
-                },
+                file.transformations
+                    .first()
+                    .map_or("none — the file is sent byte for byte".to_string(), |t| {
+                        ui::sanitize(t, 200)
+                    }),
             ),
             kv(
                 "clock skew",
@@ -191,6 +191,12 @@ impl ConfirmView {
                 ),
             ),
         ];
+        if file.transformations.len() > 1 {
+            let at = lines.len() - 2;
+            for (i, t) in file.transformations.iter().skip(1).enumerate() {
+                lines.insert(at + i, kv("", ui::sanitize(t, 200)));
+            }
+        }
         if let Some(p) = &self.key_problem {
             lines.insert(
                 2,

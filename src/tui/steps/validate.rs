@@ -58,6 +58,8 @@ pub struct ValidateView {
     pub message: Option<String>,
     /// Whether `m` (columns) is available.
     pub can_map: bool,
+    /// What the file looks like (CSV delimiter, header, roles), when detected.
+    pub detection: Option<Box<crate::mapping::detect::Detection>>,
 }
 
 /// What the validate step asks the app to do.
@@ -101,6 +103,7 @@ impl ValidateView {
             saved: None,
             message: None,
             can_map: false,
+            detection: None,
         }
     }
 
