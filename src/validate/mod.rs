@@ -15,8 +15,8 @@ use crate::read::Format;
 pub mod report;
 
 pub use report::{
-    Code, Distribution, Example, FileInfo, Issue, LineEndings, Report, Sample, SampleRow,
-    Severity, Stats, TopProduct, Verdict,
+    Code, Distribution, Example, FileInfo, Issue, LineEndings, Report, Sample, SampleRow, Severity,
+    Stats, TopProduct, Verdict,
 };
 
 /// The service's size limit: 1 GiB.
