@@ -1,3 +1,4 @@
 //! The wizard: tracker → file → validate → (columns) → confirm → upload → result.
 
+pub mod screenshot;
 pub mod theme;
