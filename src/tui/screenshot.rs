@@ -52,8 +52,9 @@ pub const LIGHT_BG_FG: (Rgb, Rgb) = ((0xfb, 0xfb, 0xf8), (0x1c, 0x1c, 0x1c));
 
 /// Font size in pixels.
 pub const FONT_SIZE: f64 = 14.0;
-/// Width of one cell in pixels (monospace fonts advance about 0.6 em).
-pub const CELL_W: f64 = 8.4;
+/// Width of one cell in pixels: the advance of DejaVu Sans Mono and Menlo (1233/2048 em) at
+/// [`FONT_SIZE`], so long runs of text stay on the cell grid.
+pub const CELL_W: f64 = 8.43;
 /// Height of one cell in pixels.
 pub const CELL_H: f64 = 16.0;
 /// Baseline below the top of a cell, in em. With the cell 16/14 em high, box-drawing glyphs
@@ -387,7 +388,7 @@ mod tests {
         let buf = sample(&theme);
         let svg = buffer_to_svg(&buf, &theme);
         assert_eq!(svg, buffer_to_svg(&buf, &theme));
-        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"221.6\""));
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"222.32\""));
         assert!(svg.ends_with("</svg>\n"));
         // Escaping.
         assert!(
@@ -406,19 +407,19 @@ mod tests {
             "{svg}"
         );
         assert!(
-            svg.contains("<tspan x=\"102.4\" class=\"c0\">─┐</tspan>"),
+            svg.contains("<tspan x=\"102.73\" class=\"c0\">─┐</tspan>"),
             "{svg}"
         );
         // The selection background (cyan) is one rect over the 18 cells.
         assert!(
             svg.contains(&format!(
-                "<rect x=\"10\" y=\"42\" width=\"151.2\" height=\"16\" fill=\"{cyan}\"/>"
+                "<rect x=\"10\" y=\"42\" width=\"151.74\" height=\"16\" fill=\"{cyan}\"/>"
             )),
             "{svg}"
         );
-        // The wide crab stands alone; "b" starts at its own cell (x = 10 + 3 × 8.4).
+        // The wide crab stands alone; "b" starts at its own cell (x = 10 + 3 × 8.43).
         assert!(svg.contains(">🦀</tspan>"));
-        assert!(svg.contains("<tspan x=\"35.2\""), "{svg}");
+        assert!(svg.contains("<tspan x=\"35.29\""), "{svg}");
         assert!(svg.contains(" d\">dim</tspan>"), "{svg}");
         // Default background is the dark one.
         assert!(svg.contains(&format!("rx=\"6\" fill=\"{}\"", hex(DARK_BG_FG.0))));
@@ -436,7 +437,7 @@ mod tests {
         // Reversed with reset colours: default fg becomes the background …
         assert!(
             svg.contains(&format!(
-                "<rect x=\"10\" y=\"10\" width=\"25.2\" height=\"16\" fill=\"{}\"/>",
+                "<rect x=\"10\" y=\"10\" width=\"25.29\" height=\"16\" fill=\"{}\"/>",
                 hex(DARK_BG_FG.1)
             )),
             "{svg}"
@@ -455,7 +456,7 @@ mod tests {
         assert_eq!(color_rgb(Color::Indexed(3), (1, 1, 1)), ANSI_PALETTE[3]);
         assert_eq!(color_rgb(Color::Reset, (1, 2, 3)), (1, 2, 3));
         assert_eq!(color_rgb(Color::Rgb(1, 2, 3), (0, 0, 0)), (1, 2, 3));
-        assert_eq!(px(8.4 * 3.0 + 10.0), "35.2");
+        assert_eq!(px(CELL_W * 3.0 + PAD), "35.29");
         assert_eq!(px(10.0), "10");
     }
 
