@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod generate;
 pub mod mapping;
 pub mod read;
 pub mod server;

@@ -1,12 +1,676 @@
-//! `lbimport upload`.
+//! `lbimport upload FILE --tracker NAME`: validate, guard against duplicates, confirm, upload
+//! with progress, record the attempt in the history, print the result.
+//!
+//! Exit status: 0 accepted; 1 rejected by the server; 2 usage (bad flags, unknown tracker,
+//! unreadable file, no confirmation possible); 3 network failure or timeout; 4 unknown outcome
+//! (the whole file was sent but no answer came); 5 refused before sending (validation errors,
+//! a duplicate per the history, too large, declined); 130 cancelled.
 
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::Utc;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{
+    ConfigStore, DEFAULT_BASE_URL, DEFAULT_CLIENT_NAME, History, HistoryEntry, KeySource,
+    PrivateKey, Tracker,
+};
+use crate::read::Format;
+use crate::upload::{self, Body, Event, Outcome, Settings, UploadRequest, human_bytes};
+use crate::validate::{self, MAX_FILE_BYTES, Severity};
+
+/// Exit status: rejected by the server.
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit status: network failure or timeout.
+pub const EXIT_FAILED: u8 = 3;
+/// Exit status: the outcome is unknown.
+pub const EXIT_UNKNOWN: u8 = 4;
+/// Exit status: refused before sending.
+pub const EXIT_REFUSED: u8 = 5;
+/// Exit status: cancelled.
+pub const EXIT_CANCELLED: u8 = 130;
 
 /// Arguments of `lbimport upload`.
 #[derive(Debug, Default, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The CSV or JSON-lines file to upload.
+    pub file: PathBuf,
+    /// A saved tracker (see `lbimport tracker list`).
+    #[arg(long, value_name = "NAME")]
+    pub tracker: Option<String>,
+    /// Tracker id, for uploading without a saved tracker (with --private-key-env).
+    #[arg(long, value_name = "ID")]
+    pub tracker_id: Option<String>,
+    /// Endpoint base URL (overrides the saved tracker's).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Read the private key from this environment variable (overrides the saved tracker's).
+    #[arg(long, value_name = "VAR")]
+    pub private_key_env: Option<String>,
+    /// Client name in the Authorization header (default: the tracker's, else ApiAuth).
+    #[arg(long, value_name = "NAME")]
+    pub client_name: Option<String>,
+    /// Don't ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Sign and print the request line and headers, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Upload even if the history says these exact bytes were already sent to this tracker.
+    #[arg(long)]
+    pub allow_duplicate: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Force the format instead of using the validator's / the extension.
+    #[arg(long, value_name = "csv|json", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Skip validation (the service cancels the whole import on any error: use with care).
+    #[arg(long)]
+    pub no_validate: bool,
+    /// Give up the whole upload after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub deadline_secs: u64,
+    /// Abort when no bytes are accepted for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub stall_secs: u64,
+    /// Most attempts (retries happen only when nothing can have been imported).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_attempts: u32,
+    /// Don't read the server's clock before signing.
+    #[arg(long)]
+    pub no_clock_check: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "csv" => Ok(Format::Csv),
+        "json" | "jsonl" => Ok(Format::Json),
+        _ => Err("expected csv or json".into()),
+    }
+}
+
+/// Where to upload.
+struct Target {
+    name: String,
+    tracker_id: String,
+    base_url: String,
+    key: PrivateKey,
+    key_label: String,
+    client_name: String,
+}
+
+fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("lbimport: {msg}");
+    ExitCode::from(code)
+}
+
+fn resolve_target(a: &Args) -> Result<Target, String> {
+    let key_from_env = |var: &str| -> Result<PrivateKey, String> {
+        Tracker::new("command line", "-", KeySource::Env(var.to_string()))
+            .resolve_key()
+            .map_err(|e| e.to_string())
+    };
+    if let Some(name) = &a.tracker {
+        if a.tracker_id.is_some() {
+            return Err("give either --tracker or --tracker-id, not both".into());
+        }
+        let store = ConfigStore::open_default().map_err(|e| e.to_string())?;
+        let loaded = store.load().map_err(|e| e.to_string())?;
+        for w in &loaded.warnings {
+            eprintln!("lbimport: warning: {w}");
+        }
+        let t = loaded.config.tracker(name).ok_or_else(|| {
+            format!("no saved tracker named {name:?} (see `lbimport tracker list`)")
+        })?;
+        let (key, key_label) = match &a.private_key_env {
+            Some(var) => (key_from_env(var)?, format!("env:{var}")),
+            None => (
+                t.resolve_key().map_err(|e| e.to_string())?,
+                t.key_source_label(),
+            ),
+        };
+        Ok(Target {
+            name: t.name.clone(),
+            tracker_id: t.tracker_id.clone(),
+            base_url: a.base_url.clone().unwrap_or_else(|| t.base_url.clone()),
+            key,
+            key_label,
+            client_name: a
+                .client_name
+                .clone()
+                .unwrap_or_else(|| t.client_name().to_string()),
+        })
+    } else {
+        let id = a.tracker_id.clone().ok_or(
+            "say where to upload: --tracker NAME (a saved tracker) or --tracker-id ID with \
+             --private-key-env VAR",
+        )?;
+        crate::config::check_tracker_id(&id).map_err(|e| e.to_string())?;
+        let var = a
+            .private_key_env
+            .clone()
+            .ok_or("--tracker-id needs --private-key-env VAR (the variable holding the key)")?;
+        let base_url = a
+            .base_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        crate::config::check_base_url(&base_url).map_err(|e| e.to_string())?;
+        Ok(Target {
+            name: id.clone(),
+            tracker_id: id,
+            base_url,
+            key: key_from_env(&var)?,
+            key_label: format!("env:{var}"),
+            client_name: a
+                .client_name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CLIENT_NAME.to_string()),
+        })
+    }
+}
+
+/// Format from the extension, else from the first non-blank byte (`{` → JSON lines).
+fn guess_format(path: &Path) -> Format {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("csv") => return Format::Csv,
+        Some("json") | Some("jsonl") | Some("ndjson") => return Format::Json,
+        _ => {}
+    }
+    let mut buf = [0u8; 4096];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut buf))
+        .unwrap_or(0);
+    let first = buf[..n]
+        .iter()
+        .copied()
+        .find(|b| !(b.is_ascii_whitespace() || *b == 0xef || *b == 0xbb || *b == 0xbf));
+    if first == Some(b'{') {
+        Format::Json
+    } else {
+        Format::Csv
+    }
+}
+
+/// What validation (or hashing) found out about the file.
+struct Facts {
+    format: Format,
+    sha256: String,
+    rows: Option<u64>,
+    orders: Option<u64>,
+    summary: String,
+}
+
+fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
+    if a.no_validate {
+        let sha256 = crate::config::sha256_file(path).map_err(|e| {
+            fail(
+                super::EXIT_USAGE,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        return Ok(Facts {
+            format: a.format.unwrap_or_else(|| guess_format(path)),
+            sha256,
+            rows: None,
+            orders: None,
+            summary: "not validated (--no-validate)".into(),
+        });
+    }
+    let opts = validate::Options {
+        format: a.format,
+        ..Default::default()
+    };
+    if std::io::stderr().is_terminal() {
+        eprint!("Validating {}…\r", path.display());
+    }
+    let report = match validate::validate_path(path, &opts, None) {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(fail(
+                super::EXIT_USAGE,
+                format!("cannot validate: {e} (--no-validate skips validation)"),
+            ));
+        }
+    };
+    let errors: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .collect();
+    let warnings = report
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Warning)
+        .count();
+    if !errors.is_empty() {
+        eprintln!(
+            "lbimport: refused: {} has {} error(s); the service would cancel the whole import:",
+            path.display(),
+            report.error_count()
+        );
+        for i in &errors {
+            eprintln!("  {} ×{}: {}", i.code, i.count, i.message);
+            if let Some(ex) = i.examples.first() {
+                eprintln!("    line {}: {}", ex.line, ex.text);
+            }
+        }
+        eprintln!(
+            "Run `lbimport validate {}` for the full report.",
+            path.display()
+        );
+        return Err(ExitCode::from(EXIT_REFUSED));
+    }
+    Ok(Facts {
+        format: report.file.format,
+        sha256: report.file.sha256.clone(),
+        rows: Some(report.stats.rows),
+        orders: Some(report.stats.orders),
+        summary: format!(
+            "{} rows in {} orders, no errors, {warnings} warning kind(s)",
+            report.stats.rows, report.stats.orders
+        ),
+    })
+}
 
 /// Run `lbimport upload`.
-pub fn run(_args: Args) -> ExitCode {
-    super::fail_usage("upload: not available yet")
+pub fn run(a: Args) -> ExitCode {
+    let path = a.file.clone();
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => m,
+        Ok(_) => {
+            return fail(
+                super::EXIT_USAGE,
+                format!("{} is not a file", path.display()),
+            );
+        }
+        Err(e) => {
+            return fail(
+                super::EXIT_USAGE,
+                format!("cannot read {}: {e}", path.display()),
+            );
+        }
+    };
+    let target = match resolve_target(&a) {
+        Ok(t) => t,
+        Err(e) => return fail(super::EXIT_USAGE, e),
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return fail(
+            EXIT_REFUSED,
+            format!(
+                "refused: {} is {} ({} bytes), over the service's 1 GiB limit ({MAX_FILE_BYTES} \
+                 bytes). Split it into smaller files, keeping each order in one file. Nothing \
+                 was sent.",
+                path.display(),
+                human_bytes(meta.len()),
+                meta.len()
+            ),
+        );
+    }
+    let facts = match validate_file(&path, &a) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let history = match History::open_default() {
+        Ok(h) => h,
+        Err(e) => return fail(super::EXIT_USAGE, e),
+    };
+    match history.find_duplicate(&target.tracker_id, &facts.sha256) {
+        Ok(Some(prev)) => {
+            let when = prev.time.format("%Y-%m-%d %H:%M:%S UTC");
+            let what = format!(
+                "these exact bytes (sha256 {}…) were already sent to tracker {} on {when} \
+                 (outcome: {}{})",
+                &facts.sha256[..facts.sha256.len().min(12)],
+                target.tracker_id,
+                prev.outcome,
+                prev.status
+                    .map(|s| format!(", HTTP {s}"))
+                    .unwrap_or_default()
+            );
+            if !a.allow_duplicate {
+                return fail(
+                    EXIT_REFUSED,
+                    format!(
+                        "refused: {what}. Uploads cannot be undone and a second one imports the \
+                         purchases twice. Pass --allow-duplicate if that is really intended."
+                    ),
+                );
+            }
+            eprintln!("lbimport: warning: {what}; uploading again (--allow-duplicate)");
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("lbimport: warning: cannot read the upload history: {e}"),
+    }
+
+    let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let body = Body::Hashed {
+        path: abs.clone(),
+        format: facts.format,
+        sha256: facts.sha256.clone(),
+    };
+    let settings = Settings {
+        deadline: Duration::from_secs(a.deadline_secs.max(1)),
+        stall: Duration::from_secs(a.stall_secs.max(1)),
+        max_attempts: a.max_attempts,
+        clock_check: !a.no_clock_check,
+        ..Settings::default()
+    };
+    let req = UploadRequest {
+        base_url: target.base_url.clone(),
+        tracker_id: target.tracker_id.clone(),
+        key: target.key.clone(),
+        client_name: target.client_name.clone(),
+        body,
+        settings,
+    };
+
+    eprintln!(
+        "File:     {} ({}, {}, sent as \"{}\")",
+        path.display(),
+        human_bytes(meta.len()),
+        facts.format.extension(),
+        req.body.filename()
+    );
+    eprintln!("Content:  {}", facts.summary);
+    eprintln!("sha256:   {}", facts.sha256);
+    eprintln!(
+        "Tracker:  {} ({}) at {}, key {}",
+        target.name, target.tracker_id, target.base_url, target.key_label
+    );
+
+    if a.dry_run {
+        return dry_run(&req, &a);
+    }
+
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return fail(
+                super::EXIT_USAGE,
+                "refusing to upload without confirmation: stdin is not a terminal. Pass --yes \
+                 to confirm (uploads cannot be undone).",
+            );
+        }
+        eprint!("Upload it? This cannot be undone. [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return fail(EXIT_REFUSED, "not sent.");
+        }
+    }
+
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(EXIT_FAILED, format!("cannot start the async runtime: {e}")),
+    };
+    let started_at = Utc::now();
+    let t0 = Instant::now();
+    let (outcome, attempts, skew) = rt.block_on(drive(req));
+    let duration = t0.elapsed();
+
+    let detail = match &outcome {
+        Outcome::Accepted { body, .. } => (!body.is_empty()).then(|| body.clone()),
+        Outcome::Rejected {
+            body, explanation, ..
+        } => Some(format!("{explanation} Server said: {body}")),
+        Outcome::Failed { reason, .. } | Outcome::Unknown { reason } => Some(reason.clone()),
+        Outcome::Cancelled => Some("cancelled by the user".into()),
+    };
+    let entry = HistoryEntry {
+        time: started_at,
+        tracker_name: target.name.clone(),
+        tracker_id: target.tracker_id.clone(),
+        base_url: target.base_url.clone(),
+        file: abs.clone(),
+        bytes: meta.len(),
+        sha256: facts.sha256.clone(),
+        format: facts.format,
+        rows: facts.rows,
+        orders: facts.orders,
+        outcome: outcome.history_outcome(),
+        status: outcome.status(),
+        duration_ms: duration.as_millis() as u64,
+        detail,
+    };
+    if let Err(e) = history.append(&entry) {
+        eprintln!("lbimport: warning: could not record the upload in the history: {e}");
+    }
+
+    if a.json {
+        let mut v = json!({
+            "outcome": outcome.history_outcome().as_str(),
+            "exit_code": outcome.exit_code(),
+            "status": outcome.status(),
+            "file": abs.to_string_lossy(),
+            "bytes": meta.len(),
+            "sha256": facts.sha256,
+            "format": facts.format.extension(),
+            "tracker": target.name,
+            "tracker_id": target.tracker_id,
+            "base_url": target.base_url,
+            "attempts": attempts,
+            "clock_skew_ms": skew,
+            "duration_ms": duration.as_millis() as u64,
+            "summary": outcome.summary(),
+        });
+        match &outcome {
+            Outcome::Accepted { body, duration, .. } => {
+                v["body"] = json!(body);
+                v["transfer_ms"] = json!(duration.as_millis() as u64);
+            }
+            Outcome::Rejected {
+                body, explanation, ..
+            } => {
+                v["body"] = json!(body);
+                v["explanation"] = json!(explanation);
+            }
+            Outcome::Failed { reason, sent } => {
+                v["reason"] = json!(reason);
+                v["sent"] = json!(sent);
+            }
+            Outcome::Unknown { reason } => v["reason"] = json!(reason),
+            Outcome::Cancelled => {}
+        }
+        println!("{v:#}");
+    } else {
+        println!("Upload {}", outcome.summary());
+        match &outcome {
+            Outcome::Rejected { body, .. } | Outcome::Accepted { body, .. } if !body.is_empty() => {
+                println!("Server said:\n{body}");
+            }
+            _ => {}
+        }
+    }
+    ExitCode::from(outcome.exit_code())
+}
+
+fn dry_run(req: &UploadRequest, a: &Args) -> ExitCode {
+    let p = match upload::preview(req, SystemTime::now()) {
+        Ok(p) => p,
+        Err(e) => return fail(super::EXIT_USAGE, e),
+    };
+    if a.json {
+        let headers: serde_json::Map<String, serde_json::Value> = p
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let v = json!({
+            "dry_run": true,
+            "method": p.method,
+            "url": p.url,
+            "headers": headers,
+            "filename": p.filename,
+            "file_bytes": p.file_bytes,
+        });
+        println!("{v:#}");
+    } else {
+        println!("Dry run: nothing is sent. The request would be:\n");
+        print!("{}", p.to_text());
+        println!(
+            "\n[multipart body: one part \"file\", filename \"{}\", {} bytes from {}]",
+            p.filename,
+            p.file_bytes,
+            req.body.path().display()
+        );
+        println!(
+            "(The Date and signature are made fresh when actually sending; the private key is \
+             never shown.)"
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// Run the upload with progress on stderr and Ctrl-C cancelling it.
+async fn drive(req: UploadRequest) -> (Outcome, u32, Option<i64>) {
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c2.cancel();
+        }
+    });
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let max_attempts = req.settings.max_attempts;
+    let job = tokio::spawn(upload::run(req, Some(tx), cancel.clone()));
+    let tty = std::io::stderr().is_terminal();
+    let mut printer = Printer {
+        tty,
+        last_line: None,
+        bar_shown: false,
+        done_printed: false,
+    };
+    let mut attempts = 0;
+    let mut skew = None;
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            Event::ClockSkew { skew_ms, corrected } => {
+                skew = Some(skew_ms);
+                if corrected {
+                    printer.line(&format!(
+                        "Clock: this computer is {:.1} s {} the server; signing with the \
+                         server's time.",
+                        skew_ms.unsigned_abs() as f64 / 1000.0,
+                        if skew_ms > 0 { "behind" } else { "ahead of" }
+                    ));
+                }
+            }
+            Event::Attempt { n, reason } => {
+                attempts = n;
+                if n > 1 {
+                    printer.line(&format!(
+                        "Attempt {n} of {max_attempts}{}",
+                        reason.map(|r| format!(" (after: {r})")).unwrap_or_default()
+                    ));
+                }
+            }
+            Event::Retrying { after, reason } => printer.line(&format!(
+                "Will retry in {:.1} s: {reason}",
+                after.as_secs_f64()
+            )),
+            Event::Progress {
+                sent,
+                total,
+                rate_bps,
+                eta,
+                elapsed,
+            } => printer.progress(sent, total, rate_bps, eta, elapsed),
+        }
+    }
+    printer.finish();
+    let outcome = match job.await {
+        Ok(o) => o,
+        Err(e) => Outcome::Failed {
+            reason: format!("the upload task ended unexpectedly: {e}"),
+            sent: 0,
+        },
+    };
+    (outcome, attempts, skew)
+}
+
+struct Printer {
+    tty: bool,
+    last_line: Option<Instant>,
+    bar_shown: bool,
+    done_printed: bool,
+}
+
+impl Printer {
+    fn line(&mut self, s: &str) {
+        if self.bar_shown {
+            eprint!("\r\x1b[2K");
+            self.bar_shown = false;
+        }
+        eprintln!("{s}");
+    }
+
+    fn progress(&mut self, sent: u64, total: u64, rate: f64, eta: Option<Duration>, el: Duration) {
+        let pct = if total == 0 {
+            100.0
+        } else {
+            sent as f64 * 100.0 / total as f64
+        };
+        let eta_s = match eta {
+            Some(d) => format!("{} left", clock(d)),
+            None => "estimating".into(),
+        };
+        if self.tty {
+            let width = 30usize;
+            let filled = ((pct / 100.0) * width as f64).round() as usize;
+            let bar: String =
+                "█".repeat(filled.min(width)) + &"░".repeat(width - filled.min(width));
+            eprint!(
+                "\r\x1b[2K{bar} {pct:5.1}%  {} / {}  {}/s  {eta_s}  {}",
+                human_bytes(sent),
+                human_bytes(total),
+                human_bytes(rate as u64),
+                clock(el)
+            );
+            let _ = std::io::stderr().flush();
+            self.bar_shown = true;
+        } else {
+            let due = self
+                .last_line
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+            let finished = sent >= total;
+            if !self.done_printed && (due || finished) {
+                self.done_printed = finished;
+                self.last_line = Some(Instant::now());
+                eprintln!(
+                    "upload: {pct:.0}% ({} of {}) at {}/s, {eta_s}, {} elapsed",
+                    human_bytes(sent),
+                    human_bytes(total),
+                    human_bytes(rate as u64),
+                    clock(el)
+                );
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.bar_shown {
+            eprintln!();
+            self.bar_shown = false;
+        }
+    }
+}
+
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}", s / 60, s % 60)
 }

@@ -12,7 +12,13 @@ use chrono::{DateTime, Utc};
 
 use crate::read::Format;
 
+mod agg;
+pub mod checks;
+mod engine;
 pub mod report;
+mod run;
+
+pub use engine::example_text;
 
 pub use report::{
     Code, Distribution, Example, FileInfo, Issue, LineEndings, Report, Sample, SampleRow, Severity,
@@ -182,9 +188,11 @@ pub fn validate_path(
     opts: &Options,
     progress: Option<&Progress>,
 ) -> Result<Report, ValidateError> {
-    let _ = (opts, progress);
-    Err(ValidateError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other("the validator is not built yet"),
-    })
+    let res = run::run(path, opts, progress);
+    if let Some(p) = progress {
+        let mut s = p.snapshot();
+        s.done = true;
+        p.publish(s);
+    }
+    res
 }

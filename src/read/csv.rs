@@ -1,0 +1,181 @@
+//! One CSV record → fields (comma-separated, RFC 4180 quoting, strict about stray quotes).
+//!
+//! Lines without a `"` are split on commas with `memchr`; quoted fields are unescaped
+//! (`""` → `"`) only when they contain an escaped quote, otherwise they are borrowed.
+
+use std::borrow::Cow;
+
+/// Fields kept per record (more are only counted).
+pub const KEPT_FIELDS: usize = 5;
+
+/// The fields of one record.
+#[derive(Debug, Clone, Default)]
+pub struct Fields<'a> {
+    /// Total number of fields in the record.
+    pub count: usize,
+    /// The first [`KEPT_FIELDS`] fields (the rest are empty).
+    pub fields: [Cow<'a, str>; KEPT_FIELDS],
+}
+
+impl<'a> Fields<'a> {
+    /// Field `i` if the record has it.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if i < self.count && i < KEPT_FIELDS {
+            Some(&self.fields[i])
+        } else {
+            None
+        }
+    }
+}
+
+/// Broken quoting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteError {
+    /// A quoted field is not closed by the end of the record.
+    Unclosed {
+        /// Byte position of the opening quote within the record.
+        at: usize,
+    },
+    /// Text follows a closing quote before the next comma.
+    TextAfterQuote {
+        /// Byte position of the offending character.
+        at: usize,
+    },
+    /// A quote inside an unquoted field.
+    StrayQuote {
+        /// Byte position of the quote.
+        at: usize,
+    },
+}
+
+impl std::fmt::Display for QuoteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QuoteError::Unclosed { at } => {
+                write!(f, "quote opened at column {} never closed", at + 1)
+            }
+            QuoteError::TextAfterQuote { at } => {
+                write!(f, "text after a closing quote at column {}", at + 1)
+            }
+            QuoteError::StrayQuote { at } => {
+                write!(f, "quote inside an unquoted field at column {}", at + 1)
+            }
+        }
+    }
+}
+
+fn put<'a>(out: &mut Fields<'a>, v: Cow<'a, str>) {
+    if out.count < KEPT_FIELDS {
+        out.fields[out.count] = v;
+    }
+    out.count += 1;
+}
+
+/// Split one record (without its line terminator) into fields.
+pub fn split(rec: &str) -> Result<Fields<'_>, QuoteError> {
+    let mut out = Fields::default();
+    let b = rec.as_bytes();
+    if memchr::memchr(b'"', b).is_none() {
+        let mut s = 0;
+        for i in memchr::memchr_iter(b',', b) {
+            put(&mut out, Cow::Borrowed(&rec[s..i]));
+            s = i + 1;
+        }
+        put(&mut out, Cow::Borrowed(&rec[s..]));
+        return Ok(out);
+    }
+    let mut pos = 0usize;
+    loop {
+        if pos < b.len() && b[pos] == b'"' {
+            // quoted field
+            let open = pos;
+            let mut i = pos + 1;
+            let mut escaped = false;
+            loop {
+                match memchr::memchr(b'"', &b[i..]) {
+                    None => return Err(QuoteError::Unclosed { at: open }),
+                    Some(j) => {
+                        let q = i + j;
+                        if q + 1 < b.len() && b[q + 1] == b'"' {
+                            escaped = true;
+                            i = q + 2;
+                            continue;
+                        }
+                        let inner = &rec[open + 1..q];
+                        let v = if escaped {
+                            Cow::Owned(inner.replace("\"\"", "\""))
+                        } else {
+                            Cow::Borrowed(inner)
+                        };
+                        put(&mut out, v);
+                        pos = q + 1;
+                        break;
+                    }
+                }
+            }
+            if pos == b.len() {
+                return Ok(out);
+            }
+            if b[pos] != b',' {
+                return Err(QuoteError::TextAfterQuote { at: pos });
+            }
+            pos += 1;
+        } else {
+            match memchr::memchr2(b',', b'"', &b[pos..]) {
+                None => {
+                    put(&mut out, Cow::Borrowed(&rec[pos..]));
+                    return Ok(out);
+                }
+                Some(j) => {
+                    let k = pos + j;
+                    if b[k] == b'"' {
+                        return Err(QuoteError::StrayQuote { at: k });
+                    }
+                    put(&mut out, Cow::Borrowed(&rec[pos..k]));
+                    pos = k + 1;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a record has an odd number of quotes (a quoted field continues on the next line).
+pub fn quote_open(rec: &[u8]) -> bool {
+    memchr::memchr_iter(b'"', rec).count() % 2 == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(r: &str) -> Result<Vec<String>, QuoteError> {
+        split(r).map(|f| {
+            (0..f.count.min(KEPT_FIELDS))
+                .map(|i| f.fields[i].to_string())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn plain_and_quoted() {
+        assert_eq!(v("1,/p/123,4").unwrap(), ["1", "/p/123", "4"]);
+        assert_eq!(
+            v("1,/p/1,,\"2023-04-22 15:04:30\"").unwrap(),
+            ["1", "/p/1", "", "2023-04-22 15:04:30"]
+        );
+        assert_eq!(v("\"a,b\",\"x\"\"y\"").unwrap(), ["a,b", "x\"y"]);
+        assert_eq!(v("").unwrap(), [""]);
+        assert_eq!(v("a,").unwrap(), ["a", ""]);
+        assert_eq!(v("\"\",b").unwrap(), ["", "b"]);
+        assert_eq!(split("a,b,c,d,e,f,g").unwrap().count, 7);
+    }
+
+    #[test]
+    fn quote_errors() {
+        assert_eq!(v("1,\"abc"), Err(QuoteError::Unclosed { at: 2 }));
+        assert_eq!(v("1,\"abc\"x,3"), Err(QuoteError::TextAfterQuote { at: 7 }));
+        assert_eq!(v("1,ab\"c"), Err(QuoteError::StrayQuote { at: 4 }));
+        assert!(quote_open(b"1,\"abc"));
+        assert!(!quote_open(b"1,\"a\"\"bc\""));
+    }
+}

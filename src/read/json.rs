@@ -1,0 +1,269 @@
+//! One JSON-lines record → its members.
+//!
+//! A hand-written scanner handles the common case (a flat object of up to 8 members whose
+//! strings have no escapes) without allocating; anything else goes through `serde_json`,
+//! which is also the judge of every syntax error.
+
+use std::borrow::Cow;
+
+/// A member's value, as far as the import cares.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Value<'a> {
+    /// A string.
+    Str(Cow<'a, str>),
+    /// A number, as written.
+    Num(Cow<'a, str>),
+    /// `null`.
+    #[default]
+    Null,
+    /// `true` / `false`.
+    Bool,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+}
+
+impl Value<'_> {
+    /// The JSON type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::Num(_) => "number",
+            Value::Null => "null",
+            Value::Bool => "boolean",
+            Value::Array => "array",
+            Value::Object => "object",
+        }
+    }
+}
+
+const INLINE: usize = 8;
+
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+        i += 1;
+    }
+    i
+}
+
+/// A string without escapes starting at `i` (the opening quote); returns (end after quote, inner).
+fn plain_str(s: &str, i: usize) -> Option<(usize, &str)> {
+    let b = s.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let j = i + 1 + memchr::memchr2(b'"', b'\\', &b[i + 1..])?;
+    if b[j] != b'"' {
+        return None;
+    }
+    let inner = &s[i + 1..j];
+    if inner.bytes().any(|c| c < 0x20) {
+        return None;
+    }
+    Some((j + 1, inner))
+}
+
+fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let s = i;
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        if i == s {
+            return None;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let s = i;
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        if i == s {
+            return None;
+        }
+    }
+    Some(i)
+}
+
+type Members<'a> = [(&'a str, Value<'a>); INLINE];
+
+/// The fast path: `None` means "ask serde_json".
+fn fast<'a>(s: &'a str, out: &mut Members<'a>) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(b, i + 1);
+    let mut n = 0;
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let (e, key) = plain_str(s, i)?;
+            i = ws(b, e);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = ws(b, i + 1);
+            let v = match b.get(i)? {
+                b'"' => {
+                    let (e, v) = plain_str(s, i)?;
+                    i = e;
+                    Value::Str(Cow::Borrowed(v))
+                }
+                b'-' | b'0'..=b'9' => {
+                    let e = number_end(b, i)?;
+                    let v = &s[i..e];
+                    i = e;
+                    Value::Num(Cow::Borrowed(v))
+                }
+                b'n' if b[i..].starts_with(b"null") => {
+                    i += 4;
+                    Value::Null
+                }
+                b't' if b[i..].starts_with(b"true") => {
+                    i += 4;
+                    Value::Bool
+                }
+                b'f' if b[i..].starts_with(b"false") => {
+                    i += 5;
+                    Value::Bool
+                }
+                _ => return None,
+            };
+            if n == INLINE {
+                return None;
+            }
+            out[n] = (key, v);
+            n += 1;
+            i = ws(b, i);
+            match b.get(i)? {
+                b',' => i = ws(b, i + 1),
+                b'}' => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    if ws(b, i) != b.len() {
+        return None;
+    }
+    Some(n)
+}
+
+/// Parse one line as a JSON object and hand each member to `f` (in order; a repeated key is
+/// handed out twice). Errors are serde_json's message, or "not an object".
+pub fn parse_object<'a>(
+    line: &'a str,
+    f: &mut dyn FnMut(Cow<'a, str>, Value<'a>),
+) -> Result<(), String> {
+    let mut inline: Members<'a> = Default::default();
+    if let Some(n) = fast(line, &mut inline) {
+        for (k, v) in inline.into_iter().take(n) {
+            f(Cow::Borrowed(k), v);
+        }
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(format!(
+            "a line must be one JSON object, this is {}",
+            match value {
+                serde_json::Value::Null => "null",
+                serde_json::Value::Bool(_) => "a boolean",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::Object(_) => "an object",
+            }
+        ));
+    };
+    for (k, v) in map {
+        let v = match v {
+            serde_json::Value::String(s) => Value::Str(Cow::Owned(s)),
+            serde_json::Value::Number(n) => Value::Num(Cow::Owned(n.to_string())),
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(_) => Value::Bool,
+            serde_json::Value::Array(_) => Value::Array,
+            serde_json::Value::Object(_) => Value::Object,
+        };
+        f(Cow::Owned(k), v);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(s: &str) -> Result<Vec<(String, Value<'static>)>, String> {
+        let mut out = Vec::new();
+        parse_object(s, &mut |k, v| {
+            let v = match v {
+                Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+                Value::Num(s) => Value::Num(Cow::Owned(s.into_owned())),
+                Value::Null => Value::Null,
+                Value::Bool => Value::Bool,
+                Value::Array => Value::Array,
+                Value::Object => Value::Object,
+            };
+            out.push((k.into_owned(), v))
+        })?;
+        Ok(out)
+    }
+
+    fn s(x: &str) -> Value<'static> {
+        Value::Str(Cow::Owned(x.to_string()))
+    }
+
+    #[test]
+    fn flat_objects() {
+        let m = members(r#"{"session_id": "1","identity": "/p/123","user_id": 4 }"#).unwrap();
+        assert_eq!(
+            m,
+            vec![
+                ("session_id".into(), s("1")),
+                ("identity".into(), s("/p/123")),
+                ("user_id".into(), Value::Num(Cow::Owned("4".into()))),
+            ]
+        );
+        let m = members(r#"{"a":null,"b":true,"c":[1],"d":{"x":1},"e":"q\"x"}"#).unwrap();
+        assert_eq!(m[0].1, Value::Null);
+        assert_eq!(m[1].1, Value::Bool);
+        assert_eq!(m[2].1, Value::Array);
+        assert_eq!(m[3].1, Value::Object);
+        assert_eq!(m[4].1, s("q\"x"));
+        assert_eq!(members("{}").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn syntax_errors() {
+        assert!(members(r#"{"a":"1""#).is_err());
+        assert!(members(r#"{"a":01}"#).is_err());
+        assert!(members(r#"[1,2]"#).unwrap_err().contains("an array"));
+        assert!(members(r#"{"a":"1"} x"#).is_err());
+        assert!(members("").is_err());
+        assert!(members("{\"a\":\"x\ty\"}").is_err());
+    }
+}

@@ -1,0 +1,789 @@
+//! The per-record state machine: records → checks → counters, examples, aggregation, samples.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
+
+use super::agg::{Agg, hash_str};
+use super::checks::{self, Looks, TsKey, TsProblem};
+use super::{Code, Example, Options, Snapshot};
+use crate::read::json::Value;
+use crate::read::lines::{Ending, LongLine};
+use crate::read::{Format, csv, json};
+
+/// Longest example text, in characters.
+pub const EXAMPLE_CHARS: usize = 200;
+/// Rows kept per sampled order.
+pub const SAMPLE_ROWS_CAP: usize = 1000;
+
+/// Render bytes for an example: lossy UTF-8, control characters escaped, at most 200 chars.
+pub fn example_text(bytes: &[u8]) -> String {
+    let lossy = String::from_utf8_lossy(&bytes[..bytes.len().min(EXAMPLE_CHARS * 4)]);
+    let mut out = String::new();
+    for (n, c) in lossy.chars().enumerate() {
+        if n >= EXAMPLE_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() || c == '\u{feff}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Acc {
+    pub count: u64,
+    pub examples: Vec<Example>,
+}
+
+/// Position of a record, for re-reading sampled rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowPos {
+    pub line: u64,
+    pub offset: u64,
+    pub len: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct Cand {
+    pub order: u64,
+    pub first_line: u64,
+    pub rows: Vec<RowPos>,
+    pub overflow: bool,
+}
+
+#[derive(Debug, Default)]
+struct Run {
+    order: u64,
+    active: bool,
+    is_new: bool,
+    rows: Vec<RowPos>,
+    overflow: bool,
+}
+
+#[derive(Debug)]
+struct PendingLine {
+    no: u64,
+    offset: u64,
+    bytes: Vec<u8>,
+    ending: Ending,
+}
+
+/// A CSV record whose quoted field continues over several lines.
+#[derive(Debug)]
+struct Pending {
+    lines: Vec<PendingLine>,
+    bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Top {
+    entries: Vec<(u64, u64, String)>,
+    min: u64,
+}
+
+const TOP_N: usize = 10;
+
+impl Top {
+    #[inline]
+    fn offer(&mut self, h: u64, count: u64, identity: &str) {
+        if self.entries.len() >= TOP_N && count <= self.min {
+            return;
+        }
+        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == h) {
+            e.1 = count;
+        } else if self.entries.len() < TOP_N {
+            self.entries.push((h, count, identity.to_string()));
+        } else if let Some(i) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].1) {
+            self.entries[i] = (h, count, identity.to_string());
+        }
+        if self.entries.len() >= TOP_N {
+            self.min = self.entries.iter().map(|e| e.1).min().unwrap_or(0);
+        }
+    }
+}
+
+/// A parsed row's fields.
+#[derive(Debug, Default)]
+pub(crate) struct RowFields<'a> {
+    pub order: Option<Cow<'a, str>>,
+    pub identity: Option<Cow<'a, str>>,
+    pub user: Option<Cow<'a, str>>,
+    pub created_at: Option<Cow<'a, str>>,
+}
+
+/// Extract the fields of a record as the service would read them (no checks).
+pub(crate) fn parse_fields(format: Format, rec: &str) -> Option<RowFields<'_>> {
+    match format {
+        Format::Csv => {
+            let f = csv::split(rec).ok()?;
+            let mut it = f.fields.into_iter().take(f.count);
+            let order = it.next();
+            let identity = it.next();
+            let user = it.next().filter(|s| !s.is_empty());
+            let created_at = it.next().filter(|s| !s.is_empty());
+            Some(RowFields {
+                order,
+                identity,
+                user,
+                created_at,
+            })
+        }
+        Format::Json => {
+            let mut r = RowFields::default();
+            json::parse_object(rec, &mut |k, v| {
+                let text = match v {
+                    Value::Str(s) | Value::Num(s) => s,
+                    _ => return,
+                };
+                match &*k {
+                    "order_id" | "session_id" => r.order = Some(text),
+                    "identity" | "url" => r.identity = Some(text),
+                    "auth_user_id" | "user_id" => r.user = Some(text).filter(|s| !s.is_empty()),
+                    "created_at" => r.created_at = Some(text).filter(|s| !s.is_empty()),
+                    _ => {}
+                }
+            })
+            .ok()?;
+            Some(r)
+        }
+    }
+}
+
+const HEADER_WORDS: &[&str] = &[
+    "order_id",
+    "session_id",
+    "identity",
+    "url",
+    "user_id",
+    "auth_user_id",
+    "created_at",
+    "order",
+    "orderid",
+    "order id",
+    "order_number",
+    "session",
+    "transaction_id",
+    "product",
+    "product_id",
+    "productid",
+    "sku",
+    "item_id",
+    "customer_id",
+    "user",
+    "timestamp",
+    "date",
+];
+
+fn is_header(f: &csv::Fields<'_>) -> bool {
+    (0..f.count.min(csv::KEPT_FIELDS)).any(|i| {
+        let v = f.fields[i]
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .to_ascii_lowercase();
+        HEADER_WORDS.contains(&v.as_str())
+    })
+}
+
+pub(crate) struct Engine<'o> {
+    pub opts: &'o Options,
+    cap: usize,
+    pub format: Format,
+    pub bom: bool,
+    pub acc: Vec<Acc>,
+    pub looks: BTreeMap<Looks, u64>,
+    pub unknown_names: BTreeMap<String, u64>,
+    pub type_problems: BTreeMap<String, u64>,
+    slot_first: [Option<u8>; 3],
+    pub lines: u64,
+    pub physical: u64,
+    pub rows: u64,
+    pub valid: u64,
+    pub invalid: u64,
+    pub rows_with_user: u64,
+    pub rows_with_ts: u64,
+    pub lf: u64,
+    pub crlf: u64,
+    pub first_ts: Option<TsKey>,
+    pub last_ts: Option<TsKey>,
+    now_key: TsKey,
+    old_key: TsKey,
+    pub agg: Agg,
+    top: Top,
+    pending: Option<Pending>,
+    pub cands: Vec<Cand>,
+    cand_index: HashMap<u64, usize>,
+    tier1_left: usize,
+    tier2_added: usize,
+    run: Run,
+}
+
+impl<'o> Engine<'o> {
+    pub fn new(opts: &'o Options, format: Format, bom: bool, est_rows: usize) -> Self {
+        let now = opts.now.unwrap_or_else(chrono::Utc::now).naive_utc();
+        Engine {
+            opts,
+            cap: opts.max_line_bytes.max(super::run::MIN_LINE_CAP),
+            format,
+            bom,
+            acc: vec![Acc::default(); Code::ALL.len()],
+            looks: BTreeMap::new(),
+            unknown_names: BTreeMap::new(),
+            type_problems: BTreeMap::new(),
+            slot_first: [None; 3],
+            lines: 0,
+            physical: 0,
+            rows: 0,
+            valid: 0,
+            invalid: 0,
+            rows_with_user: 0,
+            rows_with_ts: 0,
+            lf: 0,
+            crlf: 0,
+            first_ts: None,
+            last_ts: None,
+            now_key: checks::key_of(now),
+            old_key: checks::pack(2000, 1, 1, 0, 0, 0, 0, false),
+            agg: Agg::new(est_rows, opts.large_order_items),
+            top: Top::default(),
+            pending: None,
+            cands: Vec::new(),
+            cand_index: HashMap::new(),
+            tier1_left: opts.max_samples.saturating_mul(40),
+            tier2_added: 0,
+            run: Run::default(),
+        }
+    }
+
+    /// Count an issue and keep an example while there is room.
+    #[inline]
+    pub fn issue(&mut self, code: Code, line: u64, byte: u64, text: impl FnOnce() -> String) {
+        let max = self.opts.max_examples;
+        let a = &mut self.acc[code as usize];
+        a.count += 1;
+        if a.examples.len() < max {
+            a.examples.push(Example {
+                line,
+                byte,
+                text: text(),
+            });
+        }
+    }
+
+    fn ending(&mut self, e: Ending) {
+        match e {
+            Ending::Lf => self.lf += 1,
+            Ending::Crlf => self.crlf += 1,
+            Ending::Eof => {}
+        }
+    }
+
+    /// A line over the cap.
+    pub fn too_long(&mut self, l: LongLine<'_>) {
+        self.flush_pending();
+        self.physical = l.no;
+        self.ending(l.ending);
+        self.lines += 1;
+        self.rows += 1;
+        self.invalid += 1;
+        let prefix = l.prefix;
+        let len = l.len;
+        self.issue(Code::LineTooLong, l.no, l.offset, || {
+            format!(
+                "{} bytes: {}",
+                len,
+                example_text(&prefix[..prefix.len().min(120)])
+            )
+        });
+        if let Some(i) = memchr::memchr(b'\r', prefix) {
+            self.issue(Code::BareCr, l.no, l.offset + i as u64, || {
+                example_text(&prefix[..prefix.len().min(EXAMPLE_CHARS)])
+            });
+        }
+    }
+
+    /// A physical line.
+    pub fn line(&mut self, no: u64, offset: u64, bytes: &[u8], ending: Ending) {
+        self.physical = no;
+        self.ending(ending);
+        if self.pending.is_some() {
+            self.pending_line(no, offset, bytes, ending);
+            return;
+        }
+        if self.format == Format::Csv
+            && memchr::memchr(b'"', bytes).is_some()
+            && csv::quote_open(bytes)
+            && bytes.len() < self.cap
+            && std::str::from_utf8(bytes)
+                .is_ok_and(|t| matches!(csv::split(t), Err(csv::QuoteError::Unclosed { .. })))
+        {
+            self.pending = Some(Pending {
+                lines: vec![PendingLine {
+                    no,
+                    offset,
+                    bytes: bytes.to_vec(),
+                    ending,
+                }],
+                bytes: bytes.len(),
+            });
+            return;
+        }
+        self.record(no, offset, bytes, 1);
+    }
+
+    fn pending_line(&mut self, no: u64, offset: u64, bytes: &[u8], ending: Ending) {
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        let sep = p.lines.last().map_or(0, |l| l.ending.bytes().len());
+        if p.bytes + sep + bytes.len() > self.cap {
+            self.flush_pending();
+            self.line_nojoin(no, offset, bytes, ending);
+            return;
+        }
+        p.bytes += sep + bytes.len();
+        p.lines.push(PendingLine {
+            no,
+            offset,
+            bytes: bytes.to_vec(),
+            ending,
+        });
+        if csv::quote_open(bytes) {
+            // the odd quote closes the open field
+            let Some(p) = self.pending.take() else {
+                return;
+            };
+            let mut rec = Vec::with_capacity(p.bytes);
+            let n = p.lines.len();
+            for (i, l) in p.lines.iter().enumerate() {
+                rec.extend_from_slice(&l.bytes);
+                if i + 1 < n {
+                    rec.extend_from_slice(l.ending.bytes());
+                }
+            }
+            let first = &p.lines[0];
+            self.record(first.no, first.offset, &rec, n as u64);
+        }
+    }
+
+    fn line_nojoin(&mut self, no: u64, offset: u64, bytes: &[u8], _ending: Ending) {
+        self.record(no, offset, bytes, 1);
+    }
+
+    /// An open quoted field never closed (within the cap or by the end of the file): the first
+    /// line is a `csv_quote` error, the following lines are checked on their own.
+    pub fn flush_pending(&mut self) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        for l in &p.lines {
+            self.record(l.no, l.offset, &l.bytes, 1);
+        }
+    }
+
+    /// One record (physical line, or several lines joined by a quoted field).
+    fn record(&mut self, no: u64, offset: u64, bytes: &[u8], nlines: u64) {
+        self.lines += 1;
+        let mut bytes = bytes;
+        if offset == 0 && self.bom && bytes.starts_with(crate::read::UTF8_BOM) {
+            bytes = &bytes[3..];
+        }
+        if let Some(i) = memchr::memchr(0, bytes) {
+            self.rows += 1;
+            self.invalid += 1;
+            self.issue(Code::Encoding, no, offset + i as u64, || {
+                format!("NUL byte: {}", example_text(bytes))
+            });
+            return;
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                self.rows += 1;
+                self.invalid += 1;
+                let at = e.valid_up_to();
+                self.issue(Code::Encoding, no, offset + at as u64, || {
+                    let bad = &bytes[at..bytes.len().min(at + 4)];
+                    let hex: Vec<String> = bad.iter().map(|b| format!("{b:02X}")).collect();
+                    format!(
+                        "invalid UTF-8 bytes {} in: {}",
+                        hex.join(" "),
+                        example_text(bytes)
+                    )
+                });
+                return;
+            }
+        };
+        // A CR inside a record: outside quotes it is a bare line break the service may split on.
+        if let Some(i) = memchr::memchr(b'\r', bytes).filter(|_| nlines == 1) {
+            self.rows += 1;
+            self.invalid += 1;
+            self.issue(Code::BareCr, no, offset + i as u64, || example_text(bytes));
+            return;
+        }
+        match self.format {
+            Format::Csv => self.csv_record(no, offset, text),
+            Format::Json => self.json_record(no, offset, text),
+        }
+    }
+
+    fn csv_record(&mut self, no: u64, offset: u64, text: &str) {
+        let f = match csv::split(text) {
+            Ok(f) => f,
+            Err(e) => {
+                self.rows += 1;
+                self.invalid += 1;
+                self.issue(Code::CsvQuote, no, offset, || {
+                    format!("{e}: {}", example_text(text.as_bytes()))
+                });
+                return;
+            }
+        };
+        if self.lines == 1 && is_header(&f) {
+            self.issue(Code::HeaderRow, no, offset, || {
+                example_text(text.as_bytes())
+            });
+            return;
+        }
+        self.rows += 1;
+        if f.count < 2 || f.count > 4 {
+            self.invalid += 1;
+            let n = f.count;
+            self.issue(Code::FieldCount, no, offset, || {
+                if text.is_empty() {
+                    "empty line".to_string()
+                } else {
+                    format!("{n} fields: {}", example_text(text.as_bytes()))
+                }
+            });
+            return;
+        }
+        let order = f.get(0);
+        let identity = f.get(1);
+        let user = f.get(2).filter(|s| !s.is_empty());
+        let ts = f.get(3).filter(|s| !s.is_empty());
+        self.check_row(no, offset, text, order, identity, user, ts);
+    }
+
+    fn json_record(&mut self, no: u64, offset: u64, text: &str) {
+        let mut r: RowFields<'_> = RowFields::default();
+        let mut bad_type: Option<(String, &'static str)> = None;
+        let mut unknown: Option<String> = None;
+        let mut seen = [0u8; 3];
+        let res = json::parse_object(text, &mut |k, v| {
+            let slot = match &*k {
+                "order_id" => Some((0, 1u8)),
+                "session_id" => Some((0, 2)),
+                "identity" => Some((1, 1)),
+                "url" => Some((1, 2)),
+                "auth_user_id" => Some((2, 1)),
+                "user_id" => Some((2, 2)),
+                "created_at" => None,
+                _ => {
+                    if unknown.is_none() {
+                        unknown = Some(k.to_string());
+                    }
+                    return;
+                }
+            };
+            if let Some((s, g)) = slot {
+                seen[s] |= g;
+            }
+            let text = match v {
+                Value::Str(s) | Value::Num(s) => s,
+                other => {
+                    if bad_type.is_none() {
+                        bad_type = Some((k.to_string(), other.type_name()));
+                    }
+                    return;
+                }
+            };
+            match slot {
+                // the newer name wins when both are given
+                Some((0, g)) if g == 1 || r.order.is_none() => r.order = Some(text),
+                Some((1, g)) if g == 1 || r.identity.is_none() => r.identity = Some(text),
+                Some((2, g)) if g == 1 || r.user.is_none() => r.user = Some(text),
+                None => r.created_at = Some(text),
+                _ => {}
+            }
+        });
+        self.rows += 1;
+        if let Err(e) = res {
+            self.invalid += 1;
+            self.issue(Code::JsonSyntax, no, offset, || {
+                if text.trim().is_empty() {
+                    "empty line".to_string()
+                } else {
+                    format!("{e}: {}", example_text(text.as_bytes()))
+                }
+            });
+            return;
+        }
+        if let Some(name) = unknown {
+            if self.unknown_names.len() < 20 || self.unknown_names.contains_key(&name) {
+                *self.unknown_names.entry(name).or_insert(0) += 1;
+            }
+            self.issue(Code::UnknownAttribute, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        let mut mixed = false;
+        for (s, &g) in seen.iter().enumerate() {
+            if g == 0 {
+                continue;
+            }
+            if g == 3 {
+                mixed = true;
+            }
+            match self.slot_first[s] {
+                None if g != 3 => self.slot_first[s] = Some(g),
+                Some(first) if first != g => mixed = true,
+                _ => {}
+            }
+        }
+        if mixed {
+            self.issue(Code::MixedAttributeNames, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        if let Some((name, ty)) = bad_type {
+            self.invalid += 1;
+            let key = format!("{name}: {ty}");
+            *self.type_problems.entry(key).or_insert(0) += 1;
+            self.issue(Code::JsonType, no, offset, || {
+                format!("{name} is {ty}: {}", example_text(text.as_bytes()))
+            });
+            return;
+        }
+        let user = r.user.as_deref().filter(|s| !s.is_empty());
+        let ts = r.created_at.as_deref().filter(|s| !s.is_empty());
+        self.check_row(
+            no,
+            offset,
+            text,
+            r.order.as_deref(),
+            r.identity.as_deref(),
+            user,
+            ts,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_row(
+        &mut self,
+        no: u64,
+        offset: u64,
+        text: &str,
+        order: Option<&str>,
+        identity: Option<&str>,
+        user: Option<&str>,
+        ts: Option<&str>,
+    ) {
+        let mut bad = false;
+        let order = order.filter(|s| !s.trim().is_empty());
+        let identity = identity.filter(|s| !s.trim().is_empty());
+        if order.is_none() {
+            bad = true;
+            self.issue(Code::MissingOrderId, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        if identity.is_none() {
+            bad = true;
+            self.issue(Code::MissingIdentity, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        let mut key = None;
+        if let Some(t) = ts {
+            match checks::parse_ts(t) {
+                Ok(k) => key = Some(k),
+                Err(TsProblem::Zone) => {
+                    bad = true;
+                    self.issue(Code::TimestampZone, no, offset, || {
+                        example_text(t.as_bytes())
+                    });
+                }
+                Err(TsProblem::Format(l)) => {
+                    bad = true;
+                    *self.looks.entry(l).or_insert(0) += 1;
+                    self.issue(Code::TimestampFormat, no, offset, || {
+                        format!("{} ({})", example_text(t.as_bytes()), l.describe())
+                    });
+                }
+            }
+        }
+        let ids = [order, identity, user];
+        if ids
+            .iter()
+            .flatten()
+            .any(|s| checks::has_outer_whitespace(s))
+        {
+            self.issue(Code::WhitespaceId, no, offset, || {
+                format!("\"{}\"", example_text(text.as_bytes()))
+            });
+        }
+        if ids.iter().flatten().any(|s| checks::spreadsheet_id(s)) {
+            self.issue(Code::SpreadsheetId, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        if bad {
+            self.invalid += 1;
+            return;
+        }
+        let (Some(order), Some(identity)) = (order, identity) else {
+            self.invalid += 1;
+            return;
+        };
+        self.valid += 1;
+        if let Some(k) = key {
+            self.rows_with_ts += 1;
+            if k > self.now_key {
+                self.issue(Code::FutureTimestamp, no, offset, || {
+                    example_text(ts.unwrap_or("").as_bytes())
+                });
+            } else if k < self.old_key {
+                self.issue(Code::OldTimestamp, no, offset, || {
+                    example_text(ts.unwrap_or("").as_bytes())
+                });
+            }
+            self.first_ts = Some(self.first_ts.map_or(k, |f| f.min(k)));
+            self.last_ts = Some(self.last_ts.map_or(k, |f| f.max(k)));
+        }
+        if user.is_some() {
+            self.rows_with_user += 1;
+        }
+        let oh = hash_str(order);
+        let ih = hash_str(identity);
+        let uh = user.map_or(0, |u| hash_str(u) | 1);
+        let th = ts.map_or(0, |t| hash_str(t) | 1);
+        let added = self.agg.add(oh, ih, uh, th);
+        if added.duplicate {
+            self.issue(Code::DuplicateRow, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        if added.multi_user {
+            self.issue(Code::OrderMultipleUsers, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        if added.became_large {
+            let n = self.opts.large_order_items + 1;
+            self.issue(Code::LargeOrder, no, offset, || {
+                format!(
+                    "order {} reached {n} distinct items here",
+                    example_text(order.as_bytes())
+                )
+            });
+        }
+        self.top.offer(ih, added.product_rows, identity);
+        if self.opts.max_samples > 0 {
+            self.track_sample(oh, added, no, offset, text.len());
+        }
+    }
+
+    fn track_sample(
+        &mut self,
+        oh: u64,
+        added: super::agg::Added,
+        no: u64,
+        offset: u64,
+        len: usize,
+    ) {
+        let pos = RowPos {
+            line: no,
+            offset,
+            len: len.min(u32::MAX as usize) as u32,
+        };
+        if !self.run.active || self.run.order != oh {
+            self.run.active = true;
+            self.run.order = oh;
+            self.run.is_new = added.new_order;
+            self.run.rows.clear();
+            self.run.overflow = false;
+        }
+        if self.run.rows.len() < SAMPLE_ROWS_CAP {
+            self.run.rows.push(pos);
+        } else {
+            self.run.overflow = true;
+        }
+        if let Some(&ci) = self.cand_index.get(&oh) {
+            let c = &mut self.cands[ci];
+            if c.rows.len() < SAMPLE_ROWS_CAP {
+                c.rows.push(pos);
+            } else {
+                c.overflow = true;
+            }
+        } else if added.new_order && self.tier1_left > 0 {
+            self.tier1_left -= 1;
+            self.cand_index.insert(oh, self.cands.len());
+            self.cands.push(Cand {
+                order: oh,
+                first_line: no,
+                rows: vec![pos],
+                overflow: false,
+            });
+        } else if added.became_multi && self.run.is_new && self.tier2_added < self.opts.max_samples
+        {
+            self.tier2_added += 1;
+            self.cand_index.insert(oh, self.cands.len());
+            self.cands.push(Cand {
+                order: oh,
+                first_line: self.run.rows.first().map_or(no, |r| r.line),
+                rows: self.run.rows.clone(),
+                overflow: self.run.overflow,
+            });
+        }
+    }
+
+    /// End of input.
+    pub fn finish(&mut self) {
+        self.flush_pending();
+    }
+
+    /// Top products, most rows first.
+    pub fn top_products(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .top
+            .entries
+            .iter()
+            .map(|(_, c, s)| (s.clone(), *c))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    /// A snapshot of the counters.
+    pub fn snapshot(&self, bytes_read: u64, total: u64) -> Snapshot {
+        Snapshot {
+            bytes_read,
+            total_bytes: total,
+            rows: self.rows,
+            orders: self.agg.orders(),
+            multi_item_orders: self.agg.multi_orders,
+            pairs: self.agg.pairs_count,
+            products: self.agg.products(),
+            users: self.agg.users(),
+            first_purchase: self.first_ts.map(checks::format_key),
+            last_purchase: self.last_ts.map(checks::format_key),
+            issues: Code::ALL
+                .iter()
+                .filter(|c| self.acc[**c as usize].count > 0)
+                .map(|c| (*c, self.acc[*c as usize].count))
+                .collect(),
+            done: false,
+        }
+    }
+}

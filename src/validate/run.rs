@@ -1,0 +1,542 @@
+//! The driver: a reader thread (reads blocks and computes SHA-256) feeding the parser thread.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread;
+
+use sha2::{Digest, Sha256};
+
+use super::checks;
+use super::engine::{Cand, Engine, parse_fields};
+use super::{
+    Code, Distribution, FileInfo, Issue, LineEndings, MAX_FILE_BYTES, NEAR_LIMIT_BYTES, Options,
+    Progress, Report, Sample, SampleRow, Severity, Stats, TopProduct, ValidateError, Verdict,
+};
+use crate::read::lines::{LineSplitter, Piece};
+use crate::read::{self, Format};
+
+/// Bytes per read.
+pub const BLOCK: usize = 8 << 20;
+/// Smallest line cap.
+pub const MIN_LINE_CAP: usize = 64 << 10;
+
+type Block = std::io::Result<Arc<Vec<u8>>>;
+
+fn read_block(file: &mut File) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(BLOCK);
+    file.by_ref().take(BLOCK as u64).read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// Reader thread: blocks to the parser, and SHA-256 over them.
+fn spawn_reader(mut file: File) -> (Receiver<Block>, thread::JoinHandle<Option<[u8; 32]>>) {
+    let (tx, rx) = sync_channel::<Block>(3);
+    let h = thread::spawn(move || {
+        let mut sha = Sha256::new();
+        loop {
+            match read_block(&mut file) {
+                Ok(b) if b.is_empty() => break,
+                Ok(b) => {
+                    let b = Arc::new(b);
+                    if tx.send(Ok(b.clone())).is_err() {
+                        return None;
+                    }
+                    sha.update(&b[..]);
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return None;
+                }
+            }
+        }
+        Some(sha.finalize().into())
+    });
+    (rx, h)
+}
+
+pub(crate) fn run(
+    path: &Path,
+    opts: &Options,
+    progress: Option<&Progress>,
+) -> Result<Report, ValidateError> {
+    let io = |source: std::io::Error| ValidateError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(io(std::io::Error::other("is a directory")));
+    }
+    let total = meta.len();
+    if let Some(p) = progress {
+        p.set_total(total);
+        p.set_counters(0, 0);
+    }
+    let (rx, reader) = spawn_reader(file);
+    let finish_reader = |rx: Receiver<Block>, reader: thread::JoinHandle<Option<[u8; 32]>>| {
+        drop(rx);
+        reader.join().ok().flatten()
+    };
+
+    let first = match rx.recv() {
+        Ok(Ok(b)) => Some(b),
+        Ok(Err(e)) => {
+            finish_reader(rx, reader);
+            return Err(io(e));
+        }
+        Err(_) => None,
+    };
+    let head: &[u8] = first.as_deref().map_or(&[], |v| &v[..]);
+    let foreign = read::foreign_bom(head);
+    let bom = head.starts_with(read::UTF8_BOM);
+    let (format, sniffed) = match opts.format {
+        Some(f) => (f, false),
+        None => read::format_for_path(path, head),
+    };
+    let newlines = memchr::memchr_iter(b'\n', head).count().max(1);
+    let est_rows = if head.is_empty() {
+        0
+    } else {
+        let avg = (head.len() / newlines).max(8) as u64;
+        (total / avg + total / avg / 16 + 16) as usize
+    };
+
+    let cap = opts.max_line_bytes.max(MIN_LINE_CAP);
+    let mut eng = Engine::new(opts, format, bom, est_rows);
+    let mut splitter = LineSplitter::new(cap);
+    let mut bytes_read = 0u64;
+    let mut next = first.map(Ok);
+    loop {
+        let block = match next.take() {
+            Some(b) => b,
+            None => match rx.recv() {
+                Ok(b) => b,
+                Err(_) => break,
+            },
+        };
+        let block = match block {
+            Ok(b) => b,
+            Err(e) => {
+                finish_reader(rx, reader);
+                return Err(io(e));
+            }
+        };
+        if foreign.is_none() {
+            splitter.feed(&block, &mut |p| match p {
+                Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
+                Piece::TooLong(l) => eng.too_long(l),
+            });
+        }
+        bytes_read += block.len() as u64;
+        drop(block);
+        if let Some(p) = progress {
+            p.publish(eng.snapshot(bytes_read, total));
+            if p.is_cancelled() {
+                finish_reader(rx, reader);
+                return Err(ValidateError::Cancelled);
+            }
+        }
+    }
+    splitter.finish(&mut |p| match p {
+        Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
+        Piece::TooLong(l) => eng.too_long(l),
+    });
+    eng.finish();
+    let digest = finish_reader(rx, reader);
+    let Some(digest) = digest else {
+        return Err(io(std::io::Error::other("reading stopped unexpectedly")));
+    };
+    if let Some(p) = progress {
+        let mut s = eng.snapshot(bytes_read, total);
+        s.done = true;
+        p.publish(s);
+    }
+
+    // file-level issues
+    if let Some(enc) = foreign {
+        eng.issue(Code::Encoding, 1, 0, || format!("byte-order mark of {enc}"));
+    }
+    if bom {
+        eng.issue(Code::Bom, 1, 0, || "EF BB BF".to_string());
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if sniffed || ext != format.extension() {
+        eng.issue(Code::Extension, 1, 0, || {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+    }
+    if total > MAX_FILE_BYTES {
+        eng.issue(Code::FileTooLarge, 0, 0, || format!("{total} bytes"));
+    } else if total > NEAR_LIMIT_BYTES {
+        eng.issue(Code::FileNearLimit, 0, 0, || format!("{total} bytes"));
+    }
+    if eng.rows == 0 && foreign.is_none() {
+        eng.issue(Code::EmptyFile, 0, 0, || {
+            format!("{total} bytes, no data rows")
+        });
+    }
+
+    // distribution
+    let mut hist = vec![0u64; 1025];
+    let mut big: Vec<u64> = Vec::new();
+    let mut sum = 0u64;
+    let mut max = 0u64;
+    let mut single = 0u64;
+    eng.agg.for_each_order_items(|k| {
+        sum += k;
+        max = max.max(k);
+        if k == 1 {
+            single += 1;
+        }
+        if (k as usize) < hist.len() {
+            hist[k as usize] += 1;
+        } else {
+            big.push(k);
+        }
+    });
+    big.sort_unstable();
+    let orders = eng.agg.orders();
+    let pct = |p: u64| -> u64 {
+        if orders == 0 {
+            return 0;
+        }
+        // nearest rank
+        let rank = (orders * p).div_ceil(100).max(1);
+        let mut acc = 0u64;
+        for (k, &n) in hist.iter().enumerate() {
+            acc += n;
+            if acc >= rank {
+                return k as u64;
+            }
+        }
+        let i = (rank - acc - 1) as usize;
+        big.get(i).copied().unwrap_or(max)
+    };
+    let items_per_order = Distribution {
+        mean: if orders == 0 {
+            0.0
+        } else {
+            sum as f64 / orders as f64
+        },
+        p50: pct(50),
+        p90: pct(90),
+        p99: pct(99),
+        max,
+    };
+    let multi = eng.agg.multi_orders;
+
+    // aggregate warnings
+    if orders > 0 {
+        if multi < 1000 {
+            let a = &mut eng.acc[Code::FewCoPurchases as usize];
+            a.count = multi.max(1);
+        }
+        if single * 5 > orders * 4 {
+            eng.acc[Code::MostlySingleItem as usize].count = single;
+        }
+    }
+    if eng.valid > 0 {
+        if eng.rows_with_user == 0 {
+            eng.acc[Code::NoUserIds as usize].count = eng.valid;
+        }
+        if eng.rows_with_ts == 0 {
+            eng.acc[Code::NoTimestamps as usize].count = eng.valid;
+        } else if eng.rows_with_ts < eng.valid {
+            eng.acc[Code::PartialTimestamps as usize].count = eng.valid - eng.rows_with_ts;
+        }
+    }
+
+    let samples = if eng.cands.is_empty() {
+        Vec::new()
+    } else {
+        resolve_samples(path, format, bom, &eng, opts.max_samples)
+    };
+
+    let stats = Stats {
+        lines: eng.lines,
+        rows: eng.rows,
+        valid_rows: eng.valid,
+        invalid_rows: eng.invalid,
+        orders,
+        single_item_orders: single,
+        multi_item_orders: multi,
+        pairs: eng.agg.pairs_count,
+        items_per_order,
+        products: eng.agg.products(),
+        users: eng.agg.users(),
+        rows_with_user: eng.rows_with_user,
+        rows_with_timestamp: eng.rows_with_ts,
+        first_purchase: eng.first_ts.map(checks::format_key),
+        last_purchase: eng.last_ts.map(checks::format_key),
+        top_products: eng
+            .top_products()
+            .into_iter()
+            .map(|(identity, rows)| TopProduct { identity, rows })
+            .collect(),
+    };
+
+    let mut issues = Vec::new();
+    for code in Code::ALL {
+        let a = &eng.acc[code as usize];
+        if a.count == 0 {
+            continue;
+        }
+        // the few_co_purchases count is the number of multi-item orders, which may be 0
+        let count = if code == Code::FewCoPurchases {
+            multi
+        } else {
+            a.count
+        };
+        issues.push(Issue {
+            code,
+            severity: code.severity(),
+            count,
+            message: message(code, count, &eng, &stats, foreign, total, &ext, format),
+            examples: a.examples.clone(),
+        });
+    }
+    issues.sort_by_key(|i| i.severity);
+    let verdict = if issues.iter().any(|i| i.severity == Severity::Error) {
+        Verdict::Errors
+    } else if issues.iter().any(|i| i.severity == Severity::Warning) {
+        Verdict::Warnings
+    } else {
+        Verdict::Ok
+    };
+    let line_endings = match (eng.lf, eng.crlf) {
+        (0, c) if c > 0 => LineEndings::Crlf,
+        (l, c) if l > 0 && c > 0 => LineEndings::Mixed,
+        _ => LineEndings::Lf,
+    };
+    Ok(Report {
+        file: FileInfo {
+            path: path.display().to_string(),
+            bytes: total,
+            sha256: hex(&digest),
+            format,
+            line_endings,
+            bom,
+        },
+        verdict,
+        stats,
+        issues,
+        samples,
+    })
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn resolve_samples(
+    path: &Path,
+    format: Format,
+    bom: bool,
+    eng: &Engine<'_>,
+    max: usize,
+) -> Vec<Sample> {
+    let mut picked: Vec<&Cand> = eng
+        .cands
+        .iter()
+        .filter(|c| !c.overflow && eng.agg.items_of(c.order) >= 2)
+        .collect();
+    picked.sort_by_key(|c| c.first_line);
+    picked.truncate(max);
+    let Ok(mut f) = File::open(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    for c in picked {
+        let mut sample = Sample {
+            order_id: String::new(),
+            rows: Vec::new(),
+        };
+        for r in &c.rows {
+            buf.resize(r.len as usize, 0);
+            if f.seek(SeekFrom::Start(r.offset)).is_err() || f.read_exact(&mut buf).is_err() {
+                break;
+            }
+            let mut rec: &[u8] = &buf;
+            if r.offset == 0 && bom {
+                rec = rec.strip_prefix(read::UTF8_BOM).unwrap_or(rec);
+            }
+            let Ok(text) = std::str::from_utf8(rec) else {
+                continue;
+            };
+            let Some(fields) = parse_fields(format, text) else {
+                continue;
+            };
+            if sample.order_id.is_empty() {
+                sample.order_id = fields.order.as_deref().unwrap_or("").to_string();
+            }
+            sample.rows.push(SampleRow {
+                line: r.line,
+                identity: fields.identity.as_deref().unwrap_or("").to_string(),
+                user_id: fields.user.map(|u| u.into_owned()),
+                created_at: fields
+                    .created_at
+                    .as_deref()
+                    .and_then(|t| checks::parse_ts(t).ok())
+                    .map(checks::format_key),
+            });
+        }
+        if !sample.rows.is_empty() {
+            out.push(sample);
+        }
+    }
+    out
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn message(
+    code: Code,
+    n: u64,
+    eng: &Engine<'_>,
+    stats: &Stats,
+    foreign: Option<&str>,
+    total: u64,
+    ext: &str,
+    format: Format,
+) -> String {
+    let rows = |one: &str| plural(n, &format!("row {one}"), &format!("rows {one}"));
+    match code {
+        Code::Encoding => match foreign {
+            Some(enc) => format!(
+                "the file is {enc} (it starts with that byte-order mark); the service reads UTF-8 only"
+            ),
+            None => format!(
+                "{} not valid UTF-8 text (or contain NUL bytes); the service reads UTF-8 only",
+                plural(n, "line is", "lines are")
+            ),
+        },
+        Code::LineTooLong => format!(
+            "{} longer than {} bytes",
+            plural(n, "line is", "lines are"),
+            eng.opts.max_line_bytes.max(MIN_LINE_CAP)
+        ),
+        Code::JsonSyntax => format!("{} not one valid JSON object", plural(n, "line is", "lines are")),
+        Code::JsonType => {
+            let d: Vec<String> = eng
+                .type_problems
+                .iter()
+                .take(5)
+                .map(|(k, c)| format!("{k} ×{c}"))
+                .collect();
+            format!(
+                "{} null, true/false, an array or an object where a string or number belongs ({})",
+                rows("has"),
+                d.join(", ")
+            )
+        }
+        Code::FieldCount => format!(
+            "{} fewer than 2 or more than 4 fields (order id, identity, user id, created_at)",
+            rows("has")
+        ),
+        Code::CsvQuote => format!("{} broken CSV quoting", rows("has")),
+        Code::HeaderRow => "the first row is a header; the service expects no header and would import it as a purchase".into(),
+        Code::MissingOrderId => format!("{} no order id", rows("has")),
+        Code::MissingIdentity => format!("{} no identity (product id)", rows("has")),
+        Code::TimestampFormat => {
+            let d: Vec<String> = eng
+                .looks
+                .iter()
+                .map(|(l, c)| format!("{} ×{c}", l.describe()))
+                .collect();
+            format!(
+                "{} created_at in a format the service rejects (accepted: YYYY-MM-DD HH:MM:SS[.ffffff] or YYYY-MM-DDTHH:MM:SS[.ffffff]); they look like: {}",
+                rows("has"),
+                d.join(", ")
+            )
+        }
+        Code::TimestampZone => format!(
+            "{} created_at with a zone designator (Z, +02:00, …); the service wants naive UTC and rejects these",
+            rows("has")
+        ),
+        Code::FileTooLarge => format!("the file is {total} bytes, over the service's 1 GiB limit"),
+        Code::EmptyFile => "the file contains no data rows".into(),
+        Code::BareCr => format!(
+            "{} a carriage return not followed by a line feed (old Mac line endings?)",
+            plural(n, "line contains", "lines contain")
+        ),
+        Code::Bom => "the file starts with a UTF-8 byte-order mark; it would become part of the first order id".into(),
+        Code::Extension => format!(
+            "the file name's extension is {}; the service expects .csv or .json (read as {})",
+            if ext.is_empty() { "missing".to_string() } else { format!(".{ext}") },
+            match format {
+                Format::Csv => "CSV",
+                Format::Json => "JSON lines",
+            }
+        ),
+        Code::FileNearLimit => format!("the file is {total} bytes, close to the 1 GiB limit"),
+        Code::DuplicateRow => format!(
+            "{} an earlier row exactly (same order, identity, user and created_at)",
+            rows("repeats")
+        ),
+        Code::OrderMultipleUsers => format!(
+            "{} rows with different user ids",
+            plural(n, "order has", "orders have")
+        ),
+        Code::LargeOrder => format!(
+            "{} more than {} distinct items (bulk, B2B or bot orders swamp co-purchase pairs)",
+            plural(n, "order has", "orders have"),
+            eng.opts.large_order_items
+        ),
+        Code::FutureTimestamp => format!("{} created_at in the future", rows("has")),
+        Code::OldTimestamp => format!("{} created_at before 2000-01-01", rows("has")),
+        Code::SpreadsheetId => format!(
+            "{} ids that look mangled by a spreadsheet (1.23E+11, 12345.0)",
+            rows("has")
+        ),
+        Code::WhitespaceId => format!("{} ids with leading or trailing whitespace", rows("has")),
+        Code::UnknownAttribute => {
+            let d: Vec<String> = eng
+                .unknown_names
+                .iter()
+                .take(10)
+                .map(|(k, c)| format!("{k} ×{c}"))
+                .collect();
+            format!(
+                "{} attributes the service doesn't know: {}",
+                rows("has"),
+                d.join(", ")
+            )
+        }
+        Code::MixedAttributeNames => format!(
+            "{} a different generation of attribute names (order_id/session_id, identity/url, auth_user_id/user_id) than the first rows",
+            rows("uses")
+        ),
+        Code::FewCoPurchases => format!(
+            "only {} 2 or more distinct items (fewer than 1,000); recommendations learn from co-purchases",
+            plural(n, "order has", "orders have")
+        ),
+        Code::MostlySingleItem => format!(
+            "{n} of {} orders ({:.0} %) have a single item and give no co-purchase pairs",
+            stats.orders,
+            n as f64 * 100.0 / stats.orders.max(1) as f64
+        ),
+        Code::NoUserIds => "no row has a user id: the data helps recommendations but not personalization".into(),
+        Code::NoTimestamps => "no row has created_at".into(),
+        Code::PartialTimestamps => format!(
+            "{n} of {} valid rows have no created_at",
+            stats.valid_rows
+        ),
+    }
+}

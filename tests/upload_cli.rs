@@ -1,0 +1,412 @@
+//! `lbimport upload` and `lbimport serve` as a user runs them: exit codes, output, history.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use lbimport::config::{ConfigStore, History, KeySource, Outcome, PrivateKey, Tracker};
+use lbimport::server::{self, Faults, Running};
+
+const TRACKER: &str = "1292-9381";
+const KEY: &str = "cli-test-private-key-7d1f3a";
+
+struct Env {
+    _rt: tokio::runtime::Runtime,
+    srv: Running,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(faults: Faults) -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
+        cfg.validate = false;
+        cfg.faults = faults;
+        let srv = rt.block_on(server::start(cfg)).expect("sandbox");
+        // A saved tracker "shop" pointing at the sandbox, key from LB_TEST_KEY.
+        let store = ConfigStore::at(dir.path().join("config"));
+        let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_TEST_KEY".into()));
+        t.base_url = srv.base_url.clone();
+        let mut config = lbimport::config::Config::default();
+        config.trackers.push(t);
+        store.save(&config).expect("save config");
+        Env { _rt: rt, srv, dir }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    fn run(&self, args: &[&str], key: &str) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_lbimport"))
+            .args(args)
+            .env("LBIMPORT_CONFIG_DIR", self.dir.path().join("config"))
+            .env("LBIMPORT_DATA_DIR", self.dir.path().join("data"))
+            .env("LB_TEST_KEY", key)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run lbimport")
+    }
+
+    fn history(&self) -> Vec<lbimport::config::HistoryEntry> {
+        History::at(self.dir.path().join("data"))
+            .list()
+            .expect("history")
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+const DATA: &str = "1,/p/1,u1\n1,/p/2,u1\n2,/p/3,u2\n";
+
+#[test]
+fn accepted_upload_exits_0_and_is_recorded_then_duplicates_are_refused() {
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.csv", DATA);
+    let args = [
+        "upload",
+        path_str(&f),
+        "--tracker",
+        "shop",
+        "--yes",
+        "--no-validate",
+    ];
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("accepted (HTTP 200)"));
+    let h = env.history();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].outcome, Outcome::Accepted);
+    assert_eq!(h[0].status, Some(200));
+    assert_eq!(h[0].tracker_name, "shop");
+    assert_eq!(h[0].bytes, DATA.len() as u64);
+    assert_eq!(h[0].sha256, env.srv.received()[0].sha256);
+
+    // The same bytes again: refused before sending, saying when they were sent.
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("already sent to tracker 1292-9381 on"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(env.srv.uploads(), 1);
+
+    // Unless asked for, as JSON.
+    let mut with = args.to_vec();
+    with.extend(["--allow-duplicate", "--json"]);
+    let o = env.run(&with, KEY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json on stdout");
+    assert_eq!(v["outcome"], "accepted");
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["attempts"], 1);
+    assert_eq!(v["bytes"], DATA.len());
+    assert_eq!(env.srv.uploads(), 2);
+    assert_eq!(env.history().len(), 2);
+}
+
+#[test]
+fn rejected_upload_exits_1_and_is_recorded() {
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.csv", DATA);
+    let o = env.run(
+        &[
+            "upload",
+            path_str(&f),
+            "--tracker",
+            "shop",
+            "--yes",
+            "--no-validate",
+        ],
+        "a-wrong-key",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("rejected (HTTP 401)"), "{out}");
+    assert!(out.contains("signature does not match"), "{out}");
+    let h = env.history();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].outcome, Outcome::Rejected);
+    assert_eq!(h[0].status, Some(401));
+    // A rejected upload is no duplicate: the right key may go ahead.
+    let o = env.run(
+        &[
+            "upload",
+            path_str(&f),
+            "--tracker",
+            "shop",
+            "--yes",
+            "--no-validate",
+        ],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn unknown_outcome_exits_4_and_blocks_a_blind_retry() {
+    let env = Env::new(Faults {
+        drop_after_body: true,
+        ..Faults::default()
+    });
+    let f = env.file("orders.csv", DATA);
+    let args = [
+        "upload",
+        path_str(&f),
+        "--tracker",
+        "shop",
+        "--yes",
+        "--no-validate",
+    ];
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("outcome unknown"), "{}", text(&o));
+    assert_eq!(env.srv.uploads(), 1, "not retried");
+    assert_eq!(env.history()[0].outcome, Outcome::Unknown);
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(text(&o).contains("outcome: unknown"), "{}", text(&o));
+}
+
+#[test]
+fn network_failure_exits_3() {
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.csv", DATA);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let o = env.run(
+        &[
+            "upload",
+            path_str(&f),
+            "--tracker-id",
+            TRACKER,
+            "--private-key-env",
+            "LB_TEST_KEY",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--yes",
+            "--no-validate",
+            "--max-attempts",
+            "1",
+        ],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(env.history()[0].outcome, Outcome::Failed);
+}
+
+#[test]
+fn dry_run_signs_without_sending_and_never_shows_the_key() {
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.txt", DATA);
+    let o = env.run(
+        &[
+            "upload",
+            path_str(&f),
+            "--tracker",
+            "shop",
+            "--dry-run",
+            "--no-validate",
+        ],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("POST /v1/interactions/1292-9381/files HTTP/1.1"),
+        "{out}"
+    );
+    assert!(out.contains("Authorization: ApiAuth 1292-9381:"), "{out}");
+    assert!(
+        out.contains("Content-Type: multipart/form-data; boundary=lbimport-"),
+        "{out}"
+    );
+    assert!(out.contains("filename \"orders.csv\""), "{out}");
+    assert!(!out.contains(KEY), "the key leaked: {out}");
+    assert!(!out.contains(&KEY[..12]), "part of the key leaked: {out}");
+    assert_eq!(env.srv.uploads(), 0);
+    assert!(env.history().is_empty());
+}
+
+#[test]
+fn no_confirmation_without_a_terminal_exits_2() {
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.csv", DATA);
+    let o = env.run(
+        &["upload", path_str(&f), "--tracker", "shop", "--no-validate"],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("pass --yes") || text(&o).contains("Pass --yes"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(env.srv.uploads(), 0);
+}
+
+#[test]
+fn over_one_gib_is_refused_with_5() {
+    let env = Env::new(Faults::default());
+    let p = env.dir.path().join("huge.csv");
+    std::fs::File::create(&p)
+        .expect("create")
+        .set_len((1 << 30) + 10)
+        .expect("sparse");
+    let o = env.run(&["upload", path_str(&p), "--tracker", "shop", "--yes"], KEY);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("over the service's 1 GiB limit"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(env.srv.uploads(), 0);
+    assert!(env.history().is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.csv", DATA);
+    let o = env.run(&["upload", path_str(&f), "--tracker", "nope", "--yes"], KEY);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no saved tracker named \"nope\""),
+        "{}",
+        text(&o)
+    );
+    let o = env.run(&["upload", path_str(&f), "--yes"], KEY);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = env.run(
+        &[
+            "upload",
+            "/does/not/exist.csv",
+            "--tracker",
+            "shop",
+            "--yes",
+        ],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn serve_prints_its_url_and_accepts_an_upload() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lbimport"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--tracker-id",
+            TRACKER,
+            "--private-key-env",
+            "LB_TEST_KEY",
+            "--no-validate",
+            "--store",
+        ])
+        .arg(dir.path().join("store"))
+        .env("LBIMPORT_CONFIG_DIR", dir.path().join("config"))
+        .env("LBIMPORT_DATA_DIR", dir.path().join("data"))
+        .env("LB_TEST_KEY", KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("line");
+    let url = line.trim().rsplit(' ').next().unwrap_or("").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let f = dir.path().join("o.csv");
+    std::fs::write(&f, DATA).expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_lbimport"))
+        .args([
+            "upload",
+            path_str(&f),
+            "--tracker-id",
+            TRACKER,
+            "--private-key-env",
+            "LB_TEST_KEY",
+            "--base-url",
+            &url,
+            "--yes",
+            "--no-validate",
+        ])
+        .env("LBIMPORT_CONFIG_DIR", dir.path().join("config"))
+        .env("LBIMPORT_DATA_DIR", dir.path().join("data"))
+        .env("LB_TEST_KEY", KEY)
+        .stdin(Stdio::null())
+        .output()
+        .expect("upload");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stored: Vec<_> = std::fs::read_dir(dir.path().join("store"))
+        .expect("store")
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        std::fs::read(stored[0].path()).expect("read"),
+        DATA.as_bytes()
+    );
+}
+
+#[test]
+fn proxies_from_the_environment_are_used() {
+    // The sandbox understands absolute-form requests, so it can stand in for an HTTP proxy:
+    // the upload names a host that doesn't resolve and only reaches it through HTTP_PROXY.
+    let env = Env::new(Faults::default());
+    let f = env.file("orders.csv", DATA);
+    let o = Command::new(env!("CARGO_BIN_EXE_lbimport"))
+        .args([
+            "upload",
+            path_str(&f),
+            "--tracker-id",
+            TRACKER,
+            "--private-key-env",
+            "LB_TEST_KEY",
+            "--base-url",
+            "http://import.sandbox.invalid",
+            "--yes",
+            "--no-validate",
+            "--max-attempts",
+            "1",
+        ])
+        .env("LBIMPORT_CONFIG_DIR", env.dir.path().join("config"))
+        .env("LBIMPORT_DATA_DIR", env.dir.path().join("data"))
+        .env("LB_TEST_KEY", KEY)
+        .env("HTTP_PROXY", &env.srv.base_url)
+        .env("http_proxy", &env.srv.base_url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lbimport");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(env.srv.uploads(), 1);
+    assert_eq!(env.srv.received()[0].status, 200);
+}

@@ -1,0 +1,375 @@
+//! Per-check tests of the validator through its library API.
+
+use std::path::PathBuf;
+
+use chrono::TimeZone;
+use lbimport::read::Format;
+use lbimport::validate::{
+    Code, LineEndings, Options, Progress, Report, Severity, ValidateError, Verdict, validate_path,
+};
+
+const SEED_CSV: &str = "1,/p/123,4,\"2023-04-22 15:04:30.12312\"\n\
+1,/p/234,4,\"2023-04-22 15:01:33.12345\"\n\
+2,/p/123,3,\"2023-04-21 00:04:38.12121\"\n\
+2,/p/345,3\n";
+
+const SEED_JSON: &str = r#"{"session_id": "1","identity": "/p/123","user_id": "4", "created_at": "2023-04-22 15:04:30.12312"}
+{"session_id": "1","identity": "/p/234","user_id": "4", "created_at": "2023-04-22 15:01:33.12345"}
+{"session_id": "2","identity": "/p/123","user_id": "3", "created_at": "2023-04-21 00:04:38.12121"}
+{"session_id": "2","identity": "/p/345","user_id": "3"}
+"#;
+
+fn opts() -> Options {
+    Options {
+        now: Some(chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()),
+        ..Options::default()
+    }
+}
+
+fn write(name: &str, data: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, data).unwrap();
+    (dir, p)
+}
+
+fn check(name: &str, data: &[u8]) -> Report {
+    let (_d, p) = write(name, data);
+    validate_path(&p, &opts(), None).unwrap()
+}
+
+fn count(r: &Report, c: Code) -> u64 {
+    r.issue(c).map_or(0, |i| i.count)
+}
+
+fn first_line(r: &Report, c: Code) -> u64 {
+    r.issue(c)
+        .and_then(|i| i.examples.first())
+        .map_or(0, |e| e.line)
+}
+
+fn errors(r: &Report) -> Vec<(Code, u64)> {
+    r.issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| (i.code, i.count))
+        .collect()
+}
+
+#[test]
+fn seed_csv_is_accepted_with_exact_stats() {
+    let r = check("seed.csv", SEED_CSV.as_bytes());
+    assert_eq!(r.verdict, Verdict::Warnings);
+    assert_eq!(errors(&r), vec![]);
+    let s = &r.stats;
+    assert_eq!(
+        (s.lines, s.rows, s.valid_rows, s.invalid_rows),
+        (4, 4, 4, 0)
+    );
+    assert_eq!((s.orders, s.pairs, s.products, s.users), (2, 2, 3, 2));
+    assert_eq!((s.single_item_orders, s.multi_item_orders), (0, 2));
+    assert_eq!((s.rows_with_user, s.rows_with_timestamp), (4, 3));
+    assert_eq!(
+        s.first_purchase.as_deref(),
+        Some("2023-04-21 00:04:38.121210")
+    );
+    assert_eq!(
+        s.last_purchase.as_deref(),
+        Some("2023-04-22 15:04:30.123120")
+    );
+    assert_eq!(s.items_per_order.max, 2);
+    assert_eq!(s.items_per_order.p50, 2);
+    assert_eq!(s.top_products[0].identity, "/p/123");
+    assert_eq!(s.top_products[0].rows, 2);
+    assert_eq!(r.file.format, Format::Csv);
+    assert_eq!(r.file.line_endings, LineEndings::Lf);
+    assert_eq!(r.file.bytes, SEED_CSV.len() as u64);
+    assert_eq!(count(&r, Code::FewCoPurchases), 2);
+    assert_eq!(count(&r, Code::PartialTimestamps), 1);
+    assert_eq!(r.issues.len(), 2);
+    // samples: both orders with all rows
+    assert_eq!(r.samples.len(), 2);
+    assert_eq!(r.samples[0].order_id, "1");
+    assert_eq!(r.samples[0].rows.len(), 2);
+    assert_eq!(r.samples[1].rows[1].identity, "/p/345");
+    assert_eq!(r.samples[1].rows[1].user_id.as_deref(), Some("3"));
+    assert_eq!(r.samples[1].rows[1].created_at, None);
+    assert_eq!(
+        r.samples[0].rows[1].created_at.as_deref(),
+        Some("2023-04-22 15:01:33.123450")
+    );
+}
+
+#[test]
+fn seed_json_is_accepted_with_exact_stats() {
+    let r = check("seed.json", SEED_JSON.as_bytes());
+    assert_eq!(r.verdict, Verdict::Warnings);
+    assert_eq!(errors(&r), vec![]);
+    let s = &r.stats;
+    assert_eq!((s.lines, s.rows, s.valid_rows), (4, 4, 4));
+    assert_eq!((s.orders, s.pairs, s.products, s.users), (2, 2, 3, 2));
+    assert_eq!(r.file.format, Format::Json);
+    assert_eq!(count(&r, Code::MixedAttributeNames), 0);
+    assert_eq!(count(&r, Code::UnknownAttribute), 0);
+    assert_eq!(r.samples.len(), 2);
+}
+
+#[test]
+fn sha256_is_of_the_bytes() {
+    let r = check("x.csv", b"abc");
+    assert_eq!(
+        r.file.sha256,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
+
+#[test]
+fn structural_errors_are_counted_with_lines() {
+    let r = check(
+        "x.csv",
+        b"1,a\n1\n1,a,b,2023-01-01 00:00:00,x\n,a\n2,\n3,\"a\n4,a\"b\n",
+    );
+    assert_eq!(count(&r, Code::FieldCount), 2);
+    assert_eq!(first_line(&r, Code::FieldCount), 2);
+    assert_eq!(count(&r, Code::MissingOrderId), 1);
+    assert_eq!(first_line(&r, Code::MissingOrderId), 4);
+    assert_eq!(count(&r, Code::MissingIdentity), 1);
+    // line 6 opens a quoted field that line 7 closes: one record, broken after the quote
+    assert_eq!(count(&r, Code::CsvQuote), 1);
+    assert_eq!(first_line(&r, Code::CsvQuote), 6);
+    assert_eq!(r.stats.lines, 6);
+    assert_eq!(r.stats.rows, 6);
+    assert_eq!(r.stats.valid_rows, 1);
+    assert_eq!(r.stats.invalid_rows, 5);
+    assert_eq!(r.verdict, Verdict::Errors);
+    let r = check("x.csv", b"1,a\"b\n2,\"c\"d\n3,\"e\n");
+    assert_eq!(count(&r, Code::CsvQuote), 3);
+    let lines: Vec<u64> = r
+        .issue(Code::CsvQuote)
+        .unwrap()
+        .examples
+        .iter()
+        .map(|e| e.line)
+        .collect();
+    assert_eq!(lines, vec![1, 2, 3]);
+}
+
+#[test]
+fn quoted_field_may_span_lines() {
+    let r = check("x.csv", b"1,\"a\nb\",u\n1,c\n");
+    assert_eq!(errors(&r), vec![]);
+    assert_eq!(r.stats.lines, 2);
+    assert_eq!(r.stats.rows, 2);
+    assert_eq!(r.stats.pairs, 1);
+}
+
+#[test]
+fn timestamps() {
+    let r = check(
+        "x.csv",
+        b"1,a,,2023-04-22T15:04:30\n\
+          2,a,,2023-04-22T15:04:30Z\n\
+          3,a,,2023-04-22 15:04:30+02:00\n\
+          4,a,,1682175870\n\
+          5,a,,22/04/2023 15:04\n\
+          6,a,,2030-01-01 00:00:00\n\
+          7,a,,1999-12-31 23:59:59\n\
+          8,a,,1682175870123\n",
+    );
+    assert_eq!(count(&r, Code::TimestampZone), 2);
+    assert_eq!(first_line(&r, Code::TimestampZone), 2);
+    assert_eq!(count(&r, Code::TimestampFormat), 3);
+    let msg = &r.issue(Code::TimestampFormat).unwrap().message;
+    assert!(msg.contains("epoch seconds ×1"), "{msg}");
+    assert!(msg.contains("epoch milliseconds ×1"), "{msg}");
+    assert!(msg.contains("d/m/Y or m/d/Y ×1"), "{msg}");
+    assert_eq!(count(&r, Code::FutureTimestamp), 1);
+    assert_eq!(first_line(&r, Code::FutureTimestamp), 6);
+    assert_eq!(count(&r, Code::OldTimestamp), 1);
+    assert_eq!(r.stats.valid_rows, 3);
+    assert_eq!(r.stats.rows_with_timestamp, 3);
+    assert_eq!(
+        r.stats.first_purchase.as_deref(),
+        Some("1999-12-31 23:59:59")
+    );
+}
+
+#[test]
+fn duplicates_users_and_large_orders() {
+    let mut data = String::from("1,a,u1,2023-01-01 00:00:00\n1,a,u1,2023-01-01 00:00:00\n");
+    data.push_str("1,a,u2,2023-01-01 00:00:00\n1,b,u1\n");
+    for i in 0..105 {
+        data.push_str(&format!("9,p{i}\n"));
+    }
+    data.push_str("9,p0\n");
+    let r = check("x.csv", data.as_bytes());
+    assert_eq!(count(&r, Code::DuplicateRow), 2);
+    assert_eq!(first_line(&r, Code::DuplicateRow), 2);
+    assert_eq!(count(&r, Code::OrderMultipleUsers), 1);
+    assert_eq!(first_line(&r, Code::OrderMultipleUsers), 3);
+    assert_eq!(count(&r, Code::LargeOrder), 1);
+    assert_eq!(first_line(&r, Code::LargeOrder), 4 + 101);
+    assert_eq!(r.stats.orders, 2);
+    assert_eq!(r.stats.pairs, 1 + 105 * 104 / 2);
+    assert_eq!(r.stats.items_per_order.max, 105);
+    assert_eq!(r.stats.products, 2 + 105);
+}
+
+#[test]
+fn ids_with_whitespace_or_spreadsheet_mangling() {
+    let r = check("x.csv", b" 1,a\n2,1.23E+11\n3,b \n4,c,5.0\n");
+    assert_eq!(count(&r, Code::WhitespaceId), 2);
+    assert_eq!(count(&r, Code::SpreadsheetId), 2);
+    assert_eq!(first_line(&r, Code::SpreadsheetId), 2);
+    assert_eq!(errors(&r), vec![]);
+}
+
+#[test]
+fn json_types_names_and_syntax() {
+    let r = check(
+        "x.json",
+        br#"{"order_id":"1","identity":"a","auth_user_id":null}
+{"order_id":"1","identity":["a"]}
+{"session_id":1,"identity":2,"color":"red"}
+{"order_id":"1","identity":"b"
+not json
+{"order_id":"2"}
+"#,
+    );
+    assert_eq!(count(&r, Code::JsonType), 2);
+    assert_eq!(first_line(&r, Code::JsonType), 1);
+    assert_eq!(count(&r, Code::JsonSyntax), 2);
+    assert_eq!(first_line(&r, Code::JsonSyntax), 4);
+    assert_eq!(count(&r, Code::UnknownAttribute), 1);
+    assert_eq!(count(&r, Code::MixedAttributeNames), 1);
+    assert_eq!(first_line(&r, Code::MixedAttributeNames), 3);
+    assert_eq!(count(&r, Code::MissingIdentity), 1);
+    // numbers are taken as their text
+    assert_eq!(r.stats.valid_rows, 1);
+    assert_eq!(r.stats.orders, 1);
+}
+
+#[test]
+fn encoding_bom_and_endings() {
+    let r = check("x.csv", b"\xEF\xBB\xBF1,a\r\n2,\xFFb\r\n3,c\x00\n4,d\re\n");
+    assert!(r.file.bom);
+    assert_eq!(count(&r, Code::Bom), 1);
+    assert_eq!(count(&r, Code::Encoding), 2);
+    assert_eq!(first_line(&r, Code::Encoding), 2);
+    assert_eq!(count(&r, Code::BareCr), 1);
+    assert_eq!(r.file.line_endings, LineEndings::Mixed);
+    assert_eq!(r.stats.valid_rows, 1);
+    assert_eq!(r.stats.orders, 1);
+
+    let r = check("x.csv", b"\xFF\xFE1\x00,\x00a\x00\n\x00");
+    assert_eq!(count(&r, Code::Encoding), 1);
+    assert!(r.issue(Code::Encoding).unwrap().message.contains("UTF-16"));
+    assert_eq!(r.stats.rows, 0);
+}
+
+#[test]
+fn empty_header_and_extension() {
+    let r = check("x.csv", b"");
+    assert_eq!(errors(&r), vec![(Code::EmptyFile, 1)]);
+    let r = check("x.csv", b"session_id,identity,user_id,created_at\n1,a\n");
+    assert_eq!(count(&r, Code::HeaderRow), 1);
+    assert_eq!(r.stats.lines, 2);
+    assert_eq!(r.stats.rows, 1);
+    let r = check("data.txt", SEED_JSON.as_bytes());
+    assert_eq!(r.file.format, Format::Json);
+    assert_eq!(count(&r, Code::Extension), 1);
+    assert_eq!(r.stats.orders, 2);
+    let r = check("data", SEED_CSV.as_bytes());
+    assert_eq!(r.file.format, Format::Csv);
+    assert_eq!(count(&r, Code::Extension), 1);
+}
+
+#[test]
+fn long_lines_are_errors_with_bounded_examples() {
+    let mut data = b"1,a\n2,".to_vec();
+    data.extend(std::iter::repeat_n(b'x', 70_000));
+    data.extend_from_slice(b"\n3,b\n");
+    let (_d, p) = write("x.csv", &data);
+    let o = Options {
+        max_line_bytes: 65536,
+        ..opts()
+    };
+    let r = validate_path(&p, &o, None).unwrap();
+    assert_eq!(count(&r, Code::LineTooLong), 1);
+    let e = &r.issue(Code::LineTooLong).unwrap().examples[0];
+    assert_eq!((e.line, e.byte), (2, 4));
+    assert!(e.text.chars().count() <= 200);
+    assert_eq!(r.stats.rows, 3);
+    assert_eq!(r.stats.valid_rows, 2);
+}
+
+#[test]
+fn examples_are_capped_but_counting_continues() {
+    let data: String = (0..50).map(|i| format!("{i}\n")).collect();
+    let (_d, p) = write("x.csv", data.as_bytes());
+    let o = Options {
+        max_examples: 3,
+        ..opts()
+    };
+    let r = validate_path(&p, &o, None).unwrap();
+    let i = r.issue(Code::FieldCount).unwrap();
+    assert_eq!(i.count, 50);
+    assert_eq!(i.examples.len(), 3);
+    assert_eq!(i.examples[2].line, 3);
+}
+
+#[test]
+fn scattered_orders_are_sampled_with_all_rows() {
+    let mut data = String::new();
+    data.push_str("A,x1\n");
+    for i in 0..300 {
+        data.push_str(&format!("o{i},p{i}\n"));
+    }
+    data.push_str("A,x2\n");
+    data.push_str("A,x1\n");
+    let r = check("x.csv", data.as_bytes());
+    let a = r.samples.iter().find(|s| s.order_id == "A").unwrap();
+    let lines: Vec<u64> = a.rows.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![1, 302, 303]);
+    assert_eq!(r.stats.pairs, 1);
+    assert_eq!(r.stats.multi_item_orders, 1);
+    assert_eq!(count(&r, Code::DuplicateRow), 1);
+}
+
+#[test]
+fn progress_and_cancellation() {
+    let data: String = (0..200_000)
+        .map(|i| format!("{},p{}\n", i / 2, i % 7))
+        .collect();
+    let (_d, p) = write("x.csv", data.as_bytes());
+    let progress = Progress::new();
+    let r = validate_path(&p, &opts(), Some(&progress)).unwrap();
+    let s = progress.snapshot();
+    assert!(s.done);
+    assert_eq!(s.bytes_read, data.len() as u64);
+    assert_eq!(s.total_bytes, data.len() as u64);
+    assert_eq!(s.rows, 200_000);
+    assert_eq!(s.orders, 100_000);
+    assert_eq!(r.stats.orders, 100_000);
+    assert_eq!(r.stats.pairs, 100_000);
+
+    let cancelled = Progress::new();
+    cancelled.cancel();
+    match validate_path(&p, &opts(), Some(&cancelled)) {
+        Err(ValidateError::Cancelled) => {}
+        other => panic!("expected cancellation, got {other:?}"),
+    }
+}
+
+#[test]
+fn unreadable_file_is_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    match validate_path(&dir.path().join("missing.csv"), &opts(), None) {
+        Err(ValidateError::Io { .. }) => {}
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    match validate_path(dir.path(), &opts(), None) {
+        Err(ValidateError::Io { .. }) => {}
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+}
