@@ -1,12 +1,347 @@
-//! `lbimport normalize`.
+//! `lbimport normalize`: detect a file's layout, convert it to the documented CSV, clean it,
+//! optionally split it, and validate the result.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use crate::mapping::cli::{MappingArgs, resolve};
+use crate::mapping::convert::{ConvertSummary, convert_path, default_output, plan};
+use crate::mapping::detect::{DayMonth, Detection};
+use crate::mapping::split::{DEFAULT_PART_BYTES, parse_size, split_path};
+use crate::mapping::{MappingError, Source, saved};
+use crate::validate::{Options, Verdict, validate_path};
+
+/// Exit status: the output still has errors (the service would reject it).
+pub const EXIT_INVALID: u8 = 1;
 
 /// Arguments of `lbimport normalize`.
 #[derive(Debug, Default, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The file to convert (CSV or JSON lines). It is only read.
+    pub file: PathBuf,
+    /// Where to write the documented CSV (default: `<data dir>/converted/<name>.normalized.csv`).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Mapping and cleaning.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    /// Tracker whose saved mappings `--mapping` / `--save-mapping` use; with it, a mapping
+    /// saved for this file's shape is applied automatically.
+    #[arg(long, value_name = "NAME")]
+    pub tracker: Option<String>,
+    /// Split the output into parts of at most this size at order boundaries (`1GiB`, `500MB`).
+    /// Without the flag, an output over 1 GiB is split at 1 GiB.
+    #[arg(long, value_name = "SIZE")]
+    pub split_size: Option<String>,
+    /// Show what would be done (detection and counts) without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Don't validate the output.
+    #[arg(long)]
+    pub no_validate: bool,
+}
 
 /// Run `lbimport normalize`.
-pub fn run(_args: Args) -> ExitCode {
-    super::fail_usage("normalize: not available yet")
+pub fn run(mut args: Args) -> ExitCode {
+    args.mapping.tracker = args.tracker.clone();
+    if args.mapping.save_mapping.is_some() && args.tracker.is_none() {
+        return super::fail_usage("--save-mapping needs --tracker NAME");
+    }
+    match run_inner(&args) {
+        Ok(code) => code,
+        Err(e) => super::fail_usage(format!("normalize: {e}")),
+    }
+}
+
+fn pct(c: f32) -> String {
+    format!("{:.0}%", c * 100.0)
+}
+
+/// Print what detection saw.
+pub fn print_detection(d: &Detection) {
+    println!(
+        "format:     {} ({})",
+        match d.format {
+            crate::read::Format::Csv => "CSV",
+            crate::read::Format::Json => "JSON lines",
+        },
+        d.encoding
+    );
+    if d.format == crate::read::Format::Csv {
+        let delim = match d.delimiter {
+            '\t' => "tab".to_string(),
+            c => format!("'{c}'"),
+        };
+        println!(
+            "delimiter:  {delim}    header row: {}",
+            if d.header { "yes" } else { "no" }
+        );
+    }
+    println!("columns:");
+    for (i, c) in d.columns.iter().enumerate() {
+        let name = c
+            .name
+            .as_deref()
+            .filter(|_| d.format == crate::read::Format::Csv)
+            .map(|n| format!(" {n:?}"))
+            .unwrap_or_default();
+        let example = d
+            .sample
+            .first()
+            .and_then(|r| r.get(i))
+            .map(|v| {
+                let v: String = v.chars().take(30).collect();
+                format!(" e.g. {v:?}")
+            })
+            .unwrap_or_default();
+        let fmt = c
+            .time_format
+            .as_deref()
+            .map(|f| format!(" [{f}]"))
+            .unwrap_or_default();
+        println!(
+            "  {:<3}{name}{example}: {} {}{fmt} — {}",
+            d.label(i),
+            c.role.as_str(),
+            pct(c.confidence),
+            c.reason
+        );
+    }
+    match d.day_month {
+        DayMonth::DayFirst => println!("dates:      day first (a day above 12 was seen)"),
+        DayMonth::MonthFirst => {
+            println!("dates:      month first (a month position above 12 was seen)")
+        }
+        DayMonth::Undecided => println!(
+            "dates:      day/month order undecided; assuming day first (set --time-format '%m/%d/%Y %H:%M' if not)"
+        ),
+        DayMonth::NotApplicable => {}
+    }
+    println!("shape:      {}", d.shape);
+    if d.fits {
+        println!("layout:     already the documented layout");
+    }
+    for n in &d.notes {
+        if !n.contains("day/month") {
+            println!("note:       {n}");
+        }
+    }
+}
+
+/// Print a conversion's counts.
+pub fn print_summary(s: &ConvertSummary, dry_run: bool) {
+    let would = if dry_run { "would be " } else { "" };
+    println!("rows read:  {}", s.rows_in);
+    println!("rows {}written: {}", would, s.rows_out);
+    if s.header_skipped {
+        println!("header row: skipped");
+    }
+    if s.bom {
+        println!(
+            "BOM:        {}",
+            if s.bom_stripped {
+                format!("{would}stripped")
+            } else {
+                "kept".into()
+            }
+        );
+    }
+    println!(
+        "whitespace: {} rows with spaces around ids{}",
+        s.whitespace_rows,
+        if s.trimmed > 0 {
+            format!(", {} {would}trimmed", s.trimmed)
+        } else if s.whitespace_rows > 0 {
+            " (use --trim)".into()
+        } else {
+            String::new()
+        }
+    );
+    if dry_run || s.duplicates_dropped > 0 || s.duplicates > 0 {
+        println!(
+            "duplicates: {} exact duplicate rows{}",
+            s.duplicates,
+            if s.duplicates_dropped > 0 {
+                format!(", {} {would}dropped", s.duplicates_dropped)
+            } else if s.duplicates > 0 {
+                " (use --dedupe)".into()
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!(
+        "invalid:    {} rows{}",
+        s.invalid,
+        if s.invalid_excluded > 0 {
+            format!(", {} {would}excluded", s.invalid_excluded)
+        } else if s.invalid > 0 {
+            " (kept unchanged; use --exclude-invalid to leave them out)".into()
+        } else {
+            String::new()
+        }
+    );
+    for (reason, n) in &s.reasons {
+        println!("  {n:>10}  {reason}");
+    }
+    if s.orders_dropped > 0 || s.rows_in_dropped_orders > 0 {
+        println!(
+            "large orders: {} orders ({} rows) {would}dropped",
+            s.orders_dropped, s.rows_in_dropped_orders
+        );
+    }
+    if s.timestamps > 0 {
+        println!("timestamps: {} converted to UTC", s.timestamps);
+    }
+    if s.dst_gaps > 0 || s.dst_overlaps > 0 {
+        println!(
+            "daylight saving: {} times in a gap (read with the offset before it), {} in an overlap (first occurrence taken)",
+            s.dst_gaps, s.dst_overlaps
+        );
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
+    let input = &args.file;
+    if !input.is_file() {
+        return Err(MappingError::io(
+            input,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "not a readable file"),
+        ));
+    }
+    let r = resolve(input, &args.mapping)?;
+    print_detection(&r.detection);
+    for n in &r.notices {
+        println!("notice:     {n}");
+    }
+    let m = &r.mapping;
+    let label = |s: &Source| s.label();
+    println!(
+        "mapping:    {}{}",
+        m.describe(),
+        if m.header && r.detection.format == crate::read::Format::Csv {
+            ", header skipped"
+        } else {
+            ""
+        }
+    );
+    let _ = label;
+    let output = args.output.clone().unwrap_or_else(|| default_output(input));
+    if same_path(input, &output) {
+        return Err(MappingError::Invalid(
+            "the output must not be the input file".into(),
+        ));
+    }
+    let invalid_default = {
+        let name = output
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        output.with_file_name(format!("{name}.invalid.csv"))
+    };
+    let clean = args.mapping.clean(&invalid_default);
+    let split = match &args.split_size {
+        Some(s) => Some(parse_size(s).ok_or_else(|| {
+            MappingError::Invalid(format!("--split-size {s:?}: use e.g. 1GiB, 500MB, 1048576"))
+        })?),
+        None => None,
+    };
+    if args.dry_run {
+        println!("dry run:    nothing written");
+        let s = plan(input, m, &clean, None)?;
+        print_summary(&s, true);
+        println!("output size: {} bytes", s.bytes_out);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = convert_path(input, m, &clean, &output, None)?;
+    print_summary(&s, false);
+    if let Some(x) = &s.invalid_file {
+        println!("invalid rows: {}", x.display());
+    }
+    let limit = split.unwrap_or(DEFAULT_PART_BYTES);
+    let outputs: Vec<PathBuf> = if s.bytes_out > limit {
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let stem = output
+            .file_stem()
+            .map(|x| x.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let parts = split_path(&output, limit, &dir, &stem, None)?;
+        std::fs::remove_file(&output).map_err(|e| MappingError::io(&output, e))?;
+        println!("split:      {} parts of at most {limit} bytes", parts.len());
+        parts
+    } else {
+        vec![output.clone()]
+    };
+    for o in &outputs {
+        println!("output:     {}", o.display());
+    }
+    if let (Some(name), Some(tracker)) = (&args.mapping.save_mapping, &args.tracker) {
+        let store = crate::config::ConfigStore::open_default()?;
+        let name = Some(name.as_str()).filter(|n| !n.is_empty());
+        let replaced = saved::save(&store, tracker, &r.detection.shape, name, m.clone())?;
+        println!(
+            "saved:      mapping {} for tracker \"{tracker}\" (shape {})",
+            if replaced { "replaced" } else { "saved" },
+            r.detection.shape
+        );
+    }
+    if args.no_validate {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut worst = Verdict::Ok;
+    for o in &outputs {
+        match validate_path(o, &Options::default(), None) {
+            Ok(rep) => {
+                let v = match rep.verdict {
+                    Verdict::Ok => "ok",
+                    Verdict::Warnings => "warnings",
+                    Verdict::Errors => "errors",
+                };
+                println!(
+                    "validation: {v} — {} rows, {} orders, {} error(s){}",
+                    rep.stats.rows,
+                    rep.stats.orders,
+                    rep.error_count(),
+                    if outputs.len() > 1 {
+                        format!(" ({})", o.display())
+                    } else {
+                        String::new()
+                    }
+                );
+                for i in &rep.issues {
+                    println!(
+                        "  {:<8} {:<22} {:>8}  {}",
+                        i.severity.as_str(),
+                        i.code.as_str(),
+                        i.count,
+                        i.message
+                    );
+                }
+                if rep.verdict == Verdict::Errors {
+                    worst = Verdict::Errors;
+                } else if rep.verdict == Verdict::Warnings && worst == Verdict::Ok {
+                    worst = Verdict::Warnings;
+                }
+            }
+            Err(e) => {
+                println!("validation: not run ({e})");
+            }
+        }
+    }
+    Ok(if worst == Verdict::Errors {
+        ExitCode::from(EXIT_INVALID)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -42,3 +42,170 @@ pub struct SavedMapping {
     /// The mapping.
     pub mapping: Mapping,
 }
+
+pub mod cli;
+pub mod convert;
+pub mod detect;
+pub mod saved;
+pub mod split;
+pub mod time;
+
+/// Why a mapping operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// A file couldn't be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The mapping or one of its settings is not usable (bad column, format or zone).
+    #[error("{0}")]
+    Invalid(String),
+    /// The run was cancelled through its progress handle.
+    #[error("cancelled")]
+    Cancelled,
+    /// Reading or writing the tracker configuration failed.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+impl MappingError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        MappingError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl Source {
+    /// Spreadsheet-style label: `A`, `B`, …, `Z`, `AA`, … for columns; the key for JSON.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Column(i) => column_letter(*i),
+            Source::Key(k) => k.clone(),
+        }
+    }
+
+    /// Parse `B` / `b` / `2` (1-based number) / `key:sku` / any other text as a key.
+    /// Letters and numbers give [`Source::Column`].
+    pub fn parse(s: &str) -> Option<Source> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        if let Some(k) = s.strip_prefix("key:") {
+            return Some(Source::Key(k.to_string()));
+        }
+        if let Ok(n) = s.parse::<usize>() {
+            return n.checked_sub(1).map(Source::Column);
+        }
+        if s.len() <= 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) {
+            let mut n: usize = 0;
+            for b in s.bytes() {
+                n = n * 26 + usize::from(b.to_ascii_uppercase() - b'A' + 1);
+            }
+            return Some(Source::Column(n - 1));
+        }
+        Some(Source::Key(s.to_string()))
+    }
+}
+
+/// Spreadsheet column letter of a 0-based index: 0 → `A`, 25 → `Z`, 26 → `AA`.
+pub fn column_letter(i: usize) -> String {
+    let mut n = i + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let r = (n - 1) % 26;
+        out.push(b'A' + r as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+impl Mapping {
+    /// The documented headerless layout with `columns` (2–4) columns: nothing to convert.
+    pub fn documented(columns: usize) -> Mapping {
+        Mapping {
+            delimiter: ',',
+            header: false,
+            order_id: Source::Column(0),
+            identity: Source::Column(1),
+            user_id: (columns >= 3).then_some(Source::Column(2)),
+            created_at: (columns >= 4).then_some(Source::Column(3)),
+            time_format: None,
+            time_zone: None,
+        }
+    }
+
+    /// One-line human description, e.g. `order=B identity=D user=C created_at=A (%d/%m/%Y %H:%M, Europe/Bratislava)`.
+    pub fn describe(&self) -> String {
+        let opt = |s: &Option<Source>| s.as_ref().map_or("-".to_string(), Source::label);
+        let mut out = format!(
+            "order={} identity={} user={} created_at={}",
+            self.order_id.label(),
+            self.identity.label(),
+            opt(&self.user_id),
+            opt(&self.created_at)
+        );
+        if self.created_at.is_some() {
+            out.push_str(&format!(
+                " ({}, {})",
+                self.time_format.as_deref().unwrap_or("auto"),
+                self.time_zone.as_deref().unwrap_or("UTC")
+            ));
+        }
+        out
+    }
+}
+
+impl SavedMapping {
+    /// The shape part of [`SavedMapping::shape`] (before an optional `#name`).
+    pub fn shape_key(&self) -> &str {
+        self.shape.split_once('#').map_or(&self.shape, |(s, _)| s)
+    }
+
+    /// The user's name for it (after `#` in [`SavedMapping::shape`]), if any.
+    pub fn name(&self) -> Option<&str> {
+        self.shape
+            .split_once('#')
+            .map(|(_, n)| n)
+            .filter(|n| !n.is_empty())
+    }
+
+    /// A saved mapping for `shape`, optionally named (stored as `shape#name`).
+    pub fn new(shape: &str, name: Option<&str>, mapping: Mapping) -> Self {
+        let shape = match name.filter(|n| !n.is_empty()) {
+            Some(n) => format!("{shape}#{n}"),
+            None => shape.to_string(),
+        };
+        SavedMapping { shape, mapping }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters_round_trip() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(Source::parse("b"), Some(Source::Column(1)));
+        assert_eq!(Source::parse("AA"), Some(Source::Column(26)));
+        assert_eq!(Source::parse("3"), Some(Source::Column(2)));
+        assert_eq!(Source::parse("0"), None);
+        assert_eq!(Source::parse("key:sku"), Some(Source::Key("sku".into())));
+        assert_eq!(
+            Source::parse("customer"),
+            Some(Source::Key("customer".into()))
+        );
+    }
+}

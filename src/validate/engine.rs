@@ -272,11 +272,12 @@ impl<'o> Engine<'o> {
         let a = &mut self.acc[code as usize];
         a.count += 1;
         if a.examples.len() < max {
-            a.examples.push(Example {
-                line,
-                byte,
-                text: text(),
-            });
+            let mut text = text();
+            if text.chars().count() > EXAMPLE_CHARS {
+                text = text.chars().take(EXAMPLE_CHARS - 1).collect();
+                text.push('…');
+            }
+            a.examples.push(Example { line, byte, text });
         }
     }
 
@@ -478,7 +479,7 @@ impl<'o> Engine<'o> {
     fn json_record(&mut self, no: u64, offset: u64, text: &str) {
         let mut r: RowFields<'_> = RowFields::default();
         let mut bad_type: Option<(String, &'static str)> = None;
-        let mut unknown: Option<String> = None;
+        let mut unknown: Vec<String> = Vec::new();
         let mut seen = [0u8; 3];
         let res = json::parse_object(text, &mut |k, v| {
             let slot = match &*k {
@@ -490,8 +491,8 @@ impl<'o> Engine<'o> {
                 "user_id" => Some((2, 2)),
                 "created_at" => None,
                 _ => {
-                    if unknown.is_none() {
-                        unknown = Some(k.to_string());
+                    if unknown.len() < 8 {
+                        unknown.push(k.to_string());
                     }
                     return;
                 }
@@ -529,9 +530,11 @@ impl<'o> Engine<'o> {
             });
             return;
         }
-        if let Some(name) = unknown {
-            if self.unknown_names.len() < 20 || self.unknown_names.contains_key(&name) {
-                *self.unknown_names.entry(name).or_insert(0) += 1;
+        if !unknown.is_empty() {
+            for name in unknown {
+                if self.unknown_names.len() < 20 || self.unknown_names.contains_key(&name) {
+                    *self.unknown_names.entry(name).or_insert(0) += 1;
+                }
             }
             self.issue(Code::UnknownAttribute, no, offset, || {
                 example_text(text.as_bytes())

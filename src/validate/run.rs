@@ -416,7 +416,15 @@ fn message(
     ext: &str,
     format: Format,
 ) -> String {
-    let rows = |one: &str| plural(n, &format!("row {one}"), &format!("rows {one}"));
+    let rows = |one: &str| {
+        let many = match one {
+            "has" => "have",
+            "repeats" => "repeat",
+            "uses" => "use",
+            other => other,
+        };
+        plural(n, &format!("row {one}"), &format!("rows {many}"))
+    };
     match code {
         Code::Encoding => match foreign {
             Some(enc) => format!(

@@ -1,0 +1,402 @@
+//! Mapping flags shared by `normalize`, `validate` and `upload` ([`MappingArgs`]) and
+//! [`prepare`], which turns a file plus those flags into the file to validate or upload.
+
+use std::path::{Path, PathBuf};
+
+use super::convert::{Clean, ConvertSummary, convert_path, default_output, output_dir};
+use super::detect::{Detection, Hints, detect_path_with, normalize_name};
+use super::split::{DEFAULT_PART_BYTES, split_path};
+use super::{Mapping, MappingError, Source, saved};
+use crate::config::ConfigStore;
+use crate::read::Format;
+
+/// Column-mapping and cleaning flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MappingArgs {
+    /// Field delimiter of the input: `,` `;` `tab` (or `\t`) `|`.
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The first row is a header.
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// The first row is data, not a header.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Which source column feeds each attribute: letters (A, B…), 1-based numbers, header
+    /// names or JSON keys; `-` for none. E.g. `order=B,identity=D,user=C,created_at=A`.
+    #[arg(long, value_name = "ROLE=COL,…")]
+    pub columns: Option<String>,
+    /// Format of created_at: strftime (`%d/%m/%Y %H:%M`), `iso8601`, `epoch_s`, `epoch_ms`.
+    #[arg(long, value_name = "FORMAT")]
+    pub time_format: Option<String>,
+    /// Zone of timestamps without one: `UTC`, `+02:00`, or an IANA name (`Europe/Bratislava`).
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    pub time_zone: Option<String>,
+    /// Leave invalid rows out, writing them with line numbers and reasons to PATH (default:
+    /// beside the output, `<name>.invalid.csv`).
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub exclude_invalid: Option<String>,
+    /// Drop exact duplicate rows.
+    #[arg(long)]
+    pub dedupe: bool,
+    /// Trim whitespace around ids.
+    #[arg(long)]
+    pub trim: bool,
+    /// Drop orders with more than N distinct products.
+    #[arg(long, value_name = "N")]
+    pub max_order_items: Option<u64>,
+    /// Keep a UTF-8 byte-order mark (it is stripped by default).
+    #[arg(long, hide = true)]
+    pub keep_bom: bool,
+    /// Use a mapping saved for the tracker: its name, its shape, or `auto` (the one saved for
+    /// this file's shape). Needs the tracker.
+    #[arg(long, value_name = "NAME")]
+    pub mapping: Option<String>,
+    /// Save the mapping used for the tracker, keyed by this file's shape, optionally named.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    pub save_mapping: Option<String>,
+    /// The tracker saved mappings belong to (set by the command that flattens these flags).
+    #[arg(skip)]
+    pub tracker: Option<String>,
+}
+
+impl MappingArgs {
+    /// Whether any flag asks for a mapping or cleaning (a tracker alone doesn't).
+    pub fn any(&self) -> bool {
+        self.delimiter.is_some()
+            || self.header
+            || self.no_header
+            || self.columns.is_some()
+            || self.time_format.is_some()
+            || self.time_zone.is_some()
+            || self.exclude_invalid.is_some()
+            || self.dedupe
+            || self.trim
+            || self.max_order_items.is_some()
+            || self.mapping.is_some()
+    }
+
+    /// Whether a cleaning option is on.
+    pub fn cleans(&self) -> bool {
+        self.exclude_invalid.is_some()
+            || self.dedupe
+            || self.trim
+            || self.max_order_items.is_some()
+            || self.keep_bom
+    }
+
+    /// The cleaning options; `invalid_default` is used for a bare `--exclude-invalid`.
+    pub fn clean(&self, invalid_default: &Path) -> Clean {
+        Clean {
+            strip_bom: !self.keep_bom,
+            trim_ids: self.trim,
+            dedupe: self.dedupe,
+            exclude_invalid: self.exclude_invalid.as_ref().map(|p| {
+                if p.is_empty() {
+                    invalid_default.to_path_buf()
+                } else {
+                    PathBuf::from(p)
+                }
+            }),
+            max_order_items: self.max_order_items,
+        }
+    }
+}
+
+/// Parse a delimiter flag value.
+pub fn parse_delimiter(s: &str) -> Result<char, MappingError> {
+    match s {
+        "tab" | "\\t" | "\t" | "TAB" => Ok('\t'),
+        "comma" => Ok(','),
+        "semicolon" => Ok(';'),
+        "pipe" => Ok('|'),
+        _ => {
+            let mut it = s.chars();
+            match (it.next(), it.next()) {
+                (Some(c), None) if c.is_ascii() && c != '"' && c != '\n' => Ok(c),
+                _ => Err(MappingError::Invalid(format!(
+                    "delimiter {s:?}: use one ASCII character such as , ; | or `tab`"
+                ))),
+            }
+        }
+    }
+}
+
+/// A resolved mapping and how it came about.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// What detection saw (with the forced delimiter/header).
+    pub detection: Detection,
+    /// The mapping to use.
+    pub mapping: Mapping,
+    /// One-line notices (saved mapping applied, undecided day/month…).
+    pub notices: Vec<String>,
+    /// Whether the mapping came from flags or a saved mapping (not just detection).
+    pub explicit: bool,
+}
+
+fn role_key(k: &str) -> Option<usize> {
+    match normalize_name(k).replace('_', "").as_str() {
+        "order" | "orderid" | "session" | "sessionid" => Some(0),
+        "identity" | "url" | "sku" | "product" | "item" => Some(1),
+        "user" | "userid" | "authuserid" | "customer" => Some(2),
+        "createdat" | "created" | "time" | "date" | "ts" | "timestamp" => Some(3),
+        _ => None,
+    }
+}
+
+/// Resolve one `--columns` value against the detection.
+fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError> {
+    let v = v.trim();
+    if v == "-" || v.eq_ignore_ascii_case("none") || v.is_empty() {
+        return Ok(None);
+    }
+    if d.format == Format::Json {
+        return Ok(Some(Source::Key(
+            v.strip_prefix("key:").unwrap_or(v).to_string(),
+        )));
+    }
+    if let Some(i) = d.headers.iter().position(|h| h == v).or_else(|| {
+        d.headers
+            .iter()
+            .position(|h| normalize_name(h) == normalize_name(v) && v.len() > 3)
+    }) {
+        return Ok(Some(Source::Column(i)));
+    }
+    match Source::parse(v) {
+        Some(Source::Column(i)) => Ok(Some(Source::Column(i))),
+        _ => Err(MappingError::Invalid(format!(
+            "--columns: {v:?} is not a column letter, number or header name"
+        ))),
+    }
+}
+
+/// Apply `--columns order=B,identity=D,user=C,created_at=A` to a mapping.
+pub fn apply_columns(m: &mut Mapping, spec: &str, d: &Detection) -> Result<(), MappingError> {
+    for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(|| {
+            MappingError::Invalid(format!(
+                "--columns: {part:?} should be ROLE=COLUMN (roles: order, identity, user, created_at)"
+            ))
+        })?;
+        let slot = role_key(k).ok_or_else(|| {
+            MappingError::Invalid(format!(
+                "--columns: unknown role {k:?} (use order, identity, user, created_at)"
+            ))
+        })?;
+        let src = column_source(v, d)?;
+        match slot {
+            0 => {
+                m.order_id = src.ok_or_else(|| {
+                    MappingError::Invalid("--columns: order needs a column".into())
+                })?
+            }
+            1 => {
+                m.identity = src.ok_or_else(|| {
+                    MappingError::Invalid("--columns: identity needs a column".into())
+                })?
+            }
+            2 => m.user_id = src,
+            _ => m.created_at = src,
+        }
+    }
+    check_distinct(m)
+}
+
+/// Fail when two attributes read the same source.
+pub fn check_distinct(m: &Mapping) -> Result<(), MappingError> {
+    let all = [
+        ("order id", Some(&m.order_id)),
+        ("identity", Some(&m.identity)),
+        ("user id", m.user_id.as_ref()),
+        ("created_at", m.created_at.as_ref()),
+    ];
+    for i in 0..4 {
+        for j in i + 1..4 {
+            if let (Some(a), Some(b)) = (all[i].1, all[j].1)
+                && a == b
+            {
+                return Err(MappingError::Invalid(format!(
+                    "{} feeds both {} and {}",
+                    a.label(),
+                    all[i].0,
+                    all[j].0
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Detect the file and build the mapping: detection's guess, replaced by a saved mapping
+/// (`--mapping`, or automatically for the tracker when the shape matches and no columns are
+/// given), then overridden by the explicit flags.
+pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingError> {
+    let hints = Hints {
+        delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
+        header: if args.header {
+            Some(true)
+        } else if args.no_header {
+            Some(false)
+        } else {
+            None
+        },
+    };
+    let detection = detect_path_with(input, &hints).map_err(|e| MappingError::io(input, e))?;
+    let mut mapping = detection.mapping.clone();
+    let mut notices = Vec::new();
+    let mut explicit = false;
+    // saved mapping
+    if let Some(tracker) = args.tracker.as_deref() {
+        let store = ConfigStore::open_default()?;
+        let config = store.load()?.config;
+        let t = config
+            .tracker(tracker)
+            .ok_or_else(|| crate::config::ConfigError::NotFound(tracker.to_string()))?;
+        let found = match args.mapping.as_deref() {
+            Some("auto") | None => saved::find_by_shape(t, &detection.shape),
+            Some(name) => Some(saved::find_by_name(t, name).ok_or_else(|| {
+                MappingError::Invalid(format!(
+                    "tracker \"{tracker}\" has no saved mapping named {name:?}"
+                ))
+            })?),
+        };
+        if let Some(s) = found
+            && (args.mapping.is_some() || args.columns.is_none())
+        {
+            mapping = s.mapping.clone();
+            explicit = true;
+            notices.push(format!(
+                "using the mapping saved for tracker \"{tracker}\"{}: {}",
+                s.name().map(|n| format!(" ({n})")).unwrap_or_default(),
+                mapping.describe()
+            ));
+        }
+    } else if args.mapping.is_some() {
+        return Err(MappingError::Invalid(
+            "--mapping needs a tracker (--tracker NAME)".into(),
+        ));
+    }
+    if let Some(d) = &hints.delimiter {
+        mapping.delimiter = *d;
+        explicit = true;
+    }
+    if let Some(h) = hints.header {
+        mapping.header = h;
+        explicit = true;
+    }
+    if let Some(spec) = &args.columns {
+        apply_columns(&mut mapping, spec, &detection)?;
+        explicit = true;
+    }
+    if let Some(f) = &args.time_format {
+        mapping.time_format = Some(f.clone());
+        explicit = true;
+    }
+    if let Some(z) = &args.time_zone {
+        super::time::Zone::parse(z).map_err(MappingError::Invalid)?;
+        mapping.time_zone = Some(z.clone());
+        explicit = true;
+    }
+    if detection.day_month == super::detect::DayMonth::Undecided && args.time_format.is_none() {
+        notices.extend(
+            detection
+                .notes
+                .iter()
+                .filter(|n| n.contains("day/month"))
+                .cloned(),
+        );
+    }
+    check_distinct(&mapping)?;
+    Ok(Resolved {
+        detection,
+        mapping,
+        notices,
+        explicit,
+    })
+}
+
+/// What [`prepare`] produced.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The file to validate / upload: the input itself, or the converted file.
+    pub path_to_use: PathBuf,
+    /// The conversion's counts, when a conversion ran.
+    pub summary: Option<ConvertSummary>,
+    /// `path_to_use` is a converted file lbimport wrote (in [`output_dir`]); the caller may
+    /// delete it when done.
+    pub temp: bool,
+    /// The mapping used, when one was.
+    pub mapping: Option<Mapping>,
+    /// The detection, when one ran.
+    pub detection: Option<Detection>,
+    /// One-line notices for the user.
+    pub notices: Vec<String>,
+    /// When the converted file was over 1 GiB: its parts (split at order boundaries, each
+    /// ≤ 1 GiB, to be validated and uploaded one after another); `path_to_use` is the first.
+    /// Empty otherwise.
+    pub parts: Vec<PathBuf>,
+}
+
+/// Turn `input` plus mapping flags into the file to validate or upload. Without flags (and
+/// without a saved mapping for the tracker's file shape) the input is used as is. Otherwise
+/// the file is converted into [`output_dir`] (`<stem>.normalized.csv`); invalid rows, when
+/// excluded without a path, go to `<stem>.invalid.csv` there. `--save-mapping` saves the
+/// mapping for the tracker.
+pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingError> {
+    if !args.any() && args.tracker.is_none() {
+        return Ok(Prepared {
+            path_to_use: input.to_path_buf(),
+            summary: None,
+            temp: false,
+            mapping: None,
+            detection: None,
+            notices: Vec::new(),
+            parts: Vec::new(),
+        });
+    }
+    let r = resolve(input, args)?;
+    if !r.explicit && !args.cleans() && (r.detection.fits || !args.any()) {
+        return Ok(Prepared {
+            path_to_use: input.to_path_buf(),
+            summary: None,
+            temp: false,
+            mapping: None,
+            detection: Some(r.detection),
+            notices: r.notices,
+            parts: Vec::new(),
+        });
+    }
+    let out = default_output(input);
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    let clean = args.clean(&output_dir().join(format!("{stem}.invalid.csv")));
+    let summary = convert_path(input, &r.mapping, &clean, &out, None)?;
+    let mut notices = r.notices;
+    let mut parts = Vec::new();
+    if summary.bytes_out > DEFAULT_PART_BYTES {
+        parts = split_path(&out, DEFAULT_PART_BYTES, &output_dir(), &stem, None)?;
+        std::fs::remove_file(&out).map_err(|e| MappingError::io(&out, e))?;
+        notices.push(format!(
+            "the converted file is over 1 GiB: split into {} parts at order boundaries",
+            parts.len()
+        ));
+    }
+    if let (Some(name), Some(tracker)) = (&args.save_mapping, &args.tracker) {
+        let store = ConfigStore::open_default()?;
+        let name = Some(name.as_str()).filter(|n| !n.is_empty());
+        saved::save(&store, tracker, &r.detection.shape, name, r.mapping.clone())?;
+        notices.push(format!("mapping saved for tracker \"{tracker}\""));
+    }
+    Ok(Prepared {
+        path_to_use: parts.first().cloned().unwrap_or(out),
+        summary: Some(summary),
+        temp: true,
+        mapping: Some(r.mapping),
+        detection: Some(r.detection),
+        notices,
+        parts,
+    })
+}

@@ -1,0 +1,1147 @@
+//! Detection: from a bounded sample (the first 64 KiB, at most 200 lines) guess the format,
+//! encoding, delimiter, header row and the role of every column, and propose a [`Mapping`].
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use super::time::{DateOrder, Fields, is_service_format, parse_fields};
+use super::{Mapping, Source, column_letter};
+use crate::read::Format;
+
+/// Bytes read for detection.
+pub const SAMPLE_BYTES: usize = 64 * 1024;
+/// Lines looked at for detection.
+pub const SAMPLE_LINES: usize = 200;
+/// Data rows kept in [`Detection::sample`].
+pub const SAMPLE_ROWS: usize = 20;
+
+/// What a column (or JSON key) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Groups the products bought together.
+    OrderId,
+    /// The product.
+    Identity,
+    /// The buyer.
+    UserId,
+    /// The purchase time.
+    CreatedAt,
+    /// Anything else (price, quantity, name…).
+    Other,
+}
+
+impl Role {
+    /// Short name: `order`, `identity`, `user`, `created_at`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::OrderId => "order",
+            Role::Identity => "identity",
+            Role::UserId => "user",
+            Role::CreatedAt => "created_at",
+            Role::Other => "other",
+        }
+    }
+}
+
+/// Day-first vs month-first, as decided from the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayMonth {
+    /// A first part > 12 was seen: `22/04/2023`.
+    DayFirst,
+    /// A second part > 12 was seen: `04/22/2023`.
+    MonthFirst,
+    /// No value tells; the user must choose (the mapping assumes day first).
+    Undecided,
+    /// The timestamps are not in a day/month form (ISO, epoch) or there are none.
+    NotApplicable,
+}
+
+/// The guess for one column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnGuess {
+    /// The role.
+    pub role: Role,
+    /// 0.0–1.0.
+    pub confidence: f32,
+    /// For timestamps: the detected format (`%d/%m/%Y %H:%M`, `epoch_ms`, …).
+    pub time_format: Option<String>,
+    /// The header name (CSV with a header) or the key (JSON lines).
+    pub name: Option<String>,
+    /// Why: plain words (`header "Order ID"`, `95% of values look like /p/ paths`).
+    pub reason: String,
+}
+
+/// The result of looking at a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// CSV or JSON lines.
+    pub format: Format,
+    /// The CSV delimiter (`,` for JSON lines).
+    pub delimiter: char,
+    /// Whether the first CSV row is a header.
+    pub header: bool,
+    /// Header names (CSV with a header), keys in first-seen order (JSON lines), else empty.
+    pub headers: Vec<String>,
+    /// The first ≤ 20 data rows, split into fields (JSON: values in `headers` order).
+    pub sample: Vec<Vec<String>>,
+    /// One guess per column / key.
+    pub columns: Vec<ColumnGuess>,
+    /// The best-guess mapping.
+    pub mapping: Mapping,
+    /// Already in the documented layout: nothing to convert.
+    pub fits: bool,
+    /// Day/month order of the timestamps.
+    pub day_month: DayMonth,
+    /// The shape key saved mappings are looked up by.
+    pub shape: String,
+    /// The quote character.
+    pub quote: char,
+    /// `utf-8`, `utf-8 with BOM`, `utf-16le`, `utf-16be` or `unknown`.
+    pub encoding: String,
+    /// Whether the file starts with a UTF-8 byte-order mark.
+    pub bom: bool,
+    /// Remarks for the user (undecided day/month, missing roles…).
+    pub notes: Vec<String>,
+}
+
+impl Detection {
+    /// Number of columns (CSV) or keys (JSON).
+    pub fn column_count(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Column label: `A`… for CSV, the key for JSON.
+    pub fn label(&self, i: usize) -> String {
+        match self.format {
+            Format::Json => self
+                .headers
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| column_letter(i)),
+            Format::Csv => column_letter(i),
+        }
+    }
+
+    /// Live preview of the first `n` sample rows under `m` (CSV columns, header names and
+    /// JSON keys all resolve): see [`super::convert::preview`].
+    pub fn preview(&self, m: &Mapping, n: usize) -> Vec<Result<[String; 4], String>> {
+        super::convert::preview_keyed(&self.headers, &self.sample, m, n)
+    }
+
+    /// The index a source refers to in `sample` rows.
+    pub fn index_of(&self, s: &Source) -> Option<usize> {
+        match s {
+            Source::Column(i) => Some(*i),
+            Source::Key(k) => self.headers.iter().position(|h| h == k),
+        }
+    }
+}
+
+/// Normalise a header name for synonym matching and shape keys: lower-case alphanumerics,
+/// words joined by `_`.
+pub fn normalize_name(s: &str) -> String {
+    let mut out = String::new();
+    let mut pending = false;
+    for c in s.trim_start_matches('\u{feff}').chars() {
+        if c.is_alphanumeric() {
+            if pending && !out.is_empty() {
+                out.push('_');
+            }
+            pending = false;
+            out.extend(c.to_lowercase());
+        } else {
+            pending = true;
+        }
+    }
+    out
+}
+
+/// The role a header name suggests, by synonyms (case- and punctuation-insensitive).
+pub fn role_from_name(name: &str) -> Option<Role> {
+    let n = normalize_name(name);
+    if n.is_empty() {
+        return None;
+    }
+    let words: Vec<&str> = n.split('_').collect();
+    let has = |w: &[&str]| words.iter().any(|x| w.contains(x));
+    let joined = n.replace('_', "");
+    let exact = |w: &[&str]| w.contains(&joined.as_str());
+    if exact(&[
+        "orderid",
+        "sessionid",
+        "invoiceid",
+        "transactionid",
+        "basketid",
+        "cartid",
+        "order",
+    ]) {
+        return Some(Role::OrderId);
+    }
+    if exact(&[
+        "identity",
+        "url",
+        "sku",
+        "productid",
+        "itemid",
+        "productcode",
+        "itemcode",
+    ]) {
+        return Some(Role::Identity);
+    }
+    if exact(&[
+        "userid",
+        "authuserid",
+        "customerid",
+        "clientid",
+        "user",
+        "customer",
+    ]) {
+        return Some(Role::UserId);
+    }
+    if exact(&["createdat", "ts", "timestamp", "datetime", "date", "time"]) {
+        return Some(Role::CreatedAt);
+    }
+    if has(&[
+        "price",
+        "qty",
+        "quantity",
+        "amount",
+        "total",
+        "name",
+        "title",
+        "description",
+        "desc",
+        "currency",
+        "count",
+        "status",
+        "category",
+        "brand",
+        "discount",
+        "tax",
+        "vat",
+    ]) {
+        return None;
+    }
+    if has(&[
+        "date",
+        "time",
+        "timestamp",
+        "created",
+        "ts",
+        "datetime",
+        "purchased",
+        "when",
+    ]) || joined.contains("timestamp")
+        || joined.contains("date")
+    {
+        return Some(Role::CreatedAt);
+    }
+    if has(&[
+        "customer", "user", "client", "buyer", "email", "member", "account",
+    ]) {
+        return Some(Role::UserId);
+    }
+    if has(&[
+        "sku", "product", "item", "url", "identity", "ean", "article", "variant", "gtin", "isbn",
+    ]) {
+        return Some(Role::Identity);
+    }
+    if has(&[
+        "order",
+        "session",
+        "invoice",
+        "transaction",
+        "basket",
+        "cart",
+        "receipt",
+        "txn",
+    ]) {
+        return Some(Role::OrderId);
+    }
+    None
+}
+
+/// Detect the layout of the file at `path` from its first 64 KiB (≤ 200 lines).
+pub fn detect_path(path: &Path) -> std::io::Result<Detection> {
+    detect_path_with(path, &Hints::default())
+}
+
+/// Settings the user forced; detection works around them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// Use this delimiter.
+    pub delimiter: Option<char>,
+    /// The first row is (true) / is not (false) a header.
+    pub header: Option<bool>,
+}
+
+/// [`detect_path`] with forced settings.
+pub fn detect_path_with(path: &Path, hints: &Hints) -> std::io::Result<Detection> {
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = Vec::with_capacity(SAMPLE_BYTES);
+    (&mut f).take(SAMPLE_BYTES as u64).read_to_end(&mut buf)?;
+    let complete = buf.len() < SAMPLE_BYTES;
+    let ext_json = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("jsonl"));
+    Ok(detect_bytes_with(&buf, complete, ext_json, hints))
+}
+
+/// Detect from bytes already read. `complete`: `bytes` is the whole file (else the last
+/// partial line is ignored). `json_hint`: the extension says JSON lines.
+pub fn detect_bytes(bytes: &[u8], complete: bool, json_hint: bool) -> Detection {
+    detect_bytes_with(bytes, complete, json_hint, &Hints::default())
+}
+
+/// [`detect_bytes`] with forced settings.
+pub fn detect_bytes_with(
+    bytes: &[u8],
+    complete: bool,
+    json_hint: bool,
+    hints: &Hints,
+) -> Detection {
+    let (encoding, bom, body) = if let Some(b) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        ("utf-8 with BOM", true, b)
+    } else if bytes.starts_with(b"\xFF\xFE") {
+        ("utf-16le", false, bytes)
+    } else if bytes.starts_with(b"\xFE\xFF") {
+        ("utf-16be", false, bytes)
+    } else if std::str::from_utf8(bytes).is_ok()
+        || std::str::from_utf8(bytes).map_err(|e| e.error_len().is_none()) == Err(true)
+    {
+        ("utf-8", false, bytes)
+    } else {
+        ("unknown", false, bytes)
+    };
+    let mut body = body;
+    if !complete && let Some(p) = memchr::memrchr(b'\n', body) {
+        body = &body[..=p];
+    }
+    let text = String::from_utf8_lossy(body);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(SAMPLE_LINES)
+        .collect();
+    let first = lines.first().map(|l| l.trim_start()).unwrap_or("");
+    let mut d = if first.starts_with('{') || (json_hint && first.is_empty()) {
+        detect_json(&lines)
+    } else {
+        detect_csv(&lines, hints)
+    };
+    d.encoding = encoding.to_string();
+    d.bom = bom;
+    if encoding.starts_with("utf-16") {
+        d.notes
+            .push("the file is UTF-16; save it as UTF-8 before importing".to_string());
+        d.fits = false;
+    } else if encoding == "unknown" {
+        d.notes
+            .push("the file is not valid UTF-8 (maybe Windows-1250/1252)".to_string());
+        d.fits = false;
+    }
+    d
+}
+
+fn split_rows(lines: &[&str], delim: u8) -> Vec<Vec<String>> {
+    let joined = lines.join("\n");
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(joined.as_bytes());
+    let mut rows = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while let Ok(true) = rdr.read_record(&mut rec) {
+        rows.push(rec.iter().map(str::to_string).collect());
+    }
+    rows
+}
+
+fn pick_delimiter(lines: &[&str]) -> u8 {
+    let mut best = (b',', f64::MIN);
+    for d in [b',', b';', b'\t', b'|'] {
+        let rows = split_rows(lines, d);
+        if rows.is_empty() {
+            continue;
+        }
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for r in &rows {
+            *counts.entry(r.len()).or_default() += 1;
+        }
+        let (modal, n) = counts
+            .iter()
+            .max_by_key(|(len, n)| (**n, **len))
+            .map(|(a, b)| (*a, *b))
+            .unwrap_or((1, 0));
+        if modal < 2 {
+            continue;
+        }
+        let consistency = n as f64 / rows.len() as f64;
+        // consistency first, then more columns; comma wins ties (documented layout)
+        let score = consistency * 100.0 + (modal as f64).min(30.0) * 0.5
+            - if d == b',' { 0.0 } else { 0.01 };
+        if score > best.1 {
+            best = (d, score);
+        }
+    }
+    best.0
+}
+
+/// Statistics of one column's values.
+#[derive(Debug, Default, Clone)]
+struct ColStats {
+    nonempty: usize,
+    ints: usize,
+    paths: usize,
+    urls: usize,
+    skus: usize,
+    emails: usize,
+    decimals: usize,
+    words: usize,
+    ts_fields: usize,
+    ts_service: usize,
+    epoch_s: usize,
+    epoch_ms: usize,
+    first_gt12: usize,
+    second_gt12: usize,
+    ymd: usize,
+    distinct: usize,
+    adjacent_repeats: usize,
+    leading_zero: usize,
+    first_fields: Option<Fields>,
+}
+
+fn col_stats(values: &[&str]) -> ColStats {
+    let mut s = ColStats::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut prev: Option<&str> = None;
+    for v in values {
+        let v = v.trim();
+        if v.is_empty() {
+            prev = None;
+            continue;
+        }
+        s.nonempty += 1;
+        if seen.insert(v) {
+            s.distinct += 1;
+        }
+        if prev == Some(v) {
+            s.adjacent_repeats += 1;
+        }
+        prev = Some(v);
+        let b = v.as_bytes();
+        let digits = b.iter().all(u8::is_ascii_digit);
+        if digits {
+            s.ints += 1;
+            if b.len() > 1 && b[0] == b'0' {
+                s.leading_zero += 1;
+            }
+            if b.len() == 10 && (&b"0946684800"[..]..=&b"4102444800"[..]).contains(&b) {
+                s.epoch_s += 1;
+            }
+            if b.len() == 13 && (&b"0946684800000"[..]..=&b"4102444800000"[..]).contains(&b) {
+                s.epoch_ms += 1;
+            }
+        }
+        if v.starts_with('/') {
+            s.paths += 1;
+        }
+        if v.starts_with("http://") || v.starts_with("https://") {
+            s.urls += 1;
+        }
+        if v.contains('@') && v.contains('.') && !v.contains(' ') {
+            s.emails += 1;
+        }
+        let dec = v.replace(',', ".");
+        if !digits && dec.parse::<f64>().is_ok() {
+            s.decimals += 1;
+        }
+        if v.contains(' ') && !v.bytes().any(|c| c.is_ascii_digit()) {
+            s.words += 1;
+        }
+        if !digits
+            && !v.contains(' ')
+            && b.iter().any(u8::is_ascii_digit)
+            && b.iter().any(u8::is_ascii_alphabetic)
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        {
+            s.skus += 1;
+        }
+        if let Some(f) = parse_fields(b) {
+            let ok = if f.a_digits == 4 {
+                f.naive(DateOrder::Ymd).is_some()
+            } else {
+                f.naive(DateOrder::Dmy).is_some() || f.naive(DateOrder::Mdy).is_some()
+            };
+            if ok {
+                s.ts_fields += 1;
+                if f.a_digits == 4 {
+                    s.ymd += 1;
+                } else {
+                    if f.a > 12 {
+                        s.first_gt12 += 1;
+                    }
+                    if f.b > 12 {
+                        s.second_gt12 += 1;
+                    }
+                }
+                if is_service_format(v) {
+                    s.ts_service += 1;
+                }
+                if s.first_fields.is_none() {
+                    s.first_fields = Some(f);
+                }
+            }
+        }
+    }
+    s
+}
+
+impl ColStats {
+    fn rate(&self, k: usize) -> f32 {
+        if self.nonempty == 0 {
+            0.0
+        } else {
+            k as f32 / self.nonempty as f32
+        }
+    }
+
+    /// (confidence, format, day/month) if this looks like a timestamp column.
+    fn timestamp(&self) -> Option<(f32, String, DayMonth)> {
+        if self.nonempty == 0 {
+            return None;
+        }
+        let ts = self.rate(self.ts_fields);
+        let es = self.rate(self.epoch_s);
+        let ems = self.rate(self.epoch_ms);
+        if ts >= 0.8 {
+            let f = self.first_fields?;
+            let (order, dm) = if f.a_digits == 4 {
+                (DateOrder::Ymd, DayMonth::NotApplicable)
+            } else if self.first_gt12 > 0 && self.second_gt12 == 0 {
+                (DateOrder::Dmy, DayMonth::DayFirst)
+            } else if self.second_gt12 > 0 && self.first_gt12 == 0 {
+                (DateOrder::Mdy, DayMonth::MonthFirst)
+            } else {
+                (DateOrder::Dmy, DayMonth::Undecided)
+            };
+            let fmt = if order == DateOrder::Ymd && f.offset.is_some() {
+                "iso8601".to_string()
+            } else {
+                f.pattern(order)
+            };
+            return Some((ts.min(0.97), fmt, dm));
+        }
+        if ems >= 0.8 {
+            return Some((ems.min(0.95), "epoch_ms".into(), DayMonth::NotApplicable));
+        }
+        if es >= 0.8 {
+            return Some((es.min(0.9), "epoch_s".into(), DayMonth::NotApplicable));
+        }
+        None
+    }
+
+    fn id_like(&self) -> bool {
+        self.nonempty > 0
+            && self.rate(self.words) < 0.3
+            && self.rate(self.decimals) < 0.5
+            && self.rate(self.ts_fields) < 0.5
+    }
+}
+
+/// Whether value in column `a` determines the value in column `b` (same a → same b) on
+/// rows where both are set, and `a` repeats at least once.
+fn determines(rows: &[Vec<String>], a: usize, b: usize) -> (bool, usize) {
+    let mut map: HashMap<&str, &str> = HashMap::new();
+    let mut repeats = 0;
+    for r in rows {
+        let (Some(x), Some(y)) = (r.get(a), r.get(b)) else {
+            continue;
+        };
+        let (x, y) = (x.trim(), y.trim());
+        if x.is_empty() {
+            continue;
+        }
+        match map.get(x) {
+            Some(prev) => {
+                repeats += 1;
+                if *prev != y {
+                    return (false, repeats);
+                }
+            }
+            None => {
+                map.insert(x, y);
+            }
+        }
+    }
+    (true, repeats)
+}
+
+fn looks_like_header(row: &[String], data: &[Vec<String>], stats: &[ColStats]) -> (bool, usize) {
+    let mut synonyms = 0;
+    let mut wordy = 0;
+    let mut data_like = 0;
+    for (i, cell) in row.iter().enumerate() {
+        let c = cell.trim().trim_start_matches('\u{feff}');
+        if role_from_name(c).is_some() {
+            synonyms += 1;
+        }
+        let b = c.as_bytes();
+        let has_alpha = b.iter().any(u8::is_ascii_alphabetic);
+        if parse_fields(b).is_some()
+            || c.starts_with('/')
+            || c.starts_with("http")
+            || (!b.is_empty() && b.iter().all(u8::is_ascii_digit))
+        {
+            data_like += 1;
+            continue;
+        }
+        if has_alpha {
+            if let Some(s) = stats.get(i) {
+                // a word above a column of numbers, timestamps, paths or SKUs
+                if s.rate(s.ints) > 0.8
+                    || s.rate(s.ts_fields) > 0.8
+                    || s.rate(s.paths + s.urls) > 0.8
+                    || s.rate(s.decimals) > 0.8
+                    || s.rate(s.skus) > 0.8
+                {
+                    wordy += 2;
+                    continue;
+                }
+            }
+            wordy += 1;
+        }
+    }
+    let _ = data;
+    let cols = row.len().max(1);
+    let is = data_like == 0 && (synonyms >= 1 || wordy * 2 >= cols * 2);
+    (is, synonyms)
+}
+
+struct Guessed {
+    columns: Vec<ColumnGuess>,
+    mapping: Mapping,
+    day_month: DayMonth,
+    notes: Vec<String>,
+}
+
+fn guess_roles(
+    names: Option<&[String]>,
+    rows: &[Vec<String>],
+    ncols: usize,
+    key: impl Fn(usize) -> Source,
+) -> Guessed {
+    let stats: Vec<ColStats> = (0..ncols)
+        .map(|i| {
+            let vals: Vec<&str> = rows
+                .iter()
+                .map(|r| r.get(i).map_or("", String::as_str))
+                .collect();
+            col_stats(&vals)
+        })
+        .collect();
+    let mut cols: Vec<ColumnGuess> = (0..ncols)
+        .map(|i| ColumnGuess {
+            role: Role::Other,
+            confidence: 0.5,
+            time_format: None,
+            name: names.and_then(|n| n.get(i).cloned()),
+            reason: String::new(),
+        })
+        .collect();
+    let mut taken: HashMap<Role, usize> = HashMap::new();
+    let mut day_month = DayMonth::NotApplicable;
+    let mut notes = Vec::new();
+
+    // 1. header names
+    if let Some(names) = names {
+        for (i, n) in names.iter().enumerate().take(ncols) {
+            let Some(role) = role_from_name(n) else {
+                continue;
+            };
+            if taken.contains_key(&role) {
+                continue;
+            }
+            let s = &stats[i];
+            let agrees = match role {
+                Role::CreatedAt => s.timestamp().is_some() || s.nonempty == 0,
+                Role::Identity | Role::OrderId | Role::UserId => s.rate(s.ts_fields) < 0.5,
+                Role::Other => true,
+            };
+            if !agrees {
+                continue;
+            }
+            taken.insert(role, i);
+            cols[i].role = role;
+            cols[i].confidence = 0.95;
+            cols[i].reason = format!("header {n:?}");
+        }
+    }
+
+    // 2. timestamps from content
+    if !taken.contains_key(&Role::CreatedAt) {
+        let best = (0..ncols)
+            .filter(|i| !taken.values().any(|t| t == i))
+            .filter_map(|i| stats[i].timestamp().map(|t| (i, t.0)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, conf)) = best {
+            taken.insert(Role::CreatedAt, i);
+            cols[i].role = Role::CreatedAt;
+            cols[i].confidence = conf;
+            cols[i].reason = format!("{:.0}% of values are timestamps", conf * 100.0);
+        }
+    }
+    if let Some(&i) = taken.get(&Role::CreatedAt)
+        && let Some((_, fmt, dm)) = stats[i].timestamp()
+    {
+        cols[i].time_format = Some(fmt.clone());
+        day_month = dm;
+        if dm == DayMonth::Undecided {
+            notes.push(format!(
+                "{}: no day or month above 12 in the sample, so day/month order is a guess (day first); set the time format if it's month first",
+                cols[i].name.clone().unwrap_or_else(|| column_letter(i))
+            ));
+        }
+    }
+
+    // 3. identity from content: paths/URLs, then SKUs
+    if !taken.contains_key(&Role::Identity) {
+        let free: Vec<usize> = (0..ncols)
+            .filter(|i| !taken.values().any(|t| t == i))
+            .collect();
+        let by_path = free
+            .iter()
+            .map(|&i| (i, stats[i].rate(stats[i].paths + stats[i].urls)))
+            .filter(|(_, r)| *r >= 0.6)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let by_sku = free
+            .iter()
+            .map(|&i| (i, stats[i].rate(stats[i].skus)))
+            .filter(|(_, r)| *r >= 0.8)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, r)) = by_path {
+            taken.insert(Role::Identity, i);
+            cols[i].role = Role::Identity;
+            cols[i].confidence = (0.5 + r * 0.45).min(0.95);
+            cols[i].reason = format!("{:.0}% of values are /p/ paths or URLs", r * 100.0);
+        } else if let Some((i, r)) = by_sku {
+            taken.insert(Role::Identity, i);
+            cols[i].role = Role::Identity;
+            cols[i].confidence = 0.4 + r * 0.3;
+            cols[i].reason = format!("{:.0}% of values look like SKUs", r * 100.0);
+        }
+    }
+
+    // 4. order / user among the remaining id-like columns
+    let free: Vec<usize> = (0..ncols)
+        .filter(|i| !taken.values().any(|t| t == i))
+        .filter(|&i| stats[i].id_like())
+        .collect();
+    if !taken.contains_key(&Role::UserId) && stats.iter().any(|s| s.emails > 0) {
+        let best = free
+            .iter()
+            .copied()
+            .find(|&i| stats[i].rate(stats[i].emails) >= 0.8);
+        if let Some(i) = best {
+            taken.insert(Role::UserId, i);
+            cols[i].role = Role::UserId;
+            cols[i].confidence = 0.8;
+            cols[i].reason = "values are e-mail addresses".into();
+        }
+    }
+    let free: Vec<usize> = free
+        .into_iter()
+        .filter(|i| !taken.values().any(|t| t == i))
+        .collect();
+    if !taken.contains_key(&Role::OrderId) {
+        // the order column repeats (several products per order) and determines the user
+        let mut best: Option<(usize, f32)> = None;
+        for &i in &free {
+            let s = &stats[i];
+            let mut score = 0.3 + s.rate(s.adjacent_repeats) * 0.5;
+            if let Some(&u) = taken.get(&Role::UserId) {
+                let (det, _) = determines(rows, i, u);
+                score += if det { 0.15 } else { -0.2 };
+            }
+            for &j in &free {
+                if j != i {
+                    let (ij, _) = determines(rows, i, j);
+                    let (ji, _) = determines(rows, j, i);
+                    if ij && !ji {
+                        score += 0.1;
+                    } else if ji && !ij {
+                        score -= 0.1;
+                    }
+                }
+            }
+            // documented position breaks ties
+            score -= i as f32 * 0.001;
+            if best.is_none_or(|b| score > b.1) {
+                best = Some((i, score));
+            }
+        }
+        if let Some((i, score)) = best {
+            taken.insert(Role::OrderId, i);
+            cols[i].role = Role::OrderId;
+            cols[i].confidence = score.clamp(0.3, 0.9);
+            cols[i].reason = if stats[i].adjacent_repeats > 0 {
+                "values repeat on consecutive rows (products of one order)".into()
+            } else {
+                "id-like values".into()
+            };
+        }
+    }
+    if !taken.contains_key(&Role::Identity) {
+        // a remaining id-like column with many distinct values
+        let best = free
+            .iter()
+            .copied()
+            .filter(|i| !taken.values().any(|t| t == i))
+            .max_by(|&a, &b| stats[a].distinct.cmp(&stats[b].distinct).then(b.cmp(&a)));
+        if let Some(i) = best {
+            taken.insert(Role::Identity, i);
+            cols[i].role = Role::Identity;
+            cols[i].confidence = 0.4;
+            cols[i].reason = "id-like values with many distinct values".into();
+        }
+    }
+    if !taken.contains_key(&Role::UserId)
+        && let Some(&o) = taken.get(&Role::OrderId)
+    {
+        let best = free
+            .iter()
+            .copied()
+            .filter(|i| !taken.values().any(|t| t == i))
+            .find(|&j| {
+                let s = &stats[j];
+                determines(rows, o, j).0 && (s.ints + s.skus + s.emails) * 2 >= s.nonempty
+            });
+        if let Some(i) = best {
+            taken.insert(Role::UserId, i);
+            cols[i].role = Role::UserId;
+            cols[i].confidence = 0.5;
+            cols[i].reason = "id-like values, one per order".into();
+        }
+    }
+    for (i, c) in cols.iter_mut().enumerate() {
+        if c.role == Role::Other {
+            c.confidence = 0.5;
+            c.reason = if c.name.is_some() {
+                "no known name".into()
+            } else {
+                "not needed".into()
+            };
+        }
+        if c.role != Role::CreatedAt
+            && matches!(c.role, Role::OrderId | Role::UserId | Role::Identity)
+            && stats[i].leading_zero > 0
+        {
+            c.reason.push_str("; leading zeros kept");
+        }
+    }
+
+    let order = taken.get(&Role::OrderId).copied();
+    let identity = taken.get(&Role::Identity).copied();
+    if order.is_none() {
+        notes.push("no order id column found; assuming the first column".into());
+    }
+    if identity.is_none() {
+        notes.push("no identity column found; assuming the second column".into());
+    }
+    let order_i = order.unwrap_or(0);
+    let identity_i = identity.unwrap_or(if order_i == 1 { 0 } else { 1 });
+    let created = taken.get(&Role::CreatedAt).copied();
+    let mapping = Mapping {
+        delimiter: ',',
+        header: false,
+        order_id: key(order_i),
+        identity: key(identity_i),
+        user_id: taken.get(&Role::UserId).map(|&i| key(i)),
+        created_at: created.map(&key),
+        time_format: created.and_then(|i| cols[i].time_format.clone()),
+        time_zone: None,
+    };
+    Guessed {
+        columns: cols,
+        mapping,
+        day_month,
+        notes,
+    }
+}
+
+fn delimiter_name(d: char) -> &'static str {
+    match d {
+        ',' => "comma",
+        ';' => "semicolon",
+        '\t' => "tab",
+        '|' => "pipe",
+        _ => "other",
+    }
+}
+
+/// The shape key: format, delimiter, column count and normalised header names.
+pub fn shape_key(format: Format, delimiter: char, columns: usize, headers: &[String]) -> String {
+    let names: Vec<String> = headers.iter().map(|h| normalize_name(h)).collect();
+    match format {
+        Format::Csv => format!(
+            "csv;{};{};{}",
+            delimiter_name(delimiter),
+            columns,
+            names.join(",")
+        ),
+        Format::Json => {
+            let mut names = names;
+            names.sort();
+            format!("json;{};{}", columns, names.join(","))
+        }
+    }
+}
+
+fn detect_csv(lines: &[&str], hints: &Hints) -> Detection {
+    let delim = match hints.delimiter.and_then(|c| u8::try_from(c).ok()) {
+        Some(d) => d,
+        None => pick_delimiter(lines),
+    };
+    let rows = split_rows(lines, delim);
+    let ncols = {
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for r in &rows {
+            *counts.entry(r.len()).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .max_by_key(|(len, n)| (*n, *len))
+            .map_or(0, |(l, _)| l)
+    };
+    let header_stats: Vec<ColStats> = (0..ncols)
+        .map(|i| {
+            let vals: Vec<&str> = rows
+                .iter()
+                .skip(1)
+                .map(|r| r.get(i).map_or("", String::as_str))
+                .collect();
+            col_stats(&vals)
+        })
+        .collect();
+    let (header, _) = match (hints.header, rows.first()) {
+        (Some(h), _) => (h && !rows.is_empty(), 0),
+        (None, r) => match r {
+            Some(r) if rows.len() > 1 => looks_like_header(r, &rows[1..], &header_stats),
+            Some(r) => {
+                let all_synonyms = r.iter().all(|c| role_from_name(c).is_some());
+                (all_synonyms, 0)
+            }
+            None => (false, 0),
+        },
+    };
+    let headers: Vec<String> = if header {
+        rows[0]
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let data: Vec<Vec<String>> = rows.iter().skip(usize::from(header)).cloned().collect();
+    let mut g = guess_roles(
+        header.then_some(headers.as_slice()),
+        &data,
+        ncols,
+        Source::Column,
+    );
+    let delimiter = char::from(delim);
+    g.mapping.delimiter = delimiter;
+    g.mapping.header = header;
+    let fits = !header
+        && delimiter == ','
+        && (2..=4).contains(&ncols)
+        && data.iter().all(|r| (2..=4).contains(&r.len()))
+        && g.mapping == {
+            let mut m = Mapping::documented(ncols);
+            m.time_format = g.mapping.time_format.clone();
+            m.user_id = g.mapping.user_id.clone();
+            m
+        }
+        && g.mapping
+            .user_id
+            .as_ref()
+            .is_none_or(|u| *u == Source::Column(2))
+        && (ncols < 4
+            || data.iter().all(|r| {
+                r.get(3)
+                    .is_none_or(|v| v.trim().is_empty() || is_service_format(v))
+            }));
+    if !header && ncols == 3 && fits {
+        g.mapping.user_id = Some(Source::Column(2));
+    }
+    let shape = shape_key(Format::Csv, delimiter, ncols, &headers);
+    Detection {
+        format: Format::Csv,
+        delimiter,
+        header,
+        headers,
+        sample: data.into_iter().take(SAMPLE_ROWS).collect(),
+        columns: g.columns,
+        mapping: g.mapping,
+        fits,
+        day_month: g.day_month,
+        shape,
+        quote: '"',
+        encoding: String::new(),
+        bom: false,
+        notes: g.notes,
+    }
+}
+
+/// Value of a JSON field as text (strings as is, numbers and bools printed, null → empty).
+pub fn json_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+const DOCUMENTED_KEYS: [&str; 7] = [
+    "order_id",
+    "session_id",
+    "identity",
+    "url",
+    "auth_user_id",
+    "user_id",
+    "created_at",
+];
+
+/// A JSON object with its keys in file order.
+struct Ordered(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, val)) = a.next_entry::<String, serde_json::Value>()? {
+                    v.push((k, val));
+                }
+                Ok(Ordered(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn detect_json(lines: &[&str]) -> Detection {
+    let mut keys: Vec<String> = Vec::new();
+    let mut objs = Vec::new();
+    let mut bad = 0;
+    for l in lines {
+        match serde_json::from_str::<Ordered>(l) {
+            Ok(o) => {
+                for (k, _) in &o.0 {
+                    if !keys.contains(k) {
+                        keys.push(k.clone());
+                    }
+                }
+                objs.push(o.0.into_iter().collect::<HashMap<_, _>>());
+            }
+            Err(_) => bad += 1,
+        }
+    }
+    let rows: Vec<Vec<String>> = objs
+        .iter()
+        .map(|o| {
+            keys.iter()
+                .map(|k| o.get(k).and_then(json_text).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let kk = keys.clone();
+    let g = guess_roles(Some(&keys), &rows, keys.len(), |i| {
+        Source::Key(kk.get(i).cloned().unwrap_or_default())
+    });
+    let mut notes = g.notes;
+    if bad > 0 {
+        notes.push(format!("{bad} sampled lines are not JSON objects"));
+    }
+    let created_ok = g.mapping.created_at.as_ref().is_none_or(|c| {
+        let idx = keys.iter().position(|k| Source::Key(k.clone()) == *c);
+        idx.is_some_and(|i| {
+            rows.iter().all(|r| {
+                r.get(i)
+                    .is_none_or(|v| v.is_empty() || is_service_format(v))
+            })
+        })
+    });
+    let fits = bad == 0
+        && !keys.is_empty()
+        && keys.iter().all(|k| DOCUMENTED_KEYS.contains(&k.as_str()))
+        && created_ok;
+    let shape = shape_key(Format::Json, ',', keys.len(), &keys);
+    Detection {
+        format: Format::Json,
+        delimiter: ',',
+        header: false,
+        headers: keys,
+        sample: rows.into_iter().take(SAMPLE_ROWS).collect(),
+        columns: g.columns,
+        mapping: g.mapping,
+        fits,
+        day_month: g.day_month,
+        shape,
+        quote: '"',
+        encoding: String::new(),
+        bom: false,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synonyms() {
+        assert_eq!(role_from_name("Order ID"), Some(Role::OrderId));
+        assert_eq!(role_from_name("session_id"), Some(Role::OrderId));
+        assert_eq!(role_from_name("Invoice-No"), Some(Role::OrderId));
+        assert_eq!(role_from_name("SKU"), Some(Role::Identity));
+        assert_eq!(role_from_name("Product URL"), Some(Role::Identity));
+        assert_eq!(role_from_name("customer"), Some(Role::UserId));
+        assert_eq!(role_from_name("ts"), Some(Role::CreatedAt));
+        assert_eq!(role_from_name("Order Date"), Some(Role::CreatedAt));
+        assert_eq!(role_from_name("Created"), Some(Role::CreatedAt));
+        assert_eq!(role_from_name("Product name"), None);
+        assert_eq!(role_from_name("Unit price"), None);
+        assert_eq!(normalize_name("\u{feff}Order  ID"), "order_id");
+    }
+
+    #[test]
+    fn documented_layout_fits() {
+        let d = detect_bytes(
+            b"1,/p/123,4,\"2023-04-22 15:04:30.12312\"\n1,/p/234,4,\"2023-04-22 15:01:33.12345\"\n2,/p/123,3,\"2023-04-21 00:04:38.12121\"\n2,/p/345,3\n",
+            true,
+            false,
+        );
+        assert_eq!(d.delimiter, ',');
+        assert!(!d.header);
+        assert!(d.fits, "{d:#?}");
+        assert_eq!(d.mapping.order_id, Source::Column(0));
+        assert_eq!(d.mapping.identity, Source::Column(1));
+        assert_eq!(d.mapping.user_id, Some(Source::Column(2)));
+        assert_eq!(d.mapping.created_at, Some(Source::Column(3)));
+    }
+}

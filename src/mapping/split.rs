@@ -1,0 +1,204 @@
+//! Splitting a converted CSV into parts no larger than a size limit, at order boundaries:
+//! every row of an order lands in the same part even when the order's rows are scattered
+//! through the file.
+//!
+//! Two passes: the first sums the bytes of every order (one 64-bit hash and one counter per
+//! distinct order); orders are then assigned to parts in first-seen order, a new part being
+//! started when the next order would overflow the current one. The second pass routes each
+//! row to its order's part. Rows keep their relative order within a part.
+
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::MappingError;
+use super::convert::push_field;
+use crate::validate::Progress;
+
+/// The service's limit and the default part size: 1 GiB.
+pub const DEFAULT_PART_BYTES: u64 = 1 << 30;
+
+/// Parse a size: `1GiB`, `500MB`, `1048576`, `2G`, `64k` (K/M/G = binary multiples, KB/MB/GB =
+/// decimal, KiB/MiB/GiB = binary).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "kb" => 1e3,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "mb" => 1e6,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "gb" => 1e9,
+        _ => return None,
+    };
+    let v = n * mult;
+    (v.is_finite() && v >= 1.0).then_some(v as u64)
+}
+
+/// Part file names: `<stem>.part-001.csv`, … in `dir`.
+pub fn part_path(dir: &Path, stem: &str, n: usize) -> PathBuf {
+    dir.join(format!("{stem}.part-{n:03}.csv"))
+}
+
+type IdBuild = std::hash::BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn reader(input: &Path) -> Result<csv::Reader<File>, MappingError> {
+    let f = File::open(input).map_err(|e| MappingError::io(input, e))?;
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(f))
+}
+
+fn serialize(rec: &csv::ByteRecord, out: &mut Vec<u8>) {
+    out.clear();
+    for (i, f) in rec.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_field(out, f);
+    }
+    out.push(b'\n');
+}
+
+/// Split the documented-layout CSV `input` into parts of at most `max_bytes` in `dir`, named
+/// `<stem>.part-NNN.csv`. Returns the part paths in order. A file that already fits is still
+/// written as one part. Fails when a single order is larger than `max_bytes`.
+pub fn split_path(
+    input: &Path,
+    max_bytes: u64,
+    dir: &Path,
+    stem: &str,
+    progress: Option<&Progress>,
+) -> Result<Vec<PathBuf>, MappingError> {
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let size = std::fs::metadata(input)
+        .map_err(|e| MappingError::io(input, e))?
+        .len();
+    if let Some(p) = progress {
+        p.set_total(size * 2);
+    }
+    let csv_err = |e: csv::Error| MappingError::io(input, std::io::Error::other(e));
+    // pass 1: bytes per order, first-seen order list
+    let mut sizes: hashbrown::HashMap<u64, (u64, u32), IdBuild> = Default::default();
+    let mut first_seen: Vec<u64> = Vec::new();
+    let mut rdr = reader(input)?;
+    let mut rec = csv::ByteRecord::new();
+    let mut buf = Vec::with_capacity(256);
+    let mut rows: u64 = 0;
+    while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+        rows += 1;
+        serialize(&rec, &mut buf);
+        let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
+        let e = sizes.entry(h).or_insert_with(|| {
+            first_seen.push(h);
+            (0, 0)
+        });
+        e.0 += buf.len() as u64;
+        if rows.is_multiple_of(1 << 14)
+            && let Some(p) = progress
+        {
+            if p.is_cancelled() {
+                return Err(MappingError::Cancelled);
+            }
+            p.set_counters(rec.position().map_or(0, |x| x.byte()), rows);
+        }
+    }
+    // assign parts: next-fit in first-seen order
+    let mut part: u32 = 0;
+    let mut used: u64 = 0;
+    for h in &first_seen {
+        if let Some(e) = sizes.get_mut(h) {
+            if e.0 > max_bytes {
+                return Err(MappingError::Invalid(format!(
+                    "one order alone takes {} bytes, more than the part size {max_bytes}",
+                    e.0
+                )));
+            }
+            if used + e.0 > max_bytes && used > 0 {
+                part += 1;
+                used = 0;
+            }
+            used += e.0;
+            e.1 = part;
+        }
+    }
+    drop(first_seen);
+    let parts = part as usize + 1;
+    std::fs::create_dir_all(dir).map_err(|e| MappingError::io(dir, e))?;
+    let paths: Vec<PathBuf> = (1..=parts).map(|n| part_path(dir, stem, n)).collect();
+    let mut writers = Vec::with_capacity(parts);
+    for p in &paths {
+        let f = File::create(p).map_err(|e| MappingError::io(p, e))?;
+        writers.push(BufWriter::with_capacity(1 << 18, f));
+    }
+    // pass 2: route rows
+    let mut rdr = reader(input)?;
+    let mut n: u64 = 0;
+    while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+        n += 1;
+        serialize(&rec, &mut buf);
+        let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
+        let part = sizes.get(&h).map_or(0, |e| e.1) as usize;
+        writers[part]
+            .write_all(&buf)
+            .map_err(|e| MappingError::io(&paths[part], e))?;
+        if n.is_multiple_of(1 << 14)
+            && let Some(p) = progress
+        {
+            if p.is_cancelled() {
+                drop(writers);
+                for p in &paths {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(MappingError::Cancelled);
+            }
+            p.set_counters(size + rec.position().map_or(0, |x| x.byte()), rows + n);
+        }
+    }
+    for (w, p) in writers.iter_mut().zip(&paths) {
+        w.flush().map_err(|e| MappingError::io(p, e))?;
+    }
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("500MB"), Some(500_000_000));
+        assert_eq!(parse_size("64k"), Some(65536));
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size("ten"), None);
+        assert_eq!(parse_size("0"), None);
+    }
+}
