@@ -5,6 +5,7 @@
 //! - `screenshots/light-validate.svg`: the validate step in the light theme;
 //! - `screenshots/theme-<name>.svg`: a specimen of every built-in theme's styles.
 //!
+//! A missing step, a screen of the wrong size or a committed image that differs fails the test.
 //! Regenerate after a deliberate change to the drawing code or the themes with
 //! `UPDATE_SCREENSHOTS=1 cargo test --test themes_screenshots` (also writes PNGs when
 //! `rsvg-convert` is installed), then look at the images before committing them.
@@ -12,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use lbimport::tui::demo;
 use lbimport::tui::screenshot::buffer_to_svg;
 use lbimport::tui::theme::Theme;
 use ratatui::buffer::Buffer;
@@ -19,6 +21,24 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Widget};
+
+/// Size of the wizard screenshots.
+const WIDTH: u16 = 100;
+const HEIGHT: u16 = 30;
+/// Every wizard step the screenshots must show (the demo may draw more).
+const STEPS: [&str; 9] = [
+    "tracker",
+    "file",
+    "validate",
+    "samples",
+    "columns",
+    "confirm-duplicate",
+    "upload",
+    "result-accepted",
+    "result-rejected",
+];
+/// Steps also shown in the light theme.
+const LIGHT_STEPS: [&str; 1] = ["validate"];
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots")
@@ -93,6 +113,29 @@ fn specimen(theme: &Theme) -> Buffer {
 /// Every image the test owns: file stem, SVG.
 fn images() -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let default = theme("default");
+    let screens = demo::screens(&default, WIDTH, HEIGHT);
+    for step in STEPS {
+        assert!(
+            screens.iter().any(|(n, _)| *n == step),
+            "tui::demo::screens draws no \"{step}\" screen (it draws: {:?})",
+            screens.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+        );
+    }
+    for (name, buf) in &screens {
+        assert_eq!(
+            (buf.area.width, buf.area.height),
+            (WIDTH, HEIGHT),
+            "screen {name} has the wrong size"
+        );
+        out.push((format!("default-{name}"), buffer_to_svg(buf, &default)));
+    }
+    let light = theme("light");
+    for (name, buf) in demo::screens(&light, WIDTH, HEIGHT) {
+        if LIGHT_STEPS.contains(&name) {
+            out.push((format!("light-{name}"), buffer_to_svg(&buf, &light)));
+        }
+    }
     for name in Theme::builtin_names() {
         let t = theme(name);
         out.push((format!("theme-{name}"), buffer_to_svg(&specimen(&t), &t)));
@@ -190,6 +233,40 @@ fn committed_screenshots_match_the_drawing_code() {
          committing.",
         problems.join("\n")
     );
+}
+
+#[test]
+fn screenshots_are_drawn_in_the_theme_colours() {
+    let images = images();
+    let svg = |stem: &str| {
+        images
+            .iter()
+            .find(|(s, _)| s == stem)
+            .map(|(_, svg)| svg.clone())
+            .unwrap_or_else(|| panic!("no image {stem}"))
+    };
+    // The dark default background and the light theme's own background and title colour.
+    assert!(svg("default-validate").contains("rx=\"6\" fill=\"#282a36\""));
+    let light = svg("light-validate");
+    assert!(light.contains("rx=\"6\" fill=\"#fbfbf8\""));
+    assert!(light.contains("{fill:#005f87}"), "light title colour");
+    // The same screen differs between the themes only in colour, not in text.
+    let text = |svg: &str| {
+        svg.split("<tspan")
+            .skip(1)
+            .filter_map(|t| {
+                t.split_once('>')
+                    .map(|(_, rest)| rest.split("</tspan>").next().unwrap_or("").to_string())
+            })
+            .collect::<Vec<_>>()
+            .join("")
+    };
+    assert_eq!(text(&svg("default-validate")), text(&light));
+    // Every screen has a breadcrumb/title and is well under 64 KiB.
+    for (stem, svg) in &images {
+        assert!(svg.len() < 64 * 1024, "{stem}: {} bytes", svg.len());
+        assert!(svg.matches("<text ").count() >= 10, "{stem}: nearly empty");
+    }
 }
 
 #[test]

@@ -1,12 +1,45 @@
-//! `lbimport wizard`.
+//! `lbimport wizard` (and `lbimport` with no subcommand): the full-screen guided import.
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `lbimport wizard`.
 #[derive(Debug, Default, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A file to validate right away (skips the file step).
+    pub file: Option<PathBuf>,
+    /// A saved tracker to use (or `Sandbox`), skipping the tracker step.
+    #[arg(long, value_name = "NAME")]
+    pub tracker: Option<String>,
+    /// Colour theme (default, light, high-contrast, mono, or one in the config dir).
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+}
 
 /// Run `lbimport wizard`.
-pub fn run(_args: Args) -> ExitCode {
-    super::fail_usage("wizard: not available yet")
+pub fn run(args: Args) -> ExitCode {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return super::fail_usage(
+            "the wizard needs a terminal; use `lbimport validate` and `lbimport upload` in scripts",
+        );
+    }
+    if let Some(f) = &args.file
+        && !f.is_file()
+    {
+        return super::fail_usage(format!("{}: no such file", f.display()));
+    }
+    let file = args.file.map(|f| std::fs::canonicalize(&f).unwrap_or(f));
+    let opts = crate::tui::Options {
+        file,
+        tracker: args.tracker,
+        theme: args.theme,
+    };
+    match crate::tui::run(opts) {
+        Ok(()) => ExitCode::from(super::EXIT_OK),
+        Err(e) => {
+            eprintln!("lbimport: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }

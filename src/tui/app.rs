@@ -1,0 +1,1216 @@
+//! The wizard's state machine: [`App::handle`] turns an [`Input`] into a state change and a
+//! list of [`Effect`]s for the run loop to execute; [`App::draw`] renders the state. Nothing
+//! here touches the terminal, the network or threads, so tests drive it directly.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use tokio_util::sync::CancellationToken;
+
+use super::services::{UploadEvent, UploadOutcome};
+use super::steps::{columns, confirm, file, result, tracker, upload, validate};
+use super::theme::Theme;
+use super::ui::{self, KeyHint, hint};
+use crate::config::{Config, HistoryEntry, Tracker};
+use crate::read::Format;
+use crate::validate::{Progress, Report};
+
+/// The tracker chosen in step 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chosen {
+    /// The tracker (for the sandbox: an in-memory one with a random key).
+    pub tracker: Tracker,
+    /// Whether it is the built-in sandbox.
+    pub sandbox: bool,
+}
+
+/// The file chosen in step 2, and what will actually be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChoice {
+    /// The user's file (never modified).
+    pub original: PathBuf,
+    /// The file uploaded: the original, or a converted copy in the data directory.
+    pub upload: PathBuf,
+    /// Transformations applied to get from `original` to `upload`, in words.
+    pub transformations: Vec<String>,
+}
+
+impl FileChoice {
+    /// The user's file, sent as is.
+    pub fn plain(p: PathBuf) -> Self {
+        FileChoice {
+            original: p.clone(),
+            upload: p,
+            transformations: Vec::new(),
+        }
+    }
+}
+
+/// Where the wizard is, with the answers given so far.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// 1. Choose a tracker.
+    Tracker,
+    /// 2. Choose a file.
+    File {
+        /// Answer of step 1.
+        tracker: Chosen,
+    },
+    /// 3. Validate it.
+    Validate {
+        /// Answer of step 1.
+        tracker: Chosen,
+        /// Answer of step 2.
+        file: FileChoice,
+    },
+    /// 4. Map its columns.
+    Columns {
+        /// Answer of step 1.
+        tracker: Chosen,
+        /// Answer of step 2.
+        file: FileChoice,
+    },
+    /// 5. Confirm.
+    Confirm {
+        /// Answer of step 1.
+        tracker: Chosen,
+        /// Answers of steps 2 and 4.
+        file: FileChoice,
+        /// Answer of step 3.
+        report: Arc<Report>,
+    },
+    /// 6. Upload.
+    Upload {
+        /// Answer of step 1.
+        tracker: Chosen,
+        /// Answers of steps 2 and 4.
+        file: FileChoice,
+        /// Answer of step 3.
+        report: Arc<Report>,
+    },
+    /// 7. Result.
+    Result {
+        /// Answer of step 1.
+        tracker: Chosen,
+        /// Answers of steps 2 and 4.
+        file: FileChoice,
+        /// Answer of step 3.
+        report: Arc<Report>,
+        /// How the upload ended.
+        outcome: UploadOutcome,
+    },
+}
+
+/// Names of the steps, in order, as the breadcrumb shows them.
+pub const STEP_NAMES: [&str; 7] = [
+    "Tracker", "File", "Validate", "Columns", "Confirm", "Upload", "Result",
+];
+
+impl Step {
+    /// 0-based position in [`STEP_NAMES`].
+    pub fn index(&self) -> usize {
+        match self {
+            Step::Tracker => 0,
+            Step::File { .. } => 1,
+            Step::Validate { .. } => 2,
+            Step::Columns { .. } => 3,
+            Step::Confirm { .. } => 4,
+            Step::Upload { .. } => 5,
+            Step::Result { .. } => 6,
+        }
+    }
+
+    /// The step's name.
+    pub fn name(&self) -> &'static str {
+        STEP_NAMES[self.index()]
+    }
+
+    /// The chosen tracker, from step 2 on.
+    pub fn tracker(&self) -> Option<&Chosen> {
+        match self {
+            Step::Tracker => None,
+            Step::File { tracker }
+            | Step::Validate { tracker, .. }
+            | Step::Columns { tracker, .. }
+            | Step::Confirm { tracker, .. }
+            | Step::Upload { tracker, .. }
+            | Step::Result { tracker, .. } => Some(tracker),
+        }
+    }
+
+    /// The chosen file, from step 3 on.
+    pub fn file(&self) -> Option<&FileChoice> {
+        match self {
+            Step::Tracker | Step::File { .. } => None,
+            Step::Validate { file, .. }
+            | Step::Columns { file, .. }
+            | Step::Confirm { file, .. }
+            | Step::Upload { file, .. }
+            | Step::Result { file, .. } => Some(file),
+        }
+    }
+}
+
+/// Results of background work, delivered back to the app.
+#[derive(Debug)]
+pub enum Msg {
+    /// The sandbox server started (the tracker to use), or why not.
+    SandboxReady(Result<Tracker, String>),
+    /// trackers.toml was written, or why not.
+    ConfigSaved(Result<PathBuf, String>),
+    /// A validation run finished.
+    Validated {
+        /// Its run id.
+        run: u64,
+        /// The report or why there is none.
+        result: Result<Arc<Report>, String>,
+    },
+    /// The report was saved (JSON path), or why not.
+    ReportSaved(Result<PathBuf, String>),
+    /// Upload progress.
+    Upload {
+        /// Its run id.
+        run: u64,
+        /// The event.
+        event: UploadEvent,
+    },
+    /// An upload ended.
+    UploadDone {
+        /// Its run id.
+        run: u64,
+        /// How.
+        outcome: UploadOutcome,
+        /// The history entry written.
+        entry: Option<HistoryEntry>,
+        /// Why no history entry could be written.
+        history_error: Option<String>,
+    },
+}
+
+/// Work the run loop does for the app.
+#[derive(Debug)]
+pub enum Effect {
+    /// Start the in-process sandbox server (answer: [`Msg::SandboxReady`]).
+    StartSandbox,
+    /// Write trackers.toml (answer: [`Msg::ConfigSaved`]).
+    SaveConfig(Box<Config>),
+    /// Validate a file on its own thread (answer: [`Msg::Validated`]).
+    StartValidation {
+        /// Run id.
+        run: u64,
+        /// The file.
+        path: PathBuf,
+        /// Progress shared with the UI.
+        progress: Arc<Progress>,
+    },
+    /// Stop a validation run.
+    CancelValidation(Arc<Progress>),
+    /// Save a report in the data directory (answer: [`Msg::ReportSaved`]).
+    SaveReport(Arc<Report>),
+    /// Upload a file (answers: [`Msg::Upload`], then [`Msg::UploadDone`]).
+    StartUpload {
+        /// Run id.
+        run: u64,
+        /// The tracker (its key is resolved by the loop, off the UI thread).
+        tracker: Box<Tracker>,
+        /// The file sent.
+        path: PathBuf,
+        /// Its format.
+        format: Format,
+        /// Validated bytes, rows and orders (for the history entry).
+        stats: (u64, u64, u64),
+        /// sha256 of the file.
+        sha256: String,
+        /// Cancels it.
+        cancel: CancellationToken,
+    },
+    /// Cancel an upload.
+    CancelUpload(CancellationToken),
+    /// Leave the wizard.
+    Quit,
+}
+
+/// An input to the state machine.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Input {
+    /// A key press.
+    Key(KeyEvent),
+    /// The render tick (progress polling).
+    Tick(Instant),
+    /// Background work reported.
+    Msg(Msg),
+}
+
+/// A popup over the current step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    /// The `?` help.
+    Help,
+    /// The upload history, scrolled.
+    History(usize),
+    /// "Quit? work would be lost".
+    Quit(String),
+}
+
+/// What the wizard starts with.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Saved trackers.
+    pub config: Config,
+    /// Upload history, newest first.
+    pub history: Vec<HistoryEntry>,
+    /// Where the file browser opens (unless the tracker remembers a directory).
+    pub start_dir: PathBuf,
+    /// Colours.
+    pub theme: Theme,
+    /// Notices to show once (config warnings, …).
+    pub notices: Vec<String>,
+}
+
+/// The whole wizard state.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Colours.
+    pub theme: Theme,
+    /// Current step and the answers so far.
+    pub step: Step,
+    /// Saved trackers.
+    pub config: Config,
+    /// Upload history, newest first.
+    pub history: Vec<HistoryEntry>,
+    /// Where the file browser first opens.
+    pub start_dir: PathBuf,
+    /// Step 1 state.
+    pub tracker: tracker::TrackerView,
+    /// Step 2 state (kept when going back).
+    pub file: Option<file::FileView>,
+    /// Step 3 state (kept when going back from Confirm).
+    pub validate: Option<validate::ValidateView>,
+    /// Step 4 state.
+    pub columns: Option<columns::ColumnsView>,
+    /// Step 5 state.
+    pub confirm: Option<confirm::ConfirmView>,
+    /// Step 6 state.
+    pub upload: Option<upload::UploadView>,
+    /// Step 7 state.
+    pub result: Option<result::ResultView>,
+    /// Popup.
+    pub overlay: Option<Overlay>,
+    /// One-line notice at the bottom.
+    pub notice: Option<String>,
+    /// The running sandbox's tracker.
+    pub sandbox: Option<Chosen>,
+    /// A file given on the command line, used once a tracker is chosen.
+    pub pending_file: Option<PathBuf>,
+    /// Set when the app wants to quit.
+    pub quit: bool,
+    next_run: u64,
+}
+
+impl App {
+    /// A wizard at step 1.
+    pub fn new(ctx: Context) -> Self {
+        let selected = 0;
+        App {
+            theme: ctx.theme,
+            step: Step::Tracker,
+            config: ctx.config,
+            history: ctx.history,
+            start_dir: ctx.start_dir,
+            tracker: tracker::TrackerView {
+                selected,
+                ..Default::default()
+            },
+            file: None,
+            validate: None,
+            columns: None,
+            confirm: None,
+            upload: None,
+            result: None,
+            overlay: None,
+            notice: ctx.notices.first().cloned(),
+            sandbox: None,
+            pending_file: None,
+            quit: false,
+            next_run: 1,
+        }
+    }
+
+    /// Skip the steps already answered on the command line: `tracker` (a saved name, or
+    /// `Sandbox`) and `file`. Returns the effects to run.
+    pub fn start(&mut self, tracker: Option<&str>, file: Option<PathBuf>) -> Vec<Effect> {
+        let Some(name) = tracker else {
+            if let Some(f) = file {
+                self.tracker.message = Some((
+                    true,
+                    format!(
+                        "file {} chosen — pick the tracker to upload it to",
+                        ui::sanitize(&f.display().to_string(), 80)
+                    ),
+                ));
+                self.pending_file = Some(f);
+            }
+            return Vec::new();
+        };
+        if name.eq_ignore_ascii_case(tracker::SANDBOX_NAME) && self.config.tracker(name).is_none() {
+            self.pending_file = file;
+            self.tracker.selected = self.config.trackers.len();
+            self.tracker.busy = Some("starting the sandbox…".to_string());
+            return vec![Effect::StartSandbox];
+        }
+        match self.config.trackers.iter().position(|t| t.name == name) {
+            Some(i) => {
+                self.tracker.selected = i;
+                let chosen = Chosen {
+                    tracker: self.config.trackers[i].clone(),
+                    sandbox: false,
+                };
+                match file {
+                    Some(f) => self.start_validation(chosen, FileChoice::plain(f)),
+                    None => {
+                        self.go_file(chosen);
+                        Vec::new()
+                    }
+                }
+            }
+            None => {
+                self.tracker.message = Some((
+                    false,
+                    format!("no saved tracker named {}", ui::sanitize(name, 60)),
+                ));
+                self.pending_file = file;
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl App {
+    /// Apply one input; returns the effects for the run loop.
+    pub fn handle(&mut self, input: Input) -> Vec<Effect> {
+        match input {
+            Input::Tick(now) => {
+                if let Some(v) = &mut self.validate
+                    && matches!(self.step, Step::Validate { .. })
+                {
+                    v.tick(now);
+                }
+                if let Some(u) = &mut self.upload
+                    && matches!(self.step, Step::Upload { .. })
+                {
+                    u.tick(now);
+                }
+                Vec::new()
+            }
+            Input::Msg(m) => self.on_msg(m),
+            Input::Key(k) if k.kind == KeyEventKind::Press => self.on_key(k),
+            Input::Key(_) => Vec::new(),
+        }
+    }
+
+    /// Whether quitting now would lose work, and what.
+    pub fn work_at_risk(&self) -> Option<String> {
+        if self.tracker.dirty() {
+            return Some("the tracker form has unsaved changes".to_string());
+        }
+        match &self.step {
+            Step::Upload { .. } => Some("an upload is running — quitting cancels it".to_string()),
+            Step::Validate { .. } if self.validate.as_ref().is_some_and(|v| v.running()) => {
+                Some("the validation is still running".to_string())
+            }
+            Step::Validate { .. }
+                if self.validate.as_ref().is_some_and(|v| v.report().is_none()) =>
+            {
+                None
+            }
+            Step::Validate { .. } | Step::Columns { .. } | Step::Confirm { .. } => {
+                Some("the validated file has not been uploaded".to_string())
+            }
+            _ => None,
+        }
+    }
+
+    fn captures_text(&self) -> bool {
+        match &self.step {
+            Step::Tracker => self.tracker.captures_text(),
+            Step::File { .. } => self.file.as_ref().is_some_and(|f| f.captures_text()),
+            Step::Columns { .. } => self.columns.as_ref().is_some_and(|c| c.captures_text()),
+            Step::Upload { .. } => self.upload.as_ref().is_some_and(|u| u.asking_cancel),
+            _ => false,
+        }
+    }
+
+    /// Everything that has to stop before leaving.
+    fn stop_all(&self) -> Vec<Effect> {
+        let mut v = Vec::new();
+        if let Some(u) = &self.upload
+            && matches!(self.step, Step::Upload { .. })
+        {
+            v.push(Effect::CancelUpload(u.cancel.clone()));
+        }
+        if let Some(val) = &self.validate
+            && val.running()
+        {
+            v.push(Effect::CancelValidation(val.progress.clone()));
+        }
+        v
+    }
+
+    fn quit_now(&mut self) -> Vec<Effect> {
+        let mut v = self.stop_all();
+        v.push(Effect::Quit);
+        self.quit = true;
+        v
+    }
+
+    fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        if k.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'))
+        {
+            return self.quit_now();
+        }
+        if let Some(ov) = self.overlay.clone() {
+            match ov {
+                Overlay::Quit(_) => {
+                    self.overlay = None;
+                    if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                        return self.quit_now();
+                    }
+                }
+                Overlay::Help => {
+                    if matches!(
+                        k.code,
+                        KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+                    ) {
+                        self.overlay = None;
+                    }
+                }
+                Overlay::History(scroll) => match k.code {
+                    KeyCode::Up => self.overlay = Some(Overlay::History(scroll.saturating_sub(1))),
+                    KeyCode::Down => {
+                        let max = self.history.len().saturating_sub(1);
+                        self.overlay = Some(Overlay::History((scroll + 1).min(max)));
+                    }
+                    KeyCode::Esc | KeyCode::Char('h') | KeyCode::Char('q') | KeyCode::Enter => {
+                        self.overlay = None
+                    }
+                    _ => {}
+                },
+            }
+            return Vec::new();
+        }
+        if !self.captures_text() && k.modifiers.difference(KeyModifiers::SHIFT).is_empty() {
+            match k.code {
+                KeyCode::Char('?') => {
+                    self.overlay = Some(Overlay::Help);
+                    return Vec::new();
+                }
+                KeyCode::Char('h') => {
+                    self.overlay = Some(Overlay::History(0));
+                    return Vec::new();
+                }
+                KeyCode::Char('q') => {
+                    if matches!(self.step, Step::Result { .. }) {
+                        return self.quit_now();
+                    }
+                    match self.work_at_risk() {
+                        Some(r) => self.overlay = Some(Overlay::Quit(r)),
+                        None => return self.quit_now(),
+                    }
+                    return Vec::new();
+                }
+                _ => {}
+            }
+        }
+        self.notice = None;
+        match self.step.clone() {
+            Step::Tracker => self.tracker_key(&k),
+            Step::File { tracker } => {
+                let Some(f) = &mut self.file else {
+                    return Vec::new();
+                };
+                match f.on_key(&k) {
+                    file::Action::Back => {
+                        self.step = Step::Tracker;
+                        Vec::new()
+                    }
+                    file::Action::None => Vec::new(),
+                    file::Action::Choose(p) => {
+                        let mut fx = self.remember_dir(&tracker, &p);
+                        fx.extend(self.start_validation(tracker, FileChoice::plain(p)));
+                        fx
+                    }
+                }
+            }
+            Step::Validate { tracker, file } => {
+                let Some(v) = &mut self.validate else {
+                    return Vec::new();
+                };
+                match v.on_key(&k) {
+                    validate::Action::None => Vec::new(),
+                    validate::Action::Back => {
+                        let fx = self.stop_all();
+                        self.go_file(tracker);
+                        fx
+                    }
+                    validate::Action::SaveReport => match v.report() {
+                        Some(r) => vec![Effect::SaveReport(r.clone())],
+                        None => Vec::new(),
+                    },
+                    validate::Action::Columns => {
+                        self.columns
+                            .get_or_insert_with(columns::ColumnsView::default);
+                        self.step = Step::Columns { tracker, file };
+                        Vec::new()
+                    }
+                    validate::Action::Continue => match v.report().cloned() {
+                        Some(report) if !report.has_errors() => {
+                            self.go_confirm(tracker, file, report);
+                            Vec::new()
+                        }
+                        _ => Vec::new(),
+                    },
+                }
+            }
+            Step::Columns { tracker, file } => {
+                let Some(c) = &mut self.columns else {
+                    return Vec::new();
+                };
+                match c.on_key(&k) {
+                    columns::Action::None => Vec::new(),
+                    columns::Action::Back => {
+                        self.step = Step::Validate { tracker, file };
+                        Vec::new()
+                    }
+                }
+            }
+            Step::Confirm {
+                tracker,
+                file,
+                report,
+            } => {
+                let Some(c) = &mut self.confirm else {
+                    return Vec::new();
+                };
+                match c.on_key(&k) {
+                    confirm::Action::None => Vec::new(),
+                    confirm::Action::Back => {
+                        self.step = Step::Validate { tracker, file };
+                        Vec::new()
+                    }
+                    confirm::Action::Upload => self.start_upload(tracker, file, report),
+                }
+            }
+            Step::Upload { .. } => {
+                let Some(u) = &mut self.upload else {
+                    return Vec::new();
+                };
+                match u.on_key(&k) {
+                    upload::Action::None => Vec::new(),
+                    upload::Action::Cancel => vec![Effect::CancelUpload(u.cancel.clone())],
+                }
+            }
+            Step::Result {
+                tracker,
+                file,
+                report,
+                ..
+            } => {
+                let Some(r) = &mut self.result else {
+                    return Vec::new();
+                };
+                match r.on_key(&k) {
+                    result::Action::None => Vec::new(),
+                    result::Action::Quit => self.quit_now(),
+                    result::Action::File => {
+                        self.go_file(tracker);
+                        Vec::new()
+                    }
+                    result::Action::Retry => {
+                        self.go_confirm(tracker, file, report);
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+
+    fn tracker_key(&mut self, k: &KeyEvent) -> Vec<Effect> {
+        match self.tracker.on_key(k, &self.config) {
+            tracker::Action::None => Vec::new(),
+            tracker::Action::Choose(i) => {
+                let Some(t) = self.config.trackers.get(i) else {
+                    return Vec::new();
+                };
+                let chosen = Chosen {
+                    tracker: t.clone(),
+                    sandbox: false,
+                };
+                self.chosen(chosen)
+            }
+            tracker::Action::Sandbox => match self.sandbox.clone() {
+                Some(s) => self.chosen(s),
+                None => {
+                    self.tracker.busy = Some("starting the sandbox on 127.0.0.1…".to_string());
+                    vec![Effect::StartSandbox]
+                }
+            },
+            tracker::Action::Save { original, tracker } => {
+                let mut cfg = self.config.clone();
+                let res = match &original {
+                    Some(name) => match cfg.trackers.iter().position(|t| &t.name == name) {
+                        Some(i) => {
+                            cfg.trackers[i] = (*tracker).clone();
+                            Ok(i)
+                        }
+                        None => Err(format!("tracker {name} no longer exists")),
+                    },
+                    None => cfg
+                        .add_tracker((*tracker).clone())
+                        .map(|_| cfg.trackers.len() - 1)
+                        .map_err(|e| e.to_string()),
+                };
+                match res {
+                    Ok(i) => {
+                        self.config = cfg;
+                        self.tracker.form = None;
+                        self.tracker.selected = i;
+                        self.tracker.message = Some((true, format!("saving {}…", tracker.name)));
+                        vec![Effect::SaveConfig(Box::new(self.config.clone()))]
+                    }
+                    Err(e) => {
+                        if let Some(f) = &mut self.tracker.form {
+                            f.error = Some(e);
+                        }
+                        Vec::new()
+                    }
+                }
+            }
+            tracker::Action::Delete(name) => match self.config.remove_tracker(&name) {
+                Ok(_) => {
+                    self.tracker.selected = self.tracker.selected.min(self.config.trackers.len());
+                    self.tracker.message = Some((true, format!("deleted {name}")));
+                    vec![Effect::SaveConfig(Box::new(self.config.clone()))]
+                }
+                Err(e) => {
+                    self.tracker.message = Some((false, e.to_string()));
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn chosen(&mut self, chosen: Chosen) -> Vec<Effect> {
+        match self.pending_file.take() {
+            Some(f) => self.start_validation(chosen, FileChoice::plain(f)),
+            None => {
+                self.go_file(chosen);
+                Vec::new()
+            }
+        }
+    }
+
+    fn remember_dir(&mut self, chosen: &Chosen, p: &std::path::Path) -> Vec<Effect> {
+        if chosen.sandbox {
+            return Vec::new();
+        }
+        let dir = p.parent().map(std::path::Path::to_path_buf);
+        match self.config.tracker_mut(&chosen.tracker.name) {
+            Some(t) if t.last_dir != dir && dir.is_some() => {
+                t.last_dir = dir;
+                vec![Effect::SaveConfig(Box::new(self.config.clone()))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Go to the file step for this tracker (keeping the browser where it was).
+    pub fn go_file(&mut self, tracker: Chosen) {
+        if self.file.is_none() {
+            let dir = tracker
+                .tracker
+                .last_dir
+                .clone()
+                .filter(|d| d.is_dir())
+                .unwrap_or_else(|| self.start_dir.clone());
+            self.file = Some(file::FileView::open(&dir));
+        }
+        self.step = Step::File { tracker };
+    }
+
+    /// Start validating `file` for `tracker`.
+    pub fn start_validation(&mut self, tracker: Chosen, file: FileChoice) -> Vec<Effect> {
+        let run = self.next_run;
+        self.next_run += 1;
+        let progress = Arc::new(Progress::new());
+        let mut fx = self.stop_all();
+        let mut view = validate::ValidateView::new(
+            run,
+            file.upload.clone(),
+            progress.clone(),
+            Some(Instant::now()),
+        );
+        view.can_map = super::services::mapping_available()
+            && file
+                .original
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"));
+        self.validate = Some(view);
+        self.confirm = None;
+        fx.push(Effect::StartValidation {
+            run,
+            path: file.upload.clone(),
+            progress,
+        });
+        self.step = Step::Validate { tracker, file };
+        fx
+    }
+
+    fn go_confirm(&mut self, tracker: Chosen, file: FileChoice, report: Arc<Report>) {
+        let duplicate = self.find_duplicate(&tracker.tracker.tracker_id, &report.file.sha256);
+        let key_problem = match &tracker.tracker.key {
+            crate::config::KeySource::Env(var) if std::env::var_os(var).is_none() => Some(format!(
+                "environment variable {var} is not set — the upload will fail"
+            )),
+            crate::config::KeySource::Stored(k) if k.is_empty() => {
+                Some("the stored private key is empty".to_string())
+            }
+            _ => None,
+        };
+        self.confirm = Some(confirm::ConfirmView {
+            duplicate,
+            override_duplicate: false,
+            message: None,
+            key_problem,
+        });
+        self.step = Step::Confirm {
+            tracker,
+            file,
+            report,
+        };
+    }
+
+    /// The newest history entry that sent these bytes to this tracker (accepted or unknown).
+    pub fn find_duplicate(&self, tracker_id: &str, sha256: &str) -> Option<HistoryEntry> {
+        self.history
+            .iter()
+            .filter(|e| {
+                e.outcome.counts_as_sent()
+                    && e.tracker_id == tracker_id
+                    && e.sha256.eq_ignore_ascii_case(sha256)
+            })
+            .max_by_key(|e| e.time)
+            .cloned()
+    }
+
+    fn start_upload(
+        &mut self,
+        tracker: Chosen,
+        file: FileChoice,
+        report: Arc<Report>,
+    ) -> Vec<Effect> {
+        let run = self.next_run;
+        self.next_run += 1;
+        let view = upload::UploadView::new(run, report.file.bytes, Some(Instant::now()));
+        let fx = vec![Effect::StartUpload {
+            run,
+            tracker: Box::new(tracker.tracker.clone()),
+            path: file.upload.clone(),
+            format: report.file.format,
+            stats: (report.file.bytes, report.stats.rows, report.stats.orders),
+            sha256: report.file.sha256.clone(),
+            cancel: view.cancel.clone(),
+        }];
+        self.upload = Some(view);
+        self.result = None;
+        self.step = Step::Upload {
+            tracker,
+            file,
+            report,
+        };
+        fx
+    }
+
+    fn on_msg(&mut self, m: Msg) -> Vec<Effect> {
+        match m {
+            Msg::SandboxReady(Ok(t)) => {
+                self.tracker.busy = None;
+                let chosen = Chosen {
+                    tracker: t,
+                    sandbox: true,
+                };
+                self.sandbox = Some(chosen.clone());
+                if matches!(self.step, Step::Tracker) {
+                    return self.chosen(chosen);
+                }
+                Vec::new()
+            }
+            Msg::SandboxReady(Err(e)) => {
+                self.tracker.busy = None;
+                self.tracker.message = Some((false, format!("cannot start the sandbox: {e}")));
+                Vec::new()
+            }
+            Msg::ConfigSaved(r) => {
+                let m = match r {
+                    Ok(p) => (true, format!("saved to {}", p.display())),
+                    Err(e) => (false, format!("not saved: {e}")),
+                };
+                if matches!(self.step, Step::Tracker) {
+                    self.tracker.message = Some(m);
+                } else if !m.0 {
+                    self.notice = Some(m.1);
+                }
+                Vec::new()
+            }
+            Msg::Validated { run, result } => {
+                if let Some(v) = &mut self.validate
+                    && v.run == run
+                {
+                    v.snap = v.progress.snapshot();
+                    if let Some(s) = v.started {
+                        v.elapsed = s.elapsed();
+                    }
+                    v.result = Some(result);
+                }
+                Vec::new()
+            }
+            Msg::ReportSaved(r) => {
+                if let Some(v) = &mut self.validate {
+                    v.saved = Some(r);
+                }
+                Vec::new()
+            }
+            Msg::Upload { run, event } => {
+                if let Some(u) = &mut self.upload
+                    && u.run == run
+                {
+                    u.apply(event);
+                }
+                Vec::new()
+            }
+            Msg::UploadDone {
+                run,
+                outcome,
+                entry,
+                history_error,
+            } => {
+                if let Some(e) = &entry {
+                    self.history.insert(0, e.clone());
+                }
+                if self.upload.as_ref().is_none_or(|u| u.run != run) {
+                    return Vec::new();
+                }
+                if let Step::Upload {
+                    tracker,
+                    file,
+                    report,
+                } = self.step.clone()
+                {
+                    self.result = Some(result::ResultView {
+                        outcome: outcome.clone(),
+                        entry,
+                        history_error,
+                    });
+                    self.step = Step::Result {
+                        tracker,
+                        file,
+                        report,
+                        outcome,
+                    };
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Key bindings of the current step (they feed the hint bar and the help overlay).
+    pub fn keys(&self) -> Vec<KeyHint> {
+        match &self.step {
+            Step::Tracker => self.tracker.keys(),
+            Step::File { .. } => self.file.as_ref().map(|f| f.keys()).unwrap_or_default(),
+            Step::Validate { .. } => self.validate.as_ref().map(|v| v.keys()).unwrap_or_default(),
+            Step::Columns { .. } => self.columns.as_ref().map(|c| c.keys()).unwrap_or_default(),
+            Step::Confirm { .. } => self.confirm.as_ref().map(|c| c.keys()).unwrap_or_default(),
+            Step::Upload { .. } => self.upload.as_ref().map(|u| u.keys()).unwrap_or_default(),
+            Step::Result { .. } => self.result.as_ref().map(|r| r.keys()).unwrap_or_default(),
+        }
+    }
+
+    /// Keys that work on every step.
+    pub fn global_keys() -> Vec<KeyHint> {
+        vec![
+            hint("?", "help", "Show or hide this help"),
+            hint("h", "history", "Show the upload history (from any step)"),
+            hint("Esc", "back", "Back to the previous step; answers are kept"),
+            hint("q", "quit", "Quit (asks first when work would be lost)"),
+            hint(
+                "Ctrl-C",
+                "quit now",
+                "Quit at once, cancelling a running upload",
+            ),
+        ]
+    }
+
+    /// Draw the whole screen.
+    pub fn draw(&self, frame: &mut Frame) {
+        let area = frame.area();
+        let t = &self.theme;
+        if area.width < ui::MIN_WIDTH || area.height < ui::MIN_HEIGHT {
+            let msg = format!(
+                "terminal too small — need {}×{} (now {}×{})",
+                ui::MIN_WIDTH,
+                ui::MIN_HEIGHT,
+                area.width,
+                area.height
+            );
+            let r = ui::centered(area, area.width, 1);
+            frame.render_widget(
+                Paragraph::new(Line::styled(msg, t.warning))
+                    .alignment(ratatui::layout::Alignment::Center),
+                r,
+            );
+            return;
+        }
+        let [crumb, body, status, keys] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(10),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        self.draw_breadcrumb(frame, crumb);
+        self.draw_step(frame, body);
+        self.draw_status(frame, status);
+        ui::draw_key_bar(frame, keys, t, &self.keys());
+        match &self.overlay {
+            None => {}
+            Some(Overlay::Help) => self.draw_help(frame, body),
+            Some(Overlay::History(s)) => self.draw_history(frame, body, *s),
+            Some(Overlay::Quit(reason)) => ui::popup(
+                frame,
+                body,
+                t,
+                "Quit?",
+                vec![
+                    Line::styled("Quit lbimport?", t.warning.add_modifier(Modifier::BOLD)),
+                    Line::styled(reason.clone(), t.text),
+                    Line::styled("y = quit, any other key = stay", t.muted),
+                ],
+                56,
+            ),
+        }
+    }
+
+    fn draw_breadcrumb(&self, frame: &mut Frame, area: Rect) {
+        let t = &self.theme;
+        let cur = self.step.index();
+        let mut spans = vec![
+            Span::styled(" lbimport ", t.title),
+            Span::styled("│ ", t.border),
+        ];
+        for (i, name) in STEP_NAMES.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" › ", t.muted));
+            }
+            if i == cur {
+                spans.push(Span::styled(
+                    format!("[{name}]"),
+                    t.accent.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+                ));
+            } else if i < cur {
+                spans.push(Span::styled(*name, t.text));
+            } else {
+                spans.push(Span::styled(*name, t.muted));
+            }
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
+
+    fn draw_status(&self, frame: &mut Frame, area: Rect) {
+        let t = &self.theme;
+        let mut spans = vec![Span::raw(" ")];
+        if let Some(n) = &self.notice {
+            spans.push(Span::styled(ui::sanitize(n, 200), t.warning));
+        } else {
+            if let Some(c) = self.step.tracker() {
+                spans.push(Span::styled("tracker ", t.muted));
+                spans.push(Span::styled(ui::sanitize(&c.tracker.name, 30), t.text));
+                spans.push(Span::styled(
+                    format!(" ({})", ui::sanitize(&c.tracker.tracker_id, 24)),
+                    t.muted,
+                ));
+            }
+            if let Some(f) = self.step.file() {
+                spans.push(Span::styled("  file ", t.muted));
+                let name = f
+                    .original
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                spans.push(Span::styled(ui::sanitize(&name, 40), t.text));
+            }
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    }
+
+    fn draw_step(&self, frame: &mut Frame, area: Rect) {
+        let t = &self.theme;
+        match &self.step {
+            Step::Tracker => self.tracker.draw(
+                frame,
+                area,
+                t,
+                &self.config,
+                &self.history,
+                self.sandbox.is_some(),
+            ),
+            Step::File { .. } => {
+                if let Some(f) = &self.file {
+                    f.draw(frame, area, t);
+                }
+            }
+            Step::Validate { .. } => {
+                if let Some(v) = &self.validate {
+                    v.draw(frame, area, t);
+                }
+            }
+            Step::Columns { .. } => {
+                if let Some(c) = &self.columns {
+                    c.draw(frame, area, t);
+                }
+            }
+            Step::Confirm {
+                tracker,
+                file,
+                report,
+            } => {
+                if let Some(c) = &self.confirm {
+                    c.draw(frame, area, t, tracker, file, report);
+                }
+            }
+            Step::Upload { tracker, file, .. } => {
+                if let Some(u) = &self.upload {
+                    let name = file
+                        .upload
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let endpoint = format!(
+                        "POST {}/v1/interactions/{}/files",
+                        tracker.tracker.base_url, tracker.tracker.tracker_id
+                    );
+                    u.draw(frame, area, t, &name, &endpoint);
+                }
+            }
+            Step::Result { file, report, .. } => {
+                if let Some(r) = &self.result {
+                    r.draw(
+                        frame,
+                        area,
+                        t,
+                        &report.file.sha256,
+                        &file.upload.display().to_string(),
+                    );
+                }
+            }
+        }
+    }
+
+    fn draw_help(&self, frame: &mut Frame, area: Rect) {
+        let t = &self.theme;
+        let mut lines = vec![Line::styled(format!("{} step", self.step.name()), t.title)];
+        let line = |k: &KeyHint| {
+            Line::from(vec![
+                Span::styled(
+                    format!("  {:<10}", k.key),
+                    t.accent.add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(k.description, t.text),
+            ])
+        };
+        for k in self
+            .keys()
+            .iter()
+            .filter(|k| k.key != "?" && k.key != "q" && k.key != "h")
+        {
+            lines.push(line(k));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Everywhere", t.title));
+        for k in &Self::global_keys() {
+            lines.push(line(k));
+        }
+        let max = area.height.saturating_sub(2) as usize;
+        lines.truncate(max);
+        ui::popup(
+            frame,
+            area,
+            t,
+            "Help — Esc closes",
+            lines,
+            area.width.saturating_sub(8).min(90),
+        );
+    }
+
+    fn draw_history(&self, frame: &mut Frame, area: Rect, scroll: usize) {
+        let t = &self.theme;
+        let r = Rect {
+            x: area.x + 2,
+            y: area.y + 1,
+            width: area.width.saturating_sub(4),
+            height: area.height.saturating_sub(2),
+        };
+        frame.render_widget(Clear, r);
+        let mut lines = Vec::new();
+        if self.history.is_empty() {
+            lines.push(Line::styled("no uploads yet", t.muted));
+        }
+        for e in self.history.iter().skip(scroll) {
+            let style = match e.outcome {
+                crate::config::Outcome::Accepted => t.ok,
+                crate::config::Outcome::Rejected | crate::config::Outcome::Failed => t.error,
+                _ => t.warning,
+            };
+            let name = e
+                .file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} ", e.time.format("%Y-%m-%d %H:%M")), t.muted),
+                Span::styled(format!("{:<9} ", e.outcome), style),
+                Span::styled(
+                    format!(
+                        "{:<4} ",
+                        e.status.map_or("–".to_string(), |s| s.to_string())
+                    ),
+                    t.text,
+                ),
+                Span::styled(
+                    format!("{:<16} ", ui::sanitize(&e.tracker_name, 16)),
+                    t.text,
+                ),
+                Span::styled(format!("{:>9} ", ui::bytes(e.bytes)), t.muted),
+                Span::styled(ui::sanitize(&name, 40), t.text),
+            ]));
+        }
+        frame.render_widget(
+            Paragraph::new(lines).block(ui::block(
+                t,
+                format!(
+                    "Upload history ({}) — ↑↓ scroll, Esc closes",
+                    self.history.len()
+                ),
+            )),
+            r,
+        );
+    }
+}

@@ -1,0 +1,542 @@
+//! Deterministic demo states of every step, for screenshots and snapshot tests. Nothing here
+//! reads the disk, the clock or the network.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+
+use super::app::{App, Chosen, Context, FileChoice, Overlay, Step};
+use super::services::{UploadEvent, UploadOutcome};
+use super::steps::{columns, confirm, file, result, tracker, upload, validate};
+use super::theme::Theme;
+use crate::config::{Config, HistoryEntry, KeySource, Outcome, PrivateKey, Tracker};
+use crate::read::Format;
+use crate::validate::{
+    Code, Example, FileInfo, Issue, LineEndings, Progress, Report, Sample, SampleRow, Snapshot,
+    Stats, Verdict,
+};
+
+const SHA: &str = "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d";
+
+/// Render an app into a buffer of `width`×`height`.
+pub fn render(app: &App, width: u16, height: u16) -> Buffer {
+    let backend = TestBackend::new(width, height);
+    let Ok(mut term) = Terminal::new(backend);
+    let _ = term.draw(|f| app.draw(f));
+    term.backend().buffer().clone()
+}
+
+/// Every step rendered with demo data: tracker, file, validate, samples, columns,
+/// confirm-duplicate, upload, result-accepted, result-rejected.
+pub fn screens(theme: &Theme, width: u16, height: u16) -> Vec<(&'static str, Buffer)> {
+    apps(theme)
+        .into_iter()
+        .filter(|(n, _)| SCREEN_NAMES.contains(n))
+        .map(|(n, a)| (n, render(&a, width, height)))
+        .collect()
+}
+
+/// Names returned by [`screens`], in order.
+pub const SCREEN_NAMES: [&str; 9] = [
+    "tracker",
+    "file",
+    "validate",
+    "samples",
+    "columns",
+    "confirm-duplicate",
+    "upload",
+    "result-accepted",
+    "result-rejected",
+];
+
+fn time(d: u32, h: u32, m: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, d, h, m, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn trackers() -> Config {
+    let mut prod = Tracker::new(
+        "shop-prod",
+        "1292-9381",
+        KeySource::Env("LB_KEY_PROD".into()),
+    );
+    prod.last_dir = Some(PathBuf::from("/home/demo/exports"));
+    let mut staging = Tracker::new(
+        "shop-staging",
+        "1292-1177",
+        KeySource::Stored(PrivateKey::new("demo-staging-key-abcd")),
+    );
+    staging.base_url = "https://live.luigisbox.tech".into();
+    Config {
+        theme: None,
+        trackers: vec![prod, staging],
+    }
+}
+
+fn history() -> Vec<HistoryEntry> {
+    let e = |d, h, name: &str, id: &str, outcome, status, file: &str, bytes| HistoryEntry {
+        time: time(d, h, 12),
+        tracker_name: name.into(),
+        tracker_id: id.into(),
+        base_url: "https://live.luigisbox.com".into(),
+        file: PathBuf::from(format!("/home/demo/exports/{file}")),
+        bytes,
+        sha256: if file == "orders-2026-10.csv" {
+            SHA.into()
+        } else {
+            "0".repeat(64)
+        },
+        format: Format::Csv,
+        rows: Some(1_204_331),
+        orders: Some(402_118),
+        outcome,
+        status,
+        duration_ms: 48_200,
+        detail: None,
+    };
+    vec![
+        e(
+            20,
+            14,
+            "shop-prod",
+            "1292-9381",
+            Outcome::Accepted,
+            Some(200),
+            "orders-2026-10.csv",
+            41_873_202,
+        ),
+        e(
+            12,
+            9,
+            "shop-staging",
+            "1292-1177",
+            Outcome::Rejected,
+            Some(401),
+            "orders-2026-09.csv",
+            39_120_774,
+        ),
+        e(
+            3,
+            16,
+            "shop-prod",
+            "1292-9381",
+            Outcome::Accepted,
+            Some(200),
+            "orders-2026-09.csv",
+            39_120_774,
+        ),
+    ]
+}
+
+fn prod() -> Chosen {
+    Chosen {
+        tracker: trackers().trackers[0].clone(),
+        sandbox: false,
+    }
+}
+
+fn file_view() -> file::FileView {
+    let e = |name: &str, is_dir: bool, size: u64, modified: &str| file::Entry {
+        name: name.into(),
+        is_dir,
+        size,
+        modified: modified.into(),
+    };
+    let mut v = file::FileView {
+        dir: PathBuf::from("/home/demo/exports"),
+        entries: vec![
+            e("..", true, 0, ""),
+            e("archive", true, 0, "2026-10-01 08:00"),
+            e("raw", true, 0, "2026-11-02 10:41"),
+            e("notes.txt", false, 1_204, "2026-11-02 10:45"),
+            e("orders-2026-09.csv", false, 39_120_774, "2026-10-01 07:59"),
+            e("orders-2026-10.csv", false, 41_873_202, "2026-11-01 06:30"),
+            e("orders-2026-11.json", false, 52_004_118, "2026-11-26 22:10"),
+            e("shopify-export.csv", false, 8_302_551, "2026-11-25 17:02"),
+        ],
+        selected: 5,
+        path: super::steps::TextField::new("/home/demo/exports/"),
+        ..Default::default()
+    };
+    v.preview = Some(file::preview_bytes(
+        b"1001,/p/espresso-machine-x200,u-88,2026-10-01 08:12:44\n1001,/p/milk-frother,u-88,2026-10-01 08:12:44\n1002,/p/coffee-beans-1kg,,2026-10-01 09:03:10\n1003,/p/descaler,u-12,2026-10-01 09:15:02\n1003,/p/coffee-beans-1kg,u-12,2026-10-01 09:15:02\n1003,/p/cups-set-6,u-12,2026-10-01 09:15:02\n1004,/p/grinder-pro,u-31,2026-10-01 10:40:55\n",
+    ));
+    v
+}
+
+fn report(errors: bool) -> Report {
+    let ex = |line, byte, text: &str| Example {
+        line,
+        byte,
+        text: text.into(),
+    };
+    let mut issues = vec![
+        Issue {
+            code: Code::DuplicateRow,
+            severity: Code::DuplicateRow.severity(),
+            count: 312,
+            message: "rows repeating an earlier row exactly (same order, identity, user and time)"
+                .into(),
+            examples: vec![
+                ex(
+                    4_811,
+                    301_220,
+                    "1877,/p/coffee-beans-1kg,u-401,2026-10-02 11:20:31",
+                ),
+                ex(9_020, 566_031, "3102,/p/descaler,,2026-10-03 17:45:00"),
+            ],
+        },
+        Issue {
+            code: Code::FutureTimestamp,
+            severity: Code::FutureTimestamp.severity(),
+            count: 3,
+            message: "created_at later than now — a clock or time zone problem?".into(),
+            examples: vec![ex(
+                1_100_402,
+                40_112_930,
+                "401877,/p/grinder-pro,u-9,2027-01-04 10:00:00",
+            )],
+        },
+        Issue {
+            code: Code::NoTimestamps,
+            severity: Code::NoTimestamps.severity(),
+            count: 0,
+            message: "".into(),
+            examples: vec![],
+        },
+    ];
+    issues.truncate(2);
+    if errors {
+        issues.insert(
+            0,
+            Issue {
+                code: Code::TimestampZone,
+                severity: Code::TimestampZone.severity(),
+                count: 1_204,
+                message: "created_at carries a time zone (Z or +02:00); the service rejects it — convert to naive UTC".into(),
+                examples: vec![
+                    ex(17, 1_022, "1009,/p/milk-frother,u-2,2026-10-01T10:02:11+02:00"),
+                    ex(18, 1_081, "1009,/p/cups-set-6,u-2,2026-10-01T10:02:11+02:00"),
+                ],
+            },
+        );
+        issues.insert(
+            1,
+            Issue {
+                code: Code::FieldCount,
+                severity: Code::FieldCount.severity(),
+                count: 2,
+                message: "rows with fewer than 2 or more than 4 fields".into(),
+                examples: vec![ex(
+                    77_301,
+                    3_001_442,
+                    "20311;/p/grinder-pro;u-7;2026-10-04 12:00:00;49.90",
+                )],
+            },
+        );
+    }
+    let row = |line, id: &str, user: &str, at: &str| SampleRow {
+        line,
+        identity: id.into(),
+        user_id: Some(user.into()),
+        created_at: Some(at.into()),
+    };
+    Report {
+        file: FileInfo {
+            path: "/home/demo/exports/orders-2026-10.csv".into(),
+            bytes: 41_873_202,
+            sha256: SHA.into(),
+            format: Format::Csv,
+            line_endings: LineEndings::Lf,
+            bom: false,
+        },
+        verdict: if errors {
+            Verdict::Errors
+        } else {
+            Verdict::Warnings
+        },
+        stats: Stats {
+            lines: 1_204_331,
+            rows: 1_204_331,
+            valid_rows: 1_204_331 - if errors { 1_206 } else { 0 },
+            invalid_rows: if errors { 1_206 } else { 0 },
+            orders: 402_118,
+            single_item_orders: 171_400,
+            multi_item_orders: 230_718,
+            pairs: 1_377_902,
+            products: 18_220,
+            users: 96_431,
+            rows_with_user: 1_010_220,
+            rows_with_timestamp: 1_204_331,
+            first_purchase: Some("2026-10-01 00:00:41".into()),
+            last_purchase: Some("2026-10-31 23:59:12".into()),
+            ..Default::default()
+        },
+        issues,
+        samples: vec![
+            Sample {
+                order_id: "1003".into(),
+                rows: vec![
+                    row(4, "/p/descaler", "u-12", "2026-10-01 09:15:02"),
+                    row(5, "/p/coffee-beans-1kg", "u-12", "2026-10-01 09:15:02"),
+                    row(6, "/p/cups-set-6", "u-12", "2026-10-01 09:15:02"),
+                ],
+            },
+            Sample {
+                order_id: "1001".into(),
+                rows: vec![
+                    row(1, "/p/espresso-machine-x200", "u-88", "2026-10-01 08:12:44"),
+                    row(2, "/p/milk-frother", "u-88", "2026-10-01 08:12:44"),
+                ],
+            },
+        ],
+    }
+}
+
+fn validate_view(errors: bool, done: bool) -> validate::ValidateView {
+    let mut v = validate::ValidateView::new(
+        1,
+        PathBuf::from("/home/demo/exports/orders-2026-10.csv"),
+        Arc::new(Progress::new()),
+        None,
+    );
+    v.elapsed = Duration::from_millis(2_300);
+    v.can_map = true;
+    if done {
+        v.result = Some(Ok(Arc::new(report(errors))));
+    } else {
+        v.elapsed = Duration::from_millis(1_100);
+        v.snap = Snapshot {
+            bytes_read: 17_301_114,
+            total_bytes: 41_873_202,
+            rows: 497_211,
+            orders: 166_012,
+            multi_item_orders: 95_240,
+            pairs: 568_115,
+            products: 14_902,
+            users: 40_377,
+            first_purchase: Some("2026-10-01 00:00:41".into()),
+            last_purchase: Some("2026-10-13 08:02:19".into()),
+            issues: vec![(Code::DuplicateRow, 131)],
+            done: false,
+        };
+    }
+    v
+}
+
+fn base(theme: &Theme) -> App {
+    let mut app = App::new(Context {
+        config: trackers(),
+        history: history(),
+        start_dir: PathBuf::from("/home/demo/exports"),
+        theme: theme.clone(),
+        notices: Vec::new(),
+    });
+    app.file = Some(file_view());
+    app
+}
+
+fn choice() -> FileChoice {
+    FileChoice::plain(PathBuf::from("/home/demo/exports/orders-2026-10.csv"))
+}
+
+fn at_validate(theme: &Theme, errors: bool, done: bool) -> App {
+    let mut a = base(theme);
+    a.validate = Some(validate_view(errors, done));
+    a.step = Step::Validate {
+        tracker: prod(),
+        file: choice(),
+    };
+    a
+}
+
+fn at_upload(theme: &Theme) -> App {
+    let mut a = base(theme);
+    let r = Arc::new(report(false));
+    let mut u = upload::UploadView::new(2, r.file.bytes, None);
+    u.apply(UploadEvent::ClockSkew {
+        skew_ms: 1_840,
+        corrected: true,
+    });
+    u.apply(UploadEvent::Attempt {
+        n: 2,
+        reason: Some("503 Service Unavailable — the service is busy".into()),
+    });
+    u.apply(UploadEvent::Progress {
+        sent: 24_117_003,
+        total: r.file.bytes,
+        rate_bps: 3_400_000.0,
+        eta: Some(Duration::from_secs(5)),
+        elapsed: Duration::from_secs(19),
+    });
+    a.upload = Some(u);
+    a.step = Step::Upload {
+        tracker: prod(),
+        file: choice(),
+        report: r,
+    };
+    a
+}
+
+fn at_result(theme: &Theme, outcome: UploadOutcome) -> App {
+    let mut a = base(theme);
+    let r = Arc::new(report(false));
+    let mut entry = history()[0].clone();
+    entry.time = time(27, 3, 41);
+    entry.outcome = outcome.history_outcome();
+    entry.status = outcome.status();
+    a.result = Some(result::ResultView {
+        outcome: outcome.clone(),
+        entry: Some(entry),
+        history_error: None,
+    });
+    a.step = Step::Result {
+        tracker: prod(),
+        file: choice(),
+        report: r,
+        outcome,
+    };
+    a
+}
+
+/// Every demo state, named; a superset of [`screens`] used by the snapshot tests (overlays,
+/// forms, error states, a running validation, a too-small terminal is just a small size).
+pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
+    let mut out = Vec::new();
+
+    let a = base(theme);
+    out.push(("tracker", a.clone()));
+
+    let mut f = a.clone();
+    f.tracker.form = Some(tracker::Form::edit(&trackers().trackers[1]));
+    out.push(("tracker-form", f));
+
+    let mut empty = a.clone();
+    empty.config = Config::default();
+    empty.history.clear();
+    out.push(("tracker-empty", empty));
+
+    let mut fs = a.clone();
+    fs.step = Step::File { tracker: prod() };
+    out.push(("file", fs.clone()));
+
+    let mut ff = fs.clone();
+    if let Some(v) = &mut ff.file {
+        v.filtering = true;
+        v.filter = super::steps::TextField::new("o10");
+        v.selected = 0;
+    }
+    out.push(("file-filter", ff));
+
+    out.push(("validate-running", at_validate(theme, false, false)));
+    out.push(("validate", at_validate(theme, false, true)));
+    let mut drill = at_validate(theme, false, true);
+    if let Some(v) = &mut drill.validate {
+        v.drill = true;
+    }
+    out.push(("validate-examples", drill));
+    let mut errs = at_validate(theme, true, true);
+    if let Some(v) = &mut errs.validate {
+        v.message = Some("2 errors — fix the file or map its columns (m) before uploading".into());
+    }
+    out.push(("validate-errors", errs));
+    let mut failed = at_validate(theme, false, false);
+    if let Some(v) = &mut failed.validate {
+        v.result = Some(Err(
+            "cannot read /home/demo/exports/orders-2026-10.csv: Permission denied (os error 13)"
+                .into(),
+        ));
+    }
+    out.push(("validate-unreadable", failed));
+    let mut samples = at_validate(theme, false, true);
+    if let Some(v) = &mut samples.validate {
+        v.tab = validate::Tab::Samples;
+    }
+    out.push(("samples", samples));
+
+    let mut cols = at_validate(theme, false, true);
+    cols.columns = Some(columns::ColumnsView::default());
+    cols.step = Step::Columns {
+        tracker: prod(),
+        file: choice(),
+    };
+    out.push(("columns", cols));
+
+    let mut conf = at_validate(theme, false, true);
+    let r = Arc::new(report(false));
+    conf.confirm = Some(confirm::ConfirmView {
+        duplicate: Some(history()[0].clone()),
+        override_duplicate: false,
+        message: None,
+        key_problem: None,
+    });
+    conf.step = Step::Confirm {
+        tracker: prod(),
+        file: choice(),
+        report: r.clone(),
+    };
+    out.push(("confirm-duplicate", conf.clone()));
+    let mut plain = conf.clone();
+    plain.confirm = Some(confirm::ConfirmView::default());
+    out.push(("confirm", plain));
+
+    out.push(("upload", at_upload(theme)));
+    let mut ask = at_upload(theme);
+    if let Some(u) = &mut ask.upload {
+        u.asking_cancel = true;
+    }
+    out.push(("upload-cancel", ask));
+
+    out.push((
+        "result-accepted",
+        at_result(
+            theme,
+            UploadOutcome::Accepted {
+                status: 200,
+                body: String::new(),
+                duration: Duration::from_millis(12_400),
+                bytes: 41_873_202,
+            },
+        ),
+    ));
+    out.push((
+        "result-rejected",
+        at_result(
+            theme,
+            UploadOutcome::Rejected {
+                status: 401,
+                body: "{\"error\":\"Authentication failed: signature mismatch\"}".into(),
+                explanation: "authentication failed — check the tracker id and private key".into(),
+            },
+        ),
+    ));
+    out.push((
+        "result-failed",
+        at_result(
+            theme,
+            UploadOutcome::Failed {
+                reason: "connection reset by peer after 3 attempts".into(),
+                sent: 12_000_000,
+            },
+        ),
+    ));
+
+    let mut help = at_validate(theme, false, true);
+    help.overlay = Some(Overlay::Help);
+    out.push(("help", help));
+    let mut hist = a.clone();
+    hist.overlay = Some(Overlay::History(0));
+    out.push(("history", hist));
+    let mut quit = at_validate(theme, false, true);
+    quit.overlay = Some(Overlay::Quit(
+        "the validated file has not been uploaded".into(),
+    ));
+    out.push(("quit-confirm", quit));
+    out
+}

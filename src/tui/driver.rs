@@ -1,0 +1,253 @@
+//! Executes the app's [`Effect`]s: threads for validation, tokio tasks for uploads, the
+//! sandbox and file writes. Results come back as [`Msg`]s. Used by the run loop and by tests.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+use super::app::{Effect, Msg};
+use super::services::{self, Received, SharedSandbox, UploadJob, UploadOutcome};
+use crate::config::{ConfigStore, History, HistoryEntry, KeySource, Tracker};
+
+/// Name of the sandbox tracker.
+pub const SANDBOX_TRACKER: &str = "Sandbox";
+
+/// Runs effects and collects their results.
+pub struct Driver {
+    tx: UnboundedSender<Msg>,
+    rx: UnboundedReceiver<Msg>,
+    store: ConfigStore,
+    history: History,
+    data_dir: PathBuf,
+    sandbox: SharedSandbox,
+    uploads: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// A driver writing trackers to `store`, history to `history` and reports, converted
+    /// files and the sandbox's store under `data_dir`. Must be created inside a tokio runtime.
+    pub fn new(store: ConfigStore, history: History, data_dir: PathBuf) -> Self {
+        let (tx, rx) = unbounded_channel();
+        Driver {
+            tx,
+            rx,
+            store,
+            history,
+            data_dir,
+            sandbox: Arc::new(Mutex::new(None)),
+            uploads: Vec::new(),
+        }
+    }
+
+    /// Wait for the next message.
+    pub async fn recv(&mut self) -> Option<Msg> {
+        self.rx.recv().await
+    }
+
+    /// A message, if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Msg> {
+        self.rx.try_recv().ok()
+    }
+
+    /// What the sandbox has received so far.
+    pub fn sandbox_received(&self) -> Vec<Received> {
+        match self.sandbox.lock() {
+            Ok(g) => g.as_ref().map(|s| s.received()).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Run effects; returns `true` when one of them is [`Effect::Quit`].
+    pub fn execute(&mut self, effects: Vec<Effect>) -> bool {
+        let mut quit = false;
+        for fx in effects {
+            match fx {
+                Effect::Quit => quit = true,
+                Effect::CancelValidation(p) => p.cancel(),
+                Effect::CancelUpload(t) => t.cancel(),
+                Effect::StartValidation {
+                    run,
+                    path,
+                    progress,
+                } => {
+                    let tx = self.tx.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("lbimport-validate".into())
+                        .spawn(move || {
+                            let t0 = Instant::now();
+                            let result = services::validate(&path, &progress).map(Arc::new);
+                            tracing::info!(
+                                file = %path.display(),
+                                ok = result.is_ok(),
+                                ms = t0.elapsed().as_millis() as u64,
+                                "validation finished"
+                            );
+                            let _ = tx.send(Msg::Validated { run, result });
+                        });
+                    if let Err(e) = spawned {
+                        let _ = self.tx.send(Msg::Validated {
+                            run,
+                            result: Err(format!("cannot start the validation thread: {e}")),
+                        });
+                    }
+                }
+                Effect::SaveConfig(cfg) => {
+                    let store = self.store.clone();
+                    let tx = self.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let r = store
+                            .save(&cfg)
+                            .map(|_| store.path().to_path_buf())
+                            .map_err(|e| e.to_string());
+                        if let Err(e) = &r {
+                            tracing::warn!("saving trackers failed: {e}");
+                        }
+                        let _ = tx.send(Msg::ConfigSaved(r));
+                    });
+                }
+                Effect::SaveReport(report) => {
+                    let dir = self.data_dir.join("reports");
+                    let tx = self.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.send(Msg::ReportSaved(services::save_report(&dir, &report)));
+                    });
+                }
+                Effect::StartSandbox => {
+                    let tx = self.tx.clone();
+                    let shared = self.sandbox.clone();
+                    let dir = self.data_dir.join("sandbox");
+                    tokio::spawn(async move {
+                        let r = match services::start_sandbox(dir).await {
+                            Ok(s) => {
+                                let mut t = Tracker::new(
+                                    SANDBOX_TRACKER,
+                                    s.tracker_id.clone(),
+                                    KeySource::Stored(s.key.clone()),
+                                );
+                                t.base_url = s.base_url.clone();
+                                tracing::info!(base_url = %s.base_url, "sandbox started");
+                                if let Ok(mut g) = shared.lock() {
+                                    *g = Some(s);
+                                }
+                                Ok(t)
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let _ = tx.send(Msg::SandboxReady(r));
+                    });
+                }
+                Effect::StartUpload {
+                    run,
+                    tracker,
+                    path,
+                    format,
+                    stats,
+                    sha256,
+                    cancel,
+                } => {
+                    let tx = self.tx.clone();
+                    let history = self.history.clone();
+                    let h = tokio::spawn(async move {
+                        let time = chrono::Utc::now();
+                        let t0 = Instant::now();
+                        let t2 = (*tracker).clone();
+                        let key = tokio::task::spawn_blocking(move || t2.resolve_key()).await;
+                        let outcome = match key {
+                            Ok(Ok(key)) => {
+                                let job = UploadJob {
+                                    base_url: tracker.base_url.clone(),
+                                    tracker_id: tracker.tracker_id.clone(),
+                                    key,
+                                    client_name: tracker.client_name().to_string(),
+                                    path: path.clone(),
+                                    format,
+                                };
+                                let (etx, mut erx) = unbounded_channel();
+                                let tx2 = tx.clone();
+                                let fwd = tokio::spawn(async move {
+                                    while let Some(event) = erx.recv().await {
+                                        let _ = tx2.send(Msg::Upload { run, event });
+                                    }
+                                });
+                                let o = services::upload(job, etx, cancel).await;
+                                let _ = fwd.await;
+                                o
+                            }
+                            Ok(Err(e)) => UploadOutcome::Failed {
+                                reason: format!("no private key: {e}"),
+                                sent: 0,
+                            },
+                            Err(e) => UploadOutcome::Failed {
+                                reason: format!("key lookup failed: {e}"),
+                                sent: 0,
+                            },
+                        };
+                        let entry = HistoryEntry {
+                            time,
+                            tracker_name: tracker.name.clone(),
+                            tracker_id: tracker.tracker_id.clone(),
+                            base_url: tracker.base_url.clone(),
+                            file: std::fs::canonicalize(&path).unwrap_or(path),
+                            bytes: stats.0,
+                            sha256,
+                            format,
+                            rows: Some(stats.1),
+                            orders: Some(stats.2),
+                            outcome: outcome.history_outcome(),
+                            status: outcome.status(),
+                            duration_ms: t0.elapsed().as_millis() as u64,
+                            detail: services::outcome_detail(&outcome),
+                        };
+                        tracing::info!(
+                            tracker = %entry.tracker_name,
+                            outcome = %entry.outcome,
+                            status = ?entry.status,
+                            ms = entry.duration_ms,
+                            "upload finished"
+                        );
+                        let h2 = history.clone();
+                        let e2 = entry.clone();
+                        let written = tokio::task::spawn_blocking(move || h2.append(&e2)).await;
+                        let (entry, history_error) = match written {
+                            Ok(Ok(())) => (Some(entry), None),
+                            Ok(Err(e)) => (None, Some(e.to_string())),
+                            Err(e) => (None, Some(e.to_string())),
+                        };
+                        let _ = tx.send(Msg::UploadDone {
+                            run,
+                            outcome,
+                            entry,
+                            history_error,
+                        });
+                    });
+                    self.uploads.push(h);
+                }
+            }
+        }
+        quit
+    }
+
+    /// Before exit: let running uploads record their outcome (bounded), stop the sandbox.
+    pub async fn finish(&mut self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for h in self.uploads.drain(..) {
+            let _ = tokio::time::timeout_at(deadline, h).await;
+        }
+        if let Ok(mut g) = self.sandbox.lock()
+            && let Some(s) = g.take()
+        {
+            s.shutdown();
+        }
+    }
+}

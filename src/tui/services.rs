@@ -1,0 +1,202 @@
+//! The wizard's one door to the rest of lbimport: validation, upload, the sandbox server,
+//! column detection and history. Steps talk only to this module, so the rest of the wizard
+//! does not depend on how those parts spell their APIs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{History, HistoryEntry, PrivateKey};
+use crate::read::Format;
+use crate::validate::{Options, Progress, Report, ValidateError};
+
+pub use crate::server::Received;
+/// What an upload reports while it runs (the upload client's events).
+pub use crate::upload::Event as UploadEvent;
+/// How an upload ended (the upload client's outcome).
+pub use crate::upload::Outcome as UploadOutcome;
+
+/// A one-line detail of an outcome for the history entry.
+pub fn outcome_detail(o: &UploadOutcome) -> Option<String> {
+    match o {
+        UploadOutcome::Accepted { body, .. } if body.trim().is_empty() => None,
+        UploadOutcome::Accepted { body, .. } => Some(body.clone()),
+        UploadOutcome::Rejected {
+            body, explanation, ..
+        } => Some(format!("{explanation}: {body}")),
+        UploadOutcome::Failed { reason, .. } | UploadOutcome::Unknown { reason } => {
+            Some(reason.clone())
+        }
+        UploadOutcome::Cancelled => Some("cancelled by the user".to_string()),
+    }
+}
+
+/// Everything an upload needs.
+#[derive(Debug, Clone)]
+pub struct UploadJob {
+    /// Endpoint base.
+    pub base_url: String,
+    /// Tracker id.
+    pub tracker_id: String,
+    /// The private key (never shown).
+    pub key: PrivateKey,
+    /// Client name of the Authorization header.
+    pub client_name: String,
+    /// The file to send.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+}
+
+/// Run one upload to the end, reporting events. Never panics; every failure is an outcome.
+pub async fn upload(
+    job: UploadJob,
+    events: UnboundedSender<UploadEvent>,
+    cancel: CancellationToken,
+) -> UploadOutcome {
+    let req = crate::upload::UploadRequest {
+        base_url: job.base_url,
+        tracker_id: job.tracker_id,
+        key: job.key,
+        client_name: job.client_name,
+        body: crate::upload::Body::File {
+            path: job.path,
+            format: job.format,
+        },
+        settings: crate::upload::Settings::default(),
+    };
+    crate::upload::run(req, Some(events), cancel).await
+}
+
+/// A running sandbox server (stopped when dropped).
+pub struct Sandbox {
+    /// Its base URL (`http://127.0.0.1:PORT`).
+    pub base_url: String,
+    /// The tracker id it accepts.
+    pub tracker_id: String,
+    /// The key it accepts.
+    pub key: PrivateKey,
+    running: crate::server::Running,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .field("tracker_id", &self.tracker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Upload requests it answered so far, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        self.running.received()
+    }
+
+    /// Stop the server.
+    pub fn shutdown(&self) {
+        self.running.shutdown();
+    }
+}
+
+/// Start the sandbox server on 127.0.0.1 with a random tracker id and key, storing accepted
+/// uploads in `store_dir`.
+pub async fn start_sandbox(store_dir: PathBuf) -> std::io::Result<Sandbox> {
+    let key = random_key();
+    let id_bytes = key.expose().get(..4).unwrap_or(b"0000").to_vec();
+    let tracker_id = format!("sandbox-{}", String::from_utf8_lossy(&id_bytes));
+    let cfg = crate::server::Config::new(tracker_id.clone(), key.clone(), store_dir);
+    let running = crate::server::start(cfg).await?;
+    Ok(Sandbox {
+        base_url: running.base_url.clone(),
+        tracker_id,
+        key,
+        running,
+    })
+}
+
+/// A random key for the sandbox (32 bytes from the OS, hex).
+pub fn random_key() -> PrivateKey {
+    use std::io::Read;
+    let mut buf = [0u8; 24];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .is_ok();
+    if !ok {
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in buf.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0),
+            );
+            let v = h.finish().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+    PrivateKey::new(crate::config::history::to_hex(&buf))
+}
+
+/// Validate a file (blocking; run it on its own thread).
+pub fn validate(path: &Path, progress: &Progress) -> Result<Report, String> {
+    match crate::validate::validate_path(path, &Options::default(), Some(progress)) {
+        Ok(r) => Ok(r),
+        Err(ValidateError::Cancelled) => Err("cancelled".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Whether column mapping is available in this build.
+pub fn mapping_available() -> bool {
+    false
+}
+
+/// The last upload of these bytes to this tracker that was accepted (or may have been).
+pub fn find_duplicate(history: &History, tracker_id: &str, sha256: &str) -> Option<HistoryEntry> {
+    history.find_duplicate(tracker_id, sha256).ok().flatten()
+}
+
+/// Save a report as JSON and text in `dir`; returns the JSON path.
+pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let stem = Path::new(&report.file.path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".to_string());
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let json = dir.join(format!("{stem}-{stamp}.report.json"));
+    let text = dir.join(format!("{stem}-{stamp}.report.txt"));
+    let body = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
+    std::fs::write(&json, body).map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    std::fs::write(&text, report_text(report))
+        .map_err(|e| format!("cannot write {}: {e}", text.display()))?;
+    Ok(json)
+}
+
+/// A plain-text rendering of a report (the same text `lbimport validate` prints).
+pub fn report_text(r: &Report) -> String {
+    crate::cli::validate::render_text(r)
+}
+
+/// The verdict in the words the banner uses.
+pub fn verdict_words(r: &Report) -> String {
+    match r.verdict {
+        crate::validate::Verdict::Ok => "ready".to_string(),
+        crate::validate::Verdict::Warnings => "ready with warnings".to_string(),
+        crate::validate::Verdict::Errors => {
+            let n = r.error_count();
+            format!(
+                "{n} error{} — the service would reject the whole file",
+                if n == 1 { "" } else { "s" }
+            )
+        }
+    }
+}
+
+/// Keep the sandbox alive for as long as the wizard runs.
+pub type SharedSandbox = Arc<std::sync::Mutex<Option<Sandbox>>>;

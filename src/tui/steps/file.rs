@@ -1,0 +1,673 @@
+//! Step 2, File: a file browser (directories first, size, mtime, fuzzy filter, preview) and a
+//! path field with Tab completion.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+use super::{TextField, is_char, step_selection};
+use crate::tui::theme::Theme;
+use crate::tui::ui::{self, KeyHint, hint};
+
+/// Most directory entries listed (a huge directory must not stall the UI).
+pub const MAX_ENTRIES: usize = 5000;
+
+/// One directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// File name (`..` for the parent).
+    pub name: String,
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Size in bytes (files).
+    pub size: u64,
+    /// Modification time, formatted.
+    pub modified: String,
+}
+
+impl Entry {
+    fn hidden(&self) -> bool {
+        self.name.starts_with('.') && self.name != ".."
+    }
+    fn importable(&self) -> bool {
+        let n = self.name.to_ascii_lowercase();
+        !self.is_dir && (n.ends_with(".csv") || n.ends_with(".json") || n.ends_with(".jsonl"))
+    }
+}
+
+/// The preview of the highlighted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// First lines, sanitised.
+    pub lines: Vec<String>,
+    /// What the first bytes look like: `CSV (, separated)`, `JSON lines`, …
+    pub sniffed: String,
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Focus {
+    /// The list.
+    #[default]
+    List,
+    /// The path field.
+    Path,
+}
+
+/// State of the file step.
+#[derive(Debug, Clone, Default)]
+pub struct FileView {
+    /// Directory shown.
+    pub dir: PathBuf,
+    /// Its entries (`..` first, then directories, then files).
+    pub entries: Vec<Entry>,
+    /// Show dot files.
+    pub show_hidden: bool,
+    /// Fuzzy filter.
+    pub filter: TextField,
+    /// Typing goes to the filter.
+    pub filtering: bool,
+    /// Selected index into [`FileView::visible`].
+    pub selected: usize,
+    /// Preview of the selected file.
+    pub preview: Option<Preview>,
+    /// Focused pane.
+    pub focus: Focus,
+    /// The path field.
+    pub path: TextField,
+    /// Completion candidates / errors.
+    pub message: Option<String>,
+    /// Whether the directory listing was cut at [`MAX_ENTRIES`].
+    pub truncated: bool,
+}
+
+/// What the file step asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing beyond the state change.
+    None,
+    /// Back to the tracker step.
+    Back,
+    /// This file was chosen.
+    Choose(PathBuf),
+}
+
+impl FileView {
+    /// A browser opened on `dir`.
+    pub fn open(dir: &Path) -> Self {
+        let mut v = FileView::default();
+        v.cd(dir);
+        v
+    }
+
+    /// Show `dir`, reading its entries.
+    pub fn cd(&mut self, dir: &Path) {
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        match read_dir(&dir) {
+            Ok((entries, truncated)) => {
+                self.entries = entries;
+                self.truncated = truncated;
+                self.dir = dir;
+                self.message = None;
+            }
+            Err(e) => {
+                self.message = Some(format!("cannot open {}: {e}", dir.display()));
+                if self.entries.is_empty() {
+                    self.dir = dir;
+                }
+            }
+        }
+        self.filter.value.clear();
+        self.filtering = false;
+        self.selected = usize::from(self.entries.len() > 1 && self.entries[0].name == "..");
+        self.path = TextField::new(format!("{}/", self.dir.display()).replace("//", "/"));
+        self.refresh_preview();
+    }
+
+    /// Indices of the entries shown, after the hidden toggle and the fuzzy filter.
+    pub fn visible(&self) -> Vec<usize> {
+        let mut scored: Vec<(i64, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| self.show_hidden || !e.hidden() || self.filter.value.starts_with('.'))
+            .filter_map(|(i, e)| {
+                if self.filter.value.is_empty() {
+                    Some((0, i))
+                } else if e.name == ".." {
+                    None
+                } else {
+                    fuzzy(&self.filter.value, &e.name).map(|s| (-s, i))
+                }
+            })
+            .collect();
+        if !self.filter.value.is_empty() {
+            scored.sort_by_key(|(s, i)| (!self.entries[*i].is_dir, *s, *i));
+        }
+        scored.into_iter().map(|(_, i)| i).collect()
+    }
+
+    fn current(&self) -> Option<&Entry> {
+        self.visible()
+            .get(self.selected)
+            .and_then(|i| self.entries.get(*i))
+    }
+
+    /// Re-read the preview of the selected entry.
+    pub fn refresh_preview(&mut self) {
+        self.preview = match self.current() {
+            Some(e) if !e.is_dir => Some(preview(&self.dir.join(&e.name))),
+            _ => None,
+        };
+    }
+
+    /// Whether keys go to a text field.
+    pub fn captures_text(&self) -> bool {
+        self.filtering || self.focus == Focus::Path
+    }
+
+    /// Key bindings of the current state.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        if self.focus == Focus::Path {
+            return vec![
+                hint(
+                    "Tab",
+                    "complete",
+                    "Complete the path (twice lists the choices)",
+                ),
+                hint("Enter", "open", "Choose the file, or browse the directory"),
+                hint("Esc", "list", "Back to the list"),
+            ];
+        }
+        if self.filtering {
+            return vec![
+                hint("type", "filter", "Fuzzy-filter the names"),
+                hint("↑↓", "select", "Move the selection"),
+                hint("Enter", "choose", "Open the directory or choose the file"),
+                hint("Esc", "clear", "Clear the filter"),
+            ];
+        }
+        vec![
+            hint("↑↓", "select", "Move the selection"),
+            hint("Enter", "choose", "Open the directory or choose the file"),
+            hint("Esc", "back", "Back to the tracker step"),
+            hint("⌫", "parent", "Go to the parent directory"),
+            hint(
+                "/",
+                "filter",
+                "Type to filter (any letter but the keys here starts it too)",
+            ),
+            hint(".", "hidden", "Show or hide dot files"),
+            hint("Tab", "path", "Type a path (with Tab completion)"),
+            hint("h", "history", "Show the upload history"),
+            hint("?", "help", "Show all keys"),
+            hint("q", "quit", "Quit lbimport"),
+        ]
+    }
+
+    /// Handle a key.
+    pub fn on_key(&mut self, key: &KeyEvent) -> Action {
+        if self.focus == Focus::Path {
+            match key.code {
+                KeyCode::Esc | KeyCode::BackTab => {
+                    self.focus = Focus::List;
+                    self.message = None;
+                }
+                KeyCode::Tab => self.complete(),
+                KeyCode::Enter => return self.open_path(),
+                _ => {
+                    self.path.edit(key);
+                }
+            }
+            return Action::None;
+        }
+        let len = self.visible().len();
+        if step_selection(&mut self.selected, len, key) {
+            self.refresh_preview();
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Enter => return self.enter(),
+            KeyCode::Esc if self.filtering || !self.filter.value.is_empty() => {
+                self.filtering = false;
+                self.filter.value.clear();
+                self.selected = 0;
+                self.refresh_preview();
+            }
+            KeyCode::Esc => return Action::Back,
+            KeyCode::Tab => {
+                self.focus = Focus::Path;
+                if let Some(e) = self.current()
+                    && e.name != ".."
+                {
+                    self.path = TextField::new(self.dir.join(&e.name).display().to_string());
+                }
+            }
+            KeyCode::Backspace if self.filtering && !self.filter.value.is_empty() => {
+                self.filter.value.pop();
+                self.selected = 0;
+                self.refresh_preview();
+            }
+            KeyCode::Backspace => {
+                self.filtering = false;
+                if let Some(p) = self.dir.parent().map(Path::to_path_buf) {
+                    let from = self
+                        .dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned());
+                    self.cd(&p);
+                    if let Some(from) = from {
+                        self.select_name(&from);
+                    }
+                }
+            }
+            _ if self.filtering && self.filter.edit(key) => {
+                self.selected = 0;
+                self.refresh_preview();
+            }
+            _ if is_char(key, '/') => self.filtering = true,
+            _ if is_char(key, '.') => {
+                self.show_hidden = !self.show_hidden;
+                self.selected = 0;
+                self.refresh_preview();
+            }
+            KeyCode::Char(c)
+                if is_char(key, c) && (c.is_alphanumeric() || c == '_' || c == '-') =>
+            {
+                self.filtering = true;
+                self.filter.value.push(c);
+                self.selected = 0;
+                self.refresh_preview();
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn select_name(&mut self, name: &str) {
+        if let Some(pos) = self
+            .visible()
+            .iter()
+            .position(|i| self.entries[*i].name == name)
+        {
+            self.selected = pos;
+            self.refresh_preview();
+        }
+    }
+
+    fn enter(&mut self) -> Action {
+        let Some(e) = self.current().cloned() else {
+            return Action::None;
+        };
+        if e.name == ".." {
+            if let Some(p) = self.dir.parent().map(Path::to_path_buf) {
+                let from = self
+                    .dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                self.cd(&p);
+                if let Some(from) = from {
+                    self.select_name(&from);
+                }
+            }
+            Action::None
+        } else if e.is_dir {
+            let d = self.dir.join(&e.name);
+            self.cd(&d);
+            Action::None
+        } else {
+            Action::Choose(self.dir.join(&e.name))
+        }
+    }
+
+    fn open_path(&mut self) -> Action {
+        let p = expand(&self.path.value);
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => {
+                self.cd(&p);
+                self.focus = Focus::List;
+                Action::None
+            }
+            Ok(_) => Action::Choose(p),
+            Err(e) => {
+                self.message = Some(format!("{}: {e}", p.display()));
+                Action::None
+            }
+        }
+    }
+
+    /// Tab completion of the path field.
+    pub fn complete(&mut self) {
+        let typed = self.path.value.clone();
+        let p = expand(&typed);
+        let (dir, prefix) = if typed.ends_with('/') {
+            (p.clone(), String::new())
+        } else {
+            (
+                p.parent().map(Path::to_path_buf).unwrap_or_default(),
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            self.message = Some(format!("no such directory: {}", dir.display()));
+            return;
+        };
+        let mut cands: Vec<(String, bool)> = rd
+            .flatten()
+            .take(MAX_ENTRIES)
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name.starts_with(&prefix) && (prefix.starts_with('.') || !name.starts_with('.')))
+                    .then(|| (name, e.path().is_dir()))
+            })
+            .collect();
+        cands.sort();
+        let base = typed[..typed.len() - prefix.len().min(typed.len())].to_string();
+        match cands.len() {
+            0 => self.message = Some("no match".to_string()),
+            1 => {
+                let (n, d) = &cands[0];
+                self.path = TextField::new(format!("{base}{n}{}", if *d { "/" } else { "" }));
+                self.message = None;
+            }
+            _ => {
+                let common = cands
+                    .iter()
+                    .skip(1)
+                    .fold(cands[0].0.clone(), |acc, (n, _)| {
+                        acc.chars()
+                            .zip(n.chars())
+                            .take_while(|(a, b)| a == b)
+                            .map(|(a, _)| a)
+                            .collect()
+                    });
+                self.path = TextField::new(format!("{base}{common}"));
+                let list: Vec<String> = cands
+                    .iter()
+                    .take(20)
+                    .map(|(n, d)| format!("{n}{}", if *d { "/" } else { "" }))
+                    .collect();
+                self.message = Some(list.join("  "));
+            }
+        }
+    }
+
+    /// Draw the step.
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let [top, path_area] =
+            Layout::vertical([Constraint::Min(5), Constraint::Length(3)]).areas(area);
+        let [list_area, preview_area] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(top);
+        let visible = self.visible();
+        let wide = list_area.width >= 70;
+        let rows: Vec<Row> = visible
+            .iter()
+            .filter_map(|i| self.entries.get(*i))
+            .map(|e| {
+                let (name, style) = if e.is_dir {
+                    (format!("{}/", e.name), theme.accent)
+                } else if e.importable() {
+                    (e.name.clone(), theme.ok)
+                } else {
+                    (e.name.clone(), theme.text)
+                };
+                let size = if e.is_dir {
+                    String::new()
+                } else {
+                    ui::bytes(e.size)
+                };
+                Row::new(vec![
+                    Cell::from(Span::styled(ui::sanitize(&name, 200), style)),
+                    Cell::from(Span::styled(size, theme.muted)),
+                    Cell::from(Span::styled(
+                        if wide {
+                            e.modified.clone()
+                        } else {
+                            e.modified.chars().take(10).collect()
+                        },
+                        theme.muted,
+                    )),
+                ])
+            })
+            .collect();
+        let mut title = ui::short_path(&self.dir.display().to_string(), 40);
+        if self.filtering || !self.filter.value.is_empty() {
+            title = format!("{title}  filter: {}▏", ui::sanitize(&self.filter.value, 30));
+        }
+        if self.show_hidden {
+            title.push_str("  +hidden");
+        }
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Fill(1),
+                Constraint::Length(9),
+                Constraint::Length(if wide { 16 } else { 10 }),
+            ],
+        )
+        .row_highlight_style(ui::selected(theme))
+        .highlight_symbol(ui::SELECT_SYMBOL)
+        .block(ui::block(theme, title));
+        let mut st =
+            TableState::default().with_selected((!visible.is_empty()).then_some(self.selected));
+        frame.render_stateful_widget(table, list_area, &mut st);
+
+        let mut lines = Vec::new();
+        match (&self.preview, self.current()) {
+            (Some(p), Some(e)) => {
+                lines.push(Line::from(vec![
+                    Span::styled(ui::sanitize(&e.name, 60), theme.title),
+                    Span::styled(format!("  {}", ui::bytes(e.size)), theme.muted),
+                ]));
+                lines.push(Line::styled(p.sniffed.clone(), theme.accent));
+                lines.push(Line::raw(""));
+                for l in &p.lines {
+                    lines.push(Line::styled(l.clone(), theme.text));
+                }
+            }
+            (_, Some(e)) if e.is_dir => {
+                lines.push(Line::styled("directory — Enter opens it", theme.muted));
+            }
+            _ => lines.push(Line::styled(
+                if visible.is_empty() {
+                    "nothing matches"
+                } else {
+                    ""
+                },
+                theme.muted,
+            )),
+        }
+        frame.render_widget(
+            Paragraph::new(lines).block(ui::block(theme, "Preview")),
+            preview_area,
+        );
+
+        let focused = self.focus == Focus::Path;
+        let mut spans = vec![Span::styled(
+            ui::sanitize(&self.path.value, 300),
+            if focused {
+                theme.text.add_modifier(Modifier::BOLD)
+            } else {
+                theme.muted
+            },
+        )];
+        if focused {
+            spans.push(Span::styled("▏", theme.accent));
+        }
+        if let Some(m) = &self.message {
+            spans.push(Span::styled(
+                format!("   {}", ui::sanitize(m, 200)),
+                theme.warning,
+            ));
+        } else if self.truncated {
+            spans.push(Span::styled(
+                format!("   (first {MAX_ENTRIES} entries)"),
+                theme.warning,
+            ));
+        }
+        let title = if focused {
+            "Path (Tab completes, Enter opens)"
+        } else {
+            "Path (Tab to type one)"
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(spans)).block(ui::block(theme, title)),
+            path_area,
+        );
+    }
+}
+
+fn expand(s: &str) -> PathBuf {
+    if let Some(rest) = s.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    PathBuf::from(s)
+}
+
+fn read_dir(dir: &Path) -> std::io::Result<(Vec<Entry>, bool)> {
+    let mut out = Vec::new();
+    let mut truncated = false;
+    for (n, e) in std::fs::read_dir(dir)?.flatten().enumerate() {
+        if n >= MAX_ENTRIES {
+            truncated = true;
+            break;
+        }
+        let meta = std::fs::metadata(e.path()).or_else(|_| e.metadata());
+        let (is_dir, size, modified) = match meta {
+            Ok(m) => (
+                m.is_dir(),
+                m.len(),
+                m.modified()
+                    .ok()
+                    .map(|t| {
+                        chrono::DateTime::<chrono::Local>::from(t)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default(),
+            ),
+            Err(_) => (false, 0, String::new()),
+        };
+        out.push(Entry {
+            name: e.file_name().to_string_lossy().into_owned(),
+            is_dir,
+            size,
+            modified,
+        });
+    }
+    sort_entries(&mut out);
+    if dir.parent().is_some() {
+        out.insert(
+            0,
+            Entry {
+                name: "..".to_string(),
+                is_dir: true,
+                size: 0,
+                modified: String::new(),
+            },
+        );
+    }
+    Ok((out, truncated))
+}
+
+/// Directories first, then by name (case-insensitive).
+pub fn sort_entries(v: &mut [Entry]) {
+    v.sort_by(|a, b| {
+        b.is_dir
+            .cmp(&a.is_dir)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+}
+
+/// Fuzzy subsequence match, case-insensitive; higher is better, `None` is no match.
+pub fn fuzzy(pattern: &str, name: &str) -> Option<i64> {
+    let name_l: Vec<char> = name.to_lowercase().chars().collect();
+    let mut score = 0i64;
+    let mut pos = 0usize;
+    let mut last: Option<usize> = None;
+    for pc in pattern.to_lowercase().chars() {
+        let found = name_l[pos..].iter().position(|c| *c == pc)? + pos;
+        score += 10;
+        if last.is_some_and(|l| l + 1 == found) {
+            score += 15;
+        }
+        if found == 0
+            || matches!(
+                name_l.get(found.wrapping_sub(1)),
+                Some('_' | '-' | '.' | ' ')
+            )
+        {
+            score += 8;
+        }
+        score -= (found - pos) as i64;
+        last = Some(found);
+        pos = found + 1;
+    }
+    Some(score)
+}
+
+/// First lines and sniffed format of a file (reads at most 8 KiB).
+pub fn preview(path: &Path) -> Preview {
+    let mut buf = vec![0u8; 8192];
+    let n = match std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)) {
+        Ok(n) => n,
+        Err(e) => {
+            return Preview {
+                lines: vec![],
+                sniffed: format!("cannot read: {e}"),
+            };
+        }
+    };
+    buf.truncate(n);
+    preview_bytes(&buf)
+}
+
+/// [`preview`] of bytes already read.
+pub fn preview_bytes(buf: &[u8]) -> Preview {
+    let text = String::from_utf8_lossy(buf);
+    let body = text.trim_start_matches('\u{feff}');
+    let lines: Vec<String> = body
+        .lines()
+        .take(30)
+        .map(|l| ui::sanitize(l, 160))
+        .collect();
+    let sniffed = if buf.is_empty() {
+        "empty file".to_string()
+    } else if buf.contains(&0) {
+        "binary (NUL bytes) — not importable".to_string()
+    } else if body.trim_start().starts_with('{') {
+        "JSON lines".to_string()
+    } else {
+        let first = body.lines().next().unwrap_or("");
+        let delims = [
+            (',', "comma"),
+            (';', "semicolon"),
+            ('\t', "tab"),
+            ('|', "pipe"),
+        ];
+        let best = delims
+            .iter()
+            .map(|(d, n)| (first.matches(*d).count(), *n))
+            .max_by_key(|(c, _)| *c);
+        match best {
+            Some((c, name)) if c > 0 => format!("CSV, {name}-separated, {} columns", c + 1),
+            _ => "text (one column?)".to_string(),
+        }
+    };
+    Preview { lines, sniffed }
+}

@@ -1,0 +1,214 @@
+//! Step 7, Result: accepted, or what went wrong in plain words and what to do next.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::is_char;
+use crate::config::HistoryEntry;
+use crate::tui::services::UploadOutcome;
+use crate::tui::theme::Theme;
+use crate::tui::ui::{self, KeyHint, hint};
+
+/// State of the result step.
+#[derive(Debug, Clone)]
+pub struct ResultView {
+    /// How it ended.
+    pub outcome: UploadOutcome,
+    /// The history entry written.
+    pub entry: Option<HistoryEntry>,
+    /// Why no history entry could be written.
+    pub history_error: Option<String>,
+}
+
+/// What the result step asks the app to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing.
+    None,
+    /// Back to Confirm to try again.
+    Retry,
+    /// Back to the file step.
+    File,
+    /// Quit.
+    Quit,
+}
+
+impl ResultView {
+    /// Whether the server accepted the file.
+    pub fn accepted(&self) -> bool {
+        matches!(self.outcome, UploadOutcome::Accepted { .. })
+    }
+
+    /// Key bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        let mut v = Vec::new();
+        if !self.accepted() {
+            v.push(hint("r", "retry", "Back to Confirm to upload again"));
+        }
+        v.push(hint("f", "another file", "Back to the file step"));
+        v.push(hint("Enter", "quit", "Quit lbimport"));
+        v.push(hint("h", "history", "Show the upload history"));
+        v.push(hint("?", "help", "Show all keys"));
+        v.push(hint("q", "quit", "Quit lbimport"));
+        v
+    }
+
+    /// Handle a key.
+    pub fn on_key(&mut self, key: &KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Enter => Action::Quit,
+            KeyCode::Esc => Action::File,
+            _ if is_char(key, 'f') => Action::File,
+            _ if is_char(key, 'r') && !self.accepted() => Action::Retry,
+            _ => Action::None,
+        }
+    }
+
+    /// Draw the step.
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, sha256: &str, file: &str) {
+        let [head, body] =
+            Layout::vertical([Constraint::Length(4), Constraint::Min(5)]).areas(area);
+        let kv = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:<12}"), theme.muted),
+                Span::styled(v, theme.text),
+            ])
+        };
+        let (banner, style, mut lines): (String, _, Vec<Line>) = match &self.outcome {
+            UploadOutcome::Accepted {
+                status,
+                body,
+                duration,
+                bytes,
+            } => {
+                let secs = duration.as_secs_f64();
+                let avg = if secs > 0.0 {
+                    *bytes as f64 / secs
+                } else {
+                    0.0
+                };
+                let mut l = vec![
+                    kv(
+                        "status",
+                        format!("{status} — accepted; the service processes it in the background"),
+                    ),
+                    kv("file", ui::short_path(file, 90)),
+                    kv(
+                        "duration",
+                        format!("{} ({:.1} s)", ui::clock(*duration), secs),
+                    ),
+                    kv(
+                        "sent",
+                        format!("{} at {} average", ui::bytes(*bytes), ui::rate(avg)),
+                    ),
+                    kv("sha256", sha256.to_string()),
+                ];
+                if !body.trim().is_empty() {
+                    l.push(Line::styled("server said:", theme.muted));
+                    for line in body.trim().lines().take(4) {
+                        l.push(Line::styled(ui::sanitize(line, 300), theme.text));
+                    }
+                }
+                ("✔ ACCEPTED".to_string(), theme.ok, l)
+            }
+            UploadOutcome::Rejected {
+                status,
+                body,
+                explanation,
+            } => {
+                let mut l = vec![
+                    kv(
+                        "status",
+                        format!("{status} — {}", ui::sanitize(explanation, 200)),
+                    ),
+                    kv("file", ui::short_path(file, 90)),
+                    Line::raw(""),
+                    Line::styled(
+                        "The server's answer (bounded, control characters removed):",
+                        theme.muted,
+                    ),
+                ];
+                for line in body.lines().take(8) {
+                    l.push(Line::styled(ui::sanitize(line, 200), theme.text));
+                }
+                if body.trim().is_empty() {
+                    l.push(Line::styled("(empty body)", theme.muted));
+                }
+                (
+                    "✘ REJECTED — nothing was imported".to_string(),
+                    theme.error,
+                    l,
+                )
+            }
+            UploadOutcome::Failed { reason, sent } => (
+                "✘ FAILED — the upload did not complete".to_string(),
+                theme.error,
+                vec![
+                    kv("cause", ui::sanitize(reason, 300)),
+                    kv("sent", format!("{} before it stopped", ui::bytes(*sent))),
+                    kv("file", ui::short_path(file, 90)),
+                ],
+            ),
+            UploadOutcome::Cancelled => (
+                "■ CANCELLED — the upload was stopped".to_string(),
+                theme.warning,
+                vec![
+                    kv(
+                        "cause",
+                        "you cancelled it; an incomplete upload is discarded".to_string(),
+                    ),
+                    kv("file", ui::short_path(file, 90)),
+                ],
+            ),
+            UploadOutcome::Unknown { reason } => (
+                "? UNKNOWN — the server may or may not have taken it".to_string(),
+                theme.warning,
+                vec![
+                    kv("cause", ui::sanitize(reason, 300)),
+                    kv(
+                        "careful",
+                        "uploading again may duplicate the data; check with Luigi's Box first"
+                            .to_string(),
+                    ),
+                ],
+            ),
+        };
+        lines.push(Line::raw(""));
+        match (&self.entry, &self.history_error) {
+            (Some(e), _) => lines.push(kv(
+                "history",
+                format!(
+                    "recorded {} as {} (lbimport history)",
+                    e.time.format("%Y-%m-%d %H:%M:%S UTC"),
+                    e.outcome
+                ),
+            )),
+            (None, Some(err)) => lines.push(Line::styled(
+                format!("history not written: {}", ui::sanitize(err, 200)),
+                theme.error,
+            )),
+            _ => {}
+        }
+        let next = if self.accepted() {
+            "Next: f uploads another file, Enter or q quits."
+        } else {
+            "Next: r retries (back to Confirm), f picks another file, q quits."
+        };
+        lines.push(Line::styled(next, theme.accent));
+        frame.render_widget(
+            Paragraph::new(Line::styled(banner, style.add_modifier(Modifier::BOLD)))
+                .block(ui::block(theme, "Result")),
+            head,
+        );
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(ui::block(theme, "Details")),
+            body,
+        );
+    }
+}

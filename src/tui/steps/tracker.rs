@@ -1,0 +1,542 @@
+//! Step 1, Tracker: choose, add, edit or delete a saved tracker, or use the built-in Sandbox.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::{TextField, is_char, step_selection};
+use crate::config::{Config, HistoryEntry, KeySource, PrivateKey, Tracker};
+use crate::tui::theme::Theme;
+use crate::tui::ui::{self, KeyHint, hint};
+
+/// Name of the built-in sandbox entry.
+pub const SANDBOX_NAME: &str = "Sandbox";
+
+/// Where the key of a tracker being edited comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// Stored in trackers.toml.
+    Stored,
+    /// An environment variable.
+    Env,
+    /// A shell command.
+    Command,
+}
+
+impl KeyKind {
+    fn next(self) -> Self {
+        match self {
+            KeyKind::Stored => KeyKind::Env,
+            KeyKind::Env => KeyKind::Command,
+            KeyKind::Command => KeyKind::Stored,
+        }
+    }
+    fn prev(self) -> Self {
+        self.next().next()
+    }
+    fn label(self) -> &'static str {
+        match self {
+            KeyKind::Stored => "stored in trackers.toml (0600)",
+            KeyKind::Env => "environment variable",
+            KeyKind::Command => "command (e.g. pass show luigi/shop)",
+        }
+    }
+}
+
+/// Fields of the add/edit form, in order.
+pub const FIELDS: [&str; 6] = [
+    "Name",
+    "Tracker id",
+    "Base URL",
+    "Key source",
+    "Key",
+    "Client name",
+];
+
+/// The add/edit form.
+#[derive(Debug, Clone)]
+pub struct Form {
+    /// Name of the tracker being edited; `None` when adding.
+    pub editing: Option<String>,
+    /// Name, tracker id, base URL.
+    pub name: TextField,
+    /// Tracker id.
+    pub tracker_id: TextField,
+    /// Base URL.
+    pub base_url: TextField,
+    /// Key source kind.
+    pub kind: KeyKind,
+    /// Key value (stored key, env var name or command).
+    pub key: TextField,
+    /// Optional client name.
+    pub client_name: TextField,
+    /// The stored key kept when editing and the key field is left empty.
+    pub existing_key: Option<PrivateKey>,
+    /// Focused field index into [`FIELDS`].
+    pub focus: usize,
+    /// Why the last save was refused.
+    pub error: Option<String>,
+}
+
+impl Form {
+    /// An empty form for a new tracker.
+    pub fn new() -> Self {
+        Form {
+            editing: None,
+            name: TextField::default(),
+            tracker_id: TextField::default(),
+            base_url: TextField::new(crate::config::DEFAULT_BASE_URL),
+            kind: KeyKind::Env,
+            key: TextField::default(),
+            client_name: TextField::default(),
+            existing_key: None,
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// A form pre-filled from a saved tracker.
+    pub fn edit(t: &Tracker) -> Self {
+        let (kind, key, existing) = match &t.key {
+            KeySource::Stored(k) => (KeyKind::Stored, String::new(), Some(k.clone())),
+            KeySource::Env(v) => (KeyKind::Env, v.clone(), None),
+            KeySource::Command(c) => (KeyKind::Command, c.clone(), None),
+        };
+        Form {
+            editing: Some(t.name.clone()),
+            name: TextField::new(&t.name),
+            tracker_id: TextField::new(&t.tracker_id),
+            base_url: TextField::new(&t.base_url),
+            kind,
+            key: TextField::new(key),
+            client_name: TextField::new(t.client_name.clone().unwrap_or_default()),
+            existing_key: existing,
+            focus: 0,
+            error: None,
+        }
+    }
+
+    fn field_mut(&mut self, i: usize) -> Option<&mut TextField> {
+        match i {
+            0 => Some(&mut self.name),
+            1 => Some(&mut self.tracker_id),
+            2 => Some(&mut self.base_url),
+            4 => Some(&mut self.key),
+            5 => Some(&mut self.client_name),
+            _ => None,
+        }
+    }
+
+    /// The tracker this form describes (not yet checked).
+    pub fn tracker(&self, base: Option<&Tracker>) -> Tracker {
+        let key = match self.kind {
+            KeyKind::Stored => match (&self.existing_key, self.key.value.is_empty()) {
+                (Some(k), true) => KeySource::Stored(k.clone()),
+                _ => KeySource::Stored(PrivateKey::new(self.key.value.clone())),
+            },
+            KeyKind::Env => KeySource::Env(self.key.value.trim().to_string()),
+            KeyKind::Command => KeySource::Command(self.key.value.clone()),
+        };
+        let mut t = base
+            .cloned()
+            .unwrap_or_else(|| Tracker::new("", "", key.clone()));
+        t.name = self.name.value.trim().to_string();
+        t.tracker_id = self.tracker_id.value.trim().to_string();
+        t.base_url = self.base_url.value.trim().trim_end_matches('/').to_string();
+        t.key = key;
+        let c = self.client_name.value.trim();
+        t.client_name = (!c.is_empty()).then(|| c.to_string());
+        t
+    }
+}
+
+impl Default for Form {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// State of the tracker step.
+#[derive(Debug, Clone, Default)]
+pub struct TrackerView {
+    /// Selected row (saved trackers, then Sandbox).
+    pub selected: usize,
+    /// The add/edit form, when open.
+    pub form: Option<Form>,
+    /// Asking "delete tracker X?".
+    pub confirm_delete: bool,
+    /// A notice (saved, deleted, errors).
+    pub message: Option<(bool, String)>,
+    /// Something is in progress (starting the sandbox).
+    pub busy: Option<String>,
+}
+
+/// What the tracker step asks the app to do.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Nothing beyond the state change.
+    None,
+    /// Use the saved tracker at this index.
+    Choose(usize),
+    /// Use the built-in sandbox.
+    Sandbox,
+    /// Save this tracker (replacing `original` when editing).
+    Save {
+        /// The name before editing.
+        original: Option<String>,
+        /// The new tracker.
+        tracker: Box<Tracker>,
+    },
+    /// Delete the tracker with this name.
+    Delete(String),
+}
+
+impl TrackerView {
+    /// Whether keys go to a text field.
+    pub fn captures_text(&self) -> bool {
+        self.form.is_some() || self.confirm_delete
+    }
+
+    /// Whether unsaved edits would be lost by quitting.
+    pub fn dirty(&self) -> bool {
+        self.form.is_some()
+    }
+
+    /// Key bindings of the current state.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        if self.form.is_some() {
+            return vec![
+                hint("Tab/↓", "next field", "Move to the next field"),
+                hint("S-Tab/↑", "previous", "Move to the previous field"),
+                hint(
+                    "←→",
+                    "key source",
+                    "On Key source: choose stored / env / command",
+                ),
+                hint("Enter", "save", "Check the fields and save the tracker"),
+                hint("Esc", "cancel", "Close the form without saving"),
+            ];
+        }
+        if self.confirm_delete {
+            return vec![
+                hint("y", "delete", "Delete the tracker from trackers.toml"),
+                hint("n/Esc", "keep", "Keep it"),
+            ];
+        }
+        vec![
+            hint("↑↓", "select", "Move the selection"),
+            hint(
+                "Enter",
+                "choose",
+                "Use the selected tracker and go to the file step",
+            ),
+            hint("a", "add", "Add a tracker (id, endpoint, key source)"),
+            hint("e", "edit", "Edit the selected tracker"),
+            hint("d", "delete", "Delete the selected tracker"),
+            hint("h", "history", "Show the upload history"),
+            hint("?", "help", "Show all keys"),
+            hint("q", "quit", "Quit lbimport"),
+        ]
+    }
+
+    /// Handle a key. `config` is the current configuration.
+    pub fn on_key(&mut self, key: &KeyEvent, config: &Config) -> Action {
+        let rows = config.trackers.len() + 1;
+        if let Some(form) = &mut self.form {
+            return form_key(form, key, config).unwrap_or_else(|| {
+                self.form = None;
+                Action::None
+            });
+        }
+        if self.confirm_delete {
+            self.confirm_delete = false;
+            if is_char(key, 'y')
+                && let Some(t) = config.trackers.get(self.selected)
+            {
+                return Action::Delete(t.name.clone());
+            }
+            return Action::None;
+        }
+        if self.busy.is_some() {
+            return Action::None;
+        }
+        if step_selection(&mut self.selected, rows, key) {
+            self.message = None;
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Enter => {
+                if self.selected < config.trackers.len() {
+                    Action::Choose(self.selected)
+                } else {
+                    Action::Sandbox
+                }
+            }
+            KeyCode::Char('a') => {
+                self.form = Some(Form::new());
+                Action::None
+            }
+            KeyCode::Char('e') => {
+                match config.trackers.get(self.selected) {
+                    Some(t) => self.form = Some(Form::edit(t)),
+                    None => self.message = Some((false, "the Sandbox can't be edited".to_string())),
+                }
+                Action::None
+            }
+            KeyCode::Char('d') | KeyCode::Delete => {
+                if self.selected < config.trackers.len() {
+                    self.confirm_delete = true;
+                } else {
+                    self.message = Some((false, "the Sandbox can't be deleted".to_string()));
+                }
+                Action::None
+            }
+            _ => Action::None,
+        }
+    }
+
+    /// Draw the step.
+    pub fn draw(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        config: &Config,
+        history: &[HistoryEntry],
+        sandbox_running: bool,
+    ) {
+        if let Some(form) = &self.form {
+            draw_form(frame, area, theme, form);
+            return;
+        }
+        let [list, info] =
+            Layout::vertical([Constraint::Min(6), Constraint::Length(6)]).areas(area);
+        let wide = area.width >= 110;
+        let mut header = vec!["Name", "Tracker id", "Key", "Last upload"];
+        if wide {
+            header.insert(2, "Base URL");
+        }
+        let header = Row::new(header).style(theme.muted);
+        let mut rows: Vec<Row> = config
+            .trackers
+            .iter()
+            .map(|t| {
+                let mut cells = vec![
+                    Cell::from(ui::sanitize(&t.name, 40)),
+                    Cell::from(ui::sanitize(&t.tracker_id, 30)),
+                    Cell::from(t.key_source_label()),
+                    Cell::from(last_upload(history, &t.name)),
+                ];
+                if wide {
+                    cells.insert(2, Cell::from(ui::sanitize(&t.base_url, 60)));
+                }
+                Row::new(cells).style(theme.text)
+            })
+            .collect();
+        let mut sandbox = vec![
+            Cell::from(SANDBOX_NAME),
+            Cell::from("(random id)"),
+            Cell::from("random key"),
+            Cell::from(if sandbox_running {
+                "running on 127.0.0.1"
+            } else {
+                "offline rehearsal"
+            }),
+        ];
+        if wide {
+            sandbox.insert(2, Cell::from("http://127.0.0.1"));
+        }
+        rows.push(Row::new(sandbox).style(theme.muted));
+        let mut widths = vec![
+            Constraint::Fill(2),
+            Constraint::Fill(1),
+            Constraint::Length(18),
+            Constraint::Length(25),
+        ];
+        if wide {
+            widths.insert(2, Constraint::Fill(3));
+        }
+        let table = Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(ui::selected(theme))
+            .highlight_symbol(ui::SELECT_SYMBOL)
+            .block(ui::block(theme, "Trackers"));
+        let mut st = TableState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(table, list, &mut st);
+
+        let mut lines = Vec::new();
+        if config.trackers.is_empty() {
+            lines.push(Line::styled(
+                "No tracker saved yet. Press a to add one, or choose Sandbox to walk the whole flow offline.",
+                theme.text,
+            ));
+        } else if self.selected >= config.trackers.len() {
+            lines.push(Line::styled(
+                "Sandbox: a local stand-in for the import endpoint on 127.0.0.1 with a random key. Nothing leaves this machine.",
+                theme.text,
+            ));
+        } else if let Some(t) = config.trackers.get(self.selected) {
+            lines.push(Line::from(vec![
+                Span::styled("Endpoint ", theme.muted),
+                Span::styled(
+                    ui::sanitize(
+                        &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
+                        120,
+                    ),
+                    theme.text,
+                ),
+            ]));
+            lines.push(Line::from(vec![
+                Span::styled("Key      ", theme.muted),
+                Span::styled(t.key_source_label(), theme.text),
+                Span::styled("   client ", theme.muted),
+                Span::styled(ui::sanitize(t.client_name(), 40), theme.text),
+            ]));
+        }
+        if let Some(b) = &self.busy {
+            lines.push(Line::styled(b.clone(), theme.accent));
+        }
+        if self.confirm_delete
+            && let Some(t) = config.trackers.get(self.selected)
+        {
+            lines.push(Line::styled(
+                format!(
+                    "Delete tracker {}? y = delete, n = keep",
+                    ui::sanitize(&t.name, 40)
+                ),
+                theme.warning,
+            ));
+        }
+        if let Some((ok, m)) = &self.message {
+            lines.push(Line::styled(
+                m.clone(),
+                if *ok { theme.ok } else { theme.error },
+            ));
+        }
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .block(ui::block(theme, "Details")),
+            info,
+        );
+    }
+}
+
+fn form_key(form: &mut Form, key: &KeyEvent, config: &Config) -> Option<Action> {
+    match key.code {
+        KeyCode::Esc => return None,
+        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % FIELDS.len(),
+        KeyCode::BackTab | KeyCode::Up => {
+            form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len()
+        }
+        KeyCode::Left if form.focus == 3 => form.kind = form.kind.prev(),
+        KeyCode::Right | KeyCode::Char(' ') if form.focus == 3 => {
+            form.kind = form.kind.next();
+            form.key.value.clear();
+            if form.kind != KeyKind::Stored {
+                form.existing_key = None;
+            }
+        }
+        KeyCode::Enter => {
+            let base = form.editing.as_deref().and_then(|n| config.tracker(n));
+            let t = form.tracker(base);
+            if let Err(e) = t.validate() {
+                form.error = Some(e.to_string());
+                return Some(Action::None);
+            }
+            if form.editing.as_deref() != Some(t.name.as_str()) && config.tracker(&t.name).is_some()
+            {
+                form.error = Some(format!("a tracker named {} already exists", t.name));
+                return Some(Action::None);
+            }
+            return Some(Action::Save {
+                original: form.editing.clone(),
+                tracker: Box::new(t),
+            });
+        }
+        _ => {
+            let focus = form.focus;
+            if let Some(f) = form.field_mut(focus) {
+                f.edit(key);
+                form.error = None;
+            }
+        }
+    }
+    Some(Action::None)
+}
+
+fn draw_form(frame: &mut Frame, area: Rect, theme: &Theme, form: &Form) {
+    let title = match &form.editing {
+        Some(n) => format!("Edit tracker {}", ui::sanitize(n, 40)),
+        None => "Add a tracker".to_string(),
+    };
+    let mut lines = Vec::new();
+    for (i, label) in FIELDS.iter().enumerate() {
+        let focused = form.focus == i;
+        let (label, value) = match i {
+            0 => (*label, form.name.value.clone()),
+            1 => (*label, form.tracker_id.value.clone()),
+            2 => (*label, form.base_url.value.clone()),
+            3 => (*label, format!("◀ {} ▶", form.kind.label())),
+            4 => match form.kind {
+                KeyKind::Stored => (
+                    "Private key",
+                    if form.key.value.is_empty() {
+                        match &form.existing_key {
+                            Some(k) => format!("(unchanged {})", k.masked()),
+                            None => String::new(),
+                        }
+                    } else {
+                        "•".repeat(form.key.value.chars().count().min(64))
+                    },
+                ),
+                KeyKind::Env if form.key.value.is_empty() && !focused => {
+                    ("Env variable", "(e.g. LB_PRIVATE_KEY)".to_string())
+                }
+                KeyKind::Env => ("Env variable", form.key.value.clone()),
+                KeyKind::Command if form.key.value.is_empty() && !focused => {
+                    ("Command", "(e.g. pass show luigi/shop)".to_string())
+                }
+                KeyKind::Command => ("Command", form.key.value.clone()),
+            },
+            _ => ("Client name", form.client_name.value.clone()),
+        };
+        let marker = if focused { ui::SELECT_SYMBOL } else { "  " };
+        let vstyle = if focused {
+            ui::selected(theme)
+        } else {
+            theme.text
+        };
+        let cursor = if focused && i != 3 { "▏" } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled(marker, theme.accent),
+            Span::styled(format!("{label:<13}"), theme.muted),
+            Span::styled(format!("{}{cursor}", ui::sanitize(&value, 200)), vstyle),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "The key is never shown; stored keys live in trackers.toml (mode 0600). Client name is optional (default ApiAuth).",
+        theme.muted,
+    ));
+    if let Some(e) = &form.error {
+        lines.push(Line::styled(ui::sanitize(e, 300), theme.error));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(ui::block(theme, title)),
+        area,
+    );
+}
+
+/// "2026-11-20 14:03 accepted" for the newest history entry of a tracker, or "never".
+pub fn last_upload(history: &[HistoryEntry], name: &str) -> String {
+    history
+        .iter()
+        .find(|e| e.tracker_name == name)
+        .map(|e| format!("{} {}", e.time.format("%Y-%m-%d %H:%M"), e.outcome))
+        .unwrap_or_else(|| "never".to_string())
+}

@@ -1,0 +1,278 @@
+//! Step 6, Upload: progress against the 10-minute limit, attempts and retries, cancel.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph, Wrap};
+use tokio_util::sync::CancellationToken;
+
+use super::is_char;
+use crate::tui::services::UploadEvent;
+use crate::tui::theme::Theme;
+use crate::tui::ui::{self, KeyHint, hint};
+
+/// State of the upload step.
+#[derive(Debug, Clone)]
+pub struct UploadView {
+    /// Run id.
+    pub run: u64,
+    /// Cancels the upload.
+    pub cancel: CancellationToken,
+    /// Bytes sent in the current attempt.
+    pub sent: u64,
+    /// Body size.
+    pub total: u64,
+    /// Current rate.
+    pub rate_bps: f64,
+    /// Estimated time left.
+    pub eta: Option<Duration>,
+    /// Time since start.
+    pub elapsed: Duration,
+    /// When it started (None in demos).
+    pub started: Option<Instant>,
+    /// Attempt number (1-based; 0 = not started yet).
+    pub attempt: u32,
+    /// Why the current attempt is a retry.
+    pub retry_reason: Option<String>,
+    /// Waiting before the next attempt.
+    pub retry_after: Option<Duration>,
+    /// Server clock minus ours, and whether it was corrected.
+    pub clock_skew: Option<(i64, bool)>,
+    /// Asking "cancel the upload?".
+    pub asking_cancel: bool,
+    /// Cancellation requested.
+    pub cancelling: bool,
+}
+
+/// What the upload step asks the app to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing beyond the state change.
+    None,
+    /// Cancel the upload.
+    Cancel,
+}
+
+impl UploadView {
+    /// A fresh upload of `total` bytes.
+    pub fn new(run: u64, total: u64, started: Option<Instant>) -> Self {
+        UploadView {
+            run,
+            cancel: CancellationToken::new(),
+            sent: 0,
+            total,
+            rate_bps: 0.0,
+            eta: None,
+            elapsed: Duration::ZERO,
+            started,
+            attempt: 0,
+            retry_reason: None,
+            retry_after: None,
+            clock_skew: None,
+            asking_cancel: false,
+            cancelling: false,
+        }
+    }
+
+    /// Apply an event from the upload task.
+    pub fn apply(&mut self, ev: UploadEvent) {
+        match ev {
+            UploadEvent::ClockSkew { skew_ms, corrected } => {
+                self.clock_skew = Some((skew_ms, corrected))
+            }
+            UploadEvent::Attempt { n, reason } => {
+                self.attempt = n;
+                self.retry_reason = reason;
+                self.retry_after = None;
+                self.sent = 0;
+            }
+            UploadEvent::Progress {
+                sent,
+                total,
+                rate_bps,
+                eta,
+                elapsed,
+            } => {
+                self.sent = sent;
+                self.total = total;
+                self.rate_bps = rate_bps;
+                self.eta = eta;
+                self.elapsed = elapsed;
+            }
+            UploadEvent::Retrying { after, reason } => {
+                self.retry_after = Some(after);
+                self.retry_reason = Some(reason);
+            }
+        }
+    }
+
+    /// Advance the elapsed clock.
+    pub fn tick(&mut self, now: Instant) {
+        if let Some(s) = self.started {
+            self.elapsed = self.elapsed.max(now.saturating_duration_since(s));
+        }
+    }
+
+    /// Key bindings of the current state.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        if self.asking_cancel {
+            return vec![
+                hint("y", "cancel upload", "Stop the upload now"),
+                hint("n/Esc", "keep going", "Continue uploading"),
+            ];
+        }
+        vec![
+            hint("Esc", "cancel…", "Ask to cancel the upload"),
+            hint("h", "history", "Show the upload history"),
+            hint("?", "help", "Show all keys"),
+            hint("q", "quit", "Cancel the upload and quit (asks first)"),
+        ]
+    }
+
+    /// Handle a key.
+    pub fn on_key(&mut self, key: &KeyEvent) -> Action {
+        if self.asking_cancel {
+            self.asking_cancel = false;
+            if is_char(key, 'y') {
+                self.cancelling = true;
+                return Action::Cancel;
+            }
+            return Action::None;
+        }
+        if key.code == KeyCode::Esc && !self.cancelling {
+            self.asking_cancel = true;
+        }
+        Action::None
+    }
+
+    /// Draw the step.
+    pub fn draw(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        file_name: &str,
+        endpoint: &str,
+    ) {
+        let [g, limit, info, rest] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Length(3),
+            Constraint::Length(7),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        let ratio = if self.total == 0 {
+            0.0
+        } else {
+            (self.sent as f64 / self.total as f64).clamp(0.0, 1.0)
+        };
+        let label = format!(
+            "{:.1}%  {} of {}  {}  ETA {}",
+            ratio * 100.0,
+            ui::bytes(self.sent),
+            ui::bytes(self.total),
+            ui::rate(self.rate_bps),
+            self.eta.map_or("–".to_string(), ui::clock)
+        );
+        frame.render_widget(
+            Gauge::default()
+                .ratio(ratio)
+                .label(Span::styled(label, theme.text.add_modifier(Modifier::BOLD)))
+                .gauge_style(theme.gauge)
+                .style(theme.gauge_bg)
+                .block(ui::block(
+                    theme,
+                    format!("Uploading {}", ui::sanitize(file_name, 50)),
+                )),
+            g,
+        );
+        let limit_ratio = (self.elapsed.as_secs_f64() / 600.0).clamp(0.0, 1.0);
+        let limit_style = if limit_ratio > 0.8 {
+            theme.error
+        } else {
+            theme.gauge
+        };
+        frame.render_widget(
+            Gauge::default()
+                .ratio(limit_ratio)
+                .label(format!("elapsed {} of 10:00", ui::clock(self.elapsed)))
+                .gauge_style(limit_style)
+                .style(theme.gauge_bg)
+                .block(ui::block(theme, "Time limit")),
+            limit,
+        );
+        let kv = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:<12}"), theme.muted),
+                Span::styled(v, theme.text),
+            ])
+        };
+        let mut lines = vec![
+            kv("endpoint", ui::sanitize(endpoint, 120)),
+            kv(
+                "attempt",
+                if self.attempt == 0 {
+                    "starting…".to_string()
+                } else {
+                    format!("{} of up to 3", self.attempt)
+                },
+            ),
+        ];
+        if let Some(r) = &self.retry_reason {
+            let after = self
+                .retry_after
+                .map(|a| format!(" — next attempt in {}", ui::clock(a)))
+                .unwrap_or_default();
+            lines.push(Line::styled(
+                format!("retry: {}{after}", ui::sanitize(r, 150)),
+                theme.warning,
+            ));
+        }
+        lines.push(kv(
+            "clock skew",
+            match self.clock_skew {
+                None => "not measured yet".to_string(),
+                Some((ms, true)) => format!("{ms:+} ms — corrected in the Date header"),
+                Some((ms, false)) => format!("{ms:+} ms"),
+            },
+        ));
+        if self.cancelling {
+            lines.push(Line::styled("cancelling…", theme.warning));
+        } else if self.total > 0 && self.sent >= self.total {
+            lines.push(Line::styled(
+                "all bytes sent — waiting for the server's answer…",
+                theme.accent,
+            ));
+        }
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .block(ui::block(theme, "Upload")),
+            info,
+        );
+        let _ = rest;
+        if self.asking_cancel {
+            ui::popup(
+                frame,
+                area,
+                theme,
+                "Cancel?",
+                vec![
+                    Line::styled(
+                        "Cancel the upload?",
+                        theme.warning.add_modifier(Modifier::BOLD),
+                    ),
+                    Line::styled(
+                        "The server discards an incomplete upload.  y = cancel, n = keep going",
+                        theme.text,
+                    ),
+                ],
+                60,
+            );
+        }
+    }
+}

@@ -1,0 +1,655 @@
+//! Step 3, Validate: live progress, counters, issues with examples, sample orders, verdict.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, TableState, Tabs, Wrap};
+
+use super::{is_char, step_selection};
+use crate::tui::services;
+use crate::tui::theme::Theme;
+use crate::tui::ui::{self, KeyHint, hint};
+use crate::validate::{Code, Progress, Report, Severity, Snapshot, Verdict};
+
+/// Which panel the right side shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    /// The issues table.
+    #[default]
+    Issues,
+    /// Sampled multi-item orders.
+    Samples,
+}
+
+/// State of the validate step.
+#[derive(Debug, Clone)]
+pub struct ValidateView {
+    /// Run id (results of older runs are ignored).
+    pub run: u64,
+    /// The file validated.
+    pub path: PathBuf,
+    /// Shared with the validation thread.
+    pub progress: Arc<Progress>,
+    /// Latest snapshot.
+    pub snap: Snapshot,
+    /// When the run started (None in demos).
+    pub started: Option<Instant>,
+    /// Time since start.
+    pub elapsed: Duration,
+    /// The report, or why there is none.
+    pub result: Option<Result<Arc<Report>, String>>,
+    /// Right panel.
+    pub tab: Tab,
+    /// Selected issue.
+    pub issue_sel: usize,
+    /// Examples popup open.
+    pub drill: bool,
+    /// Sample order shown.
+    pub sample: usize,
+    /// Where the report was saved, or why not.
+    pub saved: Option<Result<PathBuf, String>>,
+    /// A notice.
+    pub message: Option<String>,
+    /// Whether `m` (columns) is available.
+    pub can_map: bool,
+}
+
+/// What the validate step asks the app to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing beyond the state change.
+    None,
+    /// Back to the file step (cancels a running validation).
+    Back,
+    /// Go on to Confirm.
+    Continue,
+    /// Open the Columns step.
+    Columns,
+    /// Save the report.
+    SaveReport,
+}
+
+/// An issue row: from the report when done, from the snapshot while running.
+struct IssueRow {
+    code: Code,
+    severity: Severity,
+    count: u64,
+    message: String,
+}
+
+impl ValidateView {
+    /// A fresh run on `path`.
+    pub fn new(run: u64, path: PathBuf, progress: Arc<Progress>, started: Option<Instant>) -> Self {
+        ValidateView {
+            run,
+            path,
+            progress,
+            snap: Snapshot::default(),
+            started,
+            elapsed: Duration::ZERO,
+            result: None,
+            tab: Tab::Issues,
+            issue_sel: 0,
+            drill: false,
+            sample: 0,
+            saved: None,
+            message: None,
+            can_map: false,
+        }
+    }
+
+    /// Whether the run is still going.
+    pub fn running(&self) -> bool {
+        self.result.is_none()
+    }
+
+    /// The report, once done.
+    pub fn report(&self) -> Option<&Arc<Report>> {
+        self.result.as_ref().and_then(|r| r.as_ref().ok())
+    }
+
+    /// Poll the progress (called on every tick).
+    pub fn tick(&mut self, now: Instant) {
+        if self.running() {
+            self.snap = self.progress.snapshot();
+            if let Some(s) = self.started {
+                self.elapsed = now.saturating_duration_since(s);
+            }
+        }
+    }
+
+    fn issues(&self) -> Vec<IssueRow> {
+        if let Some(r) = self.report() {
+            return r
+                .issues
+                .iter()
+                .map(|i| IssueRow {
+                    code: i.code,
+                    severity: i.severity,
+                    count: i.count,
+                    message: i.message.clone(),
+                })
+                .collect();
+        }
+        let mut v: Vec<IssueRow> = self
+            .snap
+            .issues
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| IssueRow {
+                code: *c,
+                severity: c.severity(),
+                count: *n,
+                message: String::new(),
+            })
+            .collect();
+        v.sort_by_key(|r| r.severity);
+        v
+    }
+
+    /// Key bindings of the current state.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        if self.drill {
+            return vec![
+                hint(
+                    "↑↓",
+                    "issue",
+                    "Show the examples of the previous/next issue",
+                ),
+                hint("Esc/Enter", "close", "Close the examples"),
+            ];
+        }
+        let mut v = vec![
+            hint(
+                "c",
+                "continue",
+                "Go on to Confirm (only when the file has no errors)",
+            ),
+            hint(
+                "Esc",
+                "back",
+                "Back to the file step (stops a running validation)",
+            ),
+            hint(
+                "Tab",
+                if self.tab == Tab::Issues {
+                    "samples"
+                } else {
+                    "issues"
+                },
+                "Switch between the issues and the sample orders",
+            ),
+        ];
+        match self.tab {
+            Tab::Issues => {
+                v.push(hint("↑↓", "select", "Select an issue"));
+                v.push(hint(
+                    "Enter",
+                    "examples",
+                    "Show where the issue occurs (line, byte, text)",
+                ));
+            }
+            Tab::Samples => v.push(hint("←→", "page", "Previous / next sampled order")),
+        }
+        v.push(hint(
+            "r",
+            "save report",
+            "Save the report as JSON and text in the data directory",
+        ));
+        if self.can_map {
+            v.push(hint(
+                "m",
+                "columns",
+                "Map the columns of a CSV that doesn't fit the layout",
+            ));
+        }
+        v.push(hint("h", "history", "Show the upload history"));
+        v.push(hint("?", "help", "Show all keys"));
+        v.push(hint("q", "quit", "Quit lbimport"));
+        v
+    }
+
+    /// Handle a key.
+    pub fn on_key(&mut self, key: &KeyEvent) -> Action {
+        let n_issues = self.issues().len();
+        if self.drill {
+            match key.code {
+                KeyCode::Esc | KeyCode::Enter => self.drill = false,
+                _ => {
+                    step_selection(&mut self.issue_sel, n_issues, key);
+                }
+            }
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Esc => return Action::Back,
+            KeyCode::Tab | KeyCode::BackTab => {
+                self.tab = match self.tab {
+                    Tab::Issues => Tab::Samples,
+                    Tab::Samples => Tab::Issues,
+                }
+            }
+            KeyCode::Enter if self.tab == Tab::Issues => {
+                if self.report().is_some() && n_issues > 0 {
+                    self.drill = true;
+                } else if self.running() {
+                    self.message = Some("examples are shown when the run is done".to_string());
+                } else if self.report().is_some() {
+                    return self.try_continue();
+                }
+            }
+            KeyCode::Left if self.tab == Tab::Samples => {
+                self.sample = self.sample.saturating_sub(1)
+            }
+            KeyCode::Right if self.tab == Tab::Samples => {
+                let n = self.report().map_or(0, |r| r.samples.len());
+                self.sample = (self.sample + 1).min(n.saturating_sub(1));
+            }
+            _ if is_char(key, 'c') => return self.try_continue(),
+            _ if is_char(key, 'r') => {
+                if self.report().is_some() {
+                    return Action::SaveReport;
+                }
+                self.message = Some("the report can be saved when the run is done".to_string());
+            }
+            _ if is_char(key, 'm') => {
+                if self.can_map {
+                    return Action::Columns;
+                }
+                self.message = Some("column mapping applies to CSV files".to_string());
+            }
+            _ => {
+                if self.tab == Tab::Issues {
+                    step_selection(&mut self.issue_sel, n_issues, key);
+                }
+            }
+        }
+        Action::None
+    }
+
+    fn try_continue(&mut self) -> Action {
+        match &self.result {
+            None => {
+                self.message = Some("still validating — wait for the verdict".to_string());
+                Action::None
+            }
+            Some(Err(e)) => {
+                self.message = Some(format!("no report: {e}"));
+                Action::None
+            }
+            Some(Ok(r)) if r.has_errors() => {
+                self.message = Some(format!(
+                    "{} — fix the file{} before uploading",
+                    services::verdict_words(r),
+                    if self.can_map {
+                        " or map its columns (m)"
+                    } else {
+                        ""
+                    }
+                ));
+                Action::None
+            }
+            Some(Ok(_)) => Action::Continue,
+        }
+    }
+
+    /// Draw the step.
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let [gauge_area, mid, banner] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Min(8),
+            Constraint::Length(4),
+        ])
+        .areas(area);
+        self.draw_gauge(frame, gauge_area, theme);
+        let [counters, right] =
+            Layout::horizontal([Constraint::Length(32), Constraint::Min(20)]).areas(mid);
+        self.draw_counters(frame, counters, theme);
+        let [tabs_area, panel] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(right);
+        let n_issues = self.issues().len();
+        let n_samples = self.report().map_or(0, |r| r.samples.len());
+        let tabs = Tabs::new(vec![
+            format!("Issues ({n_issues})"),
+            format!("Sample orders ({n_samples})"),
+        ])
+        .select(match self.tab {
+            Tab::Issues => 0,
+            Tab::Samples => 1,
+        })
+        .style(theme.muted)
+        .highlight_style(
+            theme
+                .accent
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        )
+        .divider(" │ ");
+        frame.render_widget(tabs, tabs_area);
+        match self.tab {
+            Tab::Issues => self.draw_issues(frame, panel, theme),
+            Tab::Samples => self.draw_samples(frame, panel, theme),
+        }
+        self.draw_banner(frame, banner, theme);
+        if self.drill {
+            self.draw_examples(frame, area, theme);
+        }
+    }
+
+    fn draw_gauge(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let s = &self.snap;
+        let (total, read) = match self.report() {
+            Some(r) => (r.file.bytes, r.file.bytes),
+            None => (
+                s.total_bytes,
+                s.bytes_read.min(s.total_bytes.max(s.bytes_read)),
+            ),
+        };
+        let failed = matches!(self.result, Some(Err(_)));
+        let ratio = if total == 0 || failed {
+            if self.running() || failed { 0.0 } else { 1.0 }
+        } else {
+            (read as f64 / total as f64).clamp(0.0, 1.0)
+        };
+        let secs = self.elapsed.as_secs_f64();
+        let rows = self.report().map_or(s.rows, |r| r.stats.rows);
+        let rps = if secs > 0.0 { rows as f64 / secs } else { 0.0 };
+        let bps = if secs > 0.0 { read as f64 / secs } else { 0.0 };
+        let eta = if self.running() && bps > 0.0 && total > read {
+            format!(
+                "ETA {}",
+                ui::clock(Duration::from_secs_f64((total - read) as f64 / bps))
+            )
+        } else if self.running() {
+            "ETA –".to_string()
+        } else if failed {
+            "stopped".to_string()
+        } else {
+            format!("done in {}", ui::clock(self.elapsed))
+        };
+        let label = format!(
+            "{:.0}%  {} of {}  {} rows/s  {}",
+            ratio * 100.0,
+            ui::bytes(read),
+            ui::bytes(total),
+            ui::count(rps as u64),
+            eta
+        );
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        frame.render_widget(
+            Gauge::default()
+                .ratio(ratio)
+                .label(Span::styled(label, theme.text.add_modifier(Modifier::BOLD)))
+                .gauge_style(theme.gauge)
+                .style(theme.gauge_bg)
+                .block(ui::block(
+                    theme,
+                    format!("Validating {}", ui::sanitize(&name, 50)),
+                )),
+            area,
+        );
+    }
+
+    fn draw_counters(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let s = &self.snap;
+        let (rows, orders, multi, pairs, products, users, first, last) = match self.report() {
+            Some(r) => {
+                let st = &r.stats;
+                (
+                    st.rows,
+                    st.orders,
+                    st.multi_item_orders,
+                    st.pairs,
+                    st.products,
+                    st.users,
+                    st.first_purchase.clone(),
+                    st.last_purchase.clone(),
+                )
+            }
+            None => (
+                s.rows,
+                s.orders,
+                s.multi_item_orders,
+                s.pairs,
+                s.products,
+                s.users,
+                s.first_purchase.clone(),
+                s.last_purchase.clone(),
+            ),
+        };
+        let kv = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:<13}"), theme.muted),
+                Span::styled(v, theme.text),
+            ])
+        };
+        let short = |t: Option<String>| {
+            t.map(|t| t.chars().take(16).collect::<String>())
+                .unwrap_or_else(|| "–".to_string())
+        };
+        let lines = vec![
+            kv("rows", ui::count(rows)),
+            kv("orders", ui::count(orders)),
+            kv("multi-item", ui::count(multi)),
+            kv("pairs", ui::count(pairs)),
+            kv("products", ui::count(products)),
+            kv("users", ui::count(users)),
+            kv("first", short(first)),
+            kv("last", short(last)),
+        ];
+        frame.render_widget(
+            Paragraph::new(lines).block(ui::block(theme, "Counters")),
+            area,
+        );
+    }
+
+    fn draw_issues(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let issues = self.issues();
+        if issues.is_empty() {
+            let text = if self.running() {
+                "no issues so far"
+            } else {
+                "no issues"
+            };
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, theme.ok)).block(ui::block(theme, "Issues")),
+                area,
+            );
+            return;
+        }
+        let rows: Vec<Row> = issues
+            .iter()
+            .map(|i| {
+                let (sym, st) = severity_style(theme, i.severity);
+                Row::new(vec![
+                    Cell::from(Span::styled(sym, st)),
+                    Cell::from(Span::styled(i.code.as_str(), st)),
+                    Cell::from(Span::styled(ui::count(i.count), theme.text)),
+                    Cell::from(Span::styled(ui::sanitize(&i.message, 200), theme.muted)),
+                ])
+            })
+            .collect();
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(5),
+                Constraint::Length(21),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(Row::new(["sev", "code", "count", "message"]).style(theme.muted))
+        .row_highlight_style(ui::selected(theme))
+        .highlight_symbol(ui::SELECT_SYMBOL)
+        .block(ui::block(theme, "Issues"));
+        let mut st =
+            TableState::default().with_selected(Some(self.issue_sel.min(issues.len() - 1)));
+        frame.render_stateful_widget(table, area, &mut st);
+    }
+
+    fn draw_samples(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let Some(r) = self.report() else {
+            frame.render_widget(
+                Paragraph::new(Line::styled(
+                    "sample orders are shown when the run is done",
+                    theme.muted,
+                ))
+                .block(ui::block(theme, "Sample orders")),
+                area,
+            );
+            return;
+        };
+        let Some(s) = r
+            .samples
+            .get(self.sample.min(r.samples.len().saturating_sub(1)))
+        else {
+            frame.render_widget(
+                Paragraph::new(Line::styled("no multi-item orders to sample", theme.muted))
+                    .block(ui::block(theme, "Sample orders")),
+                area,
+            );
+            return;
+        };
+        let title = format!(
+            "Order {} — {} rows — {}/{}  ←→",
+            ui::sanitize(&s.order_id, 30),
+            s.rows.len(),
+            self.sample.min(r.samples.len() - 1) + 1,
+            r.samples.len()
+        );
+        let rows: Vec<Row> = s
+            .rows
+            .iter()
+            .map(|row| {
+                Row::new(vec![
+                    Cell::from(row.line.to_string()),
+                    Cell::from(ui::sanitize(&row.identity, 80)),
+                    Cell::from(ui::sanitize(row.user_id.as_deref().unwrap_or("–"), 30)),
+                    Cell::from(row.created_at.clone().unwrap_or_else(|| "–".to_string())),
+                ])
+                .style(theme.text)
+            })
+            .collect();
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(8),
+                Constraint::Fill(2),
+                Constraint::Fill(1),
+                Constraint::Length(19),
+            ],
+        )
+        .header(Row::new(["line", "identity", "user", "created_at"]).style(theme.muted))
+        .block(ui::block(theme, title));
+        frame.render_widget(table, area);
+    }
+
+    fn draw_banner(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let mut lines = Vec::new();
+        match &self.result {
+            None => lines.push(Line::styled(
+                "validating… the verdict follows when the whole file is read",
+                theme.muted,
+            )),
+            Some(Err(e)) => lines.push(Line::styled(
+                format!("cannot validate: {}", ui::sanitize(e, 200)),
+                theme.error,
+            )),
+            Some(Ok(r)) => {
+                let st = match r.verdict {
+                    Verdict::Ok => theme.ok,
+                    Verdict::Warnings => theme.warning,
+                    Verdict::Errors => theme.error,
+                };
+                let sym = match r.verdict {
+                    Verdict::Ok => "✔ ",
+                    Verdict::Warnings => "! ",
+                    Verdict::Errors => "✘ ",
+                };
+                let next = if r.has_errors() {
+                    ""
+                } else {
+                    "   — press c to continue"
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("{sym}{}", services::verdict_words(r)).to_uppercase(),
+                        st.add_modifier(Modifier::BOLD),
+                    ),
+                    Span::styled(next, theme.muted),
+                ]));
+            }
+        }
+        match &self.saved {
+            Some(Ok(p)) => lines.push(Line::styled(
+                format!(
+                    "report saved: {}",
+                    ui::short_path(&p.display().to_string(), 120)
+                ),
+                theme.ok,
+            )),
+            Some(Err(e)) => lines.push(Line::styled(ui::sanitize(e, 200), theme.error)),
+            None => {}
+        }
+        if let Some(m) = &self.message {
+            lines.push(Line::styled(ui::sanitize(m, 200), theme.warning));
+        }
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .block(ui::block(theme, "Verdict")),
+            area,
+        );
+    }
+
+    fn draw_examples(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let Some(r) = self.report() else { return };
+        let Some(issue) = r.issues.get(self.issue_sel) else {
+            return;
+        };
+        let (_, st) = severity_style(theme, issue.severity);
+        let mut lines = vec![
+            Line::styled(
+                format!("{} × {}", issue.code, ui::count(issue.count)),
+                st.add_modifier(Modifier::BOLD),
+            ),
+            Line::styled(ui::sanitize(&issue.message, 400), theme.text),
+            Line::raw(""),
+        ];
+        if issue.examples.is_empty() {
+            lines.push(Line::styled(
+                "no examples (the issue is about the whole file)",
+                theme.muted,
+            ));
+        }
+        for e in &issue.examples {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("line {:<8} byte {:<10} ", e.line, e.byte),
+                    theme.muted,
+                ),
+                Span::styled(ui::sanitize(&e.text, 200), theme.text),
+            ]));
+        }
+        let w = area.width.saturating_sub(6);
+        ui::popup(frame, area, theme, "Examples", lines, w);
+    }
+}
+
+/// A severity's marker and style (the marker keeps it readable without colour).
+pub fn severity_style(theme: &Theme, s: Severity) -> (&'static str, ratatui::style::Style) {
+    match s {
+        Severity::Error => ("✘ err", theme.error),
+        Severity::Warning => ("! wrn", theme.warning),
+        Severity::Info => ("i inf", theme.muted),
+    }
+}

@@ -1,0 +1,484 @@
+//! The wizard's state machine driven by key events without a terminal: `App::handle` for the
+//! state, `Driver` for the real effects (validator thread, in-process sandbox server, history).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use lbimport::config::{Config, ConfigStore, History, KeySource, Outcome, Tracker, sha256_file};
+use lbimport::tui::app::{App, Context, Effect, Input, Overlay, Step};
+use lbimport::tui::driver::Driver;
+use lbimport::tui::services::UploadOutcome;
+use lbimport::tui::theme::Theme;
+
+struct Harness {
+    app: App,
+    driver: Driver,
+    files: PathBuf,
+    data: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+fn key(code: KeyCode) -> Input {
+    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Input {
+    key(KeyCode::Char(c))
+}
+
+impl Harness {
+    fn new(config: Config) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let files = tmp.path().join("files");
+        let data = tmp.path().join("data");
+        let cfg = tmp.path().join("config");
+        for d in [&files, &data, &cfg] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let app = App::new(Context {
+            config,
+            history: Vec::new(),
+            start_dir: files.clone(),
+            theme: Theme::default(),
+            notices: Vec::new(),
+        });
+        let driver = Driver::new(ConfigStore::at(&cfg), History::at(&data), data.clone());
+        Harness {
+            app,
+            driver,
+            files,
+            data,
+            _tmp: tmp,
+        }
+    }
+
+    fn press(&mut self, input: Input) -> bool {
+        let fx = self.app.handle(input);
+        self.driver.execute(fx)
+    }
+
+    fn typ(&mut self, s: &str) {
+        for c in s.chars() {
+            self.press(ch(c));
+        }
+    }
+
+    async fn pump_until(&mut self, what: &str, pred: impl Fn(&App) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !pred(&self.app) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Ok(Some(m)) =
+                tokio::time::timeout(Duration::from_millis(50), self.driver.recv()).await
+            {
+                let fx = self.app.handle(Input::Msg(m));
+                self.driver.execute(fx);
+            }
+            self.app.handle(Input::Tick(Instant::now()));
+        }
+    }
+
+    fn write(&self, name: &str, body: &str) -> PathBuf {
+        let p = self.files.join(name);
+        std::fs::write(&p, body).expect("write");
+        p
+    }
+
+    /// From the file step: filter by name and choose the file.
+    fn choose(&mut self, name: &str) {
+        assert!(
+            matches!(self.app.step, Step::File { .. }),
+            "{:?}",
+            self.app.step.name()
+        );
+        self.press(ch('/'));
+        self.typ(name);
+        self.press(key(KeyCode::Enter));
+    }
+}
+
+fn valid_csv() -> String {
+    let mut s = String::new();
+    for o in 0..200u32 {
+        for i in 0..3u32 {
+            s.push_str(&format!(
+                "{},/p/{},u{},2024-05-{:02} 10:{:02}:00\n",
+                1000 + o,
+                (o * 7 + i * 13) % 97,
+                o % 50,
+                1 + o % 28,
+                i
+            ));
+        }
+    }
+    s
+}
+
+fn saved_tracker() -> Config {
+    Config {
+        theme: None,
+        trackers: vec![Tracker::new(
+            "shop",
+            "1292-9381",
+            KeySource::Env("LBIMPORT_TEST_NO_SUCH_VAR".into()),
+        )],
+    }
+}
+
+fn step(app: &App) -> &'static str {
+    app.step.name()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
+    let mut h = Harness::new(Config::default());
+    let path = h.write("orders.csv", &valid_csv());
+    let sha = sha256_file(&path).expect("sha");
+    // Tracker: no saved tracker, the Sandbox row is selected.
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
+        .await;
+    let t = h.app.step.tracker().expect("tracker").clone();
+    assert!(t.sandbox);
+    assert!(
+        t.tracker.base_url.starts_with("http://127.0.0.1:"),
+        "{}",
+        t.tracker.base_url
+    );
+    h.choose("orders");
+    assert_eq!(step(&h.app), "Validate");
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    let report = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report().cloned())
+        .expect("report");
+    assert_eq!(report.stats.rows, 600);
+    assert_eq!(report.stats.orders, 200);
+    assert_eq!(report.file.sha256, sha);
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Confirm");
+    assert!(
+        h.app
+            .confirm
+            .as_ref()
+            .is_some_and(|c| c.duplicate.is_none())
+    );
+    h.press(ch('y'));
+    assert_eq!(step(&h.app), "Upload");
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    let Step::Result { outcome, .. } = &h.app.step else {
+        unreachable!()
+    };
+    match outcome {
+        UploadOutcome::Accepted { status, bytes, .. } => {
+            assert_eq!(*status, 200);
+            assert_eq!(*bytes, std::fs::metadata(&path).expect("meta").len());
+        }
+        other => panic!("not accepted: {other:?}"),
+    }
+    let received = h.driver.sandbox_received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].sha256, sha);
+    assert_eq!(
+        received[0].bytes,
+        std::fs::metadata(&path).expect("meta").len()
+    );
+    let hist = History::at(&h.data).list().expect("history");
+    assert_eq!(hist.len(), 1);
+    assert_eq!(hist[0].outcome, Outcome::Accepted);
+    assert_eq!(hist[0].sha256, sha);
+    assert_eq!(hist[0].rows, Some(600));
+    assert_eq!(h.app.history.len(), 1);
+
+    // The same bytes again: Confirm shows the duplicate and `y` alone does not upload.
+    h.press(ch('f'));
+    assert_eq!(step(&h.app), "File");
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the second report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Confirm");
+    let dup = h
+        .app
+        .confirm
+        .as_ref()
+        .and_then(|c| c.duplicate.clone())
+        .expect("duplicate warning");
+    assert_eq!(dup.sha256, sha);
+    h.press(ch('y'));
+    assert_eq!(
+        step(&h.app),
+        "Confirm",
+        "y alone must not upload a duplicate"
+    );
+    h.press(ch('D'));
+    h.press(ch('y'));
+    assert_eq!(step(&h.app), "Upload");
+    h.pump_until("the second result", |a| {
+        matches!(a.step, Step::Result { .. })
+    })
+    .await;
+    assert_eq!(h.driver.sandbox_received().len(), 2);
+    assert_eq!(History::at(&h.data).list().expect("history").len(), 2);
+    assert!(h.press(key(KeyCode::Enter)), "Enter on the result quits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_with_errors_cannot_reach_confirm() {
+    let mut h = Harness::new(saved_tracker());
+    h.write(
+        "bad.csv",
+        "order_id,identity,user_id,created_at\n1,/p/1,u1,2024-05-01T10:00:00Z\n1,/p/2,u1,2024-05-01T10:00:00+02:00\n2,,u2,\n",
+    );
+    h.press(key(KeyCode::Enter));
+    assert_eq!(step(&h.app), "File");
+    h.choose("bad");
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| !v.running())
+    })
+    .await;
+    let v = h.app.validate.as_ref().expect("validate");
+    let report = v.report().expect("report").clone();
+    assert!(report.has_errors(), "{:?}", report.verdict);
+    assert!(report.error_count() >= 3, "{}", report.error_count());
+    for k in ['c', 'y'] {
+        h.press(ch(k));
+        assert_eq!(step(&h.app), "Validate");
+    }
+    let msg = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.message.clone())
+        .unwrap_or_default();
+    assert!(msg.contains("reject the whole file"), "{msg}");
+    // Enter drills into the first issue's examples; it has line numbers.
+    h.press(key(KeyCode::Enter));
+    assert!(h.app.validate.as_ref().is_some_and(|v| v.drill));
+    assert!(!report.issues[0].examples.is_empty());
+    h.press(key(KeyCode::Esc));
+    assert!(h.app.validate.as_ref().is_some_and(|v| !v.drill));
+    assert_eq!(step(&h.app), "Validate");
+    // r saves the report next to the data dir and shows where.
+    h.press(ch('r'));
+    h.pump_until("the saved report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.saved.is_some())
+    })
+    .await;
+    let saved = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.saved.clone())
+        .expect("saved")
+        .expect("ok");
+    assert!(saved.starts_with(&h.data), "{}", saved.display());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&saved).expect("read report")).expect("json");
+    assert_eq!(json["verdict"], "errors");
+    assert!(
+        saved.with_extension("txt").exists()
+            || Path::new(&saved.display().to_string().replace(".json", ".txt")).exists()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_goes_back_one_step_and_keeps_the_answers() {
+    let mut cfg = saved_tracker();
+    cfg.trackers
+        .push(Tracker::new("other", "1-2", KeySource::Env("X".into())));
+    let mut h = Harness::new(cfg);
+    h.write("a.csv", "1,/p/1\n");
+    h.write("orders.csv", &valid_csv());
+    h.press(key(KeyCode::Down));
+    h.press(key(KeyCode::Enter));
+    assert_eq!(step(&h.app), "File");
+    assert_eq!(
+        h.app.step.tracker().map(|t| t.tracker.name.as_str()),
+        Some("other")
+    );
+    h.choose("orders");
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    let run = h.app.validate.as_ref().map(|v| v.run);
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Confirm");
+
+    // Confirm → Validate: same run, report kept, nothing re-validated.
+    h.press(key(KeyCode::Esc));
+    assert_eq!(step(&h.app), "Validate");
+    assert_eq!(h.app.validate.as_ref().map(|v| v.run), run);
+    assert!(
+        h.app
+            .validate
+            .as_ref()
+            .is_some_and(|v| v.report().is_some())
+    );
+    assert_eq!(
+        h.app.step.file().map(|f| f.original.clone()),
+        Some(h.files.join("orders.csv"))
+    );
+
+    // Validate → File: the browser still shows the directory with the file selected.
+    h.press(key(KeyCode::Esc));
+    assert_eq!(step(&h.app), "File");
+    let f = h.app.file.as_ref().expect("file view");
+    let canon = std::fs::canonicalize(&h.files).expect("canon");
+    assert_eq!(f.dir, canon);
+    assert_eq!(
+        h.app.step.tracker().map(|t| t.tracker.name.as_str()),
+        Some("other")
+    );
+
+    // File → Tracker: the selection is kept.
+    h.press(key(KeyCode::Esc)); // clears the filter first
+    h.press(key(KeyCode::Esc));
+    assert_eq!(step(&h.app), "Tracker");
+    assert_eq!(h.app.tracker.selected, 1);
+    // Enter again lands in the same file browser state.
+    h.press(key(KeyCode::Enter));
+    assert_eq!(step(&h.app), "File");
+    assert_eq!(h.app.file.as_ref().map(|f| f.dir.clone()), Some(canon));
+}
+
+#[test]
+fn quit_asks_only_when_work_would_be_lost_and_ctrl_c_always_quits() {
+    let theme = Theme::default();
+    let apps = lbimport::tui::demo::apps(&theme);
+    let get = |n: &str| {
+        apps.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, a)| a.clone())
+            .expect(n)
+    };
+
+    let mut a = get("tracker");
+    let fx = a.handle(ch('q'));
+    assert!(matches!(fx.as_slice(), [Effect::Quit]), "{fx:?}");
+
+    let mut a = get("validate");
+    assert!(a.handle(ch('q')).is_empty());
+    assert!(matches!(a.overlay, Some(Overlay::Quit(_))));
+    assert!(a.handle(ch('n')).is_empty());
+    assert!(a.overlay.is_none());
+    a.handle(ch('q'));
+    let fx = a.handle(ch('y'));
+    assert!(matches!(fx.last(), Some(Effect::Quit)), "{fx:?}");
+
+    let mut a = get("upload");
+    let fx = a.handle(Input::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(
+        matches!(fx.as_slice(), [Effect::CancelUpload(_), Effect::Quit]),
+        "{fx:?}"
+    );
+
+    // Esc on Upload asks first; y cancels through the token.
+    let mut a = get("upload");
+    assert!(a.handle(key(KeyCode::Esc)).is_empty());
+    assert!(a.upload.as_ref().is_some_and(|u| u.asking_cancel));
+    let fx = a.handle(ch('y'));
+    match fx.as_slice() {
+        [Effect::CancelUpload(t)] => {
+            t.cancel();
+            assert!(a.upload.as_ref().is_some_and(|u| u.cancel.is_cancelled()));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // h and ? open overlays from any step, Esc closes them.
+    for n in ["tracker", "file", "validate", "confirm", "result-accepted"] {
+        let mut a = get(n);
+        a.handle(ch('h'));
+        assert_eq!(a.overlay, Some(Overlay::History(0)), "{n}");
+        a.handle(key(KeyCode::Esc));
+        a.handle(ch('?'));
+        assert_eq!(a.overlay, Some(Overlay::Help), "{n}");
+        a.handle(key(KeyCode::Esc));
+        assert!(a.overlay.is_none());
+    }
+}
+
+#[test]
+fn confirm_needs_d_to_upload_a_duplicate() {
+    let theme = Theme::default();
+    let (_, mut a) = lbimport::tui::demo::apps(&theme)
+        .into_iter()
+        .find(|(n, _)| *n == "confirm-duplicate")
+        .expect("demo");
+    assert!(a.handle(ch('y')).is_empty());
+    assert_eq!(step(&a), "Confirm");
+    a.handle(ch('D'));
+    let fx = a.handle(ch('y'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::StartUpload { .. }]),
+        "{fx:?}"
+    );
+    assert_eq!(step(&a), "Upload");
+}
+
+#[test]
+fn tracker_form_saves_through_the_config_and_never_shows_the_key() {
+    let mut a = App::new(Context::default());
+    a.handle(ch('a'));
+    for c in "shop".chars() {
+        a.handle(ch(c));
+    }
+    a.handle(key(KeyCode::Tab));
+    for c in "1292-9381".chars() {
+        a.handle(ch(c));
+    }
+    a.handle(key(KeyCode::Tab));
+    a.handle(key(KeyCode::Tab));
+    a.handle(key(KeyCode::Left)); // env → stored
+    a.handle(key(KeyCode::Tab));
+    for c in "sk-secret-0123456789".chars() {
+        a.handle(ch(c));
+    }
+    let buf = lbimport::tui::demo::render(&a, 100, 30);
+    let mut screen = String::new();
+    for y in 0..30 {
+        for x in 0..100 {
+            screen.push_str(buf[(x, y)].symbol());
+        }
+    }
+    assert!(!screen.contains("secret"), "{screen}");
+    assert!(screen.contains("••••"), "{screen}");
+    let fx = a.handle(key(KeyCode::Enter));
+    match fx.as_slice() {
+        [Effect::SaveConfig(cfg)] => {
+            assert_eq!(cfg.trackers.len(), 1);
+            assert_eq!(cfg.trackers[0].name, "shop");
+            assert_eq!(cfg.trackers[0].tracker_id, "1292-9381");
+            assert_eq!(cfg.trackers[0].key_source_label(), "stored (…6789)");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.tracker.form.is_none());
+    // A bad id is refused with the field named, nothing saved.
+    a.handle(ch('a'));
+    for c in "x".chars() {
+        a.handle(ch(c));
+    }
+    let fx = a.handle(key(KeyCode::Enter));
+    assert!(fx.is_empty());
+    let err = a
+        .tracker
+        .form
+        .as_ref()
+        .and_then(|f| f.error.clone())
+        .unwrap_or_default();
+    assert!(err.contains("tracker_id"), "{err}");
+}
