@@ -183,6 +183,16 @@ fn committed_screenshots_match_the_drawing_code() {
                 );
             }
         }
+        // Images of screens that no longer exist go away with their PNGs.
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("");
+            if matches!(ext, "svg" | "png") && !images.iter().any(|(s, _)| s == stem) {
+                std::fs::remove_file(&path).unwrap();
+                eprintln!("removed stale {}", path.display());
+            }
+        }
         eprintln!(
             "wrote {} screenshots to {}{}",
             images.len(),
@@ -221,7 +231,7 @@ fn committed_screenshots_match_the_drawing_code() {
             let stem = n.trim_end_matches(".svg");
             if !images.iter().any(|(s, _)| s == stem) {
                 problems.push(format!(
-                    "screenshots/{n} is not drawn by any screen any more: delete it"
+                    "screenshots/{n} is not drawn by any screen any more (updating removes it)"
                 ));
             }
         }
