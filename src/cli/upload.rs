@@ -19,6 +19,7 @@ use crate::config::{
     ConfigStore, DEFAULT_BASE_URL, DEFAULT_CLIENT_NAME, History, HistoryEntry, KeySource,
     PrivateKey, Tracker,
 };
+use crate::mapping::cli::{MappingArgs, prepare};
 use crate::read::Format;
 use crate::upload::{self, Body, Event, Outcome, Settings, UploadRequest, human_bytes};
 use crate::validate::{self, MAX_FILE_BYTES, Severity};
@@ -84,6 +85,11 @@ pub struct Args {
     /// Don't read the server's clock before signing.
     #[arg(long)]
     pub no_clock_check: bool,
+    /// Mapping and cleaning: when given (or when the tracker has a mapping saved for this
+    /// file's shape), the file is converted first into the data dir and the converted file is
+    /// validated and sent; the original is never modified.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -308,6 +314,60 @@ pub fn run(a: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(super::EXIT_USAGE, e),
     };
+    let mut margs = a.mapping.clone();
+    margs.tracker = a.tracker.clone();
+    let source = path.clone();
+    let mut converted = false;
+    let path = if margs.any() || margs.tracker.is_some() {
+        match prepare(&path, &margs) {
+            Ok(p) => {
+                for n in &p.notices {
+                    eprintln!("lbimport: {n}");
+                }
+                if p.parts.len() > 1 {
+                    return fail(
+                        EXIT_REFUSED,
+                        format!(
+                            "refused: the converted file is over 1 GiB and was split at order \
+                             boundaries into {} parts: {}. Upload each part with `lbimport \
+                             upload PART --tracker NAME`. Nothing was sent.",
+                            p.parts.len(),
+                            p.parts
+                                .iter()
+                                .map(|x| x.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+                if p.temp {
+                    converted = true;
+                    eprintln!(
+                        "lbimport: sending the converted file {} instead of {}",
+                        p.path_to_use.display(),
+                        source.display()
+                    );
+                }
+                p.path_to_use
+            }
+            Err(e) => return fail(super::EXIT_USAGE, format!("upload: {e}")),
+        }
+    } else {
+        path
+    };
+    let meta = if converted {
+        match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                return fail(
+                    super::EXIT_USAGE,
+                    format!("cannot read {}: {e}", path.display()),
+                );
+            }
+        }
+    } else {
+        meta
+    };
     if meta.len() > MAX_FILE_BYTES {
         return fail(
             EXIT_REFUSED,
@@ -358,10 +418,19 @@ pub fn run(a: Args) -> ExitCode {
     }
 
     let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
-    let body = Body::Hashed {
-        path: abs.clone(),
-        format: facts.format,
-        sha256: facts.sha256.clone(),
+    let body = if converted {
+        Body::Converted {
+            path: abs.clone(),
+            source: std::path::absolute(&source).unwrap_or_else(|_| source.clone()),
+            format: facts.format,
+            sha256: Some(facts.sha256.clone()),
+        }
+    } else {
+        Body::Hashed {
+            path: abs.clone(),
+            format: facts.format,
+            sha256: facts.sha256.clone(),
+        }
     };
     let settings = Settings {
         deadline: Duration::from_secs(a.deadline_secs.max(1)),

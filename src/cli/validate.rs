@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::mapping::cli::{MappingArgs, prepare};
+
 use crate::read::Format;
 use crate::validate::{self, Options, Report, Severity, Verdict};
 
@@ -28,6 +30,14 @@ pub struct Args {
     /// Read the file as this format instead of deciding by extension / content.
     #[arg(long, value_name = "csv|json", value_parser = parse_format)]
     pub format: Option<Format>,
+    /// Tracker whose saved column mappings apply (`--mapping NAME`, or automatically by the
+    /// file's shape).
+    #[arg(long, value_name = "NAME")]
+    pub tracker: Option<String>,
+    /// Mapping and cleaning: when given, the file is converted first (into the data dir; the
+    /// original is never modified) and the converted file is validated.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -52,7 +62,40 @@ pub fn run(args: Args) -> ExitCode {
         format: args.format,
         ..Options::default()
     };
-    let report = match validate::validate_path(&args.file, &opts, None) {
+    let mut margs = args.mapping.clone();
+    margs.tracker = args.tracker.clone();
+    let path = if margs.any() || margs.tracker.is_some() {
+        match prepare(&args.file, &margs) {
+            Ok(p) => {
+                for n in &p.notices {
+                    eprintln!("lbimport: {n}");
+                }
+                if p.temp {
+                    eprintln!(
+                        "lbimport: validating the converted file {} (from {})",
+                        p.path_to_use.display(),
+                        args.file.display()
+                    );
+                }
+                if p.parts.len() > 1 {
+                    eprintln!(
+                        "lbimport: {} parts: {} (validating the first; validate each part the same way)",
+                        p.parts.len(),
+                        p.parts
+                            .iter()
+                            .map(|x| x.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                p.path_to_use
+            }
+            Err(e) => return super::fail_usage(format!("validate: {e}")),
+        }
+    } else {
+        args.file.clone()
+    };
+    let report = match validate::validate_path(&path, &opts, None) {
         Ok(r) => r,
         Err(e) => return super::fail_usage(format!("validate: {e}")),
     };
