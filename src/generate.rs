@@ -121,7 +121,7 @@ pub fn generate(w: &mut impl Write, opts: &GenOptions) -> io::Result<GenSummary>
     let expect_orders = (max_rows.min(max_bytes / 40)).max(1) as f64 / 2.3;
     let mut deferred: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
     let mut line = Vec::with_capacity(256);
-    let mut order_no: u64 = 100_000_000;
+    let mut order_no: u64 = 1_000_000_000;
     let mut items: Vec<u64> = Vec::new();
     while sum.bytes < max_bytes && sum.rows < max_rows {
         order_no += 1 + rng.below(3);
@@ -166,7 +166,7 @@ pub fn generate(w: &mut impl Write, opts: &GenOptions) -> io::Result<GenSummary>
             line.clear();
             match opts.format {
                 Format::Csv => {
-                    let _ = write!(line, "{order_no},/p/{p}");
+                    let _ = write!(line, "{order_no},/product/{p}");
                     match (user, ts) {
                         (None, None) => {}
                         (Some(u), None) => {
@@ -191,7 +191,7 @@ pub fn generate(w: &mut impl Write, opts: &GenOptions) -> io::Result<GenSummary>
                 Format::Json => {
                     let _ = write!(
                         line,
-                        "{{\"order_id\":\"{order_no}\",\"identity\":\"/p/{p}\""
+                        "{{\"order_id\":\"{order_no}\",\"identity\":\"/product/{p}\""
                     );
                     if let Some(u) = user {
                         let _ = write!(line, ",\"auth_user_id\":\"u{u}\"");

@@ -246,3 +246,17 @@ fn shop_platform_style_export() {
         ]
     );
 }
+
+#[test]
+fn headerless_skus_are_not_a_header() {
+    let src = "o1;AB-12;u1\no1;AB-13;u1\no2;CD-1;u2\no3;AB-12;u1\n";
+    let d = detect_bytes(src.as_bytes(), true, false);
+    assert!(!d.header);
+    assert_eq!(d.sample.len(), 4);
+    assert_eq!(roles(&d), [Role::OrderId, Role::Identity, Role::UserId]);
+    // and a header above the same data is one
+    let d = detect_bytes(format!("basket;item;buyer\n{src}").as_bytes(), true, false);
+    assert!(d.header);
+    assert_eq!(d.sample.len(), 4);
+    assert_eq!(roles(&d), [Role::OrderId, Role::Identity, Role::UserId]);
+}

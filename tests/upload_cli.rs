@@ -410,3 +410,31 @@ fn proxies_from_the_environment_are_used() {
     assert_eq!(env.srv.uploads(), 1);
     assert_eq!(env.srv.received()[0].status, 200);
 }
+
+#[test]
+fn validation_errors_refuse_with_5_and_a_clean_file_records_its_counts() {
+    let env = Env::new(Faults::default());
+    let bad = env.file("bad.csv", "1,/p/1,u1\njust-one-field\n");
+    let o = env.run(
+        &["upload", path_str(&bad), "--tracker", "shop", "--yes"],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("field_count"), "{out}");
+    assert!(out.contains("line 2"), "{out}");
+    assert_eq!(env.srv.uploads(), 0);
+    assert!(env.history().is_empty());
+
+    let good = env.file("good.csv", DATA);
+    let o = env.run(
+        &["upload", path_str(&good), "--tracker", "shop", "--yes"],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let h = env.history();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].rows, Some(3));
+    assert_eq!(h[0].orders, Some(2));
+    assert_eq!(h[0].sha256, env.srv.received()[0].sha256);
+}

@@ -511,3 +511,27 @@ async fn connection_refused_is_retried_then_fails() {
     }
     assert_eq!(attempts(&events), vec![1, 2, 3]);
 }
+
+#[tokio::test]
+async fn too_large_for_the_server_is_rejected_with_413() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = data_file(dir.path(), "a.csv", 20 << 20);
+    let mut cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
+    cfg.validate = false;
+    cfg.max_bytes = 100_000;
+    let srv = server::start(cfg).await.expect("start");
+    let (outcome, events) = run_collect(request(&srv.base_url, KEY, &file, settings())).await;
+    match &outcome {
+        Outcome::Rejected {
+            status,
+            explanation,
+            body,
+        } => {
+            assert_eq!(*status, 413);
+            assert!(explanation.contains("Split"), "{explanation}");
+            assert!(body.contains("limit of 100000 bytes"), "{body}");
+        }
+        other => panic!("expected 413, got {other:?}"),
+    }
+    assert_eq!(attempts(&events), vec![1]);
+}

@@ -373,3 +373,74 @@ fn unreadable_file_is_an_io_error() {
         other => panic!("expected an I/O error, got {other:?}"),
     }
 }
+
+#[test]
+fn scattered_orders_are_exact_across_runs() {
+    let r = check(
+        "x.csv",
+        b"A,x1,u1\nB,y\nA,x1,u1\nbad\nC,z\nA,x2,u2\nA,x3,u2\nB,y\n",
+    );
+    assert_eq!(r.stats.orders, 3);
+    assert_eq!(r.stats.pairs, 3);
+    assert_eq!(r.stats.multi_item_orders, 1);
+    assert_eq!(r.stats.single_item_orders, 2);
+    assert_eq!(r.stats.items_per_order.max, 3);
+    assert_eq!(count(&r, Code::DuplicateRow), 2);
+    assert_eq!(first_line(&r, Code::DuplicateRow), 3);
+    assert_eq!(count(&r, Code::OrderMultipleUsers), 1);
+    assert_eq!(first_line(&r, Code::OrderMultipleUsers), 6);
+    let a = r.samples.iter().find(|s| s.order_id == "A").unwrap();
+    let lines: Vec<u64> = a.rows.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![1, 3, 6, 7]);
+}
+
+#[test]
+fn generated_file_matches_a_naive_exact_count() {
+    use std::collections::{HashMap, HashSet};
+    let mut data = Vec::new();
+    let g = lbimport::generate::GenOptions {
+        rows: Some(60_000),
+        products: 2_000,
+        users: 5_000,
+        ..Default::default()
+    };
+    lbimport::generate::generate(&mut data, &g).unwrap();
+    // naive reference
+    let text = String::from_utf8(data.clone()).unwrap();
+    let mut items: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut users_of: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut rows_seen: HashSet<&str> = HashSet::new();
+    let mut dups = 0u64;
+    let mut products: HashSet<&str> = HashSet::new();
+    let mut users: HashSet<&str> = HashSet::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        items.entry(f[0]).or_default().insert(f[1]);
+        products.insert(f[1]);
+        if let Some(u) = f.get(2).filter(|u| !u.is_empty()) {
+            users.insert(u);
+            users_of.entry(f[0]).or_default().insert(u);
+        }
+        if !rows_seen.insert(line) {
+            dups += 1;
+        }
+    }
+    let pairs: u64 = items
+        .values()
+        .map(|s| (s.len() * (s.len() - 1) / 2) as u64)
+        .sum();
+    let multi_users = users_of.values().filter(|s| s.len() > 1).count() as u64;
+    let r = check("gen.csv", &data);
+    assert_eq!(r.stats.orders, items.len() as u64);
+    assert_eq!(r.stats.pairs, pairs);
+    assert_eq!(
+        r.stats.multi_item_orders,
+        items.values().filter(|s| s.len() > 1).count() as u64
+    );
+    assert_eq!(r.stats.products, products.len() as u64);
+    assert_eq!(r.stats.users, users.len() as u64);
+    assert_eq!(count(&r, Code::DuplicateRow), dups);
+    assert_eq!(count(&r, Code::OrderMultipleUsers), multi_users);
+    assert_eq!(r.stats.invalid_rows, 0);
+    assert!(dups > 0, "the generator should repeat some rows");
+}

@@ -195,7 +195,7 @@ pub fn print_summary(s: &ConvertSummary, dry_run: bool) {
     }
     if s.dst_gaps > 0 || s.dst_overlaps > 0 {
         println!(
-            "daylight saving: {} times in a gap (read with the offset before it), {} in an overlap (first occurrence taken)",
+            "daylight saving: {} local time(s) in a gap (read with the offset before it), {} in an overlap (first occurrence taken)",
             s.dst_gaps, s.dst_overlaps
         );
     }

@@ -233,7 +233,11 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
     if std::io::stderr().is_terminal() {
         eprint!("Validating {}…\r", path.display());
     }
-    let report = match validate::validate_path(path, &opts, None) {
+    let result = validate::validate_path(path, &opts, None);
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             return Err(fail(
@@ -561,7 +565,12 @@ async fn drive(req: UploadRequest) -> (Outcome, u32, Option<i64>) {
         match ev {
             Event::ClockSkew { skew_ms, corrected } => {
                 skew = Some(skew_ms);
-                if corrected {
+                if !corrected {
+                    printer.line(&format!(
+                        "Clock: within {:.1} s of the server's (±0.5 s), fine.",
+                        skew_ms.unsigned_abs() as f64 / 1000.0
+                    ));
+                } else {
                     printer.line(&format!(
                         "Clock: this computer is {:.1} s {} the server; signing with the \
                          server's time.",
@@ -626,6 +635,7 @@ impl Printer {
             sent as f64 * 100.0 / total as f64
         };
         let eta_s = match eta {
+            _ if sent >= total => "all sent, waiting for the answer".to_string(),
             Some(d) => format!("{} left", clock(d)),
             None => "estimating".into(),
         };

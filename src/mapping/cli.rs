@@ -159,11 +159,23 @@ fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError>
     if let Some(i) = d.headers.iter().position(|h| h == v).or_else(|| {
         d.headers
             .iter()
-            .position(|h| normalize_name(h) == normalize_name(v) && v.len() > 3)
+            .position(|h| !normalize_name(v).is_empty() && normalize_name(h) == normalize_name(v))
     }) {
         return Ok(Some(Source::Column(i)));
     }
     match Source::parse(v) {
+        Some(Source::Column(i)) if !d.columns.is_empty() && i >= d.columns.len() => {
+            Err(MappingError::Invalid(format!(
+                "--columns: column {} doesn't exist (the file has {} columns{})",
+                v,
+                d.columns.len(),
+                if d.headers.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", d.headers.join(", "))
+                }
+            )))
+        }
         Some(Source::Column(i)) => Ok(Some(Source::Column(i))),
         _ => Err(MappingError::Invalid(format!(
             "--columns: {v:?} is not a column letter, number or header name"

@@ -512,13 +512,18 @@ impl ColStats {
 
     /// (confidence, format, day/month) if this looks like a timestamp column.
     fn timestamp(&self) -> Option<(f32, String, DayMonth)> {
+        self.timestamp_at(0.8)
+    }
+
+    /// [`ColStats::timestamp`] with the share of values that must parse.
+    fn timestamp_at(&self, min: f32) -> Option<(f32, String, DayMonth)> {
         if self.nonempty == 0 {
             return None;
         }
         let ts = self.rate(self.ts_fields);
         let es = self.rate(self.epoch_s);
         let ems = self.rate(self.epoch_ms);
-        if ts >= 0.8 {
+        if ts >= min && ts > 0.0 {
             let f = self.first_fields?;
             let (order, dm) = if f.a_digits == 4 {
                 (DateOrder::Ymd, DayMonth::NotApplicable)
@@ -536,10 +541,10 @@ impl ColStats {
             };
             return Some((ts.min(0.97), fmt, dm));
         }
-        if ems >= 0.8 {
+        if ems >= min && ems > 0.0 {
             return Some((ems.min(0.95), "epoch_ms".into(), DayMonth::NotApplicable));
         }
-        if es >= 0.8 {
+        if es >= min && es > 0.0 {
             return Some((es.min(0.9), "epoch_s".into(), DayMonth::NotApplicable));
         }
         None
@@ -596,6 +601,7 @@ fn looks_like_header(row: &[String], data: &[Vec<String>], stats: &[ColStats]) -
             || c.starts_with('/')
             || c.starts_with("http")
             || (!b.is_empty() && b.iter().all(u8::is_ascii_digit))
+            || (b.iter().any(u8::is_ascii_digit) && role_from_name(c).is_none())
         {
             data_like += 1;
             continue;
@@ -668,7 +674,7 @@ fn guess_roles(
             }
             let s = &stats[i];
             let agrees = match role {
-                Role::CreatedAt => s.timestamp().is_some() || s.nonempty == 0,
+                Role::CreatedAt => s.timestamp_at(0.3).is_some() || s.nonempty == 0,
                 Role::Identity | Role::OrderId | Role::UserId => s.rate(s.ts_fields) < 0.5,
                 Role::Other => true,
             };
@@ -696,7 +702,7 @@ fn guess_roles(
         }
     }
     if let Some(&i) = taken.get(&Role::CreatedAt)
-        && let Some((_, fmt, dm)) = stats[i].timestamp()
+        && let Some((_, fmt, dm)) = stats[i].timestamp_at(0.3)
     {
         cols[i].time_format = Some(fmt.clone());
         day_month = dm;
@@ -718,11 +724,21 @@ fn guess_roles(
             .map(|&i| (i, stats[i].rate(stats[i].paths + stats[i].urls)))
             .filter(|(_, r)| *r >= 0.6)
             .max_by(|a, b| a.1.total_cmp(&b.1));
+        // SKU-like columns: prefer many distinct values that don't repeat row to row (order
+        // ids repeat), then the documented position
         let by_sku = free
             .iter()
             .map(|&i| (i, stats[i].rate(stats[i].skus)))
             .filter(|(_, r)| *r >= 0.8)
-            .max_by(|a, b| a.1.total_cmp(&b.1));
+            .max_by(|a, b| {
+                let score = |(i, r): (usize, f32)| {
+                    let s = &stats[i];
+                    r + s.rate(s.distinct) * 0.2
+                        - s.rate(s.adjacent_repeats) * 0.3
+                        - (i as f32 - 1.0).abs() * 0.001
+                };
+                score(*a).total_cmp(&score(*b))
+            });
         if let Some((i, r)) = by_path {
             taken.insert(Role::Identity, i);
             cols[i].role = Role::Identity;

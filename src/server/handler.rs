@@ -26,6 +26,8 @@ const FRAMING_SLACK: u64 = 64 * 1024;
 const LINGER_BYTES: u64 = 16 << 20;
 /// Most time spent discarding before an early error answer.
 const LINGER_TIME: Duration = Duration::from_secs(3);
+/// How long the rest of a body is discarded in the background after an early answer.
+const LINGER_AFTER: Duration = Duration::from_secs(10);
 
 /// `GET /`: a cheap unauthenticated answer whose `Date` the client's clock check reads.
 pub(crate) async fn root(State(sh): State<Arc<Shared>>) -> Response {
@@ -472,9 +474,12 @@ fn check_auth(sh: &Shared, tracker: &str, path: &str, headers: &HeaderMap) -> Re
     ))
 }
 
-/// Read and discard the body up to `limit` bytes or `until`; true when it ended.
+/// Read and discard the body up to `limit` bytes or `until` (at most a minute); true when it
+/// ended. When it didn't, the rest keeps being discarded in the background for up to
+/// [`LINGER_AFTER`] while the answer goes out, so the client can read the answer instead of
+/// running into a reset connection (a "lingering close").
 async fn linger(body: Body, limit: u64, until: Instant) -> bool {
-    let until = until.min(Instant::now() + LINGER_TIME.max(Duration::from_secs(1)) * 20);
+    let until = until.min(Instant::now() + Duration::from_secs(60));
     let mut s = body.into_data_stream();
     let mut n = 0u64;
     let work = async {
@@ -483,17 +488,26 @@ async fn linger(body: Body, limit: u64, until: Instant) -> bool {
                 Ok(b) => {
                     n += b.len() as u64;
                     if n > limit {
-                        return false;
+                        return Some(false);
                     }
                 }
-                Err(_) => return false,
+                Err(_) => return None,
             }
         }
-        true
+        Some(true)
     };
-    tokio::time::timeout_at(tokio::time::Instant::from_std(until), work)
-        .await
-        .unwrap_or(false)
+    let ended = tokio::time::timeout_at(tokio::time::Instant::from_std(until), work).await;
+    match ended {
+        Ok(Some(true)) => true,
+        Ok(None) => false,
+        Ok(Some(false)) | Err(_) => {
+            tokio::spawn(async move {
+                let rest = async { while let Some(Ok(_)) = s.next().await {} };
+                let _ = tokio::time::timeout(LINGER_AFTER, rest).await;
+            });
+            false
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod demo;
 pub mod driver;
+pub mod screenshot;
 pub mod services;
 pub mod steps;
 pub mod theme;

@@ -1,9 +1,12 @@
-//! Exact aggregation over valid rows with 64-bit hashes of the keys.
+//! Exact aggregation over valid rows, built for speed and bounded memory.
 //!
-//! - orders: order hash → compact state (distinct identities, first user, flags)
-//! - pairs: hash of (order, identity) — distinct items per order
-//! - rows: hash of (order, identity, user, created_at) — duplicate rows
-//! - products: identity hash → rows; users: user hash set
+//! Keys (order, identity, user, created_at) are reduced to 64-bit hashes. Rows of one order
+//! usually sit together, so the work is done per *run* (consecutive valid rows of one order):
+//! distinct items, duplicate rows and user ids are checked inside the run with a tiny local
+//! set, and the global order table is touched once per run. The table keeps, per order, the
+//! distinct item count and the byte offset of its first run (16 bytes per slot). When an order
+//! shows up again later ("scattered"), its runs are remembered and re-read at the end
+//! ([`super::run`]) to make items, pairs, duplicates and user checks exact across runs.
 //!
 //! Counting distinct values through 64-bit hashes is exact unless two different keys collide;
 //! with n keys the chance of any collision is about n² / 2^65 (≈ 1 in 80,000 for 21 million).
@@ -43,46 +46,198 @@ impl BuildHasher for PreHashed {
 
 const SEED: u64 = 0x6c62_696d_706f_7274;
 
-/// The 64-bit hash of a key.
+/// The 64-bit hash of a key (never 0).
 #[inline]
 pub fn hash_str(s: &str) -> u64 {
-    foldhash::quality::FixedState::with_seed(SEED).hash_one(s.as_bytes())
+    foldhash::quality::FixedState::with_seed(SEED).hash_one(s.as_bytes()) | 1
 }
 
-/// The 64-bit hash of two hashes (order).
+const DISTINCT_BITS: u32 = 24;
+const DISTINCT_MAX: u64 = (1 << DISTINCT_BITS) - 1;
+
 #[inline]
-pub fn hash2(a: u64, b: u64) -> u64 {
-    foldhash::quality::FixedState::with_seed(SEED ^ 0x55).hash_one((a, b))
+fn pack(off: u64, distinct: u64) -> u64 {
+    (off << DISTINCT_BITS) | distinct.min(DISTINCT_MAX)
 }
 
-/// The 64-bit hash of four hashes.
 #[inline]
-pub fn hash4(a: u64, b: u64, c: u64, d: u64) -> u64 {
-    foldhash::quality::FixedState::with_seed(SEED ^ 0xAA).hash_one((a, b, c, d))
+fn distinct_of(v: u64) -> u64 {
+    v & DISTINCT_MAX
 }
 
-const F_MULTI_USER: u8 = 1;
-const F_LARGE: u8 = 2;
+#[inline]
+fn off_of(v: u64) -> u64 {
+    v >> DISTINCT_BITS
+}
 
-#[derive(Debug, Clone, Copy, Default)]
-struct OrderState {
-    distinct: u32,
-    user: u64,
-    flags: u8,
+/// Open-addressing table 64-bit hash → u64 (orders: packed first-run offset and distinct
+/// items; products: rows; users: 1), 16 bytes per slot, linear probing, sized from an estimate
+/// (grows by 1.6× when 85 % full). Large tables ask the kernel for huge pages.
+#[derive(Debug)]
+pub struct OrderTable {
+    slots: Vec<[u64; 2]>,
+    len: usize,
+}
+
+fn zeroed_slots(n: usize) -> Vec<[u64; 2]> {
+    let v: Vec<[u64; 2]> = vec![[0, 0]; n];
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = n * 16;
+        if bytes >= 4 * HUGE {
+            let start = v.as_ptr() as usize;
+            let aligned = start.next_multiple_of(HUGE);
+            let end = (start + bytes) / HUGE * HUGE;
+            if end > aligned {
+                // SAFETY: the range lies inside the vector's allocation; MADV_HUGEPAGE only
+                // changes how the kernel backs the pages, never their contents.
+                unsafe {
+                    libc::madvise(
+                        aligned as *mut libc::c_void,
+                        end - aligned,
+                        libc::MADV_HUGEPAGE,
+                    );
+                }
+            }
+        }
+    }
+    v
+}
+
+impl OrderTable {
+    fn with_capacity(n: usize) -> Self {
+        let n = (n + n / 5).max(1024);
+        OrderTable {
+            slots: zeroed_slots(n),
+            len: 0,
+        }
+    }
+
+    /// Hint the CPU to fetch `h`'s home slot.
+    #[inline(always)]
+    fn prefetch(&self, h: u64) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let i = self.home(h);
+            let p = self.slots.as_ptr().wrapping_add(i) as *const i8;
+            // SAFETY: prefetching is a hint; it never faults, even for a bad address.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = h;
+    }
+
+    /// Add `by` to `h`'s value (inserting 0 first); returns the new value.
+    #[inline]
+    fn bump(&mut self, h: u64, by: u64) -> u64 {
+        let (i, _) = self.entry(h, 0);
+        self.slots[i][1] += by;
+        self.slots[i][1]
+    }
+
+    #[inline]
+    fn home(&self, h: u64) -> usize {
+        ((h as u128 * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// Slot of `h`, inserting `val` if absent; returns (slot, existed).
+    #[inline]
+    fn entry(&mut self, h: u64, val: u64) -> (usize, bool) {
+        if self.len * 20 >= self.slots.len() * 17 {
+            self.grow();
+        }
+        let n = self.slots.len();
+        let mut i = self.home(h);
+        loop {
+            let k = self.slots[i][0];
+            if k == h {
+                return (i, true);
+            }
+            if k == 0 {
+                self.slots[i] = [h, val];
+                self.len += 1;
+                return (i, false);
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+
+    fn get(&self, h: u64) -> Option<u64> {
+        let n = self.slots.len();
+        let mut i = self.home(h);
+        loop {
+            let [k, v] = self.slots[i];
+            if k == h {
+                return Some(v);
+            }
+            if k == 0 {
+                return None;
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        let n = old.len() + old.len() * 3 / 5;
+        self.slots = zeroed_slots(n);
+        for [k, v] in old {
+            if k != 0 {
+                let mut i = self.home(k);
+                while self.slots[i][0] != 0 {
+                    i += 1;
+                    if i == n {
+                        i = 0;
+                    }
+                }
+                self.slots[i] = [k, v];
+            }
+        }
+    }
+
+    fn set(&mut self, h: u64, val: u64) {
+        let n = self.slots.len();
+        let mut i = self.home(h);
+        loop {
+            let k = self.slots[i][0];
+            if k == h || k == 0 {
+                self.slots[i] = [h, val];
+                if k == 0 {
+                    self.len += 1;
+                }
+                return;
+            }
+            i += 1;
+            if i == n {
+                i = 0;
+            }
+        }
+    }
 }
 
 /// What adding a row changed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Added {
-    /// The order is new.
+    /// The row starts a new order (first run of an order never seen).
     pub new_order: bool,
-    /// The identity is new for the order.
-    pub new_item: bool,
-    /// The order just reached 2 distinct items.
+    /// The row starts a run.
+    pub run_start: bool,
+    /// This run belongs to an order seen before (scattered order).
+    pub recurring: bool,
+    /// The order just reached 2 distinct items (within its first run).
     pub became_multi: bool,
-    /// Same order, identity, user and created_at as an earlier row.
+    /// Same order, identity, user and created_at as an earlier row of the run.
     pub duplicate: bool,
-    /// The order just got a second, different user id.
+    /// The run just got a second, different user id.
     pub multi_user: bool,
     /// The order just went over the large-order threshold.
     pub became_large: bool,
@@ -90,99 +245,271 @@ pub struct Added {
     pub product_rows: u64,
 }
 
+/// Later runs of an order seen before: (byte offset, line) of each.
+#[derive(Debug, Clone, Default)]
+pub struct Scattered {
+    /// Offset of the order's first run.
+    pub first_off: u64,
+    /// Start (offset, line) of every later run.
+    pub runs: Vec<(u64, u64)>,
+}
+
+#[derive(Debug, Default)]
+struct Run {
+    active: bool,
+    order: u64,
+    slot_off: u64,
+    prev: u64,
+    distinct: u64,
+    /// (identity, user, created_at) hashes of the run's rows
+    rows: Vec<(u64, u64, u64)>,
+    big_items: Option<HashSet<u64, PreHashed>>,
+    big_rows: Option<HashSet<(u64, u64, u64)>>,
+    user: u64,
+    multi_user: bool,
+    is_new: bool,
+}
+
+const SMALL_RUN: usize = 48;
+
 /// The aggregation state.
 #[derive(Debug)]
 pub struct Agg {
-    orders: HashMap<u64, OrderState, PreHashed>,
-    pairs: HashSet<u64, PreHashed>,
-    rows: HashSet<u64, PreHashed>,
-    products: HashMap<u64, u64, PreHashed>,
-    users: HashSet<u64, PreHashed>,
+    orders: OrderTable,
+    products: OrderTable,
+    users: OrderTable,
+    run: Run,
+    /// Orders whose rows are not all together.
+    pub scattered: HashMap<u64, Scattered, PreHashed>,
     large_threshold: u64,
-    /// Orders with ≥ 2 distinct items.
+    /// Orders with ≥ 2 distinct items (exact after [`Agg::fix_order`] for scattered orders).
     pub multi_orders: u64,
     /// Sum of k(k−1)/2.
     pub pairs_count: u64,
 }
 
 impl Agg {
-    /// Empty state; `est_rows` preallocates.
-    pub fn new(est_rows: usize, large_threshold: u64) -> Self {
-        let est = est_rows.min(1 << 26);
+    /// Empty state; `est_orders` preallocates the order table.
+    pub fn new(est_orders: usize, large_threshold: u64) -> Self {
         Agg {
-            orders: HashMap::with_capacity_and_hasher(est / 2, PreHashed),
-            pairs: HashSet::with_capacity_and_hasher(est, PreHashed),
-            rows: HashSet::with_capacity_and_hasher(est, PreHashed),
-            products: HashMap::with_capacity_and_hasher(1024, PreHashed),
-            users: HashSet::with_capacity_and_hasher(1024, PreHashed),
+            orders: OrderTable::with_capacity(est_orders.min(1 << 28)),
+            products: OrderTable::with_capacity(1 << 16),
+            users: OrderTable::with_capacity((est_orders / 4).clamp(1 << 16, 1 << 24)),
+            run: Run::default(),
+            scattered: HashMap::with_hasher(PreHashed),
             large_threshold,
             multi_orders: 0,
             pairs_count: 0,
         }
     }
 
-    /// Add a valid row given the hashes of its fields (`user` 0 = none, `ts` 0 = none).
-    pub fn add(&mut self, order: u64, identity: u64, user: u64, ts: u64) -> Added {
+    fn end_run(&mut self) {
+        if !self.run.active {
+            return;
+        }
+        let total = self.run.prev + self.run.distinct;
+        self.orders
+            .set(self.run.order, pack(self.run.slot_off, total));
+        self.run.active = false;
+        self.run.rows.clear();
+        self.run.big_items = None;
+        self.run.big_rows = None;
+    }
+
+    /// Add a valid row given the hashes of its fields (`user` / `ts` 0 = none) and its
+    /// position.
+    #[inline]
+    pub fn add(
+        &mut self,
+        order: u64,
+        identity: u64,
+        user: u64,
+        ts: u64,
+        off: u64,
+        line: u64,
+    ) -> Added {
         let mut out = Added::default();
-        let st = self.orders.entry(order).or_insert_with(|| {
-            out.new_order = true;
-            OrderState::default()
-        });
-        if self.pairs.insert(hash2(order, identity)) {
-            out.new_item = true;
-            self.pairs_count += st.distinct as u64;
-            st.distinct += 1;
-            if st.distinct == 2 {
-                self.multi_orders += 1;
-                out.became_multi = true;
+        if !self.run.active || self.run.order != order {
+            self.end_run();
+            out.run_start = true;
+            let (slot, existed) = self.orders.entry(order, pack(off, 0));
+            let v = self.orders.slots[slot][1];
+            let r = &mut self.run;
+            r.active = true;
+            r.order = order;
+            r.slot_off = off_of(v);
+            r.prev = distinct_of(v);
+            r.distinct = 0;
+            r.user = 0;
+            r.multi_user = false;
+            r.is_new = !existed;
+            out.new_order = !existed;
+            if existed {
+                out.recurring = true;
+                let first_off = off_of(v);
+                self.scattered
+                    .entry(order)
+                    .or_insert_with(|| Scattered {
+                        first_off,
+                        runs: Vec::new(),
+                    })
+                    .runs
+                    .push((off, line));
             }
-            if st.distinct as u64 == self.large_threshold + 1 && st.flags & F_LARGE == 0 {
-                st.flags |= F_LARGE;
+        }
+        let r = &mut self.run;
+        let row = (identity, user, ts);
+        let (new_item, dup) = if r.big_items.is_none() && r.rows.len() < SMALL_RUN {
+            let mut seen_item = false;
+            let mut seen_row = false;
+            for x in &r.rows {
+                if x.0 == identity {
+                    seen_item = true;
+                    if *x == row {
+                        seen_row = true;
+                        break;
+                    }
+                }
+            }
+            r.rows.push(row);
+            (!seen_item, seen_row)
+        } else {
+            if r.big_items.is_none() {
+                let mut items = HashSet::with_hasher(PreHashed);
+                let mut rows = HashSet::new();
+                for x in &r.rows {
+                    items.insert(x.0);
+                    rows.insert(*x);
+                }
+                r.big_items = Some(items);
+                r.big_rows = Some(rows);
+            }
+            let new_item = r.big_items.as_mut().is_some_and(|s| s.insert(identity));
+            let dup = !r.big_rows.as_mut().is_some_and(|s| s.insert(row));
+            (new_item, dup)
+        };
+        out.duplicate = dup;
+        if new_item {
+            r.distinct += 1;
+            let total = r.prev + r.distinct;
+            self.pairs_count += total - 1;
+            if total == 2 {
+                self.multi_orders += 1;
+                out.became_multi = r.is_new;
+            }
+            if total == self.large_threshold + 1 {
                 out.became_large = true;
             }
-            self.rows.insert(hash4(order, identity, user, ts));
-        } else if !self.rows.insert(hash4(order, identity, user, ts)) {
-            out.duplicate = true;
         }
         if user != 0 {
-            if st.user == 0 {
-                st.user = user;
-            } else if st.user != user && st.flags & F_MULTI_USER == 0 {
-                st.flags |= F_MULTI_USER;
-                out.multi_user = true;
+            if r.user == 0 {
+                r.user = user;
+                self.users.entry(user, 1);
+            } else if r.user != user {
+                self.users.entry(user, 1);
+                if !r.multi_user {
+                    r.multi_user = true;
+                    out.multi_user = true;
+                }
             }
-            self.users.insert(user);
         }
-        let p = self.products.entry(identity).or_insert(0);
-        *p += 1;
-        out.product_rows = *p;
+        out.product_rows = self.products.bump(identity, 1);
         out
+    }
+
+    /// Close the current run (end of input).
+    pub fn finish(&mut self) {
+        self.end_run();
+    }
+
+    /// Set an order's exact distinct item count (after re-reading a scattered order).
+    pub fn fix_order(&mut self, order: u64, distinct: u64) {
+        if let Some(v) = self.orders.get(order) {
+            self.orders.set(order, pack(off_of(v), distinct));
+        }
     }
 
     /// Distinct orders.
     pub fn orders(&self) -> u64 {
-        self.orders.len() as u64
+        self.orders.len as u64
     }
 
     /// Distinct products.
     pub fn products(&self) -> u64 {
-        self.products.len() as u64
+        self.products.len as u64
     }
 
     /// Distinct users.
     pub fn users(&self) -> u64 {
-        self.users.len() as u64
+        self.users.len as u64
+    }
+
+    /// Hint the CPU to fetch the table slots a row will touch.
+    #[inline]
+    pub fn prefetch(&self, order: u64, identity: u64, user: u64) {
+        if !self.run.active || order != self.run.order {
+            self.orders.prefetch(order);
+        } else if user != 0 && user != self.run.user {
+            self.users.prefetch(user);
+        }
+        self.products.prefetch(identity);
     }
 
     /// Distinct items of an order (0 if unknown).
     pub fn items_of(&self, order: u64) -> u64 {
-        self.orders.get(&order).map_or(0, |s| s.distinct as u64)
+        self.orders.get(order).map_or(0, distinct_of)
     }
 
     /// Every order's distinct item count.
     pub fn for_each_order_items(&self, mut f: impl FnMut(u64)) {
-        for s in self.orders.values() {
-            f(s.distinct as u64);
+        for [k, v] in &self.orders.slots {
+            if *k != 0 {
+                f(distinct_of(*v));
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_grows_and_keeps_values() {
+        let mut t = OrderTable::with_capacity(10);
+        for i in 1..=5000u64 {
+            let h = hash_str(&i.to_string());
+            let (_, existed) = t.entry(h, pack(i, i % 7));
+            assert!(!existed);
+        }
+        assert_eq!(t.len, 5000);
+        for i in 1..=5000u64 {
+            let v = t.get(hash_str(&i.to_string())).unwrap();
+            assert_eq!((off_of(v), distinct_of(v)), (i, i % 7));
+        }
+        assert!(t.get(hash_str("nope")).is_none());
+    }
+
+    #[test]
+    fn runs_count_items_duplicates_and_users() {
+        let mut a = Agg::new(10, 100);
+        let h = |s: &str| hash_str(s);
+        let x = a.add(h("o1"), h("a"), h("u1"), 0, 0, 1);
+        assert!(x.new_order && x.run_start);
+        let x = a.add(h("o1"), h("a"), h("u1"), 0, 10, 2);
+        assert!(x.duplicate);
+        let x = a.add(h("o1"), h("b"), h("u2"), 0, 20, 3);
+        assert!(x.became_multi && x.multi_user && !x.duplicate);
+        let x = a.add(h("o2"), h("a"), 0, 0, 30, 4);
+        assert!(x.new_order);
+        let x = a.add(h("o1"), h("c"), 0, 0, 40, 5);
+        assert!(x.recurring && !x.new_order);
+        a.finish();
+        assert_eq!(a.orders(), 2);
+        assert_eq!(a.items_of(h("o1")), 3);
+        assert_eq!(a.scattered[&h("o1")].runs, vec![(40, 5)]);
+        assert_eq!(a.scattered[&h("o1")].first_off, 0);
+        assert_eq!(a.users(), 2);
+        assert_eq!(a.products(), 3);
     }
 }

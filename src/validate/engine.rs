@@ -160,6 +160,73 @@ pub(crate) fn parse_fields(format: Format, rec: &str) -> Option<RowFields<'_>> {
     }
 }
 
+/// The hashes (order, identity, user, created_at) of a record if it is a valid row, by the
+/// same rules as the checks (used to re-read rows of scattered orders). The caller has
+/// already checked length, encoding and line breaks.
+pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option<[u64; 4]> {
+    let (order, identity, user, ts) = match format {
+        Format::Csv => {
+            let f = csv::split(rec).ok()?;
+            if first && is_header(&f) {
+                return None;
+            }
+            if f.count < 2 || f.count > 4 {
+                return None;
+            }
+            let h = |i: usize| f.get(i).filter(|s| !s.is_empty()).map(str::to_string);
+            (h(0), h(1), h(2), h(3))
+        }
+        Format::Json => {
+            let mut r: [Option<String>; 4] = Default::default();
+            let mut prio = [0u8; 4];
+            let mut bad = false;
+            json::parse_object(rec, &mut |k, v| {
+                let (slot, p) = match &*k {
+                    "order_id" => (0, 2),
+                    "session_id" => (0, 1),
+                    "identity" => (1, 2),
+                    "url" => (1, 1),
+                    "auth_user_id" => (2, 2),
+                    "user_id" => (2, 1),
+                    "created_at" => (3, 2),
+                    _ => return,
+                };
+                match v {
+                    Value::Str(s) | Value::Num(s) => {
+                        if p >= prio[slot] {
+                            prio[slot] = p;
+                            r[slot] = Some(s.into_owned());
+                        }
+                    }
+                    _ => bad = true,
+                }
+            })
+            .ok()?;
+            if bad {
+                return None;
+            }
+            let [a, b, c, d] = r;
+            (
+                a,
+                b,
+                c.filter(|s| !s.is_empty()),
+                d.filter(|s| !s.is_empty()),
+            )
+        }
+    };
+    let order = order.filter(|s| !s.trim().is_empty())?;
+    let identity = identity.filter(|s| !s.trim().is_empty())?;
+    if let Some(t) = &ts {
+        checks::parse_ts(t).ok()?;
+    }
+    Some([
+        hash_str(&order),
+        hash_str(&identity),
+        user.as_deref().map_or(0, hash_str),
+        ts.as_deref().map_or(0, hash_str),
+    ])
+}
+
 const HEADER_WORDS: &[&str] = &[
     "order_id",
     "session_id",
@@ -198,6 +265,8 @@ fn is_header(f: &csv::Fields<'_>) -> bool {
 pub(crate) struct Engine<'o> {
     pub opts: &'o Options,
     cap: usize,
+    /// The current (and previous) block is valid UTF-8 without NUL or CR bytes.
+    pub clean: bool,
     pub format: Format,
     pub bom: bool,
     pub acc: Vec<Acc>,
@@ -234,6 +303,7 @@ impl<'o> Engine<'o> {
         Engine {
             opts,
             cap: opts.max_line_bytes.max(super::run::MIN_LINE_CAP),
+            clean: false,
             format,
             bom,
             acc: vec![Acc::default(); Code::ALL.len()],
@@ -254,7 +324,7 @@ impl<'o> Engine<'o> {
             last_ts: None,
             now_key: checks::key_of(now),
             old_key: checks::pack(2000, 1, 1, 0, 0, 0, 0, false),
-            agg: Agg::new(est_rows, opts.large_order_items),
+            agg: Agg::new(est_rows / 2, opts.large_order_items),
             top: Top::default(),
             pending: None,
             cands: Vec::new(),
@@ -339,7 +409,7 @@ impl<'o> Engine<'o> {
             });
             return;
         }
-        self.record(no, offset, bytes, 1);
+        self.record(no, offset, bytes, 1, self.clean);
     }
 
     fn pending_line(&mut self, no: u64, offset: u64, bytes: &[u8], ending: Ending) {
@@ -373,12 +443,12 @@ impl<'o> Engine<'o> {
                 }
             }
             let first = &p.lines[0];
-            self.record(first.no, first.offset, &rec, n as u64);
+            self.record(first.no, first.offset, &rec, n as u64, false);
         }
     }
 
     fn line_nojoin(&mut self, no: u64, offset: u64, bytes: &[u8], _ending: Ending) {
-        self.record(no, offset, bytes, 1);
+        self.record(no, offset, bytes, 1, false);
     }
 
     /// An open quoted field never closed (within the cap or by the end of the file): the first
@@ -388,16 +458,27 @@ impl<'o> Engine<'o> {
             return;
         };
         for l in &p.lines {
-            self.record(l.no, l.offset, &l.bytes, 1);
+            self.record(l.no, l.offset, &l.bytes, 1, false);
         }
     }
 
     /// One record (physical line, or several lines joined by a quoted field).
-    fn record(&mut self, no: u64, offset: u64, bytes: &[u8], nlines: u64) {
+    fn record(&mut self, no: u64, offset: u64, bytes: &[u8], nlines: u64, trusted: bool) {
         self.lines += 1;
         let mut bytes = bytes;
         if offset == 0 && self.bom && bytes.starts_with(crate::read::UTF8_BOM) {
             bytes = &bytes[3..];
+        }
+        if trusted && nlines == 1 {
+            // SAFETY: `trusted` means the whole block this line was cut from is valid UTF-8
+            // without NUL or CR bytes (checked in `run`); a line is a sub-slice cut at `\n`
+            // bytes (and the 3-byte BOM), so it is valid UTF-8 too.
+            let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+            match self.format {
+                Format::Csv => self.csv_record(no, offset, text),
+                Format::Json => self.json_record(no, offset, text),
+            }
+            return;
         }
         if let Some(i) = memchr::memchr(0, bytes) {
             self.rows += 1;
@@ -595,6 +676,15 @@ impl<'o> Engine<'o> {
         let mut bad = false;
         let order = order.filter(|s| !s.trim().is_empty());
         let identity = identity.filter(|s| !s.trim().is_empty());
+        // hash early and prefetch the table slots, so the memory fetches overlap the checks
+        let hashes = match (order, identity) {
+            (Some(o), Some(i)) => {
+                let h = (hash_str(o), hash_str(i), user.map_or(0, hash_str));
+                self.agg.prefetch(h.0, h.1, h.2);
+                Some(h)
+            }
+            _ => None,
+        };
         if order.is_none() {
             bad = true;
             self.issue(Code::MissingOrderId, no, offset, || {
@@ -667,11 +757,11 @@ impl<'o> Engine<'o> {
         if user.is_some() {
             self.rows_with_user += 1;
         }
-        let oh = hash_str(order);
-        let ih = hash_str(identity);
-        let uh = user.map_or(0, |u| hash_str(u) | 1);
-        let th = ts.map_or(0, |t| hash_str(t) | 1);
-        let added = self.agg.add(oh, ih, uh, th);
+        let Some((oh, ih, uh)) = hashes else {
+            return;
+        };
+        let th = ts.map_or(0, hash_str);
+        let added = self.agg.add(oh, ih, uh, th, offset, no);
         if added.duplicate {
             self.issue(Code::DuplicateRow, no, offset, || {
                 example_text(text.as_bytes())
@@ -710,17 +800,19 @@ impl<'o> Engine<'o> {
             offset,
             len: len.min(u32::MAX as usize) as u32,
         };
-        if !self.run.active || self.run.order != oh {
+        if added.run_start {
             self.run.active = true;
             self.run.order = oh;
             self.run.is_new = added.new_order;
             self.run.rows.clear();
             self.run.overflow = false;
         }
-        if self.run.rows.len() < SAMPLE_ROWS_CAP {
-            self.run.rows.push(pos);
-        } else {
-            self.run.overflow = true;
+        if self.tier2_added < self.opts.max_samples {
+            if self.run.rows.len() < SAMPLE_ROWS_CAP {
+                self.run.rows.push(pos);
+            } else {
+                self.run.overflow = true;
+            }
         }
         if let Some(&ci) = self.cand_index.get(&oh) {
             let c = &mut self.cands[ci];
@@ -754,6 +846,7 @@ impl<'o> Engine<'o> {
     /// End of input.
     pub fn finish(&mut self) {
         self.flush_pending();
+        self.agg.finish();
     }
 
     /// Top products, most rows first.

@@ -16,6 +16,7 @@ mod agg;
 pub mod checks;
 mod engine;
 pub mod report;
+mod resolve;
 mod run;
 
 pub use engine::example_text;

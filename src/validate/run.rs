@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::checks;
 use super::engine::{Cand, Engine, parse_fields};
+use super::resolve;
 use super::{
     Code, Distribution, FileInfo, Issue, LineEndings, MAX_FILE_BYTES, NEAR_LIMIT_BYTES, Options,
     Progress, Report, Sample, SampleRow, Severity, Stats, TopProduct, ValidateError, Verdict,
@@ -109,6 +110,7 @@ pub(crate) fn run(
     let mut eng = Engine::new(opts, format, bom, est_rows);
     let mut splitter = LineSplitter::new(cap);
     let mut bytes_read = 0u64;
+    let mut prev_clean = true;
     let mut next = first.map(Ok);
     loop {
         let block = match next.take() {
@@ -126,6 +128,10 @@ pub(crate) fn run(
             }
         };
         if foreign.is_none() {
+            let clean =
+                memchr::memchr2(0, b'\r', &block).is_none() && std::str::from_utf8(&block).is_ok();
+            eng.clean = clean && prev_clean;
+            prev_clean = clean;
             splitter.feed(&block, &mut |p| match p {
                 Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
                 Piece::TooLong(l) => eng.too_long(l),
@@ -141,12 +147,21 @@ pub(crate) fn run(
             }
         }
     }
+    eng.clean = false;
     splitter.finish(&mut |p| match p {
         Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
         Piece::TooLong(l) => eng.too_long(l),
     });
     eng.finish();
     let digest = finish_reader(rx, reader);
+    if !eng.agg.scattered.is_empty() && foreign.is_none() {
+        if let Some(p) = progress
+            && p.is_cancelled()
+        {
+            return Err(ValidateError::Cancelled);
+        }
+        resolve::resolve(path, format, bom, cap, &mut eng).map_err(io)?;
+    }
     let Some(digest) = digest else {
         return Err(io(std::io::Error::other("reading stopped unexpectedly")));
     };
@@ -191,11 +206,21 @@ pub(crate) fn run(
     let mut sum = 0u64;
     let mut max = 0u64;
     let mut single = 0u64;
+    let mut multi = 0u64;
+    let mut pairs = 0u64;
+    let mut large = 0u64;
+    let large_threshold = opts.large_order_items;
     eng.agg.for_each_order_items(|k| {
         sum += k;
         max = max.max(k);
         if k == 1 {
             single += 1;
+        } else if k >= 2 {
+            multi += 1;
+            pairs += k * (k - 1) / 2;
+        }
+        if k > large_threshold {
+            large += 1;
         }
         if (k as usize) < hist.len() {
             hist[k as usize] += 1;
@@ -232,7 +257,10 @@ pub(crate) fn run(
         p99: pct(99),
         max,
     };
-    let multi = eng.agg.multi_orders;
+    eng.acc[Code::LargeOrder as usize].count = large;
+    if large == 0 {
+        eng.acc[Code::LargeOrder as usize].examples.clear();
+    }
 
     // aggregate warnings
     if orders > 0 {
@@ -269,7 +297,7 @@ pub(crate) fn run(
         orders,
         single_item_orders: single,
         multi_item_orders: multi,
-        pairs: eng.agg.pairs_count,
+        pairs,
         items_per_order,
         products: eng.agg.products(),
         users: eng.agg.users(),
