@@ -63,10 +63,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             vec![format!("cannot read the upload history: {e}")],
         )
     });
-    let theme = Theme::default();
-    let _ = &opts.theme;
+    let config_dir = config::config_dir().ok();
+    let (theme, theme_warnings) = Theme::load(
+        opts.theme.as_deref().or(loaded.config.theme.as_deref()),
+        config_dir.as_deref(),
+    );
     let mut notices = loaded.warnings.clone();
     notices.extend(hist_warnings);
+    notices.extend(theme_warnings);
     for n in &notices {
         tracing::warn!("{n}");
     }
