@@ -106,8 +106,9 @@ impl Sandbox {
 /// uploads in `store_dir`.
 pub async fn start_sandbox(store_dir: PathBuf) -> std::io::Result<Sandbox> {
     let key = random_key();
-    let id_bytes = key.expose().get(..4).unwrap_or(b"0000").to_vec();
-    let tracker_id = format!("sandbox-{}", String::from_utf8_lossy(&id_bytes));
+    // The id is derived from a digest of the key, so it reveals nothing of the key itself.
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(key.expose());
+    let tracker_id = format!("sandbox-{:02x}{:02x}", digest[0], digest[1]);
     let cfg = crate::server::Config::new(tracker_id.clone(), key.clone(), store_dir);
     let running = crate::server::start(cfg).await?;
     Ok(Sandbox {
