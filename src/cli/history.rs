@@ -103,20 +103,7 @@ pub fn history_table(entries: &[HistoryEntry]) -> String {
     )
 }
 
-/// `1.2 MB` style sizes (decimal units), exact bytes below 1 kB.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1000.0;
-    let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
+pub use crate::upload::human_bytes;
 
 #[cfg(test)]
 mod tests {
