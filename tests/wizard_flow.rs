@@ -125,6 +125,18 @@ fn saved_tracker() -> Config {
     }
 }
 
+fn screen(app: &App) -> String {
+    let buf = lbimport::tui::demo::render(app, 120, 40);
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn step(app: &App) -> &'static str {
     app.step.name()
 }
@@ -168,6 +180,18 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
             .as_ref()
             .is_some_and(|c| c.duplicate.is_none())
     );
+    // The sandbox's clock is ours: the measured skew is small.
+    h.pump_until("the clock check", |a| {
+        a.confirm.as_ref().is_some_and(|c| c.skew.is_some())
+    })
+    .await;
+    let skew = h.app.confirm.as_ref().and_then(|c| c.skew.clone());
+    assert!(
+        matches!(skew, Some(Ok(ms)) if ms.abs() <= 1_000),
+        "{skew:?}"
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("(within ±5 s)"), "{s}");
     h.press(ch('y'));
     assert_eq!(step(&h.app), "Upload");
     h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
@@ -587,4 +611,63 @@ async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
         before,
         "the user's file was modified"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirm_shows_the_measured_skew_of_a_server_whose_clock_is_ahead() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let secret = lbimport::config::PrivateKey::new("skew-test-key-0123456789");
+    let mut cfg = lbimport::server::Config::new("1-skew", secret.clone(), tmp.path().join("store"));
+    cfg.faults.skew_secs = 4;
+    let server = lbimport::server::start(cfg).await.expect("sandbox");
+    let mut t = Tracker::new("skewed", "1-skew", KeySource::Stored(secret));
+    t.base_url = server.base_url.clone();
+    let mut h = Harness::new(Config {
+        theme: None,
+        trackers: vec![t],
+    });
+    let path = h.write("orders.csv", &valid_csv());
+    h.press(key(KeyCode::Enter));
+    assert_eq!(step(&h.app), "File");
+    h.choose("orders");
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Confirm");
+    assert!(screen(&h.app).contains("clock skew measuring…"));
+    h.pump_until("the clock check", |a| {
+        a.confirm.as_ref().is_some_and(|c| c.skew.is_some())
+    })
+    .await;
+    let skew = h.app.confirm.as_ref().and_then(|c| c.skew.clone());
+    assert!(
+        matches!(skew, Some(Ok(ms)) if (3_000..=5_000).contains(&ms)),
+        "{skew:?}"
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("clock skew server is "), "{s}");
+    assert!(
+        s.contains(" s ahead — uploads are signed with the server's time"),
+        "{s}"
+    );
+    // And the upload, signed with the server's time, is accepted.
+    h.press(ch('y'));
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    let Step::Result { outcome, .. } = &h.app.step else {
+        unreachable!()
+    };
+    assert!(
+        matches!(outcome, UploadOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(
+        received[0].bytes,
+        std::fs::metadata(&path).expect("meta").len()
+    );
+    server.shutdown();
 }

@@ -183,6 +183,13 @@ pub enum Msg {
     },
     /// The report was saved (JSON path), or why not.
     ReportSaved(Result<PathBuf, String>),
+    /// The server's clock was read for the Confirm step.
+    ClockSkew {
+        /// Its run id.
+        run: u64,
+        /// Server time minus local time in ms, or why it could not be read.
+        result: Result<i64, String>,
+    },
     /// Upload progress.
     Upload {
         /// Its run id.
@@ -236,6 +243,13 @@ pub enum Effect {
     CancelValidation(Arc<Progress>),
     /// Save a report in the data directory (answer: [`Msg::ReportSaved`]).
     SaveReport(Arc<Report>),
+    /// Read the endpoint's clock (answer: [`Msg::ClockSkew`]).
+    MeasureClockSkew {
+        /// Run id.
+        run: u64,
+        /// Endpoint base of the chosen tracker.
+        base_url: String,
+    },
     /// Upload a file (answers: [`Msg::Upload`], then [`Msg::UploadDone`]).
     StartUpload {
         /// Run id.
@@ -608,8 +622,7 @@ impl App {
                     }
                     validate::Action::Continue => match v.report().cloned() {
                         Some(report) if !report.has_errors() => {
-                            self.go_confirm(tracker, file, report);
-                            Vec::new()
+                            self.go_confirm(tracker, file, report)
                         }
                         _ => Vec::new(),
                     },
@@ -695,10 +708,7 @@ impl App {
                         self.go_file(tracker);
                         Vec::new()
                     }
-                    result::Action::Retry => {
-                        self.go_confirm(tracker, file, report);
-                        Vec::new()
-                    }
+                    result::Action::Retry => self.go_confirm(tracker, file, report),
                 }
             }
         }
@@ -893,7 +903,13 @@ impl App {
         vec![Effect::SaveConfig(Box::new(self.config.clone()))]
     }
 
-    fn go_confirm(&mut self, tracker: Chosen, file: FileChoice, report: Arc<Report>) {
+    /// Enter Confirm; the endpoint's clock is read in the background.
+    fn go_confirm(
+        &mut self,
+        tracker: Chosen,
+        file: FileChoice,
+        report: Arc<Report>,
+    ) -> Vec<Effect> {
         let duplicate = self.find_duplicate(&tracker.tracker.tracker_id, &report.file.sha256);
         let key_problem = match &tracker.tracker.key {
             crate::config::KeySource::Env(var) if std::env::var_os(var).is_none() => Some(format!(
@@ -904,17 +920,26 @@ impl App {
             }
             _ => None,
         };
+        let run = self.next_run;
+        self.next_run += 1;
+        let fx = vec![Effect::MeasureClockSkew {
+            run,
+            base_url: tracker.tracker.base_url.clone(),
+        }];
         self.confirm = Some(confirm::ConfirmView {
             duplicate,
             override_duplicate: false,
             message: None,
             key_problem,
+            skew: None,
+            skew_run: run,
         });
         self.step = Step::Confirm {
             tracker,
             file,
             report,
         };
+        fx
     }
 
     /// The newest history entry that sent these bytes to this tracker (accepted or unknown).
@@ -1074,6 +1099,14 @@ impl App {
             Msg::ReportSaved(r) => {
                 if let Some(v) = &mut self.validate {
                     v.saved = Some(r);
+                }
+                Vec::new()
+            }
+            Msg::ClockSkew { run, result } => {
+                if let Some(c) = &mut self.confirm
+                    && c.skew_run == run
+                {
+                    c.skew = Some(result);
                 }
                 Vec::new()
             }
@@ -1401,5 +1434,118 @@ impl App {
             )),
             r,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screen(app: &App) -> String {
+        let buf = super::super::demo::render(app, 120, 40);
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn at_confirm() -> (App, u64, String) {
+        let theme = Theme::default();
+        let (_, mut app) = super::super::demo::apps(&theme)
+            .into_iter()
+            .find(|(n, _)| *n == "validate")
+            .expect("demo validate state");
+        let fx = app.handle(Input::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::NONE,
+        )));
+        assert_eq!(app.step.name(), "Confirm");
+        let (run, base_url) = match fx.as_slice() {
+            [Effect::MeasureClockSkew { run, base_url }] => (*run, base_url.clone()),
+            other => panic!("{other:?}"),
+        };
+        (app, run, base_url)
+    }
+
+    #[test]
+    fn confirm_measures_the_clock_and_shows_the_skew() {
+        let (mut app, run, base_url) = at_confirm();
+        let tracker = app.step.tracker().expect("tracker");
+        assert_eq!(base_url, tracker.tracker.base_url);
+        let c = app.confirm.as_ref().expect("confirm");
+        assert_eq!((c.skew.clone(), c.skew_run), (None, run));
+        assert!(screen(&app).contains("clock skew measuring…"));
+
+        // An answer of an older measurement is ignored.
+        app.handle(Input::Msg(Msg::ClockSkew {
+            run: run + 100,
+            result: Ok(9_000),
+        }));
+        assert_eq!(app.confirm.as_ref().and_then(|c| c.skew.clone()), None);
+
+        app.handle(Input::Msg(Msg::ClockSkew {
+            run,
+            result: Ok(1_234),
+        }));
+        assert_eq!(
+            app.confirm.as_ref().and_then(|c| c.skew.clone()),
+            Some(Ok(1_234))
+        );
+        let s = screen(&app);
+        assert!(s.contains("clock skew +1.2 s (within ±5 s)"), "{s}");
+
+        app.handle(Input::Msg(Msg::ClockSkew {
+            run,
+            result: Ok(3_400),
+        }));
+        let s = screen(&app);
+        assert!(
+            s.contains("server is 3.4 s ahead — uploads are signed with the server's time"),
+            "{s}"
+        );
+        let c = app.confirm.as_ref().expect("confirm");
+        assert_eq!(c.skew_text(&app.theme).1, app.theme.warning);
+
+        app.handle(Input::Msg(Msg::ClockSkew {
+            run,
+            result: Ok(-2_600),
+        }));
+        assert!(screen(&app).contains("server is 2.6 s behind"));
+
+        app.handle(Input::Msg(Msg::ClockSkew {
+            run,
+            result: Err("connection refused".into()),
+        }));
+        let s = screen(&app);
+        assert!(
+            s.contains(
+                "could not check: connection refused — checked again when the upload starts"
+            ),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn going_back_to_confirm_measures_again() {
+        let (mut app, run, _) = at_confirm();
+        app.handle(Input::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert_eq!(app.step.name(), "Validate");
+        let fx = app.handle(Input::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::NONE,
+        )));
+        match fx.as_slice() {
+            [Effect::MeasureClockSkew { run: r2, .. }] => assert_ne!(*r2, run),
+            other => panic!("{other:?}"),
+        }
+        app.handle(Input::Msg(Msg::ClockSkew {
+            run,
+            result: Ok(100),
+        }));
+        assert_eq!(app.confirm.as_ref().and_then(|c| c.skew.clone()), None);
     }
 }

@@ -484,6 +484,8 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         override_duplicate: false,
         message: None,
         key_problem: None,
+        skew: Some(Ok(300)),
+        skew_run: 0,
     });
     conf.step = Step::Confirm {
         tracker: prod(),
@@ -492,7 +494,10 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     };
     out.push(("confirm-duplicate", conf.clone()));
     let mut plain = conf.clone();
-    plain.confirm = Some(confirm::ConfirmView::default());
+    plain.confirm = Some(confirm::ConfirmView {
+        skew: Some(Ok(300)),
+        ..Default::default()
+    });
     out.push(("confirm", plain));
 
     out.push(("upload", at_upload(theme)));

@@ -156,6 +156,17 @@ impl Driver {
                         let _ = tx.send(Msg::ReportSaved(services::save_report(&dir, &report)));
                     });
                 }
+                Effect::MeasureClockSkew { run, base_url } => {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let result = services::measure_clock_skew(&base_url).await;
+                        match &result {
+                            Ok(ms) => tracing::info!(skew_ms = ms, "clock measured"),
+                            Err(e) => tracing::info!("clock check failed: {e}"),
+                        }
+                        let _ = tx.send(Msg::ClockSkew { run, result });
+                    });
+                }
                 Effect::StartSandbox => {
                     let tx = self.tx.clone();
                     let shared = self.sandbox.clone();

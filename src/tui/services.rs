@@ -70,6 +70,17 @@ pub async fn upload(
     crate::upload::run(req, Some(events), cancel).await
 }
 
+/// Server time minus local time in ms for the endpoint at `base_url` (the check an upload
+/// does before it starts), or why it could not be read.
+pub async fn measure_clock_skew(base_url: &str) -> Result<i64, String> {
+    crate::upload::measure_clock_skew(base_url).await
+}
+
+/// Skew (ms, either way) above which an upload signs with the server's time.
+pub fn skew_correction_ms() -> i64 {
+    crate::upload::Settings::default().max_skew.as_millis() as i64
+}
+
 /// A running sandbox server (stopped when dropped).
 pub struct Sandbox {
     /// Its base URL (`http://127.0.0.1:PORT`).

@@ -417,6 +417,35 @@ fn budget_allows(
     }
 }
 
+/// Measure how far the clock of the server at `base_url` is from ours: server time minus
+/// local time, in milliseconds (±500 ms: the `Date` header has second resolution).
+///
+/// This is the same check [`run`] does before an upload (a `GET` of the base URL, reading its
+/// `Date` header), with the default connect and clock-check timeouts. Nothing is signed and
+/// no key is needed. The error says in plain words why the clock could not be read.
+///
+/// ```no_run
+/// # async fn demo() {
+/// match lbimport::upload::measure_clock_skew("https://live.luigisbox.com").await {
+///     Ok(ms) => println!("server clock is {ms:+} ms from ours"),
+///     Err(e) => println!("could not check: {e}"),
+/// }
+/// # }
+/// ```
+pub async fn measure_clock_skew(base_url: &str) -> Result<i64, String> {
+    let s = Settings::default();
+    let base = base_url.trim();
+    let url = reqwest::Url::parse(base).map_err(|e| format!("invalid base URL {base:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "invalid base URL {base:?}: scheme {} is not http or https",
+            url.scheme()
+        ));
+    }
+    let client = build_client(&s)?;
+    clock_skew(&client, base, s.clock_check_timeout).await
+}
+
 /// Server time minus local time, in ms, from the `Date` header of a GET to `base`.
 async fn clock_skew(
     client: &reqwest::Client,
@@ -692,6 +721,22 @@ mod tests {
             rate_of(2 << 20, Duration::from_secs(2)),
             Some((1 << 20) as f64)
         );
+    }
+
+    #[test]
+    fn clock_measurement_refuses_a_bad_base_url() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let e = rt
+            .block_on(measure_clock_skew("ftp://example.com"))
+            .expect_err("ftp");
+        assert!(e.contains("not http or https"), "{e}");
+        let e = rt
+            .block_on(measure_clock_skew("not a url"))
+            .expect_err("garbage");
+        assert!(e.contains("invalid base URL"), "{e}");
     }
 
     #[test]

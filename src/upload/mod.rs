@@ -28,7 +28,7 @@ mod sign;
 use std::time::Duration;
 
 pub use body::{Body, BodyStream, Multipart};
-pub use client::{RequestPreview, install_crypto_provider, preview, run};
+pub use client::{RequestPreview, install_crypto_provider, measure_clock_skew, preview, run};
 pub use display::{MAX_BODY_SHOWN, clean_body_for_display, explain_status};
 pub use sign::{
     AuthParts, SIGNED_CONTENT_TYPE, constant_time_eq, digest, http_date, parse_authorization,

@@ -10,6 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::is_char;
 use crate::config::HistoryEntry;
 use crate::tui::app::{Chosen, FileChoice};
+use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 use crate::validate::{Report, Severity};
@@ -28,6 +29,18 @@ pub struct ConfirmView {
     pub message: Option<String>,
     /// Why the tracker's key can't be found right now (env var unset, …).
     pub key_problem: Option<String>,
+    /// The endpoint's clock: server time minus local time in ms, or why it could not be
+    /// read; `None` while it is being measured.
+    pub skew: Option<Result<i64, String>>,
+    /// Run id of the clock measurement whose answer is awaited.
+    pub skew_run: u64,
+}
+
+/// Seconds with one decimal and a sign (`+1.2 s`); never `-0.0`.
+fn signed_secs(ms: i64) -> String {
+    let v = (ms as f64 / 100.0).round() / 10.0;
+    let v = if v == 0.0 { 0.0 } else { v };
+    format!("{v:+.1} s")
 }
 
 /// What the confirm step asks the app to do.
@@ -84,6 +97,31 @@ impl ConfirmView {
                 }
             }
             _ => Action::None,
+        }
+    }
+
+    /// The clock skew line's text and style.
+    pub fn skew_text(&self, theme: &Theme) -> (String, ratatui::style::Style) {
+        match &self.skew {
+            None => ("measuring…".to_string(), theme.muted),
+            Some(Ok(ms)) if ms.unsigned_abs() <= services::skew_correction_ms().unsigned_abs() => {
+                (format!("{} (within ±5 s)", signed_secs(*ms)), theme.text)
+            }
+            Some(Ok(ms)) => (
+                format!(
+                    "server is {:.1} s {} — uploads are signed with the server's time",
+                    ms.unsigned_abs() as f64 / 1000.0,
+                    if *ms > 0 { "ahead" } else { "behind" }
+                ),
+                theme.warning,
+            ),
+            Some(Err(e)) => (
+                format!(
+                    "could not check: {} — checked again when the upload starts",
+                    ui::sanitize(e, 120)
+                ),
+                theme.warning,
+            ),
         }
     }
 
@@ -179,10 +217,13 @@ impl ConfirmView {
                         ui::sanitize(t, 200)
                     }),
             ),
-            kv(
-                "clock skew",
-                "checked when the upload starts (±5 s allowed)".to_string(),
-            ),
+            {
+                let (v, style) = self.skew_text(theme);
+                Line::from(vec![
+                    Span::styled(format!("{:<11}", "clock skew"), theme.muted),
+                    Span::styled(v, style),
+                ])
+            },
             kv(
                 "time limit",
                 format!(
