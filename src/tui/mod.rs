@@ -112,6 +112,10 @@ async fn event_loop(
     data_dir: PathBuf,
     t0: Instant,
 ) -> anyhow::Result<()> {
+    // Signal handlers first: a SIGTERM/SIGHUP arriving right after the first frame must still
+    // restore the terminal.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
     let mut app = App::new(ctx);
     let mut driver = Driver::new(store, history, data_dir);
     let fx = app.start(opts.tracker.as_deref(), opts.file.clone());
@@ -121,8 +125,6 @@ async fn event_loop(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
     while !quit {
         let fx = tokio::select! {
             ev = events.next() => match ev {
