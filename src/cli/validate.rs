@@ -64,7 +64,7 @@ pub fn run(args: Args) -> ExitCode {
     };
     let mut margs = args.mapping.clone();
     margs.tracker = args.tracker.clone();
-    let path = if margs.any() || margs.tracker.is_some() {
+    let paths: Vec<PathBuf> = if margs.any() || margs.tracker.is_some() {
         match prepare(&args.file, &margs) {
             Ok(p) => {
                 for n in &p.notices {
@@ -79,27 +79,32 @@ pub fn run(args: Args) -> ExitCode {
                 }
                 if p.parts.len() > 1 {
                     eprintln!(
-                        "lbimport: {} parts: {} (validating the first; validate each part the same way)",
-                        p.parts.len(),
-                        p.parts
-                            .iter()
-                            .map(|x| x.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        "lbimport: validating each of the {} parts (the JSON output is an array \
+                         with one report per part)",
+                        p.parts.len()
                     );
+                    p.parts
+                } else {
+                    vec![p.path_to_use]
                 }
-                p.path_to_use
             }
             Err(e) => return super::fail_usage(format!("validate: {e}")),
         }
     } else {
-        args.file.clone()
+        vec![args.file.clone()]
     };
-    let report = match validate::validate_path(&path, &opts, None) {
-        Ok(r) => r,
-        Err(e) => return super::fail_usage(format!("validate: {e}")),
+    let mut reports = Vec::with_capacity(paths.len());
+    for path in &paths {
+        match validate::validate_path(path, &opts, None) {
+            Ok(r) => reports.push(r),
+            Err(e) => return super::fail_usage(format!("validate: {e}")),
+        }
+    }
+    let rendered = match reports.as_slice() {
+        [one] => serde_json::to_string_pretty(one),
+        many => serde_json::to_string_pretty(many),
     };
-    let json = match serde_json::to_string_pretty(&report) {
+    let json = match rendered {
         Ok(j) => j,
         Err(e) => return super::fail_usage(format!("validate: cannot render the report: {e}")),
     };
@@ -114,9 +119,11 @@ pub fn run(args: Args) -> ExitCode {
     if args.json {
         println!("{json}");
     } else {
-        print!("{}", render_text(&report));
+        for report in &reports {
+            print!("{}", render_text(report));
+        }
     }
-    if report.has_errors() {
+    if reports.iter().any(Report::has_errors) {
         ExitCode::from(EXIT_ERRORS)
     } else {
         ExitCode::from(super::EXIT_OK)
