@@ -671,3 +671,85 @@ async fn confirm_shows_the_measured_skew_of_a_server_whose_clock_is_ahead() {
     );
     server.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedupe_in_the_columns_step_sends_the_deduplicated_rows() {
+    let mut h = Harness::new(Config::default());
+    let mut body = String::from("Date;Order;Customer;SKU;Price\n");
+    let mut unique = Vec::new();
+    for o in 0..60u32 {
+        let line = format!(
+            "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{:04};19.90\n",
+            13 + o % 15,
+            o % 60,
+            1000 + o,
+            o % 30,
+            o % 50
+        );
+        unique.push(line.clone());
+        body.push_str(&line);
+        if o % 3 == 0 {
+            body.push_str(&line);
+        }
+    }
+    body.push_str("13/10/2026 15:00;;c-1;SKU-0001;19.90\n");
+    let path = h.write("dupes.csv", &body);
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
+        .await;
+    h.choose("dupes");
+    h.pump_until("the Columns step", |a| {
+        matches!(a.step, Step::Columns { .. })
+    })
+    .await;
+    h.pump_until("the whole-file counts", |a| {
+        a.columns
+            .as_ref()
+            .is_some_and(|c| matches!(c.plan, lbimport::tui::steps::columns::PlanState::Done(..)))
+    })
+    .await;
+    match &h.app.columns.as_ref().expect("columns").plan {
+        lbimport::tui::steps::columns::PlanState::Done(s, _) => assert_eq!(s.duplicates, 20),
+        other => panic!("{other:?}"),
+    }
+    assert!(screen(&h.app).contains("drop duplicates (D) — 20 rows"));
+    h.press(ch('D'));
+    h.press(ch('e'));
+    assert!(
+        h.app
+            .columns
+            .as_ref()
+            .is_some_and(|c| c.clean.dedupe && c.clean.exclude_invalid)
+    );
+    h.press(key(KeyCode::Enter));
+    h.pump_until("re-validation of the converted file", |a| {
+        matches!(a.step, Step::Validate { .. })
+            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    let file = h.app.step.file().cloned().expect("file");
+    assert_eq!(file.original, path);
+    assert!(
+        file.transformations
+            .iter()
+            .any(|t| t == "20 duplicate rows dropped"),
+        "{:?}",
+        file.transformations
+    );
+    let converted = std::fs::read_to_string(&file.upload).expect("converted");
+    assert_eq!(converted.lines().count(), unique.len());
+    let side = h.data.join("converted").join("dupes.invalid.csv");
+    let side = std::fs::read_to_string(&side).expect("invalid rows side file");
+    assert!(side.contains("SKU-0001"), "{side}");
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Confirm");
+    assert!(screen(&h.app).contains("20 duplicate rows dropped"));
+    h.press(ch('y'));
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    let received = h.driver.sandbox_received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].status, 200);
+    assert_eq!(received[0].sha256, sha256_file(&file.upload).expect("sha"));
+    assert_eq!(received[0].bytes, converted.len() as u64);
+}

@@ -181,6 +181,13 @@ pub enum Msg {
         /// Output path and summary.
         result: Result<(PathBuf, crate::mapping::convert::ConvertSummary), String>,
     },
+    /// The whole-file counts for the Columns step's cleaning options.
+    Planned {
+        /// The request's generation (stale answers are ignored).
+        generation: u64,
+        /// The counts, or why not.
+        result: Result<crate::mapping::convert::ConvertSummary, String>,
+    },
     /// The report was saved (JSON path), or why not.
     ReportSaved(Result<PathBuf, String>),
     /// The server's clock was read for the Confirm step.
@@ -238,6 +245,20 @@ pub enum Effect {
         mapping: Box<crate::mapping::Mapping>,
         /// Progress shared with the UI (also cancels).
         progress: Arc<Progress>,
+        /// Cleaning to apply (a side file for invalid rows goes to the data directory).
+        clean: Box<crate::mapping::convert::Clean>,
+    },
+    /// Count over the whole file what each cleaning option would change (answer:
+    /// [`Msg::Planned`]).
+    StartPlan {
+        /// Generation of the request.
+        generation: u64,
+        /// The user's file.
+        input: PathBuf,
+        /// The mapping.
+        mapping: Box<crate::mapping::Mapping>,
+        /// The options counted for.
+        clean: Box<crate::mapping::convert::Clean>,
     },
     /// Stop a validation run.
     CancelValidation(Arc<Progress>),
@@ -632,7 +653,10 @@ impl App {
                 let Some(c) = &mut self.columns else {
                     return Vec::new();
                 };
-                match c.on_key(&k) {
+                let action = c.on_key(&k);
+                let plan = c.take_plan_request();
+                let input = file.original.clone();
+                let mut fx = match action {
                     columns::Action::None => Vec::new(),
                     columns::Action::Back => {
                         let mut fx = Vec::new();
@@ -646,6 +670,7 @@ impl App {
                     columns::Action::Convert {
                         mapping,
                         save_shape,
+                        clean,
                     } => {
                         let progress = Arc::new(Progress::new());
                         c.converting = Some(progress.clone());
@@ -658,13 +683,25 @@ impl App {
                             input: file.original.clone(),
                             mapping: mapping.clone(),
                             progress,
+                            clean,
                         }];
                         if let Some(shape) = save_shape {
                             fx.extend(self.save_mapping(&tracker, &shape, &mapping));
                         }
                         fx
                     }
+                };
+                if let Some((generation, mapping, clean)) = plan
+                    && matches!(self.step, Step::Columns { .. })
+                {
+                    fx.push(Effect::StartPlan {
+                        generation,
+                        input,
+                        mapping: Box::new(mapping),
+                        clean: Box::new(clean),
+                    });
                 }
+                fx
             }
             Step::Confirm {
                 tracker,
@@ -867,6 +904,7 @@ impl App {
         let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
         let had_saved = saved.is_some();
         let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        let file_path = file.original.clone();
         self.step = Step::Columns { tracker, file };
         if had_saved && auto {
             view.message = Some("applied the mapping saved for this file shape".to_string());
@@ -882,8 +920,17 @@ impl App {
         } else if had_saved {
             view.message = Some("the mapping saved for this file shape is filled in".to_string());
         }
+        let fx = match view.take_plan_request() {
+            Some((generation, mapping, clean)) => vec![Effect::StartPlan {
+                generation,
+                input: file_path,
+                mapping: Box::new(mapping),
+                clean: Box::new(clean),
+            }],
+            None => Vec::new(),
+        };
         self.columns = Some(view);
-        Vec::new()
+        fx
     }
 
     fn save_mapping(
@@ -1071,6 +1118,33 @@ impl App {
                         if summary.bom_stripped {
                             t.push("BOM stripped".to_string());
                         }
+                        if summary.trimmed > 0 {
+                            t.push(format!("ids trimmed in {} rows", summary.trimmed));
+                        }
+                        if summary.duplicates_dropped > 0 {
+                            t.push(format!(
+                                "{} duplicate rows dropped",
+                                summary.duplicates_dropped
+                            ));
+                        }
+                        if summary.invalid_excluded > 0 {
+                            t.push(format!(
+                                "{} invalid rows excluded (to {})",
+                                summary.invalid_excluded,
+                                columns::invalid_name(&file.original)
+                            ));
+                        }
+                        if summary.orders_dropped > 0 {
+                            let limit = self
+                                .columns
+                                .as_ref()
+                                .and_then(|c| c.clean.max_items)
+                                .unwrap_or_default();
+                            t.push(format!(
+                                "{} orders over {limit} items dropped ({} rows)",
+                                summary.orders_dropped, summary.rows_in_dropped_orders
+                            ));
+                        }
                         if summary.timestamps > 0 {
                             t.push(format!(
                                 "{} timestamps converted to UTC",
@@ -1095,6 +1169,12 @@ impl App {
                         Vec::new()
                     }
                 }
+            }
+            Msg::Planned { generation, result } => {
+                if let Some(c) = &mut self.columns {
+                    c.on_plan(generation, result);
+                }
+                Vec::new()
             }
             Msg::ReportSaved(r) => {
                 if let Some(v) = &mut self.validate {
@@ -1547,5 +1627,72 @@ mod tests {
             result: Ok(100),
         }));
         assert_eq!(app.confirm.as_ref().and_then(|c| c.skew.clone()), None);
+    }
+
+    #[test]
+    fn columns_convert_effect_carries_the_toggles_and_plans_are_tagged() {
+        let theme = Theme::default();
+        let (_, mut app) = super::super::demo::apps(&theme)
+            .into_iter()
+            .find(|(n, _)| *n == "columns")
+            .expect("demo columns state");
+        let press = |app: &mut App, c: KeyCode| {
+            app.handle(Input::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+        };
+        // A new order-size limit asks for a new whole-file count, tagged with a new generation.
+        assert!(
+            press(&mut app, KeyCode::Char('l')).is_empty(),
+            "100: same count"
+        );
+        let generation = match press(&mut app, KeyCode::Char('l')).as_slice() {
+            [
+                Effect::StartPlan {
+                    generation, clean, ..
+                },
+            ] => {
+                assert_eq!(clean.max_order_items, Some(50));
+                *generation
+            }
+            other => panic!("{other:?}"),
+        };
+        let stale = crate::mapping::convert::ConvertSummary {
+            duplicates: 999,
+            ..Default::default()
+        };
+        app.handle(Input::Msg(Msg::Planned {
+            generation: generation - 1,
+            result: Ok(stale),
+        }));
+        assert!(!screen(&app).contains("999"));
+        let fresh = crate::mapping::convert::ConvertSummary {
+            rows_in: 10,
+            duplicates: 5,
+            ..Default::default()
+        };
+        app.handle(Input::Msg(Msg::Planned {
+            generation,
+            result: Ok(fresh),
+        }));
+        assert!(screen(&app).contains("drop duplicates (D) — 5 rows"));
+        press(&mut app, KeyCode::Char('w'));
+        press(&mut app, KeyCode::Char('e'));
+        let fx = press(&mut app, KeyCode::Enter);
+        let clean = fx
+            .iter()
+            .find_map(|f| match f {
+                Effect::StartConvert { clean, .. } => Some(clean.clone()),
+                _ => None,
+            })
+            .expect("convert effect");
+        assert_eq!(
+            *clean,
+            crate::mapping::convert::Clean {
+                strip_bom: true,
+                trim_ids: true,
+                dedupe: true,
+                exclude_invalid: Some(PathBuf::from("shopify-export.invalid.csv")),
+                max_order_items: Some(50),
+            }
+        );
     }
 }

@@ -468,6 +468,18 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     );
     let export = PathBuf::from("/home/demo/exports/shopify-export.csv");
     let mut view = columns::ColumnsView::new(export.clone(), detection, None, true);
+    view.clean.dedupe = true;
+    let counts = crate::mapping::convert::ConvertSummary {
+        rows_in: 48_210,
+        invalid: 3,
+        duplicates: 27,
+        whitespace_rows: 12,
+        orders_dropped: 4,
+        rows_in_dropped_orders: 812,
+        ..Default::default()
+    };
+    let _ = view.take_plan_request();
+    view.on_plan(view.plan_gen, Ok(counts));
     view.message =
         Some("doesn't fit the documented layout — set each column's role, Enter converts".into());
     cols.columns = Some(view);

@@ -81,20 +81,49 @@ impl Driver {
                     input,
                     mapping,
                     progress,
+                    clean,
                 } => {
                     let tx = self.tx.clone();
                     let out = super::steps::columns::converted_path(&self.data_dir, &input);
+                    let mut clean = *clean;
+                    if clean.exclude_invalid.is_some() {
+                        clean.exclude_invalid =
+                            Some(out.with_file_name(super::steps::columns::invalid_name(&input)));
+                    }
                     let spawned = std::thread::Builder::new()
                         .name("lbimport-convert".into())
                         .spawn(move || {
-                            let result = services::convert(&input, &mapping, &out, &progress)
-                                .map(|s| (out, s));
+                            let result =
+                                services::convert(&input, &mapping, &clean, &out, &progress)
+                                    .map(|s| (out, s));
                             let _ = tx.send(Msg::Converted { run, result });
                         });
                     if let Err(e) = spawned {
                         let _ = self.tx.send(Msg::Converted {
                             run,
                             result: Err(format!("cannot start the conversion thread: {e}")),
+                        });
+                    }
+                }
+                Effect::StartPlan {
+                    generation,
+                    input,
+                    mapping,
+                    clean,
+                } => {
+                    let tx = self.tx.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("lbimport-plan".into())
+                        .spawn(move || {
+                            let result =
+                                crate::mapping::convert::plan(&input, &mapping, &clean, None)
+                                    .map_err(|e| e.to_string());
+                            let _ = tx.send(Msg::Planned { generation, result });
+                        });
+                    if let Err(e) = spawned {
+                        let _ = self.tx.send(Msg::Planned {
+                            generation,
+                            result: Err(format!("cannot start the counting thread: {e}")),
                         });
                     }
                 }

@@ -186,6 +186,7 @@ pub fn saved_mapping(
 pub fn convert(
     input: &Path,
     mapping: &crate::mapping::Mapping,
+    clean: &crate::mapping::convert::Clean,
     out: &Path,
     progress: &Progress,
 ) -> Result<crate::mapping::convert::ConvertSummary, String> {
@@ -193,14 +194,8 @@ pub fn convert(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    crate::mapping::convert::convert_path(
-        input,
-        mapping,
-        &crate::mapping::convert::Clean::default(),
-        out,
-        Some(progress),
-    )
-    .map_err(|e| e.to_string())
+    crate::mapping::convert::convert_path(input, mapping, clean, out, Some(progress))
+        .map_err(|e| e.to_string())
 }
 
 /// The last upload of these bytes to this tracker that was accepted (or may have been).

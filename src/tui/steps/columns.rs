@@ -15,12 +15,64 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, Wrap};
 
 use super::{TextField, is_char};
+use crate::mapping::convert::{Clean, ConvertSummary};
 use crate::mapping::detect::{DayMonth, Detection, Hints, Role};
 use crate::mapping::{Mapping, Source};
 use crate::read::Format;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 use crate::validate::Progress;
+
+/// Largest-order limits offered, in cycling order (`None` = keep every order).
+pub const MAX_ITEMS: [Option<u64>; 4] = [None, Some(100), Some(50), Some(500)];
+
+/// The limit the whole-file count uses while dropping large orders is off.
+pub const DEFAULT_MAX_ITEMS: u64 = 100;
+
+/// Cleaning options chosen in the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanOpts {
+    /// Drop a UTF-8 BOM.
+    pub strip_bom: bool,
+    /// Trim whitespace around ids.
+    pub trim_ids: bool,
+    /// Drop exact duplicate rows.
+    pub dedupe: bool,
+    /// Leave invalid rows out (to `<stem>.invalid.csv` in the data directory).
+    pub exclude_invalid: bool,
+    /// Drop orders with more items than this.
+    pub max_items: Option<u64>,
+}
+
+impl Default for CleanOpts {
+    fn default() -> Self {
+        CleanOpts {
+            strip_bom: true,
+            trim_ids: false,
+            dedupe: false,
+            exclude_invalid: false,
+            max_items: None,
+        }
+    }
+}
+
+impl CleanOpts {
+    /// The limit the whole-file count is made for.
+    pub fn plan_limit(&self) -> u64 {
+        self.max_items.unwrap_or(DEFAULT_MAX_ITEMS)
+    }
+}
+
+/// The whole-file counts for the current mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanState {
+    /// Counting in the background.
+    Counting,
+    /// Counted (with the order-size limit used).
+    Done(Box<ConvertSummary>, u64),
+    /// The count failed.
+    Failed(String),
+}
 
 /// Delimiters offered, in cycling order.
 pub const DELIMITERS: [char; 4] = [',', ';', '\t', '|'];
@@ -61,6 +113,16 @@ pub struct ColumnsView {
     pub message: Option<String>,
     /// A running conversion.
     pub converting: Option<Arc<Progress>>,
+    /// Cleaning options.
+    pub clean: CleanOpts,
+    /// Whole-file counts for the current mapping.
+    pub plan: PlanState,
+    /// Generation of the latest count request (older answers are ignored).
+    pub plan_gen: u64,
+    /// What the last count was requested for.
+    planned: Option<(Mapping, u64)>,
+    /// A count to start: (generation, mapping, options) — taken by the app.
+    plan_request: Option<(u64, Mapping, Clean)>,
 }
 
 /// What the columns step asks the app to do.
@@ -76,6 +138,8 @@ pub enum Action {
         mapping: Box<Mapping>,
         /// Save it for the tracker under this shape.
         save_shape: Option<String>,
+        /// Cleaning to apply.
+        clean: Box<Clean>,
     },
 }
 
@@ -100,6 +164,11 @@ impl ColumnsView {
             preview: Vec::new(),
             message: None,
             converting: None,
+            clean: CleanOpts::default(),
+            plan: PlanState::Counting,
+            plan_gen: 0,
+            planned: None,
+            plan_request: None,
             detection: Box::new(detection),
         };
         v.roles = roles_from(&v.detection, &m);
@@ -158,6 +227,65 @@ impl ColumnsView {
             ),
             Err(e) => vec![Err(e)],
         };
+        self.request_plan();
+    }
+
+    /// Ask for a whole-file count when the mapping (or the order-size limit) changed.
+    fn request_plan(&mut self) {
+        let Ok(m) = self.mapping() else {
+            self.planned = None;
+            self.plan_request = None;
+            self.plan =
+                PlanState::Failed("no counts until the order id and identity are set".into());
+            return;
+        };
+        let key = (m.clone(), self.clean.plan_limit());
+        if self.planned.as_ref() == Some(&key) {
+            return;
+        }
+        self.planned = Some(key);
+        self.plan_gen += 1;
+        self.plan = PlanState::Counting;
+        let clean = Clean {
+            strip_bom: true,
+            trim_ids: false,
+            dedupe: false,
+            exclude_invalid: None,
+            max_order_items: Some(self.clean.plan_limit()),
+        };
+        self.plan_request = Some((self.plan_gen, m, clean));
+    }
+
+    /// The count to start, if one is due.
+    pub fn take_plan_request(&mut self) -> Option<(u64, Mapping, Clean)> {
+        self.plan_request.take()
+    }
+
+    /// A count finished; stale generations are ignored.
+    pub fn on_plan(&mut self, generation: u64, result: Result<ConvertSummary, String>) {
+        if generation != self.plan_gen {
+            return;
+        }
+        let limit = self.clean.plan_limit();
+        self.plan = match result {
+            Ok(s) => PlanState::Done(Box::new(s), limit),
+            Err(e) => PlanState::Failed(e),
+        };
+    }
+
+    /// The cleaning the toggles describe (the invalid-rows side file is named
+    /// `<stem>.invalid.csv`; the run loop places it in the data directory).
+    pub fn clean_config(&self) -> Clean {
+        Clean {
+            strip_bom: self.clean.strip_bom,
+            trim_ids: self.clean.trim_ids,
+            dedupe: self.clean.dedupe,
+            exclude_invalid: self
+                .clean
+                .exclude_invalid
+                .then(|| PathBuf::from(invalid_name(&self.path))),
+            max_order_items: self.clean.max_items,
+        }
     }
 
     fn redetect(&mut self, hints: Hints) {
@@ -231,6 +359,19 @@ impl ColumnsView {
                 "save",
                 "Save the mapping for this tracker (applied next time automatically)",
             ),
+            hint("w", "trim ids", "Trim whitespace around ids"),
+            hint("D", "dedupe", "Drop exact duplicate rows"),
+            hint(
+                "e",
+                "exclude invalid",
+                "Leave invalid rows out (written with reasons to <name>.invalid.csv)",
+            ),
+            hint(
+                "l",
+                "large orders",
+                "Drop orders with more items than: off, 100, 50, 500",
+            ),
+            hint("b", "BOM", "Strip a UTF-8 byte-order mark"),
             hint("h", "history", "Show the upload history"),
             hint("?", "help", "Show all keys"),
             hint("q", "quit", "Quit lbimport"),
@@ -274,6 +415,7 @@ impl ColumnsView {
                         mapping: Box::new(m),
                         save_shape: (self.save && self.can_save)
                             .then(|| self.detection.shape.clone()),
+                        clean: Box::new(self.clean_config()),
                     };
                 }
                 Err(e) => self.message = Some(e),
@@ -309,6 +451,18 @@ impl ColumnsView {
                     header: Some(!self.detection.header),
                 });
             }
+            _ if is_char(key, 'w') => self.clean.trim_ids = !self.clean.trim_ids,
+            KeyCode::Char('D') => self.clean.dedupe = !self.clean.dedupe,
+            _ if is_char(key, 'e') => self.clean.exclude_invalid = !self.clean.exclude_invalid,
+            _ if is_char(key, 'b') => self.clean.strip_bom = !self.clean.strip_bom,
+            _ if is_char(key, 'l') => {
+                let i = MAX_ITEMS
+                    .iter()
+                    .position(|x| *x == self.clean.max_items)
+                    .map_or(0, |i| (i + 1) % MAX_ITEMS.len());
+                self.clean.max_items = MAX_ITEMS[i];
+                self.request_plan();
+            }
             _ if is_char(key, 'f') => self.editing = Some(Editing::TimeFormat),
             _ if is_char(key, 'z') => self.editing = Some(Editing::TimeZone),
             _ if is_char(key, 's') => {
@@ -326,10 +480,13 @@ impl ColumnsView {
 
     /// Draw the step.
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let [settings, grid, preview, foot] = Layout::vertical([
+        // The cleaning options shrink (down to the whole-file line) before the tables do.
+        let clean_h = area.height.saturating_sub(4 + 4 + 4 + 3).clamp(3, 8);
+        let [settings, cleaning, grid, preview, foot] = Layout::vertical([
             Constraint::Length(4),
-            Constraint::Min(6),
-            Constraint::Min(6),
+            Constraint::Length(clean_h),
+            Constraint::Min(4),
+            Constraint::Min(4),
             Constraint::Length(3),
         ])
         .areas(area);
@@ -397,6 +554,11 @@ impl ColumnsView {
             Paragraph::new(vec![Line::from(l1), Line::from(l2)])
                 .block(ui::block(theme, "Settings")),
             settings,
+        );
+
+        frame.render_widget(
+            Paragraph::new(self.cleaning_lines(theme)).block(ui::block(theme, "Cleaning")),
+            cleaning,
         );
 
         // The grid: one column per source column, a role row, then the first rows.
@@ -525,6 +687,123 @@ impl ColumnsView {
     }
 }
 
+impl ColumnsView {
+    fn cleaning_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let c = &self.clean;
+        let done = match &self.plan {
+            PlanState::Done(s, limit) => Some((s, *limit)),
+            _ => None,
+        };
+        let head = match &self.plan {
+            PlanState::Counting => Line::styled("whole file: counting…", theme.muted),
+            PlanState::Failed(e) => Line::styled(
+                format!("whole file: {}", ui::sanitize(e, 120)),
+                theme.warning,
+            ),
+            PlanState::Done(s, _) => {
+                let invalid = s.invalid;
+                let valid = s.rows_in.saturating_sub(invalid);
+                Line::from(vec![
+                    Span::styled("whole file: ", theme.muted),
+                    Span::styled(format!("{} valid", ui::count(valid)), theme.text),
+                    Span::styled(", ", theme.muted),
+                    Span::styled(
+                        format!("{} invalid", ui::count(invalid)),
+                        if invalid > 0 {
+                            theme.warning
+                        } else {
+                            theme.text
+                        },
+                    ),
+                    Span::styled(" rows with this mapping", theme.muted),
+                ])
+            }
+        };
+        let counting = || "counting…".to_string();
+        let plural = |n: u64, one: &str, many: &str| {
+            format!("{} {}", ui::count(n), if n == 1 { one } else { many })
+        };
+        let toggle = |on: bool, key: &str, label: String, effect: String| {
+            Line::from(vec![
+                Span::styled(
+                    if on { "[x] " } else { "[ ] " },
+                    if on { theme.accent } else { theme.muted },
+                ),
+                Span::styled(label, theme.text),
+                Span::styled(format!(" ({key})"), theme.muted),
+                Span::styled(format!(" — {effect}"), theme.muted),
+            ])
+        };
+        let invalid_file = format!("converted/{}", invalid_name(&self.path));
+        let limit = c.plan_limit();
+        vec![
+            head,
+            toggle(
+                c.trim_ids,
+                "w",
+                "trim ids".into(),
+                done.map_or_else(counting, |(s, _)| {
+                    format!(
+                        "{} padded ids",
+                        plural(s.whitespace_rows, "row has", "rows have")
+                    )
+                }),
+            ),
+            toggle(
+                c.dedupe,
+                "D",
+                "drop duplicates".into(),
+                done.map_or_else(counting, |(s, _)| plural(s.duplicates, "row", "rows")),
+            ),
+            toggle(
+                c.exclude_invalid,
+                "e",
+                "exclude invalid".into(),
+                done.map_or_else(counting, |(s, _)| {
+                    format!(
+                        "{} (line numbers and reasons → {})",
+                        plural(s.invalid, "row", "rows"),
+                        ui::sanitize(&invalid_file, 60)
+                    )
+                }),
+            ),
+            toggle(
+                c.max_items.is_some(),
+                "l",
+                format!("drop large orders (>{limit})"),
+                done.map_or_else(counting, |(s, _)| {
+                    format!(
+                        "{}, {}",
+                        plural(s.orders_dropped, "order", "orders"),
+                        plural(s.rows_in_dropped_orders, "row", "rows")
+                    )
+                }),
+            ),
+            toggle(
+                c.strip_bom,
+                "b",
+                "strip BOM".into(),
+                done.map_or_else(counting, |(s, _)| {
+                    if s.bom {
+                        "the file starts with one".to_string()
+                    } else {
+                        "the file has none".to_string()
+                    }
+                }),
+            ),
+        ]
+    }
+}
+
+/// The name of the side file invalid rows of `input` go to.
+pub fn invalid_name(input: &Path) -> String {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    format!("{stem}.invalid.csv")
+}
+
 /// Roles per column from a mapping.
 fn roles_from(d: &Detection, m: &Mapping) -> Vec<Role> {
     let mut roles = vec![Role::Other; d.column_count()];
@@ -551,4 +830,114 @@ pub fn converted_path(data_dir: &Path, input: &Path) -> PathBuf {
     data_dir
         .join("converted")
         .join(format!("{stem}.normalized.csv"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn view() -> ColumnsView {
+        let d = crate::mapping::detect::detect_bytes(
+            b"Date;Order;Customer;SKU\n22/10/2026 15:04;A-1;c-1;S-1\n22/10/2026 15:04;A-1;c-1;S-2\n",
+            true,
+            false,
+        );
+        ColumnsView::new(PathBuf::from("/tmp/x.csv"), d, None, true)
+    }
+
+    fn press(v: &mut ColumnsView, c: char) -> Action {
+        v.on_key(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn drawn(v: &ColumnsView) -> String {
+        let mut t = Terminal::new(TestBackend::new(140, 40)).expect("terminal");
+        t.draw(|f| v.draw(f, f.area(), &Theme::default()))
+            .expect("draw");
+        let buf = t.backend().buffer().clone();
+        let mut s = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                s.push_str(buf[(x, y)].symbol());
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    #[test]
+    fn counts_are_drawn_and_stale_counts_ignored() {
+        let mut v = view();
+        let (generation, _, clean) = v.take_plan_request().expect("a count on open");
+        assert_eq!(clean.max_order_items, Some(DEFAULT_MAX_ITEMS));
+        assert!(drawn(&v).contains("whole file: counting…"));
+        let s = ConvertSummary {
+            rows_in: 100,
+            invalid: 3,
+            duplicates: 27,
+            whitespace_rows: 12,
+            orders_dropped: 4,
+            rows_in_dropped_orders: 812,
+            ..Default::default()
+        };
+        v.on_plan(generation + 7, Ok(s.clone()));
+        assert_eq!(v.plan, PlanState::Counting, "a stale answer is ignored");
+        v.on_plan(generation, Ok(s.clone()));
+        let text = drawn(&v);
+        for want in [
+            "whole file: 97 valid, 3 invalid rows",
+            "trim ids (w) — 12 rows have padded ids",
+            "drop duplicates (D) — 27 rows",
+            "exclude invalid (e) — 3 rows (line numbers and reasons → converted/x.invalid.csv)",
+            "drop large orders (>100) (l) — 4 orders, 812 rows",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+        // A new limit asks for a new count; the old generation's answer is then stale.
+        press(&mut v, 'l');
+        assert_eq!(v.clean.max_items, Some(100));
+        assert!(v.take_plan_request().is_none(), "same limit, same counts");
+        press(&mut v, 'l');
+        assert_eq!(v.clean.max_items, Some(50));
+        let (g2, _, c2) = v.take_plan_request().expect("recount");
+        assert_eq!(c2.max_order_items, Some(50));
+        v.on_plan(generation, Ok(s));
+        assert_eq!(v.plan, PlanState::Counting);
+        assert!(g2 > generation);
+    }
+
+    #[test]
+    fn convert_carries_the_toggled_cleaning() {
+        let mut v = view();
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        match v.on_key(&enter) {
+            Action::Convert { clean, .. } => assert_eq!(*clean, Clean::default()),
+            other => panic!("{other:?}"),
+        }
+        press(&mut v, 'w');
+        press(&mut v, 'D');
+        press(&mut v, 'e');
+        press(&mut v, 'l');
+        press(&mut v, 'b');
+        assert!(drawn(&v).contains("[x] drop duplicates"));
+        match v.on_key(&enter) {
+            Action::Convert { clean, .. } => assert_eq!(
+                *clean,
+                Clean {
+                    strip_bom: false,
+                    trim_ids: true,
+                    dedupe: true,
+                    exclude_invalid: Some(PathBuf::from("x.invalid.csv")),
+                    max_order_items: Some(100),
+                }
+            ),
+            other => panic!("{other:?}"),
+        }
+        let keys: Vec<String> = v.keys().iter().map(|k| k.key.to_string()).collect();
+        for k in ["w", "D", "e", "l", "b"] {
+            assert!(keys.iter().any(|x| x == k), "{k} in {keys:?}");
+        }
+    }
 }
