@@ -73,3 +73,29 @@ pub fn fail_usage(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("lbimport: {msg}");
     ExitCode::from(EXIT_USAGE)
 }
+
+/// Apply the mapping flags shared by `validate` and `upload` (with the command's own tracker
+/// for saved mappings) and print the resulting notices on stderr. Without flags and without a
+/// saved mapping for the file's shape the file is used as is (`temp == false`).
+pub fn prepare_mapping(
+    file: &std::path::Path,
+    mapping: &crate::mapping::cli::MappingArgs,
+    tracker: Option<&str>,
+) -> Result<crate::mapping::cli::Prepared, crate::mapping::MappingError> {
+    let mut args = mapping.clone();
+    args.tracker = tracker.map(str::to_string);
+    let prepared = crate::mapping::cli::prepare(file, &args)?;
+    for n in &prepared.notices {
+        eprintln!("lbimport: {n}");
+    }
+    Ok(prepared)
+}
+
+/// Paths as one comma-separated line.
+pub fn join_paths(paths: &[std::path::PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

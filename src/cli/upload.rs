@@ -19,7 +19,7 @@ use crate::config::{
     ConfigStore, DEFAULT_BASE_URL, DEFAULT_CLIENT_NAME, History, HistoryEntry, KeySource,
     PrivateKey, Tracker,
 };
-use crate::mapping::cli::{MappingArgs, prepare};
+use crate::mapping::cli::MappingArgs;
 use crate::read::Format;
 use crate::upload::{self, Body, Event, Outcome, Settings, UploadRequest, human_bytes};
 use crate::validate::{self, MAX_FILE_BYTES, Severity};
@@ -314,47 +314,32 @@ pub fn run(a: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(super::EXIT_USAGE, e),
     };
-    let mut margs = a.mapping.clone();
-    margs.tracker = a.tracker.clone();
     let source = path.clone();
-    let mut converted = false;
-    let path = if margs.any() || margs.tracker.is_some() {
-        match prepare(&path, &margs) {
-            Ok(p) => {
-                for n in &p.notices {
-                    eprintln!("lbimport: {n}");
-                }
-                if p.parts.len() > 1 {
-                    return fail(
-                        EXIT_REFUSED,
-                        format!(
-                            "refused: the converted file is over 1 GiB and was split at order \
-                             boundaries into {} parts: {}. Upload each part with `lbimport \
-                             upload PART --tracker NAME`. Nothing was sent.",
-                            p.parts.len(),
-                            p.parts
-                                .iter()
-                                .map(|x| x.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    );
-                }
-                if p.temp {
-                    converted = true;
-                    eprintln!(
-                        "lbimport: sending the converted file {} instead of {}",
-                        p.path_to_use.display(),
-                        source.display()
-                    );
-                }
-                p.path_to_use
-            }
-            Err(e) => return fail(super::EXIT_USAGE, format!("upload: {e}")),
-        }
-    } else {
-        path
+    let prepared = match super::prepare_mapping(&path, &a.mapping, a.tracker.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return fail(super::EXIT_USAGE, format!("upload: {e}")),
     };
+    if prepared.parts.len() > 1 {
+        return fail(
+            EXIT_REFUSED,
+            format!(
+                "refused: the converted file is over 1 GiB and was split at order boundaries \
+                 into {} parts: {}. Upload each part with `lbimport upload PART --tracker \
+                 NAME`. Nothing was sent.",
+                prepared.parts.len(),
+                super::join_paths(&prepared.parts)
+            ),
+        );
+    }
+    let converted = prepared.temp;
+    if converted {
+        eprintln!(
+            "lbimport: sending the converted file {} instead of {}",
+            prepared.path_to_use.display(),
+            source.display()
+        );
+    }
+    let path = prepared.path_to_use;
     let meta = if converted {
         match std::fs::metadata(&path) {
             Ok(m) => m,

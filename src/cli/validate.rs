@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::mapping::cli::{MappingArgs, prepare};
+use crate::mapping::cli::MappingArgs;
 
 use crate::read::Format;
 use crate::validate::{self, Options, Report, Severity, Verdict};
@@ -62,36 +62,28 @@ pub fn run(args: Args) -> ExitCode {
         format: args.format,
         ..Options::default()
     };
-    let mut margs = args.mapping.clone();
-    margs.tracker = args.tracker.clone();
-    let paths: Vec<PathBuf> = if margs.any() || margs.tracker.is_some() {
-        match prepare(&args.file, &margs) {
-            Ok(p) => {
-                for n in &p.notices {
-                    eprintln!("lbimport: {n}");
-                }
-                if p.temp {
-                    eprintln!(
-                        "lbimport: validating the converted file {} (from {})",
-                        p.path_to_use.display(),
-                        args.file.display()
-                    );
-                }
-                if p.parts.len() > 1 {
-                    eprintln!(
-                        "lbimport: validating each of the {} parts (the JSON output is an array \
-                         with one report per part)",
-                        p.parts.len()
-                    );
-                    p.parts
-                } else {
-                    vec![p.path_to_use]
-                }
-            }
-            Err(e) => return super::fail_usage(format!("validate: {e}")),
-        }
+    let prepared = match super::prepare_mapping(&args.file, &args.mapping, args.tracker.as_deref())
+    {
+        Ok(p) => p,
+        Err(e) => return super::fail_usage(format!("validate: {e}")),
+    };
+    if prepared.temp {
+        eprintln!(
+            "lbimport: validating the converted file {} (from {})",
+            prepared.path_to_use.display(),
+            args.file.display()
+        );
+    }
+    let paths = if prepared.parts.len() > 1 {
+        eprintln!(
+            "lbimport: validating each of the {} parts: {} (the JSON output is an array with \
+             one report per part)",
+            prepared.parts.len(),
+            super::join_paths(&prepared.parts)
+        );
+        prepared.parts
     } else {
-        vec![args.file.clone()]
+        vec![prepared.path_to_use]
     };
     let mut reports = Vec::with_capacity(paths.len());
     for path in &paths {
