@@ -205,6 +205,14 @@ async fn skewed_server_clock_is_corrected() {
         Outcome::Rejected { status, body, .. } => {
             assert_eq!(status, 401);
             assert!(body.contains("behind the server's clock"), "{body}");
+            // The sandbox runs 40 s ahead; whole seconds on both sides give 39–41.
+            let n: u64 = body
+                .split("the Date header is ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no seconds in {body}"));
+            assert!((39..=42).contains(&n), "reported {n} s behind: {body}");
         }
         other => panic!("expected 401, got {other:?}"),
     }
