@@ -444,15 +444,14 @@ impl Agg {
         self.users.len as u64
     }
 
-    /// Hint the CPU to fetch the table slots a row will touch.
+    /// Hint the CPU to fetch the table slots a row will touch (called some rows ahead).
     #[inline]
-    pub fn prefetch(&self, order: u64, identity: u64, user: u64) {
-        if !self.run.active || order != self.run.order {
-            self.orders.prefetch(order);
-        } else if user != 0 && user != self.run.user {
+    pub fn prefetch_row(&self, order: u64, identity: u64, user: u64) {
+        self.orders.prefetch(order);
+        self.products.prefetch(identity);
+        if user != 0 {
             self.users.prefetch(user);
         }
-        self.products.prefetch(identity);
     }
 
     /// Distinct items of an order (0 if unknown).

@@ -318,6 +318,17 @@ pub fn spreadsheet_id(s: &str) -> bool {
     false
 }
 
+/// Whether `s` is empty or only whitespace (`s.trim().is_empty()`, without scanning the usual
+/// id that starts with a visible ASCII character).
+#[inline]
+pub fn is_blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => true,
+        Some(&b) if b < 0x80 && !matches!(b, b' ' | b'\t'..=b'\r') => false,
+        Some(_) => s.trim().is_empty(),
+    }
+}
+
 /// An id with leading or trailing whitespace.
 #[inline]
 pub fn has_outer_whitespace(s: &str) -> bool {
@@ -397,5 +408,17 @@ mod tests {
         assert!(has_outer_whitespace("a\t"));
         assert!(has_outer_whitespace("a\u{a0}"));
         assert!(!has_outer_whitespace("a b"));
+        for (s, blank) in [
+            ("", true),
+            (" \t\r\n\x0B\x0C", true),
+            ("\u{a0}\u{3000}", true),
+            (" a", false),
+            ("a", false),
+            ("\u{a0}x", false),
+            ("é", false),
+        ] {
+            assert_eq!(is_blank(s), blank, "{s:?}");
+            assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+        }
     }
 }

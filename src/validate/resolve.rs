@@ -9,6 +9,7 @@ use std::path::Path;
 use hashbrown::{HashMap, HashSet};
 
 use super::Code;
+use super::agg::Agg;
 use super::engine::{Engine, example_text, valid_row_hashes};
 use crate::read::{Format, UTF8_BOM, csv};
 
@@ -150,9 +151,10 @@ pub(crate) fn resolve(
     bom: bool,
     cap: usize,
     eng: &mut Engine<'_>,
+    agg: &mut Agg,
 ) -> std::io::Result<()> {
     let mut tasks: Vec<(u64, u64, u64)> = Vec::new();
-    for (order, sc) in &eng.agg.scattered {
+    for (order, sc) in &agg.scattered {
         tasks.push((sc.first_off, *order, 0));
         for &(off, line) in &sc.runs {
             tasks.push((off, *order, line));
@@ -213,7 +215,7 @@ pub(crate) fn resolve(
         }
     }
     for (order, st) in state {
-        eng.agg.fix_order(order, st.items.len() as u64);
+        agg.fix_order(order, st.items.len() as u64);
         if st.multi && !st.pass1_multi {
             let (l, o, t) = st.multi_at.unwrap_or_default();
             eng.issue(Code::OrderMultipleUsers, l, o, || t);
