@@ -68,17 +68,6 @@ impl Looks {
     }
 }
 
-#[inline]
-fn d2(b: &[u8], i: usize) -> Option<u32> {
-    let x = b.get(i)?.wrapping_sub(b'0');
-    let y = b.get(i + 1)?.wrapping_sub(b'0');
-    if x < 10 && y < 10 {
-        Some(x as u32 * 10 + y as u32)
-    } else {
-        None
-    }
-}
-
 fn is_leap(y: u32) -> bool {
     (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
@@ -150,18 +139,30 @@ pub fn parse_ts(s: &str) -> Result<TsKey, TsProblem> {
 
 /// `None` = not even the shape; `Some(result)` otherwise.
 fn parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') {
+    let h: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if h[4] != b'-' || h[7] != b'-' || !(h[10] == b' ' || h[10] == b'T') {
         return None;
     }
-    if b[13] != b':' || b[16] != b':' {
+    if h[13] != b':' || h[16] != b':' {
         return None;
     }
-    let y = d2(b, 0)? * 100 + d2(b, 2)?;
-    let mo = d2(b, 5)?;
-    let d = d2(b, 8)?;
-    let h = d2(b, 11)?;
-    let mi = d2(b, 14)?;
-    let sec = d2(b, 17)?;
+    // the 14 digit positions, all checked at once
+    let mut bad = 0u8;
+    let mut dg = [0u32; 19];
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+        let d = h[i].wrapping_sub(b'0');
+        bad |= (d > 9) as u8;
+        dg[i] = d as u32;
+    }
+    if bad != 0 {
+        return None;
+    }
+    let y = dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3];
+    let mo = dg[5] * 10 + dg[6];
+    let d = dg[8] * 10 + dg[9];
+    let h = dg[11] * 10 + dg[12];
+    let mi = dg[14] * 10 + dg[15];
+    let sec = dg[17] * 10 + dg[18];
     let mut i = 19;
     let mut us = 0u32;
     let mut frac = false;

@@ -481,6 +481,21 @@ impl<'o> Engine<'o> {
             self.pending_line(no, offset, bytes, ending);
             return;
         }
+        // The common CSV record: a clean block, not the first record (no header check, no
+        // BOM), no quotes: fields straight from one scan for commas.
+        if self.format == Format::Csv
+            && self.clean
+            && self.lines > 0
+            && let Some((count, commas)) = csv::plain_commas(bytes)
+        {
+            // SAFETY: `clean` means the whole block this line was cut from is valid UTF-8
+            // without NUL or CR bytes (checked in `run`); a line is a sub-slice cut at `\n`
+            // bytes, so it is valid UTF-8 too.
+            let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+            self.lines += 1;
+            self.csv_plain(no, offset, text, count, commas);
+            return;
+        }
         if self.format == Format::Csv
             && memchr::memchr(b'"', bytes).is_some()
             && csv::quote_open(bytes)
@@ -629,21 +644,50 @@ impl<'o> Engine<'o> {
         }
         self.rows += 1;
         if f.count < 2 || f.count > 4 {
-            self.invalid += 1;
-            let n = f.count;
-            self.issue(Code::FieldCount, no, offset, || {
-                if text.is_empty() {
-                    "empty line".to_string()
-                } else {
-                    format!("{n} fields: {}", example_text(text.as_bytes()))
-                }
-            });
+            self.field_count(no, offset, text, f.count);
             return;
         }
         let order = f.get(0);
         let identity = f.get(1);
         let user = f.get(2).filter(|s| !s.is_empty());
         let ts = f.get(3).filter(|s| !s.is_empty());
+        self.check_row(no, offset, text, order, identity, user, ts);
+    }
+
+    #[cold]
+    fn field_count(&mut self, no: u64, offset: u64, text: &str, n: usize) {
+        self.invalid += 1;
+        self.issue(Code::FieldCount, no, offset, || {
+            if text.is_empty() {
+                "empty line".to_string()
+            } else {
+                format!("{n} fields: {}", example_text(text.as_bytes()))
+            }
+        });
+    }
+
+    /// A CSV record without quotes, `count` fields, `commas` as from [`csv::plain_commas`].
+    #[inline]
+    fn csv_plain(&mut self, no: u64, offset: u64, text: &str, count: usize, commas: [usize; 4]) {
+        self.rows += 1;
+        if !(2..=4).contains(&count) {
+            self.field_count(no, offset, text, count);
+            return;
+        }
+        let b = text.len();
+        let (c0, c1, c2) = (commas[0], commas[1], commas[2]);
+        let order = text.get(..c0);
+        let identity = text.get(c0 + 1..c1.min(b));
+        let user = if count > 2 {
+            text.get(c1 + 1..c2.min(b)).filter(|s| !s.is_empty())
+        } else {
+            None
+        };
+        let ts = if count > 3 {
+            text.get(c2 + 1..).filter(|s| !s.is_empty())
+        } else {
+            None
+        };
         self.check_row(no, offset, text, order, identity, user, ts);
     }
 
