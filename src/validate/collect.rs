@@ -178,7 +178,14 @@ impl<'o> Collector<'o> {
         let rows = &batch.rows;
         for i in 0..rows.len() {
             if let Some(n) = rows.get(i + LOOKAHEAD) {
-                self.agg.prefetch_row(n.oh, n.ih, n.uh);
+                // one prefetch per run for the order; every row for product and user
+                if rows[i + LOOKAHEAD - 1].oh != n.oh {
+                    self.agg.prefetch_order(n.oh);
+                }
+                self.agg.prefetch_product(n.ih);
+                if n.uh != 0 {
+                    self.agg.prefetch_user(n.uh);
+                }
             }
             let r = &rows[i];
             let added = self.agg.add(r.oh, r.ih, r.uh, r.th, r.offset, r.line);
