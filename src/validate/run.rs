@@ -95,7 +95,19 @@ pub(crate) fn run(
         }
         Err(_) => None,
     };
-    let head: &[u8] = first.as_deref().map_or(&[], |v| &v[..]);
+    // the head decides BOM, format and the row estimate; with tiny blocks, read it on its own
+    const HEAD: u64 = 64 << 10;
+    let mut head_buf = Vec::new();
+    let head: &[u8] = match first.as_deref() {
+        Some(b) if b.len() as u64 >= total.min(HEAD) => &b[..],
+        _ => {
+            if let Ok(f) = File::open(path) {
+                // a failed read leaves a shorter head: only the guesses get worse
+                let _ = f.take(HEAD).read_to_end(&mut head_buf);
+            }
+            &head_buf
+        }
+    };
     let foreign = read::foreign_bom(head);
     let bom = head.starts_with(read::UTF8_BOM);
     let (format, sniffed) = match opts.format {
