@@ -97,6 +97,8 @@ pub(crate) struct Cand {
 #[derive(Debug, Default)]
 struct SampleRun {
     order: u64,
+    /// The run's order's candidate, looked up once per run.
+    cand: Option<usize>,
     active: bool,
     is_new: bool,
     rows: Vec<RowPos>,
@@ -269,6 +271,7 @@ impl<'o> Collector<'o> {
             self.run.is_new = added.new_order;
             self.run.rows.clear();
             self.run.overflow = false;
+            self.run.cand = self.cand_index.get(&oh).copied();
         }
         if self.tier2_added < self.opts.max_samples {
             if self.run.rows.len() < SAMPLE_ROWS_CAP {
@@ -277,7 +280,7 @@ impl<'o> Collector<'o> {
                 self.run.overflow = true;
             }
         }
-        if let Some(&ci) = self.cand_index.get(&oh) {
+        if let Some(ci) = self.run.cand {
             let c = &mut self.cands[ci];
             if c.rows.len() < SAMPLE_ROWS_CAP {
                 c.rows.push(pos);
@@ -286,6 +289,7 @@ impl<'o> Collector<'o> {
             }
         } else if added.new_order && self.tier1_left > 0 {
             self.tier1_left -= 1;
+            self.run.cand = Some(self.cands.len());
             self.cand_index.insert(oh, self.cands.len());
             self.cands.push(Cand {
                 order: oh,
@@ -296,6 +300,7 @@ impl<'o> Collector<'o> {
         } else if added.became_multi && self.run.is_new && self.tier2_added < self.opts.max_samples
         {
             self.tier2_added += 1;
+            self.run.cand = Some(self.cands.len());
             self.cand_index.insert(oh, self.cands.len());
             self.cands.push(Cand {
                 order: oh,

@@ -53,7 +53,7 @@ pub struct Options {
     pub threads: usize,
     /// Bytes per read (default 8 MiB; tests use tiny ones to exercise block boundaries).
     pub block_bytes: usize,
-    /// Valid rows per batch handed to the aggregation stage (default 16,384).
+    /// Valid rows per batch handed to the aggregation stage (default 4,096).
     pub batch_rows: usize,
 }
 
@@ -68,7 +68,7 @@ impl Default for Options {
             now: None,
             threads: 0,
             block_bytes: 8 << 20,
-            batch_rows: 1 << 14,
+            batch_rows: 1 << 12,
         }
     }
 }

@@ -13,6 +13,9 @@ use super::agg::Agg;
 use super::engine::{Engine, example_text, valid_row_hashes};
 use crate::read::{Format, UTF8_BOM, csv};
 
+/// Read buffer: runs are short and far apart, so small reads copy less than big ones.
+const BUF: usize = 4 << 10;
+
 /// A record: (offset, bytes, physical lines, within the cap).
 type Rec = (u64, Vec<u8>, u64, bool);
 
@@ -29,7 +32,7 @@ struct Records {
 impl Records {
     fn new(file: File, cap: usize, format: Format) -> Self {
         Records {
-            rdr: BufReader::with_capacity(1 << 16, file),
+            rdr: BufReader::with_capacity(BUF, file),
             pos: 0,
             cap,
             format,
@@ -40,7 +43,7 @@ impl Records {
     fn seek(&mut self, off: u64) -> std::io::Result<()> {
         self.back.clear();
         let delta = off as i64 - self.pos as i64;
-        if (0..(1 << 16)).contains(&delta) {
+        if (0..BUF as i64).contains(&delta) {
             self.rdr.seek_relative(delta)?;
         } else {
             self.rdr.seek(SeekFrom::Start(off))?;
