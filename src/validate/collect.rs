@@ -9,6 +9,7 @@
 //! otherwise; either way it sees the same rows in the same order, so the results are identical.
 
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 
 use hashbrown::HashMap;
 
@@ -63,6 +64,26 @@ pub(crate) struct Batch {
     pub rows: Vec<RowRec>,
     /// The parsing stage's counters after these rows, to publish once aggregated.
     pub snap: Option<Snapshot>,
+}
+
+/// Buffers handed back for reuse (blocks to the reader, row vectors to the parsing stage),
+/// so the run does not keep allocating and freeing megabytes (which costs page faults and
+/// cross-core TLB flushes).
+#[derive(Debug, Clone)]
+pub(crate) struct Spares {
+    /// Emptied blocks for the reader.
+    pub blocks: SyncSender<Vec<u8>>,
+    /// Emptied row vectors for the parsing stage.
+    pub rows: SyncSender<Vec<RowRec>>,
+}
+
+impl Spares {
+    /// Hand a block back if this was its last user (otherwise just drop this reference).
+    pub fn block(&self, b: Arc<Vec<u8>>) {
+        if let Ok(v) = Arc::try_unwrap(b) {
+            let _ = self.blocks.try_send(v);
+        }
+    }
 }
 
 impl Batch {
@@ -137,6 +158,7 @@ pub(crate) struct Collector<'o> {
     opts: &'o Options,
     format: Format,
     progress: Option<&'o Progress>,
+    spares: Option<Spares>,
     pub agg: Agg,
     /// Issues of [`CODES`] (other codes stay empty).
     pub acc: Vec<Acc>,
@@ -154,11 +176,13 @@ impl<'o> Collector<'o> {
         format: Format,
         progress: Option<&'o Progress>,
         est_rows: usize,
+        spares: Option<Spares>,
     ) -> Self {
         Collector {
             opts,
             format,
             progress,
+            spares,
             agg: Agg::new(est_rows / 2, opts.large_order_items),
             acc: vec![Acc::default(); Code::ALL.len()],
             top: Top::default(),
@@ -208,10 +232,23 @@ impl<'o> Collector<'o> {
                 self.track_sample(r.oh, added, r.line, r.offset, r.len);
             }
         }
-        if let Some(s) = batch.snap
+        let Batch {
+            block,
+            mut rows,
+            snap,
+            ..
+        } = batch;
+        if let Some(s) = snap
             && let Some(p) = self.progress
         {
             p.publish(self.fill(s));
+        }
+        if let Some(sp) = &self.spares {
+            if let Some(b) = block {
+                sp.block(b);
+            }
+            rows.clear();
+            let _ = sp.rows.try_send(rows);
         }
     }
 

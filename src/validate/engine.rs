@@ -3,11 +3,11 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::agg::hash_str;
 use super::checks::{self, Looks, TsKey, TsProblem};
-use super::collect::{Batch, Collector, RowRec};
+use super::collect::{Batch, Collector, RowRec, Spares};
 use super::{Code, Example, Options, Snapshot};
 use crate::read::json::Value;
 use crate::read::lines::{Ending, LongLine};
@@ -342,6 +342,7 @@ pub(crate) struct Engine<'o> {
     block_range: (usize, usize),
     batch_rows: usize,
     out: Out<'o>,
+    spares: Option<(Spares, Receiver<Vec<RowRec>>)>,
 }
 
 /// Where batches of valid rows go.
@@ -355,7 +356,13 @@ pub(crate) enum Out<'o> {
 }
 
 impl<'o> Engine<'o> {
-    pub fn new(opts: &'o Options, format: Format, bom: bool, out: Out<'o>) -> Self {
+    pub fn new(
+        opts: &'o Options,
+        format: Format,
+        bom: bool,
+        out: Out<'o>,
+        spares: Option<(Spares, Receiver<Vec<RowRec>>)>,
+    ) -> Self {
         let now = opts.now.unwrap_or_else(chrono::Utc::now).naive_utc();
         Engine {
             opts,
@@ -386,6 +393,7 @@ impl<'o> Engine<'o> {
             block_range: (0, 0),
             batch_rows: opts.batch_rows.max(1),
             out,
+            spares,
         }
     }
 
@@ -394,7 +402,11 @@ impl<'o> Engine<'o> {
         self.flush();
         let start = block.as_ptr() as usize;
         self.block_range = (start, start + block.len());
-        self.batch.block = Some(block.clone());
+        if let Some(old) = self.batch.block.replace(block.clone())
+            && let Some((sp, _)) = &self.spares
+        {
+            sp.block(old);
+        }
     }
 
     /// Hand the pending rows (and `snap`, if any) to the aggregation stage.
@@ -407,10 +419,14 @@ impl<'o> Engine<'o> {
         if self.batch.rows.is_empty() && self.batch.snap.is_none() {
             return;
         }
+        let rows = match &self.spares {
+            Some((_, rx)) => rx.try_recv().ok(),
+            None => None,
+        };
         let next = Batch {
             block: self.batch.block.clone(),
             arena: Vec::new(),
-            rows: Vec::with_capacity(self.batch_rows.min(1 << 16)),
+            rows: rows.unwrap_or_else(|| Vec::with_capacity(self.batch_rows.min(1 << 16))),
             snap: None,
         };
         let b = std::mem::replace(&mut self.batch, next);

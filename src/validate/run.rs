@@ -12,7 +12,7 @@ use std::thread;
 use sha2::{Digest, Sha256};
 
 use super::checks;
-use super::collect::{self, Batch, Cand, Collector};
+use super::collect::{self, Batch, Cand, Collector, Spares};
 use super::engine::{Engine, Out, parse_fields};
 use super::resolve;
 use super::{
@@ -27,8 +27,9 @@ pub const MIN_LINE_CAP: usize = 64 << 10;
 
 type Block = std::io::Result<Arc<Vec<u8>>>;
 
-fn read_block(file: &mut File, size: usize) -> std::io::Result<Vec<u8>> {
-    let mut v = Vec::with_capacity(size);
+fn read_block(file: &mut File, size: usize, spare: Option<Vec<u8>>) -> std::io::Result<Vec<u8>> {
+    let mut v = spare.unwrap_or_else(|| Vec::with_capacity(size));
+    v.clear();
     file.by_ref().take(size as u64).read_to_end(&mut v)?;
     Ok(v)
 }
@@ -37,12 +38,13 @@ fn read_block(file: &mut File, size: usize) -> std::io::Result<Vec<u8>> {
 fn spawn_reader(
     mut file: File,
     size: usize,
+    spares: Receiver<Vec<u8>>,
 ) -> (Receiver<Block>, thread::JoinHandle<Option<[u8; 32]>>) {
     let (tx, rx) = sync_channel::<Block>(3);
     let h = thread::spawn(move || {
         let mut sha = Sha256::new();
         loop {
-            match read_block(&mut file, size) {
+            match read_block(&mut file, size, spares.try_recv().ok()) {
                 Ok(b) if b.is_empty() => break,
                 Ok(b) => {
                     let b = Arc::new(b);
@@ -81,7 +83,13 @@ pub(crate) fn run(
         p.set_total(total);
         p.set_counters(0, 0);
     }
-    let (rx, reader) = spawn_reader(file, opts.block_bytes.max(1));
+    let (spare_blocks, spare_blocks_rx) = sync_channel::<Vec<u8>>(2);
+    let (spare_rows, spare_rows_rx) = sync_channel(8);
+    let spares = Spares {
+        blocks: spare_blocks,
+        rows: spare_rows,
+    };
+    let (rx, reader) = spawn_reader(file, opts.block_bytes.max(1), spare_blocks_rx);
     let finish_reader = |rx: Receiver<Block>, reader: thread::JoinHandle<Option<[u8; 32]>>| {
         drop(rx);
         reader.join().ok().flatten()
@@ -128,11 +136,12 @@ pub(crate) fn run(
         n => n,
     };
     let pass = thread::scope(|scope| {
+        let col_spares = spares.clone();
         let mut agg_thread = None;
         let out = if threads >= 2 {
             let (tx, brx) = sync_channel::<Batch>(4);
             agg_thread = Some(scope.spawn(move || {
-                let mut col = Collector::new(opts, format, progress, est_rows);
+                let mut col = Collector::new(opts, format, progress, est_rows, Some(col_spares));
                 for b in brx {
                     if progress.is_some_and(Progress::is_cancelled) {
                         continue;
@@ -143,9 +152,21 @@ pub(crate) fn run(
             }));
             Out::Thread(tx)
         } else {
-            Out::Inline(Box::new(Collector::new(opts, format, progress, est_rows)))
+            Out::Inline(Box::new(Collector::new(
+                opts,
+                format,
+                progress,
+                est_rows,
+                Some(col_spares),
+            )))
         };
-        let mut eng = Engine::new(opts, format, bom, out);
+        let mut eng = Engine::new(
+            opts,
+            format,
+            bom,
+            out,
+            Some((spares.clone(), spare_rows_rx)),
+        );
         let mut splitter = LineSplitter::new(cap);
         let mut bytes_read = 0u64;
         let mut prev_clean = true;
@@ -177,7 +198,7 @@ pub(crate) fn run(
                 });
             }
             bytes_read += block.len() as u64;
-            drop(block);
+            spares.block(block);
             if let Some(p) = progress {
                 eng.flush_with(Some(eng.snapshot(bytes_read, total)));
                 if p.is_cancelled() {
