@@ -72,22 +72,27 @@ fn off_of(v: u64) -> u64 {
 
 /// Open-addressing table 64-bit hash → u64 (orders: packed first-run offset and distinct
 /// items; products: rows; users: 1), 16 bytes per slot, linear probing, sized from an estimate.
-/// It is split by the hash's top bits into [`PARTS`] parts that grow on their own (by 1.6× when
-/// 85 % full), so a growth never holds two copies of the whole table (the peak memory stays
-/// near the table's size). Large parts ask the kernel for huge pages.
+/// A large table is split by the hash's top bits into up to [`MAX_PARTS`] parts of about
+/// [`PART_BYTES`] that grow on their own (by 1.6× when 85 % full), so a growth never holds two
+/// copies of the whole table (the peak memory stays near the table's size). Parts are large
+/// enough to be backed by huge pages, which the kernel is asked for.
 #[derive(Debug)]
 pub struct OrderTable {
     parts: Vec<Part>,
+    bits: u32,
 }
 
-/// Parts of an [`OrderTable`].
-const PARTS: usize = 16;
-const PART_BITS: u32 = PARTS.trailing_zeros();
+/// Most parts of an [`OrderTable`].
+const MAX_PARTS: usize = 16;
+/// Smallest initial part size worth splitting for.
+const PART_BYTES: usize = 8 << 20;
 
 #[derive(Debug)]
 struct Part {
     slots: Vec<[u64; 2]>,
     len: usize,
+    /// The table's part bits (they are dropped from the hash to find the home slot).
+    bits: u32,
 }
 
 fn zeroed_slots(n: usize) -> Vec<[u64; 2]> {
@@ -117,18 +122,19 @@ fn zeroed_slots(n: usize) -> Vec<[u64; 2]> {
 }
 
 impl Part {
-    fn with_capacity(n: usize) -> Self {
+    fn with_capacity(n: usize, bits: u32) -> Self {
         let n = (n + n / 5).max(64);
         Part {
             slots: zeroed_slots(n),
             len: 0,
+            bits,
         }
     }
 
     /// Home slot of `h` (the top bits chose the part; the rest choose the slot).
     #[inline]
     fn home(&self, h: u64) -> usize {
-        (((h << PART_BITS) as u128 * self.slots.len() as u128) >> 64) as usize
+        (((h << self.bits) as u128 * self.slots.len() as u128) >> 64) as usize
     }
 
     #[inline(always)]
@@ -230,19 +236,35 @@ impl Part {
 
 impl OrderTable {
     fn with_capacity(n: usize) -> Self {
+        let bytes = n.saturating_mul(16);
+        let mut parts = 1usize;
+        while parts < MAX_PARTS && bytes / (parts * 2) >= PART_BYTES {
+            parts *= 2;
+        }
+        let bits = parts.trailing_zeros();
         OrderTable {
-            parts: (0..PARTS).map(|_| Part::with_capacity(n / PARTS)).collect(),
+            parts: (0..parts)
+                .map(|_| Part::with_capacity(n / parts, bits))
+                .collect(),
+            bits,
         }
     }
 
     #[inline(always)]
+    fn index(&self, h: u64) -> usize {
+        // two shifts: with one part (0 bits) a single shift by 64 would overflow
+        ((h >> (63 - self.bits)) >> 1) as usize
+    }
+
+    #[inline(always)]
     fn part(&self, h: u64) -> &Part {
-        &self.parts[(h >> (64 - PART_BITS)) as usize]
+        &self.parts[self.index(h)]
     }
 
     #[inline(always)]
     fn part_mut(&mut self, h: u64) -> &mut Part {
-        &mut self.parts[(h >> (64 - PART_BITS)) as usize]
+        let i = self.index(h);
+        &mut self.parts[i]
     }
 
     /// Hint the CPU to fetch `h`'s home slot.
@@ -544,6 +566,24 @@ impl Agg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_tables_find_every_key() {
+        for (cap, parts) in [(10, 1), (1 << 20, 2), (1 << 24, 16)] {
+            let mut t = OrderTable::with_capacity(cap);
+            assert_eq!(t.parts.len(), parts, "capacity {cap}");
+            for i in 1..=20_000u64 {
+                t.entry(hash_str(&i.to_string()), i);
+            }
+            assert_eq!(t.len(), 20_000);
+            for i in 1..=20_000u64 {
+                assert_eq!(t.get(hash_str(&i.to_string())), Some(i));
+            }
+            let mut n = 0;
+            t.for_each(|_, _| n += 1);
+            assert_eq!(n, 20_000);
+        }
+    }
 
     #[test]
     fn table_grows_and_keeps_values() {

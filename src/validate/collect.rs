@@ -209,7 +209,7 @@ impl<'o> Collector<'o> {
                     self.agg.prefetch_order(n.oh);
                 }
                 self.agg.prefetch_product(n.ih);
-                if n.uh != 0 {
+                if n.uh != 0 && rows[i + LOOKAHEAD - 1].uh != n.uh {
                     self.agg.prefetch_user(n.uh);
                 }
             }
