@@ -200,9 +200,9 @@ fn fast<'a>(s: &'a str, out: &mut Members<'a>) -> Option<usize> {
 
 /// Parse one line as a JSON object and hand each member to `f` (in order; a repeated key is
 /// handed out twice). Errors are serde_json's message, or "not an object".
-pub fn parse_object<'a>(
+pub fn parse_object<'a, F: FnMut(Cow<'a, str>, Value<'a>)>(
     line: &'a str,
-    f: &mut dyn FnMut(Cow<'a, str>, Value<'a>),
+    f: &mut F,
 ) -> Result<(), String> {
     let mut inline: Members<'a> = Default::default();
     if let Some(n) = fast(line, &mut inline) {

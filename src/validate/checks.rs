@@ -292,9 +292,19 @@ fn classify(s: &str) -> Looks {
 }
 
 /// An id that looks mangled by a spreadsheet: `1.23E+11`, `1,23E+11` or `12345.0`.
+#[inline]
 pub fn spreadsheet_id(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() < 3 || !b[0].is_ascii_digit() {
+        return false;
+    }
+    spreadsheet_digits(s)
+}
+
+/// [`spreadsheet_id`] for an id of 3+ bytes starting with a digit.
+fn spreadsheet_digits(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.iter().all(u8::is_ascii_digit) {
         return false;
     }
     if let Some(e) = b.iter().position(|&c| c == b'E' || c == b'e') {
