@@ -25,7 +25,9 @@ use crate::read::{self, Format};
 /// Smallest line cap.
 pub const MIN_LINE_CAP: usize = 64 << 10;
 
-type Block = std::io::Result<Arc<Vec<u8>>>;
+/// A block and whether it is "clean": valid UTF-8 without NUL or CR bytes (then its lines
+/// skip the per-line encoding checks).
+type Block = std::io::Result<(Arc<Vec<u8>>, bool)>;
 
 fn read_block(file: &mut File, size: usize, spare: Option<Vec<u8>>) -> std::io::Result<Vec<u8>> {
     let mut v = spare.unwrap_or_else(|| Vec::with_capacity(size));
@@ -47,8 +49,11 @@ fn spawn_reader(
             match read_block(&mut file, size, spares.try_recv().ok()) {
                 Ok(b) if b.is_empty() => break,
                 Ok(b) => {
+                    // the encoding check runs here, off the parsing thread
+                    let clean =
+                        memchr::memchr2(0, b'\r', &b).is_none() && std::str::from_utf8(&b).is_ok();
                     let b = Arc::new(b);
-                    if tx.send(Ok(b.clone())).is_err() {
+                    if tx.send(Ok((b.clone(), clean))).is_err() {
                         return None;
                     }
                     sha.update(&b[..]);
@@ -106,7 +111,7 @@ pub(crate) fn run(
     // the head decides BOM, format and the row estimate; with tiny blocks, read it on its own
     const HEAD: u64 = 64 << 10;
     let mut head_buf = Vec::new();
-    let head: &[u8] = match first.as_deref() {
+    let head: &[u8] = match first.as_ref().map(|(b, _)| &b[..]) {
         Some(b) if b.len() as u64 >= total.min(HEAD) => &b[..],
         _ => {
             if let Ok(f) = File::open(path) {
@@ -179,7 +184,7 @@ pub(crate) fn run(
                     Err(_) => break,
                 },
             };
-            let block = match block {
+            let (block, clean) = match block {
                 Ok(b) => b,
                 Err(e) => {
                     finish_reader(rx, reader);
@@ -187,8 +192,6 @@ pub(crate) fn run(
                 }
             };
             if foreign.is_none() {
-                let clean = memchr::memchr2(0, b'\r', &block).is_none()
-                    && std::str::from_utf8(&block).is_ok();
                 eng.clean = clean && prev_clean;
                 prev_clean = clean;
                 eng.set_block(&block);
