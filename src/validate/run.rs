@@ -112,7 +112,7 @@ pub(crate) fn run(
     const HEAD: u64 = 64 << 10;
     let mut head_buf = Vec::new();
     let head: &[u8] = match first.as_ref().map(|(b, _)| &b[..]) {
-        Some(b) if b.len() as u64 >= total.min(HEAD) => &b[..],
+        Some(b) if b.len() as u64 >= total.min(HEAD) => b,
         _ => {
             if let Ok(f) = File::open(path) {
                 // a failed read leaves a shorter head: only the guesses get worse
