@@ -47,21 +47,47 @@ fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+const LO7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// 0x80 in every byte of `x` that is `"`, `\` or a control character (< 0x20), 0 elsewhere.
+#[inline(always)]
+fn special_mask(x: u64) -> u64 {
+    let eq = |c: u8| {
+        let y = x ^ (ONES * c as u64);
+        !(((y & LO7) + LO7) | y | LO7)
+    };
+    let ctrl = !(((x & LO7) + ONES * 0x60) | x) & HI;
+    eq(b'"') | eq(b'\\') | ctrl
+}
+
 /// A string without escapes starting at `i` (the opening quote); returns (end after quote, inner).
 fn plain_str(s: &str, i: usize) -> Option<(usize, &str)> {
     let b = s.as_bytes();
     if b.get(i) != Some(&b'"') {
         return None;
     }
-    let j = i + 1 + memchr::memchr2(b'"', b'\\', &b[i + 1..])?;
-    if b[j] != b'"' {
+    let start = i + 1;
+    let mut j = start;
+    // eight bytes at a time up to the first quote, backslash or control character
+    while j + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[j..j + 8]);
+        let m = special_mask(u64::from_le_bytes(w));
+        if m != 0 {
+            j += (m.trailing_zeros() / 8) as usize;
+            break;
+        }
+        j += 8;
+    }
+    while j < b.len() && b[j] != b'"' && b[j] != b'\\' && b[j] >= 0x20 {
+        j += 1;
+    }
+    if b.get(j) != Some(&b'"') {
         return None;
     }
-    let inner = &s[i + 1..j];
-    if inner.bytes().any(|c| c < 0x20) {
-        return None;
-    }
-    Some((j + 1, inner))
+    Some((j + 1, s.get(start..j)?))
 }
 
 fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
@@ -174,9 +200,9 @@ fn fast<'a>(s: &'a str, out: &mut Members<'a>) -> Option<usize> {
 
 /// Parse one line as a JSON object and hand each member to `f` (in order; a repeated key is
 /// handed out twice). Errors are serde_json's message, or "not an object".
-pub fn parse_object<'a>(
+pub fn parse_object<'a, F: FnMut(Cow<'a, str>, Value<'a>)>(
     line: &'a str,
-    f: &mut dyn FnMut(Cow<'a, str>, Value<'a>),
+    f: &mut F,
 ) -> Result<(), String> {
     let mut inline: Members<'a> = Default::default();
     if let Some(n) = fast(line, &mut inline) {
@@ -265,5 +291,24 @@ mod tests {
         assert!(members(r#"{"a":"1"} x"#).is_err());
         assert!(members("").is_err());
         assert!(members("{\"a\":\"x\ty\"}").is_err());
+        assert!(members("{\"a\":\"0123456789abcdef\tg\"}").is_err());
+        assert!(members("{\"a\":\"0123456789abcdef\u{7f}é\"}").is_ok());
+    }
+
+    #[test]
+    fn plain_strings_stop_at_specials() {
+        for (s, want) in [
+            (r#""""#, Some((2, ""))),
+            (r#""abc""#, Some((5, "abc"))),
+            (r#""0123456789abcdefgh"x"#, Some((20, "0123456789abcdefgh"))),
+            (r#""01234567\"""#, None),
+            (r#""0123456789ab\n""#, None),
+            ("\"0123456789\u{1}\"", None),
+            ("\"0123456789\u{7f}\"", Some((13, "0123456789\u{7f}"))),
+            ("\"日本語テキストです\"", Some((29, "日本語テキストです"))),
+            (r#""unterminated"#, None),
+        ] {
+            assert_eq!(plain_str(s, 0), want, "{s:?}");
+        }
     }
 }

@@ -71,12 +71,28 @@ fn off_of(v: u64) -> u64 {
 }
 
 /// Open-addressing table 64-bit hash → u64 (orders: packed first-run offset and distinct
-/// items; products: rows; users: 1), 16 bytes per slot, linear probing, sized from an estimate
-/// (grows by 1.6× when 85 % full). Large tables ask the kernel for huge pages.
+/// items; products: rows; users: 1), 16 bytes per slot, linear probing, sized from an estimate.
+/// A large table is split by the hash's top bits into up to [`MAX_PARTS`] parts of about
+/// [`PART_BYTES`] that grow on their own (by 1.6× when 85 % full), so a growth never holds two
+/// copies of the whole table (the peak memory stays near the table's size). Parts are large
+/// enough to be backed by huge pages, which the kernel is asked for.
 #[derive(Debug)]
 pub struct OrderTable {
+    parts: Vec<Part>,
+    bits: u32,
+}
+
+/// Most parts of an [`OrderTable`].
+const MAX_PARTS: usize = 16;
+/// Smallest initial part size worth splitting for.
+const PART_BYTES: usize = 8 << 20;
+
+#[derive(Debug)]
+struct Part {
     slots: Vec<[u64; 2]>,
     len: usize,
+    /// The table's part bits (they are dropped from the hash to find the home slot).
+    bits: u32,
 }
 
 fn zeroed_slots(n: usize) -> Vec<[u64; 2]> {
@@ -85,7 +101,7 @@ fn zeroed_slots(n: usize) -> Vec<[u64; 2]> {
     {
         const HUGE: usize = 2 << 20;
         let bytes = n * 16;
-        if bytes >= 4 * HUGE {
+        if bytes >= 2 * HUGE {
             let start = v.as_ptr() as usize;
             let aligned = start.next_multiple_of(HUGE);
             let end = (start + bytes) / HUGE * HUGE;
@@ -105,16 +121,22 @@ fn zeroed_slots(n: usize) -> Vec<[u64; 2]> {
     v
 }
 
-impl OrderTable {
-    fn with_capacity(n: usize) -> Self {
-        let n = (n + n / 5).max(1024);
-        OrderTable {
+impl Part {
+    fn with_capacity(n: usize, bits: u32) -> Self {
+        let n = (n + n / 5).max(64);
+        Part {
             slots: zeroed_slots(n),
             len: 0,
+            bits,
         }
     }
 
-    /// Hint the CPU to fetch `h`'s home slot.
+    /// Home slot of `h` (the top bits chose the part; the rest choose the slot).
+    #[inline]
+    fn home(&self, h: u64) -> usize {
+        (((h << self.bits) as u128 * self.slots.len() as u128) >> 64) as usize
+    }
+
     #[inline(always)]
     fn prefetch(&self, h: u64) {
         #[cfg(target_arch = "x86_64")]
@@ -128,19 +150,6 @@ impl OrderTable {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = h;
-    }
-
-    /// Add `by` to `h`'s value (inserting 0 first); returns the new value.
-    #[inline]
-    fn bump(&mut self, h: u64, by: u64) -> u64 {
-        let (i, _) = self.entry(h, 0);
-        self.slots[i][1] += by;
-        self.slots[i][1]
-    }
-
-    #[inline]
-    fn home(&self, h: u64) -> usize {
-        ((h as u128 * self.slots.len() as u128) >> 64) as usize
     }
 
     /// Slot of `h`, inserting `val` if absent; returns (slot, existed).
@@ -186,6 +195,7 @@ impl OrderTable {
         }
     }
 
+    #[cold]
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
         let n = old.len() + old.len() * 3 / 5;
@@ -219,6 +229,87 @@ impl OrderTable {
             i += 1;
             if i == n {
                 i = 0;
+            }
+        }
+    }
+}
+
+impl OrderTable {
+    fn with_capacity(n: usize) -> Self {
+        let bytes = n.saturating_mul(16);
+        let mut parts = 1usize;
+        while parts < MAX_PARTS && bytes / (parts * 2) >= PART_BYTES {
+            parts *= 2;
+        }
+        let bits = parts.trailing_zeros();
+        OrderTable {
+            parts: (0..parts)
+                .map(|_| Part::with_capacity(n / parts, bits))
+                .collect(),
+            bits,
+        }
+    }
+
+    #[inline(always)]
+    fn index(&self, h: u64) -> usize {
+        // two shifts: with one part (0 bits) a single shift by 64 would overflow
+        ((h >> (63 - self.bits)) >> 1) as usize
+    }
+
+    #[inline(always)]
+    fn part(&self, h: u64) -> &Part {
+        &self.parts[self.index(h)]
+    }
+
+    #[inline(always)]
+    fn part_mut(&mut self, h: u64) -> &mut Part {
+        let i = self.index(h);
+        &mut self.parts[i]
+    }
+
+    /// Hint the CPU to fetch `h`'s home slot.
+    #[inline(always)]
+    fn prefetch(&self, h: u64) {
+        self.part(h).prefetch(h);
+    }
+
+    /// Add `by` to `h`'s value (inserting 0 first); returns the new value.
+    #[inline]
+    fn bump(&mut self, h: u64, by: u64) -> u64 {
+        let p = self.part_mut(h);
+        let (i, _) = p.entry(h, 0);
+        p.slots[i][1] += by;
+        p.slots[i][1]
+    }
+
+    /// `h`'s value, inserting `val` if absent; returns (value, existed).
+    #[inline]
+    fn entry(&mut self, h: u64, val: u64) -> (u64, bool) {
+        let p = self.part_mut(h);
+        let (i, existed) = p.entry(h, val);
+        (p.slots[i][1], existed)
+    }
+
+    fn get(&self, h: u64) -> Option<u64> {
+        self.part(h).get(h)
+    }
+
+    fn set(&mut self, h: u64, val: u64) {
+        self.part_mut(h).set(h, val);
+    }
+
+    /// Number of keys.
+    fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len).sum()
+    }
+
+    /// Every (key, value).
+    fn for_each(&self, mut f: impl FnMut(u64, u64)) {
+        for p in &self.parts {
+            for &[k, v] in &p.slots {
+                if k != 0 {
+                    f(k, v);
+                }
             }
         }
     }
@@ -332,8 +423,7 @@ impl Agg {
         if !self.run.active || self.run.order != order {
             self.end_run();
             out.run_start = true;
-            let (slot, existed) = self.orders.entry(order, pack(off, 0));
-            let v = self.orders.slots[slot][1];
+            let (v, existed) = self.orders.entry(order, pack(off, 0));
             let r = &mut self.run;
             r.active = true;
             r.order = order;
@@ -431,28 +521,35 @@ impl Agg {
 
     /// Distinct orders.
     pub fn orders(&self) -> u64 {
-        self.orders.len as u64
+        self.orders.len() as u64
     }
 
     /// Distinct products.
     pub fn products(&self) -> u64 {
-        self.products.len as u64
+        self.products.len() as u64
     }
 
     /// Distinct users.
     pub fn users(&self) -> u64 {
-        self.users.len as u64
+        self.users.len() as u64
     }
 
-    /// Hint the CPU to fetch the table slots a row will touch.
+    /// Hint the CPU to fetch an order's slot (called some rows ahead).
     #[inline]
-    pub fn prefetch(&self, order: u64, identity: u64, user: u64) {
-        if !self.run.active || order != self.run.order {
-            self.orders.prefetch(order);
-        } else if user != 0 && user != self.run.user {
-            self.users.prefetch(user);
-        }
+    pub fn prefetch_order(&self, order: u64) {
+        self.orders.prefetch(order);
+    }
+
+    /// Hint the CPU to fetch a product's slot (called some rows ahead).
+    #[inline]
+    pub fn prefetch_product(&self, identity: u64) {
         self.products.prefetch(identity);
+    }
+
+    /// Hint the CPU to fetch a user's slot (called some rows ahead).
+    #[inline]
+    pub fn prefetch_user(&self, user: u64) {
+        self.users.prefetch(user);
     }
 
     /// Distinct items of an order (0 if unknown).
@@ -462,17 +559,31 @@ impl Agg {
 
     /// Every order's distinct item count.
     pub fn for_each_order_items(&self, mut f: impl FnMut(u64)) {
-        for [k, v] in &self.orders.slots {
-            if *k != 0 {
-                f(distinct_of(*v));
-            }
-        }
+        self.orders.for_each(|_, v| f(distinct_of(v)));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_tables_find_every_key() {
+        for (cap, parts) in [(10, 1), (1 << 20, 2), (1 << 24, 16)] {
+            let mut t = OrderTable::with_capacity(cap);
+            assert_eq!(t.parts.len(), parts, "capacity {cap}");
+            for i in 1..=20_000u64 {
+                t.entry(hash_str(&i.to_string()), i);
+            }
+            assert_eq!(t.len(), 20_000);
+            for i in 1..=20_000u64 {
+                assert_eq!(t.get(hash_str(&i.to_string())), Some(i));
+            }
+            let mut n = 0;
+            t.for_each(|_, _| n += 1);
+            assert_eq!(n, 20_000);
+        }
+    }
 
     #[test]
     fn table_grows_and_keeps_values() {
@@ -482,7 +593,7 @@ mod tests {
             let (_, existed) = t.entry(h, pack(i, i % 7));
             assert!(!existed);
         }
-        assert_eq!(t.len, 5000);
+        assert_eq!(t.len(), 5000);
         for i in 1..=5000u64 {
             let v = t.get(hash_str(&i.to_string())).unwrap();
             assert_eq!((off_of(v), distinct_of(v)), (i, i % 7));

@@ -68,17 +68,6 @@ impl Looks {
     }
 }
 
-#[inline]
-fn d2(b: &[u8], i: usize) -> Option<u32> {
-    let x = b.get(i)?.wrapping_sub(b'0');
-    let y = b.get(i + 1)?.wrapping_sub(b'0');
-    if x < 10 && y < 10 {
-        Some(x as u32 * 10 + y as u32)
-    } else {
-        None
-    }
-}
-
 fn is_leap(y: u32) -> bool {
     (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
@@ -150,18 +139,30 @@ pub fn parse_ts(s: &str) -> Result<TsKey, TsProblem> {
 
 /// `None` = not even the shape; `Some(result)` otherwise.
 fn parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') {
+    let h: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if h[4] != b'-' || h[7] != b'-' || !(h[10] == b' ' || h[10] == b'T') {
         return None;
     }
-    if b[13] != b':' || b[16] != b':' {
+    if h[13] != b':' || h[16] != b':' {
         return None;
     }
-    let y = d2(b, 0)? * 100 + d2(b, 2)?;
-    let mo = d2(b, 5)?;
-    let d = d2(b, 8)?;
-    let h = d2(b, 11)?;
-    let mi = d2(b, 14)?;
-    let sec = d2(b, 17)?;
+    // the 14 digit positions, all checked at once
+    let mut bad = 0u8;
+    let mut dg = [0u32; 19];
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+        let d = h[i].wrapping_sub(b'0');
+        bad |= (d > 9) as u8;
+        dg[i] = d as u32;
+    }
+    if bad != 0 {
+        return None;
+    }
+    let y = dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3];
+    let mo = dg[5] * 10 + dg[6];
+    let d = dg[8] * 10 + dg[9];
+    let h = dg[11] * 10 + dg[12];
+    let mi = dg[14] * 10 + dg[15];
+    let sec = dg[17] * 10 + dg[18];
     let mut i = 19;
     let mut us = 0u32;
     let mut frac = false;
@@ -291,9 +292,19 @@ fn classify(s: &str) -> Looks {
 }
 
 /// An id that looks mangled by a spreadsheet: `1.23E+11`, `1,23E+11` or `12345.0`.
+#[inline]
 pub fn spreadsheet_id(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() < 3 || !b[0].is_ascii_digit() {
+        return false;
+    }
+    spreadsheet_digits(s)
+}
+
+/// [`spreadsheet_id`] for an id of 3+ bytes starting with a digit.
+fn spreadsheet_digits(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.iter().all(u8::is_ascii_digit) {
         return false;
     }
     if let Some(e) = b.iter().position(|&c| c == b'E' || c == b'e') {
@@ -316,6 +327,17 @@ pub fn spreadsheet_id(s: &str) -> bool {
         return !int.is_empty() && int.bytes().all(|c| c.is_ascii_digit());
     }
     false
+}
+
+/// Whether `s` is empty or only whitespace (`s.trim().is_empty()`, without scanning the usual
+/// id that starts with a visible ASCII character).
+#[inline]
+pub fn is_blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => true,
+        Some(&b) if b < 0x80 && !matches!(b, b' ' | b'\t'..=b'\r') => false,
+        Some(_) => s.trim().is_empty(),
+    }
 }
 
 /// An id with leading or trailing whitespace.
@@ -397,5 +419,17 @@ mod tests {
         assert!(has_outer_whitespace("a\t"));
         assert!(has_outer_whitespace("a\u{a0}"));
         assert!(!has_outer_whitespace("a b"));
+        for (s, blank) in [
+            ("", true),
+            (" \t\r\n\x0B\x0C", true),
+            ("\u{a0}\u{3000}", true),
+            (" a", false),
+            ("a", false),
+            ("\u{a0}x", false),
+            ("é", false),
+        ] {
+            assert_eq!(is_blank(s), blank, "{s:?}");
+            assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+        }
     }
 }

@@ -2,11 +2,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender};
 
-use hashbrown::HashMap;
-
-use super::agg::{Agg, hash_str};
+use super::agg::hash_str;
 use super::checks::{self, Looks, TsKey, TsProblem};
+use super::collect::{Batch, Collector, RowRec, Spares};
 use super::{Code, Example, Options, Snapshot};
 use crate::read::json::Value;
 use crate::read::lines::{Ending, LongLine};
@@ -14,8 +15,6 @@ use crate::read::{Format, csv, json};
 
 /// Longest example text, in characters.
 pub const EXAMPLE_CHARS: usize = 200;
-/// Rows kept per sampled order.
-pub const SAMPLE_ROWS_CAP: usize = 1000;
 
 /// Render bytes for an example: lossy UTF-8, control characters escaped, at most 200 chars.
 pub fn example_text(bytes: &[u8]) -> String {
@@ -46,29 +45,24 @@ pub(crate) struct Acc {
     pub examples: Vec<Example>,
 }
 
-/// Position of a record, for re-reading sampled rows.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RowPos {
-    pub line: u64,
-    pub offset: u64,
-    pub len: u32,
-}
-
-#[derive(Debug)]
-pub(crate) struct Cand {
-    pub order: u64,
-    pub first_line: u64,
-    pub rows: Vec<RowPos>,
-    pub overflow: bool,
-}
-
-#[derive(Debug, Default)]
-struct Run {
-    order: u64,
-    active: bool,
-    is_new: bool,
-    rows: Vec<RowPos>,
-    overflow: bool,
+/// Count an issue in `a` and keep an example while there are fewer than `max`.
+#[inline]
+pub(crate) fn push_issue(
+    a: &mut Acc,
+    max: usize,
+    line: u64,
+    byte: u64,
+    text: impl FnOnce() -> String,
+) {
+    a.count += 1;
+    if a.examples.len() < max {
+        let mut text = text();
+        if text.chars().count() > EXAMPLE_CHARS {
+            text = text.chars().take(EXAMPLE_CHARS - 1).collect();
+            text.push('…');
+        }
+        a.examples.push(Example { line, byte, text });
+    }
 }
 
 #[derive(Debug)]
@@ -84,33 +78,6 @@ struct PendingLine {
 struct Pending {
     lines: Vec<PendingLine>,
     bytes: usize,
-}
-
-#[derive(Debug, Default)]
-struct Top {
-    entries: Vec<(u64, u64, String)>,
-    min: u64,
-}
-
-const TOP_N: usize = 10;
-
-impl Top {
-    #[inline]
-    fn offer(&mut self, h: u64, count: u64, identity: &str) {
-        if self.entries.len() >= TOP_N && count <= self.min {
-            return;
-        }
-        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == h) {
-            e.1 = count;
-        } else if self.entries.len() < TOP_N {
-            self.entries.push((h, count, identity.to_string()));
-        } else if let Some(i) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].1) {
-            self.entries[i] = (h, count, identity.to_string());
-        }
-        if self.entries.len() >= TOP_N {
-            self.min = self.entries.iter().map(|e| e.1).min().unwrap_or(0);
-        }
-    }
 }
 
 /// A parsed row's fields.
@@ -227,6 +194,87 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
     ])
 }
 
+/// A JSON record's fields by the checks' rules (the newer attribute name wins), the first
+/// member of a wrong type, unknown attribute names (up to 8) and which name generation each
+/// slot (order, identity, user) used (bit 1 = newer, bit 2 = older).
+struct JsonRow<'a> {
+    res: Result<(), String>,
+    fields: RowFields<'a>,
+    bad_type: Option<(String, &'static str)>,
+    unknown: Vec<String>,
+    seen: [u8; 3],
+}
+
+fn json_row(text: &str) -> JsonRow<'_> {
+    let mut r: RowFields<'_> = RowFields::default();
+    let mut bad_type: Option<(String, &'static str)> = None;
+    let mut unknown: Vec<String> = Vec::new();
+    let mut seen = [0u8; 3];
+    let res = json::parse_object(text, &mut |k, v| {
+        let slot = match &*k {
+            "order_id" => Some((0, 1u8)),
+            "session_id" => Some((0, 2)),
+            "identity" => Some((1, 1)),
+            "url" => Some((1, 2)),
+            "auth_user_id" => Some((2, 1)),
+            "user_id" => Some((2, 2)),
+            "created_at" => None,
+            _ => {
+                if unknown.len() < 8 {
+                    unknown.push(k.to_string());
+                }
+                return;
+            }
+        };
+        if let Some((s, g)) = slot {
+            seen[s] |= g;
+        }
+        let text = match v {
+            Value::Str(s) | Value::Num(s) => s,
+            other => {
+                if bad_type.is_none() {
+                    bad_type = Some((k.to_string(), other.type_name()));
+                }
+                return;
+            }
+        };
+        match slot {
+            // the newer name wins when both are given
+            Some((0, g)) if g == 1 || r.order.is_none() => r.order = Some(text),
+            Some((1, g)) if g == 1 || r.identity.is_none() => r.identity = Some(text),
+            Some((2, g)) if g == 1 || r.user.is_none() => r.user = Some(text),
+            None => r.created_at = Some(text),
+            _ => {}
+        }
+    });
+    JsonRow {
+        res,
+        fields: r,
+        bad_type,
+        unknown,
+        seen,
+    }
+}
+
+/// The order id and identity of a valid row's record, by the checks' rules (for examples and
+/// top products, which the aggregation stage renders from the record's text).
+pub(crate) fn row_ids(format: Format, rec: &str) -> Option<(String, String)> {
+    match format {
+        Format::Csv => {
+            let f = csv::split(rec).ok()?;
+            Some((f.get(0)?.to_string(), f.get(1)?.to_string()))
+        }
+        Format::Json => {
+            let j = json_row(rec);
+            j.res.ok()?;
+            Some((
+                j.fields.order?.into_owned(),
+                j.fields.identity?.into_owned(),
+            ))
+        }
+    }
+}
+
 const HEADER_WORDS: &[&str] = &[
     "order_id",
     "session_id",
@@ -287,18 +335,34 @@ pub(crate) struct Engine<'o> {
     pub last_ts: Option<TsKey>,
     now_key: TsKey,
     old_key: TsKey,
-    pub agg: Agg,
-    top: Top,
     pending: Option<Pending>,
-    pub cands: Vec<Cand>,
-    cand_index: HashMap<u64, usize>,
-    tier1_left: usize,
-    tier2_added: usize,
-    run: Run,
+    /// Valid rows not yet handed to the aggregation stage.
+    batch: Batch,
+    /// Address range of the block lines are currently cut from.
+    block_range: (usize, usize),
+    batch_rows: usize,
+    out: Out<'o>,
+    spares: Option<(Spares, Receiver<Vec<RowRec>>)>,
+}
+
+/// Where batches of valid rows go.
+pub(crate) enum Out<'o> {
+    /// Aggregated on this thread.
+    Inline(Box<Collector<'o>>),
+    /// Sent to the aggregation thread.
+    Thread(SyncSender<Batch>),
+    /// Nowhere (after [`Engine::take_out`]).
+    Done,
 }
 
 impl<'o> Engine<'o> {
-    pub fn new(opts: &'o Options, format: Format, bom: bool, est_rows: usize) -> Self {
+    pub fn new(
+        opts: &'o Options,
+        format: Format,
+        bom: bool,
+        out: Out<'o>,
+        spares: Option<(Spares, Receiver<Vec<RowRec>>)>,
+    ) -> Self {
         let now = opts.now.unwrap_or_else(chrono::Utc::now).naive_utc();
         Engine {
             opts,
@@ -324,31 +388,73 @@ impl<'o> Engine<'o> {
             last_ts: None,
             now_key: checks::key_of(now),
             old_key: checks::pack(2000, 1, 1, 0, 0, 0, 0, false),
-            agg: Agg::new(est_rows / 2, opts.large_order_items),
-            top: Top::default(),
             pending: None,
-            cands: Vec::new(),
-            cand_index: HashMap::new(),
-            tier1_left: opts.max_samples.saturating_mul(40),
-            tier2_added: 0,
-            run: Run::default(),
+            batch: Batch::default(),
+            block_range: (0, 0),
+            batch_rows: opts.batch_rows.max(1),
+            out,
+            spares,
         }
+    }
+
+    /// Lines now come from `block` (rows pointing into the previous block are handed on).
+    pub fn set_block(&mut self, block: &Arc<Vec<u8>>) {
+        self.flush();
+        let start = block.as_ptr() as usize;
+        self.block_range = (start, start + block.len());
+        if let Some(old) = self.batch.block.replace(block.clone())
+            && let Some((sp, _)) = &self.spares
+        {
+            sp.block(old);
+        }
+    }
+
+    /// Hand the pending rows (and `snap`, if any) to the aggregation stage.
+    pub fn flush_with(&mut self, snap: Option<Snapshot>) {
+        self.batch.snap = snap;
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        if self.batch.rows.is_empty() && self.batch.snap.is_none() {
+            return;
+        }
+        let rows = match &self.spares {
+            Some((_, rx)) => rx.try_recv().ok(),
+            None => None,
+        };
+        let next = Batch {
+            block: self.batch.block.clone(),
+            arena: Vec::new(),
+            rows: rows.unwrap_or_else(|| Vec::with_capacity(self.batch_rows.min(1 << 16))),
+            snap: None,
+        };
+        let b = std::mem::replace(&mut self.batch, next);
+        match &mut self.out {
+            Out::Inline(c) => c.consume(b),
+            // a closed channel means the aggregation thread is gone; the run reports that
+            Out::Thread(tx) => {
+                let _ = tx.send(b);
+            }
+            Out::Done => {}
+        }
+    }
+
+    /// The output, after the last [`Engine::flush_with`] (dropping a sender ends the thread).
+    pub fn take_out(&mut self) -> Out<'o> {
+        std::mem::replace(&mut self.out, Out::Done)
     }
 
     /// Count an issue and keep an example while there is room.
     #[inline]
     pub fn issue(&mut self, code: Code, line: u64, byte: u64, text: impl FnOnce() -> String) {
-        let max = self.opts.max_examples;
-        let a = &mut self.acc[code as usize];
-        a.count += 1;
-        if a.examples.len() < max {
-            let mut text = text();
-            if text.chars().count() > EXAMPLE_CHARS {
-                text = text.chars().take(EXAMPLE_CHARS - 1).collect();
-                text.push('…');
-            }
-            a.examples.push(Example { line, byte, text });
-        }
+        push_issue(
+            &mut self.acc[code as usize],
+            self.opts.max_examples,
+            line,
+            byte,
+            text,
+        );
     }
 
     fn ending(&mut self, e: Ending) {
@@ -389,6 +495,21 @@ impl<'o> Engine<'o> {
         self.ending(ending);
         if self.pending.is_some() {
             self.pending_line(no, offset, bytes, ending);
+            return;
+        }
+        // The common CSV record: a clean block, not the first record (no header check, no
+        // BOM), no quotes: fields straight from one scan for commas.
+        if self.format == Format::Csv
+            && self.clean
+            && self.lines > 0
+            && let Some((count, commas)) = csv::plain_commas(bytes)
+        {
+            // SAFETY: `clean` means the whole block this line was cut from is valid UTF-8
+            // without NUL or CR bytes (checked in `run`); a line is a sub-slice cut at `\n`
+            // bytes, so it is valid UTF-8 too.
+            let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+            self.lines += 1;
+            self.csv_plain(no, offset, text, count, commas);
             return;
         }
         if self.format == Format::Csv
@@ -539,15 +660,7 @@ impl<'o> Engine<'o> {
         }
         self.rows += 1;
         if f.count < 2 || f.count > 4 {
-            self.invalid += 1;
-            let n = f.count;
-            self.issue(Code::FieldCount, no, offset, || {
-                if text.is_empty() {
-                    "empty line".to_string()
-                } else {
-                    format!("{n} fields: {}", example_text(text.as_bytes()))
-                }
-            });
+            self.field_count(no, offset, text, f.count);
             return;
         }
         let order = f.get(0);
@@ -557,48 +670,51 @@ impl<'o> Engine<'o> {
         self.check_row(no, offset, text, order, identity, user, ts);
     }
 
-    fn json_record(&mut self, no: u64, offset: u64, text: &str) {
-        let mut r: RowFields<'_> = RowFields::default();
-        let mut bad_type: Option<(String, &'static str)> = None;
-        let mut unknown: Vec<String> = Vec::new();
-        let mut seen = [0u8; 3];
-        let res = json::parse_object(text, &mut |k, v| {
-            let slot = match &*k {
-                "order_id" => Some((0, 1u8)),
-                "session_id" => Some((0, 2)),
-                "identity" => Some((1, 1)),
-                "url" => Some((1, 2)),
-                "auth_user_id" => Some((2, 1)),
-                "user_id" => Some((2, 2)),
-                "created_at" => None,
-                _ => {
-                    if unknown.len() < 8 {
-                        unknown.push(k.to_string());
-                    }
-                    return;
-                }
-            };
-            if let Some((s, g)) = slot {
-                seen[s] |= g;
-            }
-            let text = match v {
-                Value::Str(s) | Value::Num(s) => s,
-                other => {
-                    if bad_type.is_none() {
-                        bad_type = Some((k.to_string(), other.type_name()));
-                    }
-                    return;
-                }
-            };
-            match slot {
-                // the newer name wins when both are given
-                Some((0, g)) if g == 1 || r.order.is_none() => r.order = Some(text),
-                Some((1, g)) if g == 1 || r.identity.is_none() => r.identity = Some(text),
-                Some((2, g)) if g == 1 || r.user.is_none() => r.user = Some(text),
-                None => r.created_at = Some(text),
-                _ => {}
+    #[cold]
+    fn field_count(&mut self, no: u64, offset: u64, text: &str, n: usize) {
+        self.invalid += 1;
+        self.issue(Code::FieldCount, no, offset, || {
+            if text.is_empty() {
+                "empty line".to_string()
+            } else {
+                format!("{n} fields: {}", example_text(text.as_bytes()))
             }
         });
+    }
+
+    /// A CSV record without quotes, `count` fields, `commas` as from [`csv::plain_commas`].
+    #[inline]
+    fn csv_plain(&mut self, no: u64, offset: u64, text: &str, count: usize, commas: [usize; 4]) {
+        self.rows += 1;
+        if !(2..=4).contains(&count) {
+            self.field_count(no, offset, text, count);
+            return;
+        }
+        let b = text.len();
+        let (c0, c1, c2) = (commas[0], commas[1], commas[2]);
+        let order = text.get(..c0);
+        let identity = text.get(c0 + 1..c1.min(b));
+        let user = if count > 2 {
+            text.get(c1 + 1..c2.min(b)).filter(|s| !s.is_empty())
+        } else {
+            None
+        };
+        let ts = if count > 3 {
+            text.get(c2 + 1..).filter(|s| !s.is_empty())
+        } else {
+            None
+        };
+        self.check_row(no, offset, text, order, identity, user, ts);
+    }
+
+    fn json_record(&mut self, no: u64, offset: u64, text: &str) {
+        let JsonRow {
+            res,
+            fields: r,
+            bad_type,
+            unknown,
+            seen,
+        } = json_row(text);
         self.rows += 1;
         if let Err(e) = res {
             self.invalid += 1;
@@ -674,17 +790,8 @@ impl<'o> Engine<'o> {
         ts: Option<&str>,
     ) {
         let mut bad = false;
-        let order = order.filter(|s| !s.trim().is_empty());
-        let identity = identity.filter(|s| !s.trim().is_empty());
-        // hash early and prefetch the table slots, so the memory fetches overlap the checks
-        let hashes = match (order, identity) {
-            (Some(o), Some(i)) => {
-                let h = (hash_str(o), hash_str(i), user.map_or(0, hash_str));
-                self.agg.prefetch(h.0, h.1, h.2);
-                Some(h)
-            }
-            _ => None,
-        };
+        let order = order.filter(|s| !checks::is_blank(s));
+        let identity = identity.filter(|s| !checks::is_blank(s));
         if order.is_none() {
             bad = true;
             self.issue(Code::MissingOrderId, no, offset, || {
@@ -757,121 +864,64 @@ impl<'o> Engine<'o> {
         if user.is_some() {
             self.rows_with_user += 1;
         }
-        let Some((oh, ih, uh)) = hashes else {
-            return;
-        };
-        let th = ts.map_or(0, hash_str);
-        let added = self.agg.add(oh, ih, uh, th, offset, no);
-        if added.duplicate {
-            self.issue(Code::DuplicateRow, no, offset, || {
-                example_text(text.as_bytes())
-            });
-        }
-        if added.multi_user {
-            self.issue(Code::OrderMultipleUsers, no, offset, || {
-                example_text(text.as_bytes())
-            });
-        }
-        if added.became_large {
-            let n = self.opts.large_order_items + 1;
-            self.issue(Code::LargeOrder, no, offset, || {
-                format!(
-                    "order {} reached {n} distinct items here",
-                    example_text(order.as_bytes())
-                )
-            });
-        }
-        self.top.offer(ih, added.product_rows, identity);
-        if self.opts.max_samples > 0 {
-            self.track_sample(oh, added, no, offset, text.len());
-        }
+        self.push_row(
+            RowRec {
+                oh: hash_str(order),
+                ih: hash_str(identity),
+                uh: user.map_or(0, hash_str),
+                th: ts.map_or(0, hash_str),
+                line: no,
+                offset,
+                start: 0,
+                len: 0,
+                in_arena: false,
+            },
+            text,
+        );
     }
 
-    fn track_sample(
-        &mut self,
-        oh: u64,
-        added: super::agg::Added,
-        no: u64,
-        offset: u64,
-        len: usize,
-    ) {
-        let pos = RowPos {
-            line: no,
-            offset,
-            len: len.min(u32::MAX as usize) as u32,
-        };
-        if added.run_start {
-            self.run.active = true;
-            self.run.order = oh;
-            self.run.is_new = added.new_order;
-            self.run.rows.clear();
-            self.run.overflow = false;
-        }
-        if self.tier2_added < self.opts.max_samples {
-            if self.run.rows.len() < SAMPLE_ROWS_CAP {
-                self.run.rows.push(pos);
-            } else {
-                self.run.overflow = true;
+    /// Queue a valid row for the aggregation stage; `text` is the record's text.
+    #[inline]
+    fn push_row(&mut self, mut r: RowRec, text: &str) {
+        let p = text.as_ptr() as usize;
+        let len = text.len().min(u32::MAX as usize);
+        let (lo, hi) = self.block_range;
+        if p >= lo && p + text.len() <= hi && p - lo <= u32::MAX as usize {
+            r.start = (p - lo) as u32;
+        } else {
+            let at = self.batch.arena.len();
+            if at + len > u32::MAX as usize {
+                self.flush();
             }
+            r.start = self.batch.arena.len() as u32;
+            r.in_arena = true;
+            self.batch.arena.extend_from_slice(&text.as_bytes()[..len]);
         }
-        if let Some(&ci) = self.cand_index.get(&oh) {
-            let c = &mut self.cands[ci];
-            if c.rows.len() < SAMPLE_ROWS_CAP {
-                c.rows.push(pos);
-            } else {
-                c.overflow = true;
-            }
-        } else if added.new_order && self.tier1_left > 0 {
-            self.tier1_left -= 1;
-            self.cand_index.insert(oh, self.cands.len());
-            self.cands.push(Cand {
-                order: oh,
-                first_line: no,
-                rows: vec![pos],
-                overflow: false,
-            });
-        } else if added.became_multi && self.run.is_new && self.tier2_added < self.opts.max_samples
-        {
-            self.tier2_added += 1;
-            self.cand_index.insert(oh, self.cands.len());
-            self.cands.push(Cand {
-                order: oh,
-                first_line: self.run.rows.first().map_or(no, |r| r.line),
-                rows: self.run.rows.clone(),
-                overflow: self.run.overflow,
-            });
+        r.len = len as u32;
+        self.batch.rows.push(r);
+        if self.batch.rows.len() >= self.batch_rows {
+            self.flush();
         }
     }
 
     /// End of input.
     pub fn finish(&mut self) {
         self.flush_pending();
-        self.agg.finish();
+        self.flush();
     }
 
-    /// Top products, most rows first.
-    pub fn top_products(&self) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .top
-            .entries
-            .iter()
-            .map(|(_, c, s)| (s.clone(), *c))
-            .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v
-    }
-
-    /// A snapshot of the counters.
+    /// A snapshot of the parsing stage's counters (the aggregate ones are filled in by
+    /// [`Collector::fill`]).
     pub fn snapshot(&self, bytes_read: u64, total: u64) -> Snapshot {
         Snapshot {
             bytes_read,
             total_bytes: total,
             rows: self.rows,
-            orders: self.agg.orders(),
-            multi_item_orders: self.agg.multi_orders,
-            pairs: self.agg.pairs_count,
-            products: self.agg.products(),
-            users: self.agg.users(),
+            orders: 0,
+            multi_item_orders: 0,
+            pairs: 0,
+            products: 0,
+            users: 0,
             first_purchase: self.first_ts.map(checks::format_key),
             last_purchase: self.last_ts.map(checks::format_key),
             issues: Code::ALL

@@ -14,6 +14,7 @@ use crate::read::Format;
 
 mod agg;
 pub mod checks;
+mod collect;
 mod engine;
 pub mod report;
 mod resolve;
@@ -46,6 +47,14 @@ pub struct Options {
     pub format: Option<Format>,
     /// "Now" for `future_timestamp` (tests pin it); `None` = the system clock.
     pub now: Option<DateTime<Utc>>,
+    /// Worker threads besides the reader: 1 parses, checks and aggregates on one thread; 2
+    /// (or more) aggregates on a second thread. 0 (default) = 2 when the machine has at least
+    /// two CPUs. Reports are identical either way.
+    pub threads: usize,
+    /// Bytes per read (default 8 MiB; tests use tiny ones to exercise block boundaries).
+    pub block_bytes: usize,
+    /// Valid rows per batch handed to the aggregation stage (default 4,096).
+    pub batch_rows: usize,
 }
 
 impl Default for Options {
@@ -57,6 +66,9 @@ impl Default for Options {
             large_order_items: 100,
             format: None,
             now: None,
+            threads: 0,
+            block_bytes: 8 << 20,
+            batch_rows: 1 << 12,
         }
     }
 }

@@ -9,8 +9,12 @@ use std::path::Path;
 use hashbrown::{HashMap, HashSet};
 
 use super::Code;
+use super::agg::Agg;
 use super::engine::{Engine, example_text, valid_row_hashes};
 use crate::read::{Format, UTF8_BOM, csv};
+
+/// Read buffer: runs are short and far apart, so small reads copy less than big ones.
+const BUF: usize = 4 << 10;
 
 /// A record: (offset, bytes, physical lines, within the cap).
 type Rec = (u64, Vec<u8>, u64, bool);
@@ -28,7 +32,7 @@ struct Records {
 impl Records {
     fn new(file: File, cap: usize, format: Format) -> Self {
         Records {
-            rdr: BufReader::with_capacity(1 << 16, file),
+            rdr: BufReader::with_capacity(BUF, file),
             pos: 0,
             cap,
             format,
@@ -39,7 +43,7 @@ impl Records {
     fn seek(&mut self, off: u64) -> std::io::Result<()> {
         self.back.clear();
         let delta = off as i64 - self.pos as i64;
-        if (0..(1 << 16)).contains(&delta) {
+        if (0..BUF as i64).contains(&delta) {
             self.rdr.seek_relative(delta)?;
         } else {
             self.rdr.seek(SeekFrom::Start(off))?;
@@ -150,9 +154,10 @@ pub(crate) fn resolve(
     bom: bool,
     cap: usize,
     eng: &mut Engine<'_>,
+    agg: &mut Agg,
 ) -> std::io::Result<()> {
     let mut tasks: Vec<(u64, u64, u64)> = Vec::new();
-    for (order, sc) in &eng.agg.scattered {
+    for (order, sc) in &agg.scattered {
         tasks.push((sc.first_off, *order, 0));
         for &(off, line) in &sc.runs {
             tasks.push((off, *order, line));
@@ -213,7 +218,7 @@ pub(crate) fn resolve(
         }
     }
     for (order, st) in state {
-        eng.agg.fix_order(order, st.items.len() as u64);
+        agg.fix_order(order, st.items.len() as u64);
         if st.multi && !st.pass1_multi {
             let (l, o, t) = st.multi_at.unwrap_or_default();
             eng.issue(Code::OrderMultipleUsers, l, o, || t);

@@ -1,4 +1,6 @@
-//! The driver: a reader thread (reads blocks and computes SHA-256) feeding the parser thread.
+//! The driver: a reader thread (reads blocks and computes SHA-256) feeding the parsing stage
+//! (lines, records, checks, hashes), which hands batches of valid rows to the aggregation stage
+//! ([`super::collect`]) — on a third thread when the run has two workers.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -10,7 +12,8 @@ use std::thread;
 use sha2::{Digest, Sha256};
 
 use super::checks;
-use super::engine::{Cand, Engine, parse_fields};
+use super::collect::{self, Batch, Cand, Collector, Spares};
+use super::engine::{Engine, Out, parse_fields};
 use super::resolve;
 use super::{
     Code, Distribution, FileInfo, Issue, LineEndings, MAX_FILE_BYTES, NEAR_LIMIT_BYTES, Options,
@@ -19,30 +22,38 @@ use super::{
 use crate::read::lines::{LineSplitter, Piece};
 use crate::read::{self, Format};
 
-/// Bytes per read.
-pub const BLOCK: usize = 8 << 20;
 /// Smallest line cap.
 pub const MIN_LINE_CAP: usize = 64 << 10;
 
-type Block = std::io::Result<Arc<Vec<u8>>>;
+/// A block and whether it is "clean": valid UTF-8 without NUL or CR bytes (then its lines
+/// skip the per-line encoding checks).
+type Block = std::io::Result<(Arc<Vec<u8>>, bool)>;
 
-fn read_block(file: &mut File) -> std::io::Result<Vec<u8>> {
-    let mut v = Vec::with_capacity(BLOCK);
-    file.by_ref().take(BLOCK as u64).read_to_end(&mut v)?;
+fn read_block(file: &mut File, size: usize, spare: Option<Vec<u8>>) -> std::io::Result<Vec<u8>> {
+    let mut v = spare.unwrap_or_else(|| Vec::with_capacity(size));
+    v.clear();
+    file.by_ref().take(size as u64).read_to_end(&mut v)?;
     Ok(v)
 }
 
 /// Reader thread: blocks to the parser, and SHA-256 over them.
-fn spawn_reader(mut file: File) -> (Receiver<Block>, thread::JoinHandle<Option<[u8; 32]>>) {
+fn spawn_reader(
+    mut file: File,
+    size: usize,
+    spares: Receiver<Vec<u8>>,
+) -> (Receiver<Block>, thread::JoinHandle<Option<[u8; 32]>>) {
     let (tx, rx) = sync_channel::<Block>(3);
     let h = thread::spawn(move || {
         let mut sha = Sha256::new();
         loop {
-            match read_block(&mut file) {
+            match read_block(&mut file, size, spares.try_recv().ok()) {
                 Ok(b) if b.is_empty() => break,
                 Ok(b) => {
+                    // the encoding check runs here, off the parsing thread
+                    let clean =
+                        memchr::memchr2(0, b'\r', &b).is_none() && std::str::from_utf8(&b).is_ok();
                     let b = Arc::new(b);
-                    if tx.send(Ok(b.clone())).is_err() {
+                    if tx.send(Ok((b.clone(), clean))).is_err() {
                         return None;
                     }
                     sha.update(&b[..]);
@@ -77,7 +88,13 @@ pub(crate) fn run(
         p.set_total(total);
         p.set_counters(0, 0);
     }
-    let (rx, reader) = spawn_reader(file);
+    let (spare_blocks, spare_blocks_rx) = sync_channel::<Vec<u8>>(2);
+    let (spare_rows, spare_rows_rx) = sync_channel(8);
+    let spares = Spares {
+        blocks: spare_blocks,
+        rows: spare_rows,
+    };
+    let (rx, reader) = spawn_reader(file, opts.block_bytes.max(1), spare_blocks_rx);
     let finish_reader = |rx: Receiver<Block>, reader: thread::JoinHandle<Option<[u8; 32]>>| {
         drop(rx);
         reader.join().ok().flatten()
@@ -91,7 +108,19 @@ pub(crate) fn run(
         }
         Err(_) => None,
     };
-    let head: &[u8] = first.as_deref().map_or(&[], |v| &v[..]);
+    // the head decides BOM, format and the row estimate; with tiny blocks, read it on its own
+    const HEAD: u64 = 64 << 10;
+    let mut head_buf = Vec::new();
+    let head: &[u8] = match first.as_ref().map(|(b, _)| &b[..]) {
+        Some(b) if b.len() as u64 >= total.min(HEAD) => b,
+        _ => {
+            if let Ok(f) = File::open(path) {
+                // a failed read leaves a shorter head: only the guesses get worse
+                let _ = f.take(HEAD).read_to_end(&mut head_buf);
+            }
+            &head_buf
+        }
+    };
     let foreign = read::foreign_bom(head);
     let bom = head.starts_with(read::UTF8_BOM);
     let (format, sniffed) = match opts.format {
@@ -107,66 +136,118 @@ pub(crate) fn run(
     };
 
     let cap = opts.max_line_bytes.max(MIN_LINE_CAP);
-    let mut eng = Engine::new(opts, format, bom, est_rows);
-    let mut splitter = LineSplitter::new(cap);
-    let mut bytes_read = 0u64;
-    let mut prev_clean = true;
-    let mut next = first.map(Ok);
-    loop {
-        let block = match next.take() {
-            Some(b) => b,
-            None => match rx.recv() {
+    let threads = match opts.threads {
+        0 => thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+        n => n,
+    };
+    let pass = thread::scope(|scope| {
+        let col_spares = spares.clone();
+        let mut agg_thread = None;
+        let out = if threads >= 2 {
+            let (tx, brx) = sync_channel::<Batch>(4);
+            agg_thread = Some(scope.spawn(move || {
+                let mut col = Collector::new(opts, format, progress, est_rows, Some(col_spares));
+                for b in brx {
+                    if progress.is_some_and(Progress::is_cancelled) {
+                        continue;
+                    }
+                    col.consume(b);
+                }
+                col
+            }));
+            Out::Thread(tx)
+        } else {
+            Out::Inline(Box::new(Collector::new(
+                opts,
+                format,
+                progress,
+                est_rows,
+                Some(col_spares),
+            )))
+        };
+        let mut eng = Engine::new(
+            opts,
+            format,
+            bom,
+            out,
+            Some((spares.clone(), spare_rows_rx)),
+        );
+        let mut splitter = LineSplitter::new(cap);
+        let mut bytes_read = 0u64;
+        let mut prev_clean = true;
+        let mut next = first.map(Ok);
+        loop {
+            let block = match next.take() {
+                Some(b) => b,
+                None => match rx.recv() {
+                    Ok(b) => b,
+                    Err(_) => break,
+                },
+            };
+            let (block, clean) = match block {
                 Ok(b) => b,
-                Err(_) => break,
-            },
-        };
-        let block = match block {
-            Ok(b) => b,
-            Err(e) => {
-                finish_reader(rx, reader);
-                return Err(io(e));
+                Err(e) => {
+                    finish_reader(rx, reader);
+                    return Err(io(e));
+                }
+            };
+            if foreign.is_none() {
+                eng.clean = clean && prev_clean;
+                prev_clean = clean;
+                eng.set_block(&block);
+                splitter.feed(&block, &mut |p| match p {
+                    Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
+                    Piece::TooLong(l) => eng.too_long(l),
+                });
             }
-        };
-        if foreign.is_none() {
-            let clean =
-                memchr::memchr2(0, b'\r', &block).is_none() && std::str::from_utf8(&block).is_ok();
-            eng.clean = clean && prev_clean;
-            prev_clean = clean;
-            splitter.feed(&block, &mut |p| match p {
-                Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
-                Piece::TooLong(l) => eng.too_long(l),
-            });
-        }
-        bytes_read += block.len() as u64;
-        drop(block);
-        if let Some(p) = progress {
-            p.publish(eng.snapshot(bytes_read, total));
-            if p.is_cancelled() {
-                finish_reader(rx, reader);
-                return Err(ValidateError::Cancelled);
+            bytes_read += block.len() as u64;
+            spares.block(block);
+            if let Some(p) = progress {
+                eng.flush_with(Some(eng.snapshot(bytes_read, total)));
+                if p.is_cancelled() {
+                    finish_reader(rx, reader);
+                    return Err(ValidateError::Cancelled);
+                }
             }
         }
-    }
-    eng.clean = false;
-    splitter.finish(&mut |p| match p {
-        Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
-        Piece::TooLong(l) => eng.too_long(l),
+        eng.clean = false;
+        splitter.finish(&mut |p| match p {
+            Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
+            Piece::TooLong(l) => eng.too_long(l),
+        });
+        eng.finish();
+        let digest = finish_reader(rx, reader);
+        let col = match (eng.take_out(), agg_thread) {
+            (Out::Inline(c), _) => Some(*c),
+            (Out::Thread(tx), Some(h)) => {
+                drop(tx);
+                h.join().ok()
+            }
+            _ => None,
+        };
+        let Some(col) = col else {
+            return Err(io(std::io::Error::other(
+                "aggregation stopped unexpectedly",
+            )));
+        };
+        Ok((eng, col, bytes_read, digest))
     });
-    eng.finish();
-    let digest = finish_reader(rx, reader);
-    if !eng.agg.scattered.is_empty() && foreign.is_none() {
-        if let Some(p) = progress
-            && p.is_cancelled()
-        {
-            return Err(ValidateError::Cancelled);
-        }
-        resolve::resolve(path, format, bom, cap, &mut eng).map_err(io)?;
+    let (mut eng, mut col, bytes_read, digest) = pass?;
+    if progress.is_some_and(Progress::is_cancelled) {
+        return Err(ValidateError::Cancelled);
+    }
+    col.finish();
+    for c in collect::CODES {
+        eng.acc[c as usize] = std::mem::take(&mut col.acc[c as usize]);
+    }
+    if !col.agg.scattered.is_empty() && foreign.is_none() {
+        resolve::resolve(path, format, bom, cap, &mut eng, &mut col.agg).map_err(io)?;
     }
     let Some(digest) = digest else {
         return Err(io(std::io::Error::other("reading stopped unexpectedly")));
     };
     if let Some(p) = progress {
-        let mut s = eng.snapshot(bytes_read, total);
+        let mut s = col.fill(eng.snapshot(bytes_read, total));
         s.done = true;
         p.publish(s);
     }
@@ -210,7 +291,7 @@ pub(crate) fn run(
     let mut pairs = 0u64;
     let mut large = 0u64;
     let large_threshold = opts.large_order_items;
-    eng.agg.for_each_order_items(|k| {
+    col.agg.for_each_order_items(|k| {
         sum += k;
         max = max.max(k);
         if k == 1 {
@@ -229,7 +310,7 @@ pub(crate) fn run(
         }
     });
     big.sort_unstable();
-    let orders = eng.agg.orders();
+    let orders = col.agg.orders();
     let pct = |p: u64| -> u64 {
         if orders == 0 {
             return 0;
@@ -283,10 +364,10 @@ pub(crate) fn run(
         }
     }
 
-    let samples = if eng.cands.is_empty() {
+    let samples = if col.cands.is_empty() {
         Vec::new()
     } else {
-        resolve_samples(path, format, bom, &eng, opts.max_samples)
+        resolve_samples(path, format, bom, &col, opts.max_samples)
     };
 
     let stats = Stats {
@@ -299,13 +380,13 @@ pub(crate) fn run(
         multi_item_orders: multi,
         pairs,
         items_per_order,
-        products: eng.agg.products(),
-        users: eng.agg.users(),
+        products: col.agg.products(),
+        users: col.agg.users(),
         rows_with_user: eng.rows_with_user,
         rows_with_timestamp: eng.rows_with_ts,
         first_purchase: eng.first_ts.map(checks::format_key),
         last_purchase: eng.last_ts.map(checks::format_key),
-        top_products: eng
+        top_products: col
             .top_products()
             .into_iter()
             .map(|(identity, rows)| TopProduct { identity, rows })
@@ -369,13 +450,13 @@ fn resolve_samples(
     path: &Path,
     format: Format,
     bom: bool,
-    eng: &Engine<'_>,
+    col: &Collector<'_>,
     max: usize,
 ) -> Vec<Sample> {
-    let mut picked: Vec<&Cand> = eng
+    let mut picked: Vec<&Cand> = col
         .cands
         .iter()
-        .filter(|c| !c.overflow && eng.agg.items_of(c.order) >= 2)
+        .filter(|c| !c.overflow && col.agg.items_of(c.order) >= 2)
         .collect();
     picked.sort_by_key(|c| c.first_line);
     picked.truncate(max);

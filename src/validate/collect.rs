@@ -1,0 +1,384 @@
+//! The aggregation stage: compact records of valid rows → order/product/user tables, the
+//! issues only aggregation can see (duplicates, several users, large orders), top products
+//! and sampled orders.
+//!
+//! The parsing stage ([`super::engine`]) hands over [`Batch`]es of [`RowRec`]s (hashes and
+//! positions) in file order. Having a whole batch at hand lets this stage prefetch the table
+//! slots of rows [`LOOKAHEAD`] ahead, so the cache misses on the big tables overlap instead of
+//! stalling one by one. It runs on its own thread when the run has two workers, inline
+//! otherwise; either way it sees the same rows in the same order, so the results are identical.
+
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+
+use hashbrown::HashMap;
+
+use super::agg::{Added, Agg};
+use super::engine::{Acc, example_text, push_issue, row_ids};
+use super::{Code, Options, Progress, Snapshot};
+use crate::read::Format;
+
+/// Rows kept per sampled order.
+pub const SAMPLE_ROWS_CAP: usize = 1000;
+/// How many rows ahead the table slots are prefetched.
+const LOOKAHEAD: usize = 16;
+
+/// Issue codes raised by this stage (and by the re-read of scattered orders).
+pub(crate) const CODES: [Code; 3] = [
+    Code::DuplicateRow,
+    Code::OrderMultipleUsers,
+    Code::LargeOrder,
+];
+
+/// A valid row as the aggregation stage needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowRec {
+    /// Hash of the order id.
+    pub oh: u64,
+    /// Hash of the identity.
+    pub ih: u64,
+    /// Hash of the user id (0 = none).
+    pub uh: u64,
+    /// Hash of created_at (0 = none).
+    pub th: u64,
+    /// 1-based line number of the record.
+    pub line: u64,
+    /// 0-based byte offset of the record.
+    pub offset: u64,
+    /// Start of the record's text in the batch's block, or in its arena.
+    pub start: u32,
+    /// Length of the record's text (saturated).
+    pub len: u32,
+    /// Whether the text is in the arena (records not cut straight from the block).
+    pub in_arena: bool,
+}
+
+/// Rows handed from the parsing stage to the aggregation stage.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    /// The block most rows' text lies in.
+    pub block: Option<Arc<Vec<u8>>>,
+    /// Text of rows not lying in the block (joined or block-crossing records).
+    pub arena: Vec<u8>,
+    /// The rows, in file order.
+    pub rows: Vec<RowRec>,
+    /// The parsing stage's counters after these rows, to publish once aggregated.
+    pub snap: Option<Snapshot>,
+}
+
+/// Buffers handed back for reuse (blocks to the reader, row vectors to the parsing stage),
+/// so the run does not keep allocating and freeing megabytes (which costs page faults and
+/// cross-core TLB flushes).
+#[derive(Debug, Clone)]
+pub(crate) struct Spares {
+    /// Emptied blocks for the reader.
+    pub blocks: SyncSender<Vec<u8>>,
+    /// Emptied row vectors for the parsing stage.
+    pub rows: SyncSender<Vec<RowRec>>,
+}
+
+impl Spares {
+    /// Hand a block back if this was its last user (otherwise just drop this reference).
+    pub fn block(&self, b: Arc<Vec<u8>>) {
+        if let Ok(v) = Arc::try_unwrap(b) {
+            let _ = self.blocks.try_send(v);
+        }
+    }
+}
+
+impl Batch {
+    fn text(&self, r: &RowRec) -> &[u8] {
+        let src: &[u8] = if r.in_arena {
+            &self.arena
+        } else {
+            self.block.as_deref().map_or(&[], |b| &b[..])
+        };
+        let s = (r.start as usize).min(src.len());
+        let e = (s + r.len as usize).min(src.len());
+        &src[s..e]
+    }
+}
+
+/// Position of a record, for re-reading sampled rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowPos {
+    pub line: u64,
+    pub offset: u64,
+    pub len: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct Cand {
+    pub order: u64,
+    pub first_line: u64,
+    pub rows: Vec<RowPos>,
+    pub overflow: bool,
+}
+
+#[derive(Debug, Default)]
+struct SampleRun {
+    order: u64,
+    /// The run's order's candidate, looked up once per run.
+    cand: Option<usize>,
+    active: bool,
+    is_new: bool,
+    rows: Vec<RowPos>,
+    overflow: bool,
+}
+
+#[derive(Debug, Default)]
+struct Top {
+    entries: Vec<(u64, u64, String)>,
+    min: u64,
+}
+
+const TOP_N: usize = 10;
+
+impl Top {
+    #[inline]
+    fn offer(&mut self, h: u64, count: u64, identity: impl FnOnce() -> String) {
+        if self.entries.len() >= TOP_N && count <= self.min {
+            return;
+        }
+        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == h) {
+            e.1 = count;
+        } else if self.entries.len() < TOP_N {
+            self.entries.push((h, count, identity()));
+        } else if let Some(i) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].1) {
+            self.entries[i] = (h, count, identity());
+        }
+        if self.entries.len() >= TOP_N {
+            self.min = self.entries.iter().map(|e| e.1).min().unwrap_or(0);
+        }
+    }
+}
+
+/// The aggregation state.
+pub(crate) struct Collector<'o> {
+    opts: &'o Options,
+    format: Format,
+    progress: Option<&'o Progress>,
+    spares: Option<Spares>,
+    pub agg: Agg,
+    /// Issues of [`CODES`] (other codes stay empty).
+    pub acc: Vec<Acc>,
+    top: Top,
+    pub cands: Vec<Cand>,
+    cand_index: HashMap<u64, usize>,
+    tier1_left: usize,
+    tier2_added: usize,
+    run: SampleRun,
+}
+
+impl<'o> Collector<'o> {
+    pub fn new(
+        opts: &'o Options,
+        format: Format,
+        progress: Option<&'o Progress>,
+        est_rows: usize,
+        spares: Option<Spares>,
+    ) -> Self {
+        Collector {
+            opts,
+            format,
+            progress,
+            spares,
+            agg: Agg::new(est_rows / 2, opts.large_order_items),
+            acc: vec![Acc::default(); Code::ALL.len()],
+            top: Top::default(),
+            cands: Vec::new(),
+            cand_index: HashMap::new(),
+            tier1_left: opts.max_samples.saturating_mul(40),
+            tier2_added: 0,
+            run: SampleRun::default(),
+        }
+    }
+
+    fn ids(&self, text: &[u8]) -> (String, String) {
+        let text = String::from_utf8_lossy(text);
+        row_ids(self.format, &text).unwrap_or_default()
+    }
+
+    /// Aggregate a batch, then publish its snapshot (if any) with the aggregate counters.
+    pub fn consume(&mut self, batch: Batch) {
+        let rows = &batch.rows;
+        for i in 0..rows.len() {
+            if let Some(n) = rows.get(i + LOOKAHEAD) {
+                // one prefetch per run for the order; every row for product and user
+                if rows[i + LOOKAHEAD - 1].oh != n.oh {
+                    self.agg.prefetch_order(n.oh);
+                }
+                self.agg.prefetch_product(n.ih);
+                if n.uh != 0 && rows[i + LOOKAHEAD - 1].uh != n.uh {
+                    self.agg.prefetch_user(n.uh);
+                }
+            }
+            let r = &rows[i];
+            let added = self.agg.add(r.oh, r.ih, r.uh, r.th, r.offset, r.line);
+            if added.duplicate || added.multi_user || added.became_large {
+                self.agg_issues(&batch, r, added);
+            }
+            if self.top.entries.len() < TOP_N || added.product_rows > self.top.min {
+                // the identity's text is only needed when it enters the top list
+                let known = self.top.entries.iter().any(|e| e.0 == r.ih);
+                let name = if known {
+                    String::new()
+                } else {
+                    self.ids(batch.text(r)).1
+                };
+                self.top.offer(r.ih, added.product_rows, || name);
+            }
+            if self.opts.max_samples > 0 {
+                self.track_sample(r.oh, added, r.line, r.offset, r.len);
+            }
+        }
+        let Batch {
+            block,
+            mut rows,
+            snap,
+            ..
+        } = batch;
+        if let Some(s) = snap
+            && let Some(p) = self.progress
+        {
+            p.publish(self.fill(s));
+        }
+        if let Some(sp) = &self.spares {
+            if let Some(b) = block {
+                sp.block(b);
+            }
+            rows.clear();
+            let _ = sp.rows.try_send(rows);
+        }
+    }
+
+    #[cold]
+    fn agg_issues(&mut self, batch: &Batch, r: &RowRec, added: Added) {
+        let max = self.opts.max_examples;
+        let text = batch.text(r);
+        if added.duplicate {
+            push_issue(
+                &mut self.acc[Code::DuplicateRow as usize],
+                max,
+                r.line,
+                r.offset,
+                || example_text(text),
+            );
+        }
+        if added.multi_user {
+            push_issue(
+                &mut self.acc[Code::OrderMultipleUsers as usize],
+                max,
+                r.line,
+                r.offset,
+                || example_text(text),
+            );
+        }
+        if added.became_large {
+            let n = self.opts.large_order_items + 1;
+            let order = if self.acc[Code::LargeOrder as usize].examples.len() < max {
+                self.ids(text).0
+            } else {
+                String::new()
+            };
+            push_issue(
+                &mut self.acc[Code::LargeOrder as usize],
+                max,
+                r.line,
+                r.offset,
+                || {
+                    format!(
+                        "order {} reached {n} distinct items here",
+                        example_text(order.as_bytes())
+                    )
+                },
+            );
+        }
+    }
+
+    fn track_sample(&mut self, oh: u64, added: Added, no: u64, offset: u64, len: u32) {
+        let pos = RowPos {
+            line: no,
+            offset,
+            len,
+        };
+        if added.run_start {
+            self.run.active = true;
+            self.run.order = oh;
+            self.run.is_new = added.new_order;
+            self.run.rows.clear();
+            self.run.overflow = false;
+            self.run.cand = self.cand_index.get(&oh).copied();
+        }
+        if self.tier2_added < self.opts.max_samples {
+            if self.run.rows.len() < SAMPLE_ROWS_CAP {
+                self.run.rows.push(pos);
+            } else {
+                self.run.overflow = true;
+            }
+        }
+        if let Some(ci) = self.run.cand {
+            let c = &mut self.cands[ci];
+            if c.rows.len() < SAMPLE_ROWS_CAP {
+                c.rows.push(pos);
+            } else {
+                c.overflow = true;
+            }
+        } else if added.new_order && self.tier1_left > 0 {
+            self.tier1_left -= 1;
+            self.run.cand = Some(self.cands.len());
+            self.cand_index.insert(oh, self.cands.len());
+            self.cands.push(Cand {
+                order: oh,
+                first_line: no,
+                rows: vec![pos],
+                overflow: false,
+            });
+        } else if added.became_multi && self.run.is_new && self.tier2_added < self.opts.max_samples
+        {
+            self.tier2_added += 1;
+            self.run.cand = Some(self.cands.len());
+            self.cand_index.insert(oh, self.cands.len());
+            self.cands.push(Cand {
+                order: oh,
+                first_line: self.run.rows.first().map_or(no, |r| r.line),
+                rows: self.run.rows.clone(),
+                overflow: self.run.overflow,
+            });
+        }
+    }
+
+    /// End of input.
+    pub fn finish(&mut self) {
+        self.agg.finish();
+    }
+
+    /// Top products, most rows first.
+    pub fn top_products(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .top
+            .entries
+            .iter()
+            .map(|(_, c, s)| (s.clone(), *c))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Complete a parsing-stage snapshot with the aggregate counters and issues.
+    pub fn fill(&self, mut s: Snapshot) -> Snapshot {
+        s.orders = self.agg.orders();
+        s.multi_item_orders = self.agg.multi_orders;
+        s.pairs = self.agg.pairs_count;
+        s.products = self.agg.products();
+        s.users = self.agg.users();
+        for c in CODES {
+            let n = self.acc[c as usize].count;
+            if n > 0 {
+                s.issues.push((c, n));
+            }
+        }
+        s.issues.sort_by_key(|(c, _)| *c);
+        s
+    }
+}
