@@ -531,6 +531,32 @@ fn plan_matches_conversion(grouped: bool) {
                 assert!(deduped.duplicates > 100, "{what}: {deduped:?}");
                 assert!(done.invalid > 50, "{what}: {done:?}");
                 checked_drops += done.orders_dropped;
+                if exclude && dedupe {
+                    // ground truth: the output without dedupe, first occurrences kept
+                    let all = dir.path().join("all.csv");
+                    convert_path(
+                        &input,
+                        &m,
+                        &Clean {
+                            dedupe: false,
+                            ..clean.clone()
+                        },
+                        &all,
+                        None,
+                    )
+                    .unwrap();
+                    let mut seen = std::collections::HashSet::new();
+                    let want: Vec<String> = read_lines(&all)
+                        .into_iter()
+                        .filter(|l| seen.insert(l.clone()))
+                        .collect();
+                    assert_eq!(read_lines(&out), want, "{what}");
+                    assert_eq!(
+                        done.duplicates_dropped,
+                        read_lines(&all).len() as u64 - want.len() as u64,
+                        "{what}"
+                    );
+                }
             }
         }
     }

@@ -637,18 +637,85 @@ impl Tally {
             )
         };
         if new_pair {
-            self.run.items += 1;
+            self.run.items = self.run.items.saturating_add(1);
         }
         if let Some((_, len)) = valid {
-            self.run.rows += 1;
+            self.run.rows = self.run.rows.saturating_add(1);
             if duplicate {
-                self.run.duplicates += 1;
+                self.run.duplicates = self.run.duplicates.saturating_add(1);
             }
             if !(duplicate && dedupe) {
                 self.run.bytes += len;
             }
         }
         duplicate
+    }
+}
+
+/// Duplicate rows found per run of one order, as [`Tally`] does, for `dedupe` (and plans)
+/// without an order-size limit: a duplicate row has its original's order id, so a row needs
+/// comparing only with the rows of its own order. Rows of an order's first run are compared
+/// in a small run-local set and their hashes appended to an arena (8 bytes per row); the
+/// order table (16 bytes per order) is touched once per run; an order seen again in a later
+/// run has its first run's hashes moved into a global set that serves its later rows. This
+/// avoids a random access to a set of every row's hash for each row.
+#[derive(Default)]
+struct RunDedupe {
+    /// Per order: where its first run's hashes start in the arena and how many there are
+    /// ([`SCATTERED`] once the order came back).
+    orders: HashMap64<(u64, u32)>,
+    arena: Vec<u64>,
+    /// Row hashes of scattered orders.
+    lines: HashSet64,
+    current: Option<u64>,
+    scattered: bool,
+    run_start: usize,
+    run_lines: RunSet,
+}
+
+impl RunDedupe {
+    fn flush(&mut self) {
+        let Some(oh) = self.current.take() else {
+            return;
+        };
+        let (start, end) = (self.run_start, self.arena.len());
+        let (arena, lines) = (&self.arena, &mut self.lines);
+        self.orders.entry(oh).or_insert_with(|| {
+            let len = u32::try_from(end - start)
+                .ok()
+                .filter(|n| *n != SCATTERED)
+                .unwrap_or_else(|| {
+                    lines.extend(arena[start..end].iter().copied());
+                    SCATTERED
+                });
+            (start as u64, len)
+        });
+        self.run_lines.clear();
+    }
+
+    /// Whether the valid row with hash `lh` of order `oh` duplicates an earlier row.
+    fn duplicate(&mut self, oh: u64, lh: u64) -> bool {
+        if self.current != Some(oh) {
+            self.flush();
+            self.current = Some(oh);
+            self.run_start = self.arena.len();
+            self.scattered = false;
+            if let Some((first, len)) = self.orders.get_mut(&oh) {
+                self.scattered = true;
+                if *len != SCATTERED {
+                    let a = *first as usize;
+                    self.lines
+                        .extend(self.arena[a..a + *len as usize].iter().copied());
+                    *len = SCATTERED;
+                }
+            }
+        }
+        if self.scattered {
+            !self.lines.insert(lh)
+        } else {
+            self.arena.push(lh);
+            !self.run_lines.insert(lh)
+        }
     }
 }
 
@@ -1159,10 +1226,10 @@ fn run(
         }
     }
     let result = (|| -> Result<(), MappingError> {
-        let mut seen: HashSet64 = HashSet64::default();
         // duplicates cost one hash per distinct row: only when asked to drop them or planning
         let track_duplicates = clean.dedupe || out.is_none();
         let mut tally = Tally::default();
+        let mut dedupe = RunDedupe::default();
         let mut line: Vec<u8> = Vec::with_capacity(256);
         let out_path = partial.clone().unwrap_or_default();
         while opened.rows.advance(input)? {
@@ -1178,7 +1245,8 @@ fn run(
                 } else {
                     conv.convert(&r.fields, &mut line)
                 };
-                let oh = oversized.as_ref().and_then(|_| match r.fields[0] {
+                let need_order = oversized.is_some() || (track_duplicates && !tally_orders);
+                let oh = need_order.then_some(()).and_then(|_| match r.fields[0] {
                     Field::Text(o) => {
                         let o = if clean.trim_ids { trim_bytes(o) } else { o };
                         Some(hasher.hash_one(o))
@@ -1249,7 +1317,10 @@ fn run(
                             Some((hasher.hash_one(line.as_slice()), line.len() as u64 + 1)),
                             clean.dedupe,
                         ),
-                        None => track_duplicates && !seen.insert(hasher.hash_one(line.as_slice())),
+                        None => match order_hash.filter(|_| track_duplicates) {
+                            Some(oh) => dedupe.duplicate(oh, hasher.hash_one(line.as_slice())),
+                            None => false,
+                        },
                     };
                     if duplicate {
                         s.duplicates += 1;
