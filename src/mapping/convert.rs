@@ -658,12 +658,14 @@ impl Tally {
 /// in a small run-local set and their hashes appended to an arena (8 bytes per row); the
 /// order table (16 bytes per order) is touched once per run; an order seen again in a later
 /// run has its first run's hashes moved into a global set that serves its later rows. This
-/// avoids a random access to a set of every row's hash for each row.
+/// avoids a random access to a set of every row's hash for each row. The conversion's first
+/// pass for the order-size limit uses it on (order, identity) pair hashes to count each
+/// order's distinct items.
 #[derive(Default)]
 struct RunDedupe {
-    /// Per order: where its first run's hashes start in the arena and how many there are
-    /// ([`SCATTERED`] once the order came back).
-    orders: HashMap64<(u64, u32)>,
+    /// Per order: where its first run's hashes start in the arena, how many there are
+    /// ([`SCATTERED`] once the order came back), and how many distinct hashes it has.
+    orders: HashMap64<(u64, u32, u32)>,
     arena: Vec<u64>,
     /// Row hashes of scattered orders.
     lines: HashSet64,
@@ -671,6 +673,8 @@ struct RunDedupe {
     scattered: bool,
     run_start: usize,
     run_lines: RunSet,
+    /// Hashes new to their order in the current run.
+    run_new: u32,
 }
 
 impl RunDedupe {
@@ -680,7 +684,7 @@ impl RunDedupe {
         };
         let (start, end) = (self.run_start, self.arena.len());
         let (arena, lines) = (&self.arena, &mut self.lines);
-        self.orders.entry(oh).or_insert_with(|| {
+        let e = self.orders.entry(oh).or_insert_with(|| {
             let len = u32::try_from(end - start)
                 .ok()
                 .filter(|n| *n != SCATTERED)
@@ -688,19 +692,22 @@ impl RunDedupe {
                     lines.extend(arena[start..end].iter().copied());
                     SCATTERED
                 });
-            (start as u64, len)
+            (start as u64, len, 0)
         });
+        e.2 = e.2.saturating_add(self.run_new);
+        self.run_new = 0;
         self.run_lines.clear();
     }
 
-    /// Whether the valid row with hash `lh` of order `oh` duplicates an earlier row.
+    /// Whether hash `lh` (a valid row's, or an order/identity pair's) was seen before in
+    /// order `oh`.
     fn duplicate(&mut self, oh: u64, lh: u64) -> bool {
         if self.current != Some(oh) {
             self.flush();
             self.current = Some(oh);
             self.run_start = self.arena.len();
             self.scattered = false;
-            if let Some((first, len)) = self.orders.get_mut(&oh) {
+            if let Some((first, len, _)) = self.orders.get_mut(&oh) {
                 self.scattered = true;
                 if *len != SCATTERED {
                     let a = *first as usize;
@@ -710,12 +717,26 @@ impl RunDedupe {
                 }
             }
         }
-        if self.scattered {
+        let duplicate = if self.scattered {
             !self.lines.insert(lh)
         } else {
             self.arena.push(lh);
             !self.run_lines.insert(lh)
+        };
+        if !duplicate {
+            self.run_new = self.run_new.saturating_add(1);
         }
+        duplicate
+    }
+
+    /// The orders with more than `max` distinct hashes.
+    fn over(mut self, max: u64) -> HashSet64 {
+        self.flush();
+        self.orders
+            .into_iter()
+            .filter(|(_, (_, _, n))| u64::from(*n) > max)
+            .map(|(k, _)| k)
+            .collect()
     }
 }
 
@@ -1061,8 +1082,8 @@ fn oversized_orders(
 ) -> Result<HashSet64, MappingError> {
     let mut opened = open_rows(input, m, clean.strip_bom)?;
     let size = opened.size;
-    let mut counts: HashMap64<u64> = HashMap64::default();
-    let mut pairs: HashSet64 = HashSet64::default();
+    // distinct (order, identity) pairs per order, found per run of one order's rows
+    let mut pairs = RunDedupe::default();
     let mut n: u64 = 0;
     while opened.rows.advance(input)? {
         n += 1;
@@ -1078,11 +1099,7 @@ fn oversized_orders(
         if o.is_empty() || i.is_empty() {
             continue;
         }
-        let oh = hasher.hash_one(o);
-        let ph = hasher.hash_one((o, i));
-        if pairs.insert(ph) {
-            *counts.entry(oh).or_default() += 1;
-        }
+        pairs.duplicate(hasher.hash_one(o), hasher.hash_one((o, i)));
         if n.is_multiple_of(PROGRESS_EVERY) {
             check_cancel(progress)?;
             if let Some(p) = progress {
@@ -1091,16 +1108,13 @@ fn oversized_orders(
             }
         }
     }
-    Ok(counts
-        .into_iter()
-        .filter(|(_, c)| *c > max)
-        .map(|(k, _)| k)
-        .collect())
+    Ok(pairs.over(max))
 }
 
 /// Convert `input` through `m` into the documented CSV at `out`, cleaning as asked. Streams
-/// with bounded buffers (deduplication keeps one 64-bit hash per distinct row; the order-size
-/// limit keeps one per distinct order and order/identity pair). The output is written to a
+/// with bounded buffers (deduplication keeps a 64-bit hash per row and a small entry per
+/// order; the order-size limit, which needs a first pass over the input, the same for
+/// order/identity pairs). The output is written to a
 /// temporary name beside `out` and renamed when complete, so a failed or cancelled run leaves
 /// no partial file. `input` is never written.
 pub fn convert_path(
