@@ -131,3 +131,213 @@ fn upload_with_mapping_flags_sends_the_converted_bytes() {
     assert_eq!(report["stats"]["orders"], 2);
     assert_eq!(report["stats"]["rows"], 3);
 }
+
+/// 60 orders of 3 rows each, every order's rows scattered over the file (all first items,
+/// then all second items, then all third); converted, each row is 35 bytes, each order 105.
+fn scattered_export() -> String {
+    let mut s = String::from("Datum;Objednavka;Zakaznik;SKU;Cena\n");
+    for item in 0..3 {
+        for order in 0..60 {
+            s.push_str(&format!(
+                "22/04/2023 15:04;{:05};c{};/p/{}{};1\n",
+                100 + order,
+                order % 10,
+                item + 1,
+                order % 10
+            ));
+        }
+    }
+    s
+}
+
+/// Order ids per part file, and each part's size in bytes.
+fn part_orders(parts: &[std::path::PathBuf]) -> Vec<(std::collections::BTreeSet<String>, usize)> {
+    parts
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).expect("read part");
+            let orders = text
+                .lines()
+                .map(|l| l.split(',').next().unwrap_or("").to_string())
+                .collect();
+            (orders, text.lines().count())
+        })
+        .collect()
+}
+
+/// A converted file over the part limit (`--part-bytes`, hidden; 1 GiB by default) is split
+/// at order boundaries into parts that `validate` checks one by one, naming each part and its
+/// verdict; `normalize --split-size` splits the same way; `upload` refuses, lists the parts
+/// and sends nothing.
+#[test]
+fn a_converted_file_over_the_part_limit_is_split_validated_per_part_and_not_uploaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("export.csv");
+    let export = scattered_export();
+    std::fs::write(&input, &export).expect("write");
+    let converted = dir.path().join("data").join("converted");
+    let parts: Vec<std::path::PathBuf> = (1..=6)
+        .map(|n| converted.join(format!("export.part-{n:03}.csv")))
+        .collect();
+    let check_parts = |parts: &[std::path::PathBuf]| {
+        let got = part_orders(parts);
+        let mut all = std::collections::BTreeSet::new();
+        for (i, (orders, rows)) in got.iter().enumerate() {
+            // next fit in first-seen order: ten whole orders (1,050 bytes) per part
+            assert_eq!(orders.len(), 10, "part {}: {orders:?}", i + 1);
+            assert_eq!(*rows, 30, "part {}", i + 1);
+            assert_eq!(std::fs::metadata(&parts[i]).expect("part").len(), 1050);
+            let first = 100 + 10 * i;
+            let want: std::collections::BTreeSet<String> =
+                (first..first + 10).map(|o| format!("{o:05}")).collect();
+            assert_eq!(orders, &want, "part {}", i + 1);
+            // no order crosses parts
+            assert!(all.is_disjoint(orders), "part {}", i + 1);
+            all.extend(orders.iter().cloned());
+        }
+        assert_eq!(all.len(), 60);
+    };
+
+    // validate: six parts, each validated, named with its verdict
+    let mut args = vec!["validate", input.to_str().unwrap(), "--part-bytes", "1050"];
+    args.extend(MAPPING);
+    let out = run(dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "the converted file (6300 bytes) is over 1050 bytes: split into 6 parts at order boundaries"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("validating each of the 6 parts"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Parts: 6 (split at order boundaries, each at most 1050 bytes)"),
+        "{stdout}"
+    );
+    for (i, p) in parts.iter().enumerate() {
+        let line = format!(
+            "  part {}/6  WARNINGS  30 rows, 10 orders, 1,050 bytes  {}",
+            i + 1,
+            p.display()
+        );
+        assert!(stdout.contains(&line), "{line}\n{stdout}");
+        assert_eq!(
+            stdout
+                .matches(&format!("Validation of {}", p.display()))
+                .count(),
+            1
+        );
+    }
+    check_parts(&parts);
+    // the JSON output: one report per part
+    let mut args = vec![
+        "validate",
+        input.to_str().unwrap(),
+        "--part-bytes",
+        "1050",
+        "--json",
+    ];
+    args.extend(MAPPING);
+    let out = run(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let reports = reports.as_array().expect("an array of reports");
+    assert_eq!(reports.len(), 6);
+    for (i, r) in reports.iter().enumerate() {
+        assert_eq!(r["file"]["path"], parts[i].to_str().unwrap());
+        assert_eq!(r["verdict"], "warnings");
+        assert_eq!(r["stats"]["rows"], 30);
+        assert_eq!(r["stats"]["orders"], 10);
+    }
+    // under the limit: one file, no parts
+    let mut args = vec!["validate", input.to_str().unwrap(), "--part-bytes", "6300"];
+    args.extend(MAPPING);
+    let out = run(dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stdout.contains("Parts:"), "{stdout}");
+    assert!(
+        stdout.contains("60 (0 single-item, 60 multi-item)"),
+        "{stdout}"
+    );
+
+    // normalize --split-size: the same six parts, each validated
+    for p in &parts {
+        std::fs::remove_file(p).expect("remove part");
+    }
+    let out_csv = converted.join("export.csv");
+    let mut args = vec![
+        "normalize",
+        input.to_str().unwrap(),
+        "-o",
+        out_csv.to_str().unwrap(),
+        "--split-size",
+        "1050",
+    ];
+    args.extend(MAPPING);
+    let out = run(dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("split:      6 parts of at most 1050 bytes"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .matches("validation: warnings — 30 rows, 10 orders, 0 error(s)")
+            .count(),
+        6,
+        "{stdout}"
+    );
+    check_parts(&parts);
+    assert!(!out_csv.exists(), "the unsplit output is removed");
+
+    // upload: refused with the list of parts; the sandbox receives nothing
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
+    let srv = rt.block_on(server::start(cfg)).expect("sandbox");
+    let store = ConfigStore::at(dir.path().join("config"));
+    let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_FLAGS_KEY".into()));
+    t.base_url = srv.base_url.clone();
+    let mut config = lbimport::config::Config::default();
+    config.trackers.push(t);
+    store.save(&config).expect("save config");
+    let mut args = vec![
+        "upload",
+        input.to_str().unwrap(),
+        "--tracker",
+        "shop",
+        "--yes",
+        "--part-bytes",
+        "1050",
+    ];
+    args.extend(MAPPING);
+    let out = run(dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    let list = parts
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert!(
+        stderr.contains(&format!(
+            "refused: the converted file is over 1050 bytes and was split at order boundaries into 6 parts: {list}."
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was sent."), "{stderr}");
+    assert!(srv.received().is_empty());
+    assert_eq!(srv.uploads(), 0);
+    check_parts(&parts);
+    assert_eq!(std::fs::read_to_string(&input).expect("read"), export);
+}

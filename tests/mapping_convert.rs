@@ -389,6 +389,180 @@ fn cleaning_counts_and_side_file() {
     assert_eq!(std::fs::read(&input).unwrap(), before);
 }
 
+/// A plan with an order-size limit counts in one pass what the conversion (which finds the
+/// large orders in a first pass) does, for every combination of the other options, on a file
+/// with scattered orders, large orders holding duplicates, padded ids and invalid rows.
+#[test]
+fn plan_with_an_order_limit_counts_what_the_conversion_does() {
+    for grouped in [false, true] {
+        plan_matches_conversion(grouped);
+    }
+}
+
+/// Rows for [`plan_with_an_order_limit_counts_what_the_conversion_does`]: orders scattered
+/// over the file, or mostly one run of consecutive rows per order (some orders of 40–80 rows,
+/// a few coming back later).
+fn order_rows(grouped: bool) -> (String, u64) {
+    let mut rng = Lcg(if grouped { 11 } else { 7 });
+    let mut text = String::from("order;sku;user;date\n");
+    let mut rows = 0u64;
+    let mut row = |rng: &mut Lcg, order: u64, n: u64, text: &mut String| {
+        let sku = if order.is_multiple_of(50) {
+            rng.next() % 40
+        } else if grouped && order.is_multiple_of(37) {
+            // long runs under the limit, with many duplicates
+            rng.next() % 8
+        } else {
+            rng.next() % 6
+        };
+        let pad = if rng.next().is_multiple_of(20) {
+            " "
+        } else {
+            ""
+        };
+        let date = match rng.next() % 50 {
+            0 => "31/02/2023 10:00".to_string(),
+            1 => String::new(),
+            _ => format!("{:02}/03/2023 10:00", 1 + (n % 5)),
+        };
+        let id = if rng.next().is_multiple_of(97) {
+            String::new()
+        } else {
+            format!("{pad}{order}")
+        };
+        text.push_str(&format!("{id};/p/{sku}{pad};u{};{date}\n", order % 7));
+        rows += 1;
+    };
+    if grouped {
+        for order in 0..400u64 {
+            let again = if order > 10 && rng.next().is_multiple_of(30) {
+                Some(rng.next() % order)
+            } else {
+                None
+            };
+            let n = if order % 37 == 0 || order % 50 == 0 {
+                40 + rng.next() % 40
+            } else {
+                1 + rng.next() % 6
+            };
+            for k in 0..n {
+                // the same date within a run: repeated skus are duplicates
+                row(&mut rng, order, order + k % 5, &mut text);
+            }
+            if let Some(o) = again {
+                for k in 0..1 + rng.next() % 30 {
+                    row(&mut rng, o, o + k % 2, &mut text);
+                }
+            }
+        }
+    } else {
+        for n in 0..3000u64 {
+            // order ids repeat over the file (scattered orders); a few grow past the limit
+            let order = if rng.next().is_multiple_of(4) {
+                50 * (rng.next() % 8)
+            } else {
+                rng.next() % 400
+            };
+            row(&mut rng, order, n, &mut text);
+        }
+    }
+    (text, rows)
+}
+
+fn plan_matches_conversion(grouped: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("orders.csv");
+    let (text, rows) = order_rows(grouped);
+    std::fs::write(&input, &text).unwrap();
+    let m = messy_mapping();
+    let mut checked_drops = 0;
+    for trim in [false, true] {
+        for dedupe in [false, true] {
+            for exclude in [false, true] {
+                let clean = Clean {
+                    strip_bom: true,
+                    trim_ids: trim,
+                    dedupe,
+                    exclude_invalid: exclude.then(|| dir.path().join("invalid.csv")),
+                    max_order_items: Some(10),
+                };
+                let planned = plan(&input, &m, &clean, None).unwrap();
+                let out = dir.path().join("out.csv");
+                let done = convert_path(&input, &m, &clean, &out, None).unwrap();
+                // the same options, deduplicating: the duplicates a plan counts
+                let deduped = convert_path(
+                    &input,
+                    &m,
+                    &Clean {
+                        dedupe: true,
+                        exclude_invalid: None,
+                        ..clean.clone()
+                    },
+                    &dir.path().join("dedupe.csv"),
+                    None,
+                )
+                .unwrap();
+                let what =
+                    format!("grouped {grouped}, trim {trim}, dedupe {dedupe}, exclude {exclude}");
+                assert_eq!(planned.rows_in, rows, "{what}");
+                assert_eq!(planned.rows_out, done.rows_out, "{what}");
+                assert_eq!(planned.bytes_out, done.bytes_out, "{what}");
+                assert_eq!(
+                    done.bytes_out,
+                    std::fs::metadata(&out).unwrap().len(),
+                    "{what}"
+                );
+                assert_eq!(planned.orders_dropped, done.orders_dropped, "{what}");
+                assert_eq!(
+                    planned.rows_in_dropped_orders, done.rows_in_dropped_orders,
+                    "{what}"
+                );
+                assert_eq!(planned.invalid, done.invalid, "{what}");
+                assert_eq!(planned.invalid_excluded, done.invalid_excluded, "{what}");
+                assert_eq!(planned.duplicates, deduped.duplicates, "{what}");
+                assert_eq!(
+                    planned.duplicates_dropped, done.duplicates_dropped,
+                    "{what}"
+                );
+                assert_eq!(planned.whitespace_rows, done.whitespace_rows, "{what}");
+                // the file really has large orders with duplicates and invalid rows in them
+                assert!(done.orders_dropped >= 6, "{what}: {done:?}");
+                assert!(done.rows_in_dropped_orders > 200, "{what}: {done:?}");
+                assert!(deduped.duplicates > 100, "{what}: {deduped:?}");
+                assert!(done.invalid > 50, "{what}: {done:?}");
+                checked_drops += done.orders_dropped;
+                if exclude && dedupe {
+                    // ground truth: the output without dedupe, first occurrences kept
+                    let all = dir.path().join("all.csv");
+                    convert_path(
+                        &input,
+                        &m,
+                        &Clean {
+                            dedupe: false,
+                            ..clean.clone()
+                        },
+                        &all,
+                        None,
+                    )
+                    .unwrap();
+                    let mut seen = std::collections::HashSet::new();
+                    let want: Vec<String> = read_lines(&all)
+                        .into_iter()
+                        .filter(|l| seen.insert(l.clone()))
+                        .collect();
+                    assert_eq!(read_lines(&out), want, "{what}");
+                    assert_eq!(
+                        done.duplicates_dropped,
+                        read_lines(&all).len() as u64 - want.len() as u64,
+                        "{what}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked_drops >= 48);
+}
+
 #[test]
 fn json_lines_convert() {
     let dir = tempfile::tempdir().unwrap();

@@ -247,11 +247,12 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         output.with_file_name(format!("{name}.invalid.csv"))
     };
     let clean = args.mapping.clean(&invalid_default);
+    // `--split-size`, or the hidden `--part-bytes` that validate and upload share
     let split = match &args.split_size {
         Some(s) => Some(parse_size(s).ok_or_else(|| {
             MappingError::Invalid(format!("--split-size {s:?}: use e.g. 1GiB, 500MB, 1048576"))
         })?),
-        None => None,
+        None => args.mapping.part_bytes,
     };
     if args.dry_run {
         println!("dry run:    nothing written");

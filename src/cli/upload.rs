@@ -323,9 +323,10 @@ pub fn run(a: Args) -> ExitCode {
         return fail(
             EXIT_REFUSED,
             format!(
-                "refused: the converted file is over 1 GiB and was split at order boundaries \
+                "refused: the converted file is over {} and was split at order boundaries \
                  into {} parts: {}. Upload each part with `lbimport upload PART --tracker \
                  NAME`. Nothing was sent.",
+                crate::mapping::cli::limit_text(prepared.part_bytes),
                 prepared.parts.len(),
                 super::join_paths(&prepared.parts)
             ),

@@ -114,12 +114,45 @@ pub fn run(args: Args) -> ExitCode {
         for report in &reports {
             print!("{}", render_text(report));
         }
+        if reports.len() > 1 {
+            print!("{}", render_parts(&reports, prepared.part_bytes));
+        }
     }
     if reports.iter().any(Report::has_errors) {
         ExitCode::from(EXIT_ERRORS)
     } else {
         ExitCode::from(super::EXIT_OK)
     }
+}
+
+/// The closing list of a file validated part by part: each part's path and verdict.
+pub fn render_parts(reports: &[Report], part_bytes: u64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Parts: {} (split at order boundaries, each at most {})",
+        reports.len(),
+        crate::mapping::cli::limit_text(part_bytes)
+    );
+    for (i, r) in reports.iter().enumerate() {
+        let verdict = match r.verdict {
+            Verdict::Ok => "OK",
+            Verdict::Warnings => "WARNINGS",
+            Verdict::Errors => "ERRORS",
+        };
+        let _ = writeln!(
+            o,
+            "  part {}/{}  {:<8}  {} rows, {} orders, {} bytes  {}",
+            i + 1,
+            reports.len(),
+            verdict,
+            thousands(r.stats.rows),
+            thousands(r.stats.orders),
+            thousands(r.file.bytes),
+            r.file.path
+        );
+    }
+    o
 }
 
 /// `1234567` → `1,234,567`.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::convert::{Clean, ConvertSummary, convert_path, default_output, output_dir};
 use super::detect::{Detection, Hints, detect_path_with, normalize_name};
-use super::split::{DEFAULT_PART_BYTES, split_path};
+use super::split::{DEFAULT_PART_BYTES, parse_size, split_path};
 use super::{Mapping, MappingError, Source, saved};
 use crate::config::ConfigStore;
 use crate::read::Format;
@@ -55,6 +55,11 @@ pub struct MappingArgs {
     /// Save the mapping used for the tracker, keyed by this file's shape, optionally named.
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     pub save_mapping: Option<String>,
+    /// Largest part of a converted file (`1GiB`, `64k`, `1000`; default 1 GiB, the service's
+    /// limit). A converted file over it is split at order boundaries into parts no larger.
+    /// Hidden: meant for trying the split path on small files; the service's limit is 1 GiB.
+    #[arg(long, value_name = "SIZE", hide = true, value_parser = parse_part_bytes)]
+    pub part_bytes: Option<u64>,
     /// The tracker saved mappings belong to (set by the command that flattens these flags).
     #[arg(skip)]
     pub tracker: Option<String>,
@@ -100,6 +105,17 @@ impl MappingArgs {
             }),
             max_order_items: self.max_order_items,
         }
+    }
+}
+
+fn parse_part_bytes(s: &str) -> Result<u64, String> {
+    parse_size(s).ok_or_else(|| format!("{s:?}: use e.g. 1GiB, 500MB, 64k, 1048576"))
+}
+
+impl MappingArgs {
+    /// The largest part a converted file may be (`--part-bytes`, default 1 GiB).
+    pub fn part_limit(&self) -> u64 {
+        self.part_bytes.unwrap_or(DEFAULT_PART_BYTES)
     }
 }
 
@@ -344,10 +360,12 @@ pub struct Prepared {
     pub detection: Option<Detection>,
     /// One-line notices for the user.
     pub notices: Vec<String>,
-    /// When the converted file was over 1 GiB: its parts (split at order boundaries, each
-    /// ≤ 1 GiB, to be validated and uploaded one after another); `path_to_use` is the first.
-    /// Empty otherwise.
+    /// When the converted file was over the part limit (1 GiB unless `--part-bytes`): its
+    /// parts (split at order boundaries, each within the limit, to be validated and uploaded
+    /// one after another); `path_to_use` is the first. Empty otherwise.
     pub parts: Vec<PathBuf>,
+    /// The part limit the converted file was measured against.
+    pub part_bytes: u64,
 }
 
 /// Turn `input` plus mapping flags into the file to validate or upload. Without flags (and
@@ -365,6 +383,7 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
             detection: None,
             notices: Vec::new(),
             parts: Vec::new(),
+            part_bytes: args.part_limit(),
         });
     }
     let r = resolve(input, args)?;
@@ -377,6 +396,7 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
             detection: Some(r.detection),
             notices: r.notices,
             parts: Vec::new(),
+            part_bytes: args.part_limit(),
         });
     }
     let out = default_output(input);
@@ -388,11 +408,14 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
     let summary = convert_path(input, &r.mapping, &clean, &out, None)?;
     let mut notices = r.notices;
     let mut parts = Vec::new();
-    if summary.bytes_out > DEFAULT_PART_BYTES {
-        parts = split_path(&out, DEFAULT_PART_BYTES, &output_dir(), &stem, None)?;
+    let limit = args.part_limit();
+    if summary.bytes_out > limit {
+        parts = split_path(&out, limit, &output_dir(), &stem, None)?;
         std::fs::remove_file(&out).map_err(|e| MappingError::io(&out, e))?;
         notices.push(format!(
-            "the converted file is over 1 GiB: split into {} parts at order boundaries",
+            "the converted file ({} bytes) is over {}: split into {} parts at order boundaries",
+            summary.bytes_out,
+            limit_text(limit),
             parts.len()
         ));
     }
@@ -410,5 +433,15 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
         detection: Some(r.detection),
         notices,
         parts,
+        part_bytes: limit,
     })
+}
+
+/// `1 GiB` for the default part limit, `N bytes` otherwise.
+pub fn limit_text(limit: u64) -> String {
+    if limit == DEFAULT_PART_BYTES {
+        "1 GiB".into()
+    } else {
+        format!("{limit} bytes")
+    }
 }

@@ -482,6 +482,264 @@ type IdBuild = BuildHasherDefault<IdHasher>;
 type HashSet64 = hashbrown::HashSet<u64, IdBuild>;
 type HashMap64<V> = hashbrown::HashMap<u64, V, IdBuild>;
 
+/// What a [`plan`] with an order-size limit keeps per order (by order-id hash), so that the
+/// orders over the limit can be taken out of the counts at the end of its single pass.
+#[derive(Default, Clone, Copy)]
+struct OrderTally {
+    /// Bytes its written valid rows take in the output.
+    bytes: u64,
+    /// Where its first run's hashes start in [`Tally::arena`].
+    first: u64,
+    /// Its valid rows (duplicates included).
+    rows: u32,
+    /// Distinct identities (from every row with an order id and identity, valid or not).
+    items: u32,
+    /// Of its valid rows, exact duplicates of an earlier row.
+    duplicates: u32,
+    /// How many hashes its first run left in the arena; [`SCATTERED`] once a later run of
+    /// the order was seen (its hashes then live in the global sets).
+    first_len: u32,
+}
+
+/// [`OrderTally::first_len`] of an order whose rows are not all consecutive.
+const SCATTERED: u32 = u32::MAX;
+
+/// Hashes seen in the current run of one order: a short list, a set past 32.
+#[derive(Default)]
+struct RunSet {
+    list: Vec<u64>,
+    set: HashSet64,
+}
+
+impl RunSet {
+    fn insert(&mut self, h: u64) -> bool {
+        if self.set.is_empty() {
+            if self.list.contains(&h) {
+                return false;
+            }
+            if self.list.len() < 32 {
+                self.list.push(h);
+                return true;
+            }
+            self.set.extend(self.list.iter().copied());
+        }
+        self.set.insert(h)
+    }
+
+    fn clear(&mut self) {
+        self.list.clear();
+        self.set.clear();
+    }
+}
+
+/// Per-order counts for a plan with an order-size limit, in the plan's single pass.
+///
+/// Exports mostly list an order's rows together, so the work is done per *run* of
+/// consecutive rows of one order: distinct identities and duplicate rows are found in small
+/// run-local sets, the order table is touched once per run, and the run's (pair, row) hashes
+/// are appended to an arena. Only when an order shows up again in a later run are its earlier
+/// hashes moved into the global sets, which then serve its later rows. A duplicate row always
+/// has its original's order id, so this finds exactly the duplicates a global set would.
+#[derive(Default)]
+struct Tally {
+    orders: HashMap64<OrderTally>,
+    /// (pair hash, row hash or 0 for an invalid row) of first runs, in file order.
+    arena: Vec<[u64; 2]>,
+    /// Pair hashes of scattered orders.
+    pairs: HashSet64,
+    /// Row hashes of scattered orders' valid rows.
+    lines: HashSet64,
+    /// The current run's order hash.
+    current: Option<u64>,
+    /// The current order was seen in an earlier run.
+    scattered: bool,
+    /// Arena length at the start of the current run.
+    run_start: usize,
+    /// The current run's counts.
+    run: OrderTally,
+    run_pairs: RunSet,
+    run_lines: RunSet,
+}
+
+impl Tally {
+    /// Close the current run: add its counts to its order.
+    fn flush(&mut self) {
+        let Some(oh) = self.current.take() else {
+            return;
+        };
+        let r = self.run;
+        let (start, end) = (self.run_start, self.arena.len());
+        let (arena, pairs, lines) = (&self.arena, &mut self.pairs, &mut self.lines);
+        let t = self.orders.entry(oh).or_insert_with(|| {
+            let first_len = u32::try_from(end - start)
+                .ok()
+                .filter(|n| *n != SCATTERED)
+                .unwrap_or_else(|| {
+                    // a first run too long to record: its hashes go to the global sets
+                    for [ph, lh] in &arena[start..end] {
+                        pairs.insert(*ph);
+                        if *lh != 0 {
+                            lines.insert(*lh);
+                        }
+                    }
+                    SCATTERED
+                });
+            OrderTally {
+                first: start as u64,
+                first_len,
+                ..OrderTally::default()
+            }
+        });
+        t.bytes += r.bytes;
+        t.rows = t.rows.saturating_add(r.rows);
+        t.items = t.items.saturating_add(r.items);
+        t.duplicates = t.duplicates.saturating_add(r.duplicates);
+        self.run = OrderTally::default();
+        self.run_pairs.clear();
+        self.run_lines.clear();
+    }
+
+    /// Start a run of order `oh`; an order seen before becomes scattered.
+    fn start(&mut self, oh: u64) {
+        self.flush();
+        self.current = Some(oh);
+        self.run_start = self.arena.len();
+        self.scattered = false;
+        if let Some(t) = self.orders.get_mut(&oh) {
+            self.scattered = true;
+            if t.first_len != SCATTERED {
+                let a = t.first as usize;
+                for [ph, lh] in &self.arena[a..a + t.first_len as usize] {
+                    self.pairs.insert(*ph);
+                    if *lh != 0 {
+                        self.lines.insert(*lh);
+                    }
+                }
+                t.first_len = SCATTERED;
+            }
+        }
+    }
+
+    /// One row of order `oh` with pair hash `ph`; `valid` carries a valid row's hash and
+    /// output length. Returns whether that valid row duplicates an earlier one.
+    fn row(&mut self, oh: u64, ph: u64, valid: Option<(u64, u64)>, dedupe: bool) -> bool {
+        if self.current != Some(oh) {
+            self.start(oh);
+        }
+        let lh = valid.map_or(0, |(h, _)| h.max(1));
+        let (new_pair, duplicate) = if self.scattered {
+            (self.pairs.insert(ph), lh != 0 && !self.lines.insert(lh))
+        } else {
+            self.arena.push([ph, lh]);
+            (
+                self.run_pairs.insert(ph),
+                lh != 0 && !self.run_lines.insert(lh),
+            )
+        };
+        if new_pair {
+            self.run.items = self.run.items.saturating_add(1);
+        }
+        if let Some((_, len)) = valid {
+            self.run.rows = self.run.rows.saturating_add(1);
+            if duplicate {
+                self.run.duplicates = self.run.duplicates.saturating_add(1);
+            }
+            if !(duplicate && dedupe) {
+                self.run.bytes += len;
+            }
+        }
+        duplicate
+    }
+}
+
+/// Duplicate rows found per run of one order, as [`Tally`] does, for `dedupe` (and plans)
+/// without an order-size limit: a duplicate row has its original's order id, so a row needs
+/// comparing only with the rows of its own order. Rows of an order's first run are compared
+/// in a small run-local set and their hashes appended to an arena (8 bytes per row); the
+/// order table (16 bytes per order) is touched once per run; an order seen again in a later
+/// run has its first run's hashes moved into a global set that serves its later rows. This
+/// avoids a random access to a set of every row's hash for each row. The conversion's first
+/// pass for the order-size limit uses it on (order, identity) pair hashes to count each
+/// order's distinct items.
+#[derive(Default)]
+struct RunDedupe {
+    /// Per order: where its first run's hashes start in the arena, how many there are
+    /// ([`SCATTERED`] once the order came back), and how many distinct hashes it has.
+    orders: HashMap64<(u64, u32, u32)>,
+    arena: Vec<u64>,
+    /// Row hashes of scattered orders.
+    lines: HashSet64,
+    current: Option<u64>,
+    scattered: bool,
+    run_start: usize,
+    run_lines: RunSet,
+    /// Hashes new to their order in the current run.
+    run_new: u32,
+}
+
+impl RunDedupe {
+    fn flush(&mut self) {
+        let Some(oh) = self.current.take() else {
+            return;
+        };
+        let (start, end) = (self.run_start, self.arena.len());
+        let (arena, lines) = (&self.arena, &mut self.lines);
+        let e = self.orders.entry(oh).or_insert_with(|| {
+            let len = u32::try_from(end - start)
+                .ok()
+                .filter(|n| *n != SCATTERED)
+                .unwrap_or_else(|| {
+                    lines.extend(arena[start..end].iter().copied());
+                    SCATTERED
+                });
+            (start as u64, len, 0)
+        });
+        e.2 = e.2.saturating_add(self.run_new);
+        self.run_new = 0;
+        self.run_lines.clear();
+    }
+
+    /// Whether hash `lh` (a valid row's, or an order/identity pair's) was seen before in
+    /// order `oh`.
+    fn duplicate(&mut self, oh: u64, lh: u64) -> bool {
+        if self.current != Some(oh) {
+            self.flush();
+            self.current = Some(oh);
+            self.run_start = self.arena.len();
+            self.scattered = false;
+            if let Some((first, len, _)) = self.orders.get_mut(&oh) {
+                self.scattered = true;
+                if *len != SCATTERED {
+                    let a = *first as usize;
+                    self.lines
+                        .extend(self.arena[a..a + *len as usize].iter().copied());
+                    *len = SCATTERED;
+                }
+            }
+        }
+        let duplicate = if self.scattered {
+            !self.lines.insert(lh)
+        } else {
+            self.arena.push(lh);
+            !self.run_lines.insert(lh)
+        };
+        if !duplicate {
+            self.run_new = self.run_new.saturating_add(1);
+        }
+        duplicate
+    }
+
+    /// The orders with more than `max` distinct hashes.
+    fn over(mut self, max: u64) -> HashSet64 {
+        self.flush();
+        self.orders
+            .into_iter()
+            .filter(|(_, (_, _, n))| u64::from(*n) > max)
+            .map(|(k, _)| k)
+            .collect()
+    }
+}
+
 /// Rows of the input, one at a time, as the four mapped fields.
 enum Rows {
     Csv {
@@ -824,8 +1082,8 @@ fn oversized_orders(
 ) -> Result<HashSet64, MappingError> {
     let mut opened = open_rows(input, m, clean.strip_bom)?;
     let size = opened.size;
-    let mut counts: HashMap64<u64> = HashMap64::default();
-    let mut pairs: HashSet64 = HashSet64::default();
+    // distinct (order, identity) pairs per order, found per run of one order's rows
+    let mut pairs = RunDedupe::default();
     let mut n: u64 = 0;
     while opened.rows.advance(input)? {
         n += 1;
@@ -841,11 +1099,7 @@ fn oversized_orders(
         if o.is_empty() || i.is_empty() {
             continue;
         }
-        let oh = hasher.hash_one(o);
-        let ph = hasher.hash_one((o, i));
-        if pairs.insert(ph) {
-            *counts.entry(oh).or_default() += 1;
-        }
+        pairs.duplicate(hasher.hash_one(o), hasher.hash_one((o, i)));
         if n.is_multiple_of(PROGRESS_EVERY) {
             check_cancel(progress)?;
             if let Some(p) = progress {
@@ -854,16 +1108,13 @@ fn oversized_orders(
             }
         }
     }
-    Ok(counts
-        .into_iter()
-        .filter(|(_, c)| *c > max)
-        .map(|(k, _)| k)
-        .collect())
+    Ok(pairs.over(max))
 }
 
 /// Convert `input` through `m` into the documented CSV at `out`, cleaning as asked. Streams
-/// with bounded buffers (deduplication keeps one 64-bit hash per distinct row; the order-size
-/// limit keeps one per distinct order and order/identity pair). The output is written to a
+/// with bounded buffers (deduplication keeps a 64-bit hash per row and a small entry per
+/// order; the order-size limit, which needs a first pass over the input, the same for
+/// order/identity pairs). The output is written to a
 /// temporary name beside `out` and renamed when complete, so a failed or cancelled run leaves
 /// no partial file. `input` is never written.
 pub fn convert_path(
@@ -879,7 +1130,9 @@ pub fn convert_path(
 /// Dry run: the counts [`convert_path`] would report with these options, without writing
 /// anything. Duplicates, whitespace ids and invalid rows are counted whether or not the
 /// option that acts on them is on, so one plan shows every option's effect (the order-size
-/// limit needs its N in `clean`).
+/// limit needs its N in `clean`). One pass over the input, the order-size limit included:
+/// the large orders' rows are taken out of the counts at the end (memory: a few dozen bytes
+/// per distinct order and per row).
 pub fn plan(
     input: &Path,
     m: &Mapping,
@@ -930,16 +1183,20 @@ fn run(
     let mut conv = RowConv::new(m, clean.trim_ids)?;
     // one hasher for both passes (each instance is randomly seeded)
     let hasher = hashbrown::DefaultHashBuilder::default();
-    let passes = if clean.max_order_items.is_some() {
+    // The order-size limit: a conversion must know the large orders before it writes their
+    // first row, so it counts them in a first pass; a plan writes nothing and counts them in
+    // its single pass, tallying per order what dropping it would take away (see `OrderTally`).
+    let tally_orders = out.is_none() && clean.max_order_items.is_some();
+    let passes = if clean.max_order_items.is_some() && !tally_orders {
         2
     } else {
         1
     };
     let oversized = match clean.max_order_items {
-        Some(max) => Some(oversized_orders(
+        Some(max) if !tally_orders => Some(oversized_orders(
             input, m, clean, max, progress, passes, &hasher,
         )?),
-        None => None,
+        _ => None,
     };
     let mut opened = open_rows(input, m, clean.strip_bom)?;
     let size = opened.size;
@@ -983,14 +1240,15 @@ fn run(
         }
     }
     let result = (|| -> Result<(), MappingError> {
-        let mut seen: HashSet64 = HashSet64::default();
         // duplicates cost one hash per distinct row: only when asked to drop them or planning
         let track_duplicates = clean.dedupe || out.is_none();
+        let mut tally = Tally::default();
+        let mut dedupe = RunDedupe::default();
         let mut line: Vec<u8> = Vec::with_capacity(256);
         let out_path = partial.clone().unwrap_or_default();
         while opened.rows.advance(input)? {
             s.rows_in += 1;
-            let (outcome, row_line, row_byte, order_hash) = {
+            let (outcome, row_line, row_byte, order_hash, tally_key) = {
                 let r = opened.rows.row();
                 let res = if opened.rows.json_syntax_error() {
                     line.clear();
@@ -1001,14 +1259,28 @@ fn run(
                 } else {
                     conv.convert(&r.fields, &mut line)
                 };
-                let oh = oversized.as_ref().and_then(|_| match r.fields[0] {
+                let need_order = oversized.is_some() || (track_duplicates && !tally_orders);
+                let oh = need_order.then_some(()).and_then(|_| match r.fields[0] {
                     Field::Text(o) => {
                         let o = if clean.trim_ids { trim_bytes(o) } else { o };
                         Some(hasher.hash_one(o))
                     }
                     _ => None,
                 });
-                (res, r.line, r.byte, oh)
+                // (order, pair) hashes as `oversized_orders` computes them
+                let key = match (tally_orders, r.fields[0], r.fields[1]) {
+                    (true, Field::Text(o), Field::Text(i)) => {
+                        let (o, i) = if clean.trim_ids {
+                            (trim_bytes(o), trim_bytes(i))
+                        } else {
+                            (o, i)
+                        };
+                        (!o.is_empty() && !i.is_empty())
+                            .then(|| (hasher.hash_one(o), hasher.hash_one((o, i))))
+                    }
+                    _ => None,
+                };
+                (res, r.line, r.byte, oh, key)
             };
             if conv.had_ws {
                 s.whitespace_rows += 1;
@@ -1024,6 +1296,9 @@ fn run(
             }
             match outcome {
                 Err(inv) => {
+                    if let Some((oh, ph)) = tally_key {
+                        tally.row(oh, ph, None, clean.dedupe);
+                    }
                     s.invalid += 1;
                     s.add_reason(inv.reason);
                     if clean.exclude_invalid.is_some() {
@@ -1049,7 +1324,19 @@ fn run(
                         s.rows_in_dropped_orders += 1;
                         continue;
                     }
-                    if track_duplicates && !seen.insert(hasher.hash_one(line.as_slice())) {
+                    let duplicate = match tally_key {
+                        Some((oh, ph)) => tally.row(
+                            oh,
+                            ph,
+                            Some((hasher.hash_one(line.as_slice()), line.len() as u64 + 1)),
+                            clean.dedupe,
+                        ),
+                        None => match order_hash.filter(|_| track_duplicates) {
+                            Some(oh) => dedupe.duplicate(oh, hasher.hash_one(line.as_slice())),
+                            None => false,
+                        },
+                    };
+                    if duplicate {
                         s.duplicates += 1;
                         if clean.dedupe {
                             s.duplicates_dropped += 1;
@@ -1067,6 +1354,27 @@ fn run(
             }
         }
         s.orders_dropped = oversized.as_ref().map_or(0, |o| o.len() as u64);
+        if let Some(max) = clean.max_order_items.filter(|_| tally_orders) {
+            // Take the large orders' valid rows back out, as the conversion's first pass
+            // would have had them dropped before the duplicate check. A duplicate row has
+            // its original's order id, so no other order's duplicate count changes.
+            tally.flush();
+            for t in tally.orders.values().filter(|t| u64::from(t.items) > max) {
+                let dups = u64::from(t.duplicates);
+                let rows = u64::from(t.rows);
+                s.orders_dropped += 1;
+                s.rows_in_dropped_orders += rows;
+                s.duplicates -= dups;
+                let written = if clean.dedupe {
+                    s.duplicates_dropped -= dups;
+                    rows - dups
+                } else {
+                    rows
+                };
+                s.rows_out -= written;
+                s.bytes_out -= t.bytes;
+            }
+        }
         if let Some(p) = progress {
             p.set_counters(base + size, s.rows_in);
         }

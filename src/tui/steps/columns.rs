@@ -556,8 +556,13 @@ impl ColumnsView {
             settings,
         );
 
+        let (clean_title, clean_lines) = self.cleaning_panel(
+            theme,
+            cleaning.width.saturating_sub(2),
+            cleaning.height.saturating_sub(2),
+        );
         frame.render_widget(
-            Paragraph::new(self.cleaning_lines(theme)).block(ui::block(theme, "Cleaning")),
+            Paragraph::new(clean_lines).block(ui::block(theme, clean_title)),
             cleaning,
         );
 
@@ -688,18 +693,36 @@ impl ColumnsView {
 }
 
 impl ColumnsView {
-    fn cleaning_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+    /// The Cleaning panel for an inner area of `width` × `height`: its title and lines.
+    ///
+    /// With six lines or more: the whole-file counts, then one line per option. With fewer
+    /// (80×24 leaves four), the counts move into the title and, below five lines, the two
+    /// short options (BOM, trim ids) share a line — so every option and its count stays
+    /// visible at the smallest supported terminal.
+    fn cleaning_panel(
+        &self,
+        theme: &Theme,
+        width: u16,
+        height: u16,
+    ) -> (String, Vec<Line<'static>>) {
         let c = &self.clean;
+        let width = usize::from(width);
         let done = match &self.plan {
             PlanState::Done(s, limit) => Some((s, *limit)),
             _ => None,
         };
-        let head = match &self.plan {
-            PlanState::Counting => Line::styled("whole file: counting…", theme.muted),
-            PlanState::Failed(e) => Line::styled(
-                format!("whole file: {}", ui::sanitize(e, 120)),
-                theme.warning,
+        let head_text = match &self.plan {
+            PlanState::Counting => "whole file: counting…".to_string(),
+            PlanState::Failed(e) => format!("whole file: {}", ui::sanitize(e, 120)),
+            PlanState::Done(s, _) => format!(
+                "whole file: {} valid, {} invalid rows",
+                ui::count(s.rows_in.saturating_sub(s.invalid)),
+                ui::count(s.invalid)
             ),
+        };
+        let head = match &self.plan {
+            PlanState::Counting => Line::styled(head_text.clone(), theme.muted),
+            PlanState::Failed(_) => Line::styled(head_text.clone(), theme.warning),
             PlanState::Done(s, _) => {
                 let invalid = s.invalid;
                 let valid = s.rows_in.saturating_sub(invalid);
@@ -734,64 +757,107 @@ impl ColumnsView {
                 Span::styled(format!(" — {effect}"), theme.muted),
             ])
         };
-        let invalid_file = format!("converted/{}", invalid_name(&self.path));
         let limit = c.plan_limit();
-        vec![
-            head,
+        let trim = |short: bool| {
             toggle(
                 c.trim_ids,
                 "w",
                 "trim ids".into(),
                 done.map_or_else(counting, |(s, _)| {
-                    format!(
-                        "{} padded ids",
-                        plural(s.whitespace_rows, "row has", "rows have")
-                    )
+                    if short {
+                        plural(s.whitespace_rows, "padded row", "padded rows")
+                    } else {
+                        format!(
+                            "{} padded ids",
+                            plural(s.whitespace_rows, "row has", "rows have")
+                        )
+                    }
                 }),
-            ),
-            toggle(
-                c.dedupe,
-                "D",
-                "drop duplicates".into(),
-                done.map_or_else(counting, |(s, _)| plural(s.duplicates, "row", "rows")),
-            ),
-            toggle(
-                c.exclude_invalid,
-                "e",
-                "exclude invalid".into(),
-                done.map_or_else(counting, |(s, _)| {
-                    format!(
-                        "{} (line numbers and reasons → {})",
-                        plural(s.invalid, "row", "rows"),
-                        ui::sanitize(&invalid_file, 60)
-                    )
-                }),
-            ),
-            toggle(
-                c.max_items.is_some(),
-                "l",
-                format!("drop large orders (>{limit})"),
-                done.map_or_else(counting, |(s, _)| {
-                    format!(
-                        "{}, {}",
-                        plural(s.orders_dropped, "order", "orders"),
-                        plural(s.rows_in_dropped_orders, "row", "rows")
-                    )
-                }),
-            ),
+            )
+        };
+        let bom = |short: bool| {
             toggle(
                 c.strip_bom,
                 "b",
                 "strip BOM".into(),
                 done.map_or_else(counting, |(s, _)| {
-                    if s.bom {
-                        "the file starts with one".to_string()
-                    } else {
-                        "the file has none".to_string()
+                    match (s.bom, short) {
+                        (true, false) => "the file starts with one",
+                        (false, false) => "the file has none",
+                        (true, true) => "file has one",
+                        (false, true) => "file has none",
                     }
+                    .to_string()
                 }),
-            ),
-        ]
+            )
+        };
+        let dedupe = toggle(
+            c.dedupe,
+            "D",
+            "drop duplicates".into(),
+            done.map_or_else(counting, |(s, _)| plural(s.duplicates, "row", "rows")),
+        );
+        // The side file's name with what it holds; where the line is too narrow for that,
+        // just the name (cut with … when even that doesn't fit).
+        let exclude = {
+            let effect = done.map_or_else(counting, |(s, _)| {
+                let rows = plural(s.invalid, "row", "rows");
+                let file = format!("converted/{}", invalid_name(&self.path));
+                let fixed = "[ ] exclude invalid (e) — ".chars().count() + rows.chars().count();
+                let full = " (line numbers and reasons → )".chars().count();
+                let file_len = file.chars().count();
+                if fixed + full + file_len <= width {
+                    format!("{rows} (line numbers and reasons → {file})")
+                } else {
+                    let room = width.saturating_sub(fixed + " → ".chars().count()).max(12);
+                    let file = if file_len > room {
+                        ui::sanitize(&file, room - 1)
+                    } else {
+                        file
+                    };
+                    format!("{rows} → {file}")
+                }
+            });
+            toggle(c.exclude_invalid, "e", "exclude invalid".into(), effect)
+        };
+        let large = toggle(
+            c.max_items.is_some(),
+            "l",
+            format!("drop large orders (>{limit})"),
+            done.map_or_else(counting, |(s, _)| {
+                format!(
+                    "{}, {}",
+                    plural(s.orders_dropped, "order", "orders"),
+                    plural(s.rows_in_dropped_orders, "row", "rows")
+                )
+            }),
+        );
+        if height >= 6 {
+            return (
+                "Cleaning".into(),
+                vec![head, trim(false), dedupe, exclude, large, bom(false)],
+            );
+        }
+        let title = format!("Cleaning — {}", ui::sanitize(&head_text, 60));
+        if height >= 5 {
+            return (title, vec![trim(false), dedupe, exclude, large, bom(false)]);
+        }
+        // BOM and trim ids share the first line, in two columns.
+        let left = bom(true);
+        let gap = 3;
+        let mut right = trim(false);
+        if (width / 2).max(left.width() + gap) + right.width() > width {
+            right = trim(true);
+        }
+        let col = if width / 2 + right.width() <= width {
+            (width / 2).max(left.width() + gap)
+        } else {
+            left.width() + gap
+        };
+        let mut spans = left.spans.clone();
+        spans.push(Span::raw(" ".repeat(col - left.width())));
+        spans.extend(right.spans);
+        (title, vec![Line::from(spans), dedupe, exclude, large])
     }
 }
 
@@ -853,7 +919,11 @@ mod tests {
     }
 
     fn drawn(v: &ColumnsView) -> String {
-        let mut t = Terminal::new(TestBackend::new(140, 40)).expect("terminal");
+        drawn_at(v, 140, 40)
+    }
+
+    fn drawn_at(v: &ColumnsView, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         t.draw(|f| v.draw(f, f.area(), &Theme::default()))
             .expect("draw");
         let buf = t.backend().buffer().clone();
@@ -906,6 +976,74 @@ mod tests {
         v.on_plan(generation, Ok(s));
         assert_eq!(v.plan, PlanState::Counting);
         assert!(g2 > generation);
+    }
+
+    /// At 80×24 the step gets 80×21 (title bar and key bar take three rows): every cleaning
+    /// option must still be on screen with its count, even with eight-digit counts.
+    #[test]
+    fn every_cleaning_option_fits_at_80x24() {
+        let mut v = view();
+        let (generation, _, _) = v.take_plan_request().expect("a count on open");
+        v.on_plan(
+            generation,
+            Ok(ConvertSummary {
+                rows_in: 14_248_188,
+                invalid: 12_345_678,
+                duplicates: 27_000_000,
+                whitespace_rows: 14_248_188,
+                orders_dropped: 4_000_000,
+                rows_in_dropped_orders: 13_999_999,
+                bom: true,
+                ..Default::default()
+            }),
+        );
+        press(&mut v, 'D');
+        for (h, wants) in [
+            (
+                21,
+                vec![
+                    "Cleaning — whole file: 1,902,510 valid, 12,345,678 invalid rows",
+                    "[x] strip BOM (b) — file has one",
+                    "[ ] trim ids (w) — 14,248,188 padded rows",
+                    "[x] drop duplicates (D) — 27,000,000 rows",
+                    "[ ] exclude invalid (e) — 12,345,678 rows → converted/x.invalid.csv",
+                    "[ ] drop large orders (>100) (l) — 4,000,000 orders, 13,999,999 rows",
+                ],
+            ),
+            (
+                22,
+                vec![
+                    "Cleaning — whole file: 1,902,510 valid, 12,345,678 invalid rows",
+                    "[ ] trim ids (w) — 14,248,188 rows have padded ids",
+                    "[x] drop duplicates (D) — 27,000,000 rows",
+                    "[ ] exclude invalid (e) — 12,345,678 rows → converted/x.invalid.csv",
+                    "[ ] drop large orders (>100) (l) — 4,000,000 orders, 13,999,999 rows",
+                    "[x] strip BOM (b) — the file starts with one",
+                ],
+            ),
+            (
+                24,
+                vec![
+                    "whole file: 1,902,510 valid, 12,345,678 invalid rows with this mapping",
+                    "[ ] trim ids (w) — 14,248,188 rows have padded ids",
+                    "[x] strip BOM (b) — the file starts with one",
+                ],
+            ),
+        ] {
+            let text = drawn_at(&v, 80, h);
+            for want in wants {
+                assert!(text.contains(want), "80×{h}: {want}\n{text}");
+            }
+        }
+        // A long file name is cut with … rather than by the border.
+        v.path = PathBuf::from("/tmp/a-very-long-shop-export-name-from-the-shop-backend-2026.csv");
+        let text = drawn_at(&v, 80, 21);
+        assert!(
+            text.contains(
+                "[ ] exclude invalid (e) — 12,345,678 rows → converted/a-very-long-shop-export…│"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
