@@ -395,6 +395,7 @@ fn at_result(theme: &Theme, outcome: UploadOutcome) -> App {
         outcome: outcome.clone(),
         entry: Some(entry),
         history_error: None,
+        parts: None,
     });
     a.step = Step::Result {
         tracker: prod(),
@@ -498,6 +499,7 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         key_problem: None,
         skew: Some(Ok(300)),
         skew_run: 0,
+        ..Default::default()
     });
     conf.step = Step::Confirm {
         tracker: prod(),

@@ -105,6 +105,59 @@ impl Driver {
                         });
                     }
                 }
+                Effect::SplitAndValidate {
+                    run,
+                    input,
+                    limit,
+                    stem,
+                    progress,
+                } => {
+                    let tx = self.tx.clone();
+                    // Parts go to the data directory, next to converted files, never next to
+                    // the user's file.
+                    let dir = self.data_dir.join("converted");
+                    let spawned = std::thread::Builder::new()
+                        .name("lbimport-split".into())
+                        .spawn(move || {
+                            let t0 = Instant::now();
+                            let paths = services::split(&input, limit, &dir, &stem, &progress);
+                            tracing::info!(
+                                file = %input.display(),
+                                limit,
+                                parts = paths.as_ref().map_or(0, Vec::len),
+                                ms = t0.elapsed().as_millis() as u64,
+                                "split finished"
+                            );
+                            let paths = match paths {
+                                Ok(p) => p,
+                                Err(e) => {
+                                    let _ = tx.send(Msg::SplitDone {
+                                        run,
+                                        result: Err(e),
+                                    });
+                                    return;
+                                }
+                            };
+                            let _ = tx.send(Msg::SplitDone {
+                                run,
+                                result: Ok(paths.clone()),
+                            });
+                            for (index, p) in paths.iter().enumerate() {
+                                if progress.is_cancelled() {
+                                    return;
+                                }
+                                progress.publish(crate::validate::Snapshot::default());
+                                let result = services::validate(p, &progress).map(Arc::new);
+                                let _ = tx.send(Msg::PartValidated { run, index, result });
+                            }
+                        });
+                    if let Err(e) = spawned {
+                        let _ = self.tx.send(Msg::SplitDone {
+                            run,
+                            result: Err(format!("cannot start the split thread: {e}")),
+                        });
+                    }
+                }
                 Effect::StartPlan {
                     generation,
                     input,

@@ -163,6 +163,23 @@ pub fn validate(path: &Path, progress: &Progress) -> Result<Report, String> {
     }
 }
 
+/// Split the documented-layout CSV `input` at order boundaries into parts of at most `limit`
+/// bytes, written to `dir` as `<stem>.part-001.csv`, … (blocking; run it on its own thread).
+/// Cancelled through `progress`; the parts written so far are then removed.
+pub fn split(
+    input: &Path,
+    limit: u64,
+    dir: &Path,
+    stem: &str,
+    progress: &Progress,
+) -> Result<Vec<PathBuf>, String> {
+    match crate::mapping::split::split_path(input, limit, dir, stem, Some(progress)) {
+        Ok(p) => Ok(p),
+        Err(crate::mapping::MappingError::Cancelled) => Err("cancelled".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Whether column mapping is available in this build.
 pub fn mapping_available() -> bool {
     true
