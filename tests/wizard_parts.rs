@@ -289,9 +289,12 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     let s = screen(&h.app);
     assert!(s.contains("About to upload, part by part"), "{s}");
     assert!(s.contains(&reports[1].file.sha256[..12]), "{s}");
-    assert!(s.contains("each part must finish within 10:00"), "{s}");
+    assert!(s.contains("each part within 10:00: the largest"), "{s}");
     assert!(
-        s.contains(&format!("sends {} parts one after another", parts.len())),
+        s.contains(&format!(
+            "sends {} parts in order, stopping at a failure",
+            parts.len()
+        )),
         "{s}"
     );
 
@@ -353,7 +356,7 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     let s = screen(&h.app);
     assert!(
         s.contains(&format!(
-            "{} already reached this tracker and are skipped",
+            "{} already accepted, skipped; D sends again",
             parts.len()
         )),
         "{s}"

@@ -24,6 +24,9 @@ pub struct Driver {
     data_dir: PathBuf,
     sandbox: SharedSandbox,
     uploads: Vec<JoinHandle<()>>,
+    /// The last split thread: a new split waits for it, so two splits never write the same
+    /// part files at once.
+    split: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -47,6 +50,7 @@ impl Driver {
             data_dir,
             sandbox: Arc::new(Mutex::new(None)),
             uploads: Vec::new(),
+            split: None,
         }
     }
 
@@ -116,9 +120,14 @@ impl Driver {
                     // Parts go to the data directory, next to converted files, never next to
                     // the user's file.
                     let dir = self.data_dir.join("converted");
+                    let previous = self.split.take();
                     let spawned = std::thread::Builder::new()
                         .name("lbimport-split".into())
                         .spawn(move || {
+                            // A stopped split may still be writing the same part files.
+                            if let Some(h) = previous {
+                                let _ = h.join();
+                            }
                             let t0 = Instant::now();
                             let paths = services::split(&input, limit, &dir, &stem, &progress);
                             tracing::info!(
@@ -151,11 +160,14 @@ impl Driver {
                                 let _ = tx.send(Msg::PartValidated { run, index, result });
                             }
                         });
-                    if let Err(e) = spawned {
-                        let _ = self.tx.send(Msg::SplitDone {
-                            run,
-                            result: Err(format!("cannot start the split thread: {e}")),
-                        });
+                    match spawned {
+                        Ok(h) => self.split = Some(h),
+                        Err(e) => {
+                            let _ = self.tx.send(Msg::SplitDone {
+                                run,
+                                result: Err(format!("cannot start the split thread: {e}")),
+                            });
+                        }
                     }
                 }
                 Effect::StartPlan {

@@ -421,11 +421,6 @@ impl ConfirmView {
                 }
             }
         }
-        let dir = parts
-            .first()
-            .and_then(|p| p.path.parent())
-            .map(|d| d.display().to_string())
-            .unwrap_or_default();
         let already = self.parts_already_sent();
         let sending = if self.override_duplicate {
             parts.len()
@@ -456,24 +451,16 @@ impl ConfirmView {
             kv(
                 "file",
                 format!(
-                    "{} — over the limit, split at order boundaries",
-                    ui::short_path(&file.upload.display().to_string(), 48)
+                    "{} (split)",
+                    ui::short_path(&file.upload.display().to_string(), 56)
                 ),
             ),
             kv(
                 "parts",
                 format!(
-                    "{} parts, {} in all ({} bytes), in {}",
+                    "{} parts · {} · {} rows · {} orders",
                     parts.len(),
                     ui::bytes(total),
-                    ui::count(total),
-                    ui::short_path(&dir, 40)
-                ),
-            ),
-            kv(
-                "contents",
-                format!(
-                    "{} rows, {} orders (no order crosses parts)",
                     ui::count(rows),
                     ui::count(orders)
                 ),
@@ -507,7 +494,7 @@ impl ConfirmView {
             kv(
                 "time limit",
                 format!(
-                    "each part must finish within 10:00 — the largest ({}) needs ≥ {}",
+                    "each part within 10:00: the largest ({}) needs ≥ {}",
                     ui::bytes(largest),
                     ui::rate((largest as f64 / UPLOAD_LIMIT_SECS as f64).max(1.0))
                 ),
@@ -523,9 +510,12 @@ impl ConfirmView {
             );
         }
         let main_h = lines.len() as u16 + 2;
-        let [main, table, foot] = Layout::vertical([
+        // The table as tall as its rows (+ header, borders, the selected part's details).
+        let table_h = (parts.len() as u16).saturating_add(5);
+        let [main, table, _, foot] = Layout::vertical([
             Constraint::Length(main_h),
-            Constraint::Min(5),
+            Constraint::Length(table_h),
+            Constraint::Min(0),
             Constraint::Length(3),
         ])
         .areas(area);
@@ -534,48 +524,54 @@ impl ConfirmView {
             main,
         );
         let sel = self.part_sel.min(parts.len().saturating_sub(1));
+        // Narrow: no file column (the names differ only by their number; the selected
+        // part's full path is shown under the table when there is room).
+        let wide = table.width >= 110;
         let rows: Vec<Row> = parts
             .iter()
             .enumerate()
             .map(|(i, p)| {
                 let r = &p.report;
                 let (status, st) = match self.part_duplicates.get(i).cloned().flatten() {
-                    Some(d) if self.override_duplicate => (
-                        format!(
-                            "send AGAIN (already {} {})",
-                            d.outcome,
-                            d.time.format("%m-%d %H:%M")
-                        ),
-                        theme.warning,
-                    ),
-                    Some(d) => (
+                    Some(d) if self.override_duplicate => {
+                        (format!("send AGAIN (already {})", d.outcome), theme.warning)
+                    }
+                    Some(d) if wide => (
                         format!(
                             "skip: already {} {}",
                             d.outcome,
-                            d.time.format("%Y-%m-%d %H:%M")
+                            d.time.format("%m-%d %H:%M")
                         ),
+                        theme.ok,
+                    ),
+                    Some(d) => (
+                        format!("skip: {} {}", d.outcome, d.time.format("%m-%d")),
                         theme.ok,
                     ),
                     None => ("send".to_string(), theme.text),
                 };
                 let sha: String = r.file.sha256.chars().take(12).collect();
-                Row::new(vec![
-                    Cell::from(format!("{}", i + 1)),
-                    Cell::from(super::parts::file_name(&p.path)),
+                let mut cells = vec![Cell::from(format!("{}", i + 1))];
+                if wide {
+                    cells.push(Cell::from(super::parts::file_name(&p.path)));
+                }
+                cells.extend([
                     Cell::from(ui::bytes(r.file.bytes)),
-                    Cell::from(format!(
-                        "{}/{}",
-                        ui::count(r.stats.rows),
-                        ui::count(r.stats.orders)
-                    )),
+                    Cell::from(ui::count(r.stats.rows)),
+                    Cell::from(ui::count(r.stats.orders)),
                     Cell::from(format!("{sha}…")),
                     Cell::from(Span::styled(status, st)),
-                ])
-                .style(theme.text)
+                ]);
+                Row::new(cells).style(theme.text)
             })
             .collect();
+        let detail_h = if table.height >= parts.len() as u16 + 5 {
+            2
+        } else {
+            1
+        };
         let [tab_area, detail] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(table);
+            Layout::vertical([Constraint::Min(3), Constraint::Length(detail_h)]).areas(table);
         let title = if already == 0 {
             format!(
                 "Parts ({}) — sent one after another, in this order",
@@ -583,46 +579,54 @@ impl ConfirmView {
             )
         } else if self.override_duplicate {
             format!(
-                "Parts ({}) — DUPLICATES ALLOWED: {already} already sent, D skips them again",
+                "Parts ({}) — DUPLICATES ALLOWED: {already} sent again; D skips them",
                 parts.len()
             )
         } else {
             format!(
-                "Parts ({}) — {already} already reached this tracker and are skipped; D sends them again",
+                "Parts ({}) — {already} already accepted, skipped; D sends again",
                 parts.len()
             )
         };
-        let table_w = Table::new(
-            rows,
-            [
-                Constraint::Length(3),
-                Constraint::Fill(2),
-                Constraint::Length(10),
-                Constraint::Length(13),
-                Constraint::Length(13),
-                Constraint::Fill(3),
-            ],
-        )
-        .header(
-            Row::new(["#", "file", "bytes", "rows/orders", "sha256", "this upload"])
-                .style(theme.muted),
-        )
-        .row_highlight_style(ui::selected(theme))
-        .block(ui::block(theme, title));
+        let mut widths = vec![Constraint::Length(3)];
+        let mut header = vec!["#"];
+        if wide {
+            widths.push(Constraint::Fill(1));
+            header.push("file");
+        }
+        widths.extend([
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(11),
+            Constraint::Length(13),
+            if wide {
+                Constraint::Length(34)
+            } else {
+                Constraint::Fill(3)
+            },
+        ]);
+        header.extend(["bytes", "rows", "orders", "sha256", "this upload"]);
+        let table_w = Table::new(rows, widths)
+            .header(Row::new(header).style(theme.muted))
+            .row_highlight_style(ui::selected(theme))
+            .block(ui::block(theme, title));
         let mut st = TableState::default().with_selected(Some(sel));
         frame.render_stateful_widget(table_w, tab_area, &mut st);
         if let Some(p) = parts.get(sel) {
-            frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(format!(" part {} ", sel + 1), theme.muted),
-                    Span::styled(format!("sha256 {} ", p.report.file.sha256), theme.text),
+            let mut detail_lines = vec![Line::from(vec![
+                Span::styled(format!(" part {} sha256 ", sel + 1), theme.muted),
+                Span::styled(p.report.file.sha256.clone(), theme.text),
+            ])];
+            if detail_h > 1 {
+                detail_lines.push(Line::from(vec![
+                    Span::styled(" path ", theme.muted),
                     Span::styled(
                         ui::short_path(&p.path.display().to_string(), 200),
-                        theme.muted,
+                        theme.text,
                     ),
-                ])),
-                detail,
-            );
+                ]));
+            }
+            frame.render_widget(Paragraph::new(detail_lines), detail);
         }
         let text = match &self.message {
             Some(m) => Line::styled(ui::sanitize(m, 200), theme.error),
@@ -634,13 +638,11 @@ impl ConfirmView {
                 Span::styled("y", theme.accent.add_modifier(Modifier::BOLD)),
                 Span::styled(
                     format!(
-                        " sends {sending} part{} one after another (stops at the first that fails), ",
+                        " sends {sending} part{} in order, stopping at a failure.",
                         if sending == 1 { "" } else { "s" }
                     ),
                     theme.text,
                 ),
-                Span::styled("Esc", theme.accent.add_modifier(Modifier::BOLD)),
-                Span::styled(" goes back.", theme.text),
             ]),
         };
         frame.render_widget(

@@ -139,7 +139,7 @@ impl SplitState {
                 format!(
                     "Splitting {} into parts ≤ {} at order boundaries",
                     ui::sanitize(file_name, 40),
-                    ui::bytes(self.limit)
+                    limit_text(self.limit)
                 ),
                 ratio,
                 format!(
@@ -168,7 +168,7 @@ impl SplitState {
                     "{} split into {} parts ≤ {}",
                     ui::sanitize(file_name, 40),
                     p.len(),
-                    ui::bytes(self.limit)
+                    limit_text(self.limit)
                 ),
                 1.0,
                 format!("split and validated in {elapsed}"),
@@ -226,7 +226,8 @@ impl SplitState {
         }
     }
 
-    /// Draw the parts table (part, file, bytes, rows, orders, verdict).
+    /// Draw the parts table (part, file, bytes, rows, orders, verdict); narrow tables leave
+    /// out the file names (they only differ by their number) and shorten the verdicts.
     pub fn draw_table(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let Some(paths) = &self.paths else {
             frame.render_widget(
@@ -239,28 +240,24 @@ impl SplitState {
             );
             return;
         };
+        let wide = area.width >= 70;
+        let dash = || "–".to_string();
         let rows: Vec<Row> = paths
             .iter()
             .zip(&self.reports)
             .enumerate()
             .map(|(i, (p, r))| {
                 let (bytes, rows, orders, verdict, st) = match r {
-                    None => (
-                        "–".to_string(),
-                        "–".to_string(),
-                        "–".to_string(),
-                        "waiting".to_string(),
-                        theme.muted,
-                    ),
+                    None => (dash(), dash(), dash(), "waiting".to_string(), theme.muted),
                     Some(Err(e)) => (
-                        "–".to_string(),
-                        "–".to_string(),
-                        "–".to_string(),
+                        dash(),
+                        dash(),
+                        dash(),
                         format!("✘ {}", ui::sanitize(e, 60)),
                         theme.error,
                     ),
                     Some(Ok(r)) => {
-                        let (v, st) = verdict_cell(r, theme);
+                        let (v, st) = verdict_cell(r, theme, !wide);
                         (
                             ui::bytes(r.file.bytes),
                             ui::count(r.stats.rows),
@@ -270,55 +267,74 @@ impl SplitState {
                         )
                     }
                 };
-                Row::new(vec![
-                    Cell::from(format!("{}", i + 1)),
-                    Cell::from(file_name(p)),
+                let mut cells = vec![Cell::from(format!("{}", i + 1))];
+                if wide {
+                    cells.push(Cell::from(file_name(p)));
+                }
+                cells.extend([
                     Cell::from(bytes),
                     Cell::from(rows),
                     Cell::from(orders),
                     Cell::from(Span::styled(verdict, st)),
-                ])
-                .style(theme.text)
+                ]);
+                Row::new(cells).style(theme.text)
             })
             .collect();
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(4),
-                Constraint::Fill(2),
-                Constraint::Length(10),
-                Constraint::Length(9),
-                Constraint::Length(9),
-                Constraint::Fill(1),
-            ],
-        )
-        .header(Row::new(["part", "file", "bytes", "rows", "orders", "verdict"]).style(theme.muted))
-        .row_highlight_style(ui::selected(theme))
-        .block(ui::block(
-            theme,
-            format!("Parts ({}) — each ≤ {}", paths.len(), ui::bytes(self.limit)),
-        ));
+        let mut widths = vec![Constraint::Length(4)];
+        let mut header = vec!["part"];
+        if wide {
+            widths.push(Constraint::Fill(2));
+            header.push("file");
+        }
+        widths.extend([
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ]);
+        header.extend(["bytes", "rows", "orders", "verdict"]);
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(theme.muted))
+            .row_highlight_style(ui::selected(theme))
+            .block(ui::block(
+                theme,
+                format!(
+                    "Parts ({}) — each ≤ {}",
+                    paths.len(),
+                    limit_text(self.limit)
+                ),
+            ));
         let mut st =
             TableState::default().with_selected(Some(self.sel.min(paths.len().saturating_sub(1))));
         frame.render_stateful_widget(table, area, &mut st);
     }
 }
 
-/// A report's verdict in a table cell.
-pub fn verdict_cell(r: &Report, theme: &Theme) -> (String, Style) {
+/// A report's verdict in a table cell (`short`: a few characters).
+pub fn verdict_cell(r: &Report, theme: &Theme, short: bool) -> (String, Style) {
+    let count = |sev| r.issues.iter().filter(|i| i.severity == sev).count();
     match r.verdict {
         Verdict::Ok => ("✔ ready".to_string(), theme.ok),
+        Verdict::Warnings if short => ("! warn".to_string(), theme.warning),
         Verdict::Warnings => (
-            format!(
-                "! {} warning(s)",
-                r.issues
-                    .iter()
-                    .filter(|i| i.severity == crate::validate::Severity::Warning)
-                    .count()
-            ),
+            format!("! {} warning(s)", count(crate::validate::Severity::Warning)),
             theme.warning,
         ),
+        Verdict::Errors if short => (
+            format!("✘ {} err", count(crate::validate::Severity::Error)),
+            theme.error,
+        ),
         Verdict::Errors => (format!("✘ {}", services::verdict_words(r)), theme.error),
+    }
+}
+
+/// A part limit in words: `1 GiB` for whole GiB (the service's limit), else like
+/// [`ui::bytes`].
+pub fn limit_text(limit: u64) -> String {
+    if limit >= 1 << 30 && limit.is_multiple_of(1 << 30) {
+        format!("{} GiB", limit >> 30)
+    } else {
+        ui::bytes(limit)
     }
 }
 
@@ -503,9 +519,9 @@ pub fn status_text(s: &PartStatus, theme: &Theme) -> (String, Style) {
     match s {
         PartStatus::Skipped(e) => (
             format!(
-                "✔ already {} {} — skipped",
+                "✔ skipped: already {} {}",
                 e.outcome,
-                e.time.format("%Y-%m-%d %H:%M")
+                e.time.format("%Y-%m-%d")
             ),
             theme.ok,
         ),
@@ -514,18 +530,10 @@ pub fn status_text(s: &PartStatus, theme: &Theme) -> (String, Style) {
         PartStatus::NotSent => ("– not sent".to_string(), theme.warning),
         PartStatus::Done { outcome, .. } => match outcome {
             UploadOutcome::Accepted { status, .. } => (format!("✔ accepted ({status})"), theme.ok),
-            UploadOutcome::Rejected {
-                status,
-                explanation,
-                ..
-            } => (
-                format!("✘ rejected ({status}) — {}", ui::sanitize(explanation, 60)),
-                theme.error,
-            ),
-            UploadOutcome::Failed { reason, .. } => (
-                format!("✘ failed — {}", ui::sanitize(reason, 60)),
-                theme.error,
-            ),
+            UploadOutcome::Rejected { status, .. } => {
+                (format!("✘ rejected ({status})"), theme.error)
+            }
+            UploadOutcome::Failed { .. } => ("✘ failed".to_string(), theme.error),
             UploadOutcome::Cancelled => ("■ cancelled".to_string(), theme.warning),
             UploadOutcome::Unknown { .. } => (
                 "? unknown — may or may not be in the service".to_string(),

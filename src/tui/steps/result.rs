@@ -244,17 +244,19 @@ impl ResultView {
                     },
                     _ => String::new(),
                 };
-                let later = pr
+                let later: Vec<usize> = pr
                     .status
                     .iter()
-                    .filter(|s| matches!(s, PartStatus::NotSent))
-                    .count();
+                    .enumerate()
+                    .filter(|(_, s)| matches!(s, PartStatus::NotSent))
+                    .map(|(i, _)| i + 1)
+                    .collect();
                 (
                     format!(
                         "✘ PART {} OF {n} {what}{}",
                         i + 1,
-                        if later > 0 {
-                            format!(" — the {later} later part(s) were not sent")
+                        if !later.is_empty() {
+                            format!(" — not sent: part {}", join_numbers(&later))
                         } else {
                             String::new()
                         }

@@ -307,7 +307,7 @@ impl ValidateView {
                 if !self.over_limit() {
                     self.message = Some(format!(
                         "the file fits one upload (≤ {}) — no need to split it",
-                        ui::bytes(self.part_limit)
+                        super::parts::limit_text(self.part_limit)
                     ));
                 } else if self.splitting() {
                     self.message = Some("already splitting — Esc stops it".to_string());
@@ -366,7 +366,7 @@ impl ValidateView {
 
     fn try_continue(&mut self) -> Action {
         if self.over_limit() {
-            let limit = ui::bytes(self.part_limit);
+            let limit = super::parts::limit_text(self.part_limit);
             self.message = Some(match &self.split {
                 None => format!(
                     "the file is over the {limit} limit of one upload — press s to split it into parts"
@@ -706,7 +706,7 @@ impl ValidateView {
                         format!(
                             "✘ {} — OVER THE {} LIMIT OF ONE UPLOAD",
                             ui::bytes(r.file.bytes),
-                            ui::bytes(self.part_limit)
+                            super::parts::limit_text(self.part_limit)
                         ),
                         theme.error.add_modifier(Modifier::BOLD),
                     ));
@@ -730,6 +730,20 @@ impl ValidateView {
                         Span::styled(text, st.add_modifier(Modifier::BOLD)),
                         Span::styled(next, theme.muted),
                     ]));
+                    if let Some(dir) = sp
+                        .paths
+                        .as_ref()
+                        .and_then(|p| p.first())
+                        .and_then(|p| p.parent())
+                    {
+                        lines.push(Line::styled(
+                            format!(
+                                "parts in {} · counters: the whole file",
+                                ui::short_path(&dir.display().to_string(), 56)
+                            ),
+                            theme.muted,
+                        ));
+                    }
                 }
             },
             None => lines.push(Line::styled(
