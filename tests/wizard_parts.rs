@@ -615,3 +615,85 @@ async fn splitting_can_be_stopped_and_a_small_file_is_not_split() {
     assert_eq!(h.app.step.name(), "Confirm");
     assert!(h.app.step.file().is_some_and(|f| f.parts.len() >= 3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
+    let mut h = Harness::new(Config::default());
+    let mut body = String::from("Date;Order;Customer;SKU;Price\n");
+    for o in 0..150u32 {
+        for i in 0..2u32 {
+            body.push_str(&format!(
+                "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{:04};19.90\n",
+                13 + o % 15,
+                i,
+                1000 + o,
+                o % 30,
+                (o * 3 + i * 7) % 50
+            ));
+        }
+    }
+    let path = h.write("export.csv", &body);
+    let before = sha256_file(&path).expect("sha");
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
+        .await;
+    h.choose("export");
+    h.pump_until("the Columns step", |a| {
+        matches!(a.step, Step::Columns { .. })
+    })
+    .await;
+    h.press(key(KeyCode::Enter));
+    // Converted, validated, over the limit: split and the parts validated without a key.
+    h.pump_until("the parts of the converted file", |a| {
+        matches!(a.step, Step::Validate { .. })
+            && a.validate
+                .as_ref()
+                .and_then(|v| v.split.as_ref())
+                .is_some_and(|s| s.paths.is_some() && !s.running())
+    })
+    .await;
+    let file = h.app.step.file().cloned().expect("file");
+    assert_ne!(file.upload, path);
+    assert!(
+        file.upload.starts_with(&h.data),
+        "{}",
+        file.upload.display()
+    );
+    let sp = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.split.clone())
+        .expect("split");
+    let parts = sp.paths.clone().expect("paths");
+    assert!(parts.len() >= 2, "{parts:?}");
+    for (i, p) in parts.iter().enumerate() {
+        assert_eq!(
+            p,
+            &h.data
+                .join("converted")
+                .join(format!("export.part-{:03}.csv", i + 1))
+        );
+        assert!(std::fs::metadata(p).expect("part").len() <= LIMIT);
+    }
+    let rows: u64 = sp
+        .reports
+        .iter()
+        .map(|r| r.clone().expect("done").expect("report").stats.rows)
+        .sum();
+    assert_eq!(rows, 300);
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    h.press(ch('y'));
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    let received = h.driver.sandbox_received();
+    assert_eq!(received.len(), parts.len());
+    for (r, p) in received.iter().zip(&parts) {
+        assert_eq!(
+            (r.status, r.sha256.clone()),
+            (200, sha256_file(p).expect("sha"))
+        );
+    }
+    assert_eq!(sha256_file(&path).expect("sha"), before);
+}
