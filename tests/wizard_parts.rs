@@ -697,3 +697,65 @@ async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
     }
     assert_eq!(sha256_file(&path).expect("sha"), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_lines_over_the_limit_are_split_into_json_parts_byte_for_byte() {
+    let mut h = Harness::new(Config::default());
+    let mut body = String::new();
+    for o in 0..70u32 {
+        for i in 0..2u32 {
+            body.push_str(&format!(
+                "{{\"order_id\": \"J{o:03}\", \"identity\": \"/p/{}\", \"user_id\": \"u{o}\", \"created_at\": \"2024-05-01 10:{:02}:00\"}}\n",
+                o * 2 + i,
+                i
+            ));
+        }
+        if o == 35 {
+            // An order scattered: its second row far from its first.
+            body.push_str("{\"order_id\": \"J000\", \"identity\": \"/p/9999\"}\n");
+        }
+    }
+    h.write("orders.json", &body);
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
+        .await;
+    let parts = h.choose_and_split("orders").await;
+    assert!(parts.len() >= 3, "{parts:?}");
+    let texts: Vec<String> = parts
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("part"))
+        .collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert_eq!(
+            p,
+            &h.data
+                .join("converted")
+                .join(format!("orders.part-{:03}.json", i + 1))
+        );
+        assert!(texts[i].len() as u64 <= LIMIT);
+    }
+    assert_eq!(texts[0].matches("\"J000\"").count(), 3, "{}", texts[0]);
+    let mut got: Vec<&str> = texts.iter().flat_map(|t| t.lines()).collect();
+    let mut want: Vec<&str> = body.lines().collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "lines must be copied unchanged");
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    h.press(ch('y'));
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    let received = h.driver.sandbox_received();
+    assert_eq!(received.len(), parts.len());
+    for (r, p) in received.iter().zip(&parts) {
+        assert_eq!(r.status, 200, "{}", r.reason);
+        assert_eq!(r.sha256, sha256_file(p).expect("sha"));
+        assert!(r.filename.ends_with(".json"), "{}", r.filename);
+    }
+    let hist = history_oldest_first(&h.data);
+    assert_eq!(hist.len(), parts.len());
+    assert!(
+        hist.iter()
+            .all(|e| e.format == lbimport::read::Format::Json)
+    );
+}

@@ -296,6 +296,8 @@ pub enum Effect {
         run: u64,
         /// The file to split (the original or the converted copy).
         input: PathBuf,
+        /// Its format (CSV rows are re-written, JSON lines copied as they are).
+        format: Format,
         /// Largest part in bytes.
         limit: u64,
         /// Name stem of the parts (`<stem>.part-001.csv`, …).
@@ -970,13 +972,9 @@ impl App {
         let Some(v) = &mut self.validate else {
             return Vec::new();
         };
-        if v.report().is_some_and(|r| r.file.format != Format::Csv) {
-            v.message = Some(
-                "only CSV files can be split — convert it to CSV first (lbimport normalize)"
-                    .to_string(),
-            );
+        let Some(format) = v.report().map(|r| r.file.format) else {
             return Vec::new();
-        }
+        };
         self.next_run += 1;
         let progress = Arc::new(Progress::new());
         v.split = Some(super::steps::parts::SplitState::new(
@@ -990,6 +988,7 @@ impl App {
         vec![Effect::SplitAndValidate {
             run,
             input,
+            format,
             limit: v.part_limit,
             stem,
             progress,

@@ -112,6 +112,7 @@ impl Driver {
                 Effect::SplitAndValidate {
                     run,
                     input,
+                    format,
                     limit,
                     stem,
                     progress,
@@ -129,7 +130,8 @@ impl Driver {
                                 let _ = h.join();
                             }
                             let t0 = Instant::now();
-                            let paths = services::split(&input, limit, &dir, &stem, &progress);
+                            let paths =
+                                services::split(&input, format, limit, &dir, &stem, &progress);
                             tracing::info!(
                                 file = %input.display(),
                                 limit,

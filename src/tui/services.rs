@@ -163,17 +163,25 @@ pub fn validate(path: &Path, progress: &Progress) -> Result<Report, String> {
     }
 }
 
-/// Split the documented-layout CSV `input` at order boundaries into parts of at most `limit`
-/// bytes, written to `dir` as `<stem>.part-001.csv`, … (blocking; run it on its own thread).
-/// Cancelled through `progress`; the parts written so far are then removed.
+/// Split the documented-layout file `input` (CSV or JSON lines, `format`) at order boundaries
+/// into parts of at most `limit` bytes, written to `dir` as `<stem>.part-001.csv` (or `.json`),
+/// … (blocking; run it on its own thread). Cancelled through `progress`; the parts written so
+/// far are then removed.
 pub fn split(
     input: &Path,
+    format: Format,
     limit: u64,
     dir: &Path,
     stem: &str,
     progress: &Progress,
 ) -> Result<Vec<PathBuf>, String> {
-    match crate::mapping::split::split_path(input, limit, dir, stem, Some(progress)) {
+    let r = match format {
+        Format::Csv => crate::mapping::split::split_path(input, limit, dir, stem, Some(progress)),
+        Format::Json => {
+            crate::mapping::split::split_json_path(input, limit, dir, stem, Some(progress))
+        }
+    };
+    match r {
         Ok(p) => Ok(p),
         Err(crate::mapping::MappingError::Cancelled) => Err("cancelled".to_string()),
         Err(e) => Err(e.to_string()),
