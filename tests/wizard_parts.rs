@@ -759,3 +759,91 @@ async fn json_lines_over_the_limit_are_split_into_json_parts_byte_for_byte() {
             .all(|e| e.format == lbimport::read::Format::Json)
     );
 }
+
+#[test]
+fn skipped_parts_are_not_sent_and_a_cancelled_part_stops_the_rest() {
+    let theme = Theme::default();
+    let (_, mut a) = lbimport::tui::demo::apps(&theme)
+        .into_iter()
+        .find(|(n, _)| *n == "confirm-parts")
+        .expect("demo confirm-parts");
+    // Part 1 already reached this tracker: y sends part 2 first.
+    let fx = a.handle(ch('y'));
+    let (run, path) = match fx.as_slice() {
+        [lbimport::tui::app::Effect::StartUpload { run, path, .. }] => (*run, path.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        path.ends_with("orders-2021-2026.part-002.csv"),
+        "{}",
+        path.display()
+    );
+    assert_eq!(a.upload.as_ref().and_then(|u| u.part_of()), Some((2, 3)));
+    // A cancelled part ends the run: part 3 is never started.
+    let fx = a.handle(Input::Msg(lbimport::tui::app::Msg::UploadDone {
+        run,
+        outcome: UploadOutcome::Cancelled,
+        entry: None,
+        history_error: None,
+    }));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(a.step.name(), "Result");
+    let pr = a
+        .result
+        .as_ref()
+        .and_then(|r| r.parts.clone())
+        .expect("parts");
+    assert!(matches!(pr.status[0], PartStatus::Skipped(_)));
+    assert!(matches!(
+        pr.status[1],
+        PartStatus::Done {
+            outcome: UploadOutcome::Cancelled,
+            ..
+        }
+    ));
+    assert!(matches!(pr.status[2], PartStatus::NotSent));
+    let s = screen(&a);
+    assert!(
+        s.contains("PART 2 OF 3 CANCELLED — not sent: part 3"),
+        "{s}"
+    );
+    assert!(
+        s.contains("Already in the service (uploads cannot be undone): part 1."),
+        "{s}"
+    );
+
+    // With D, every part is sent, part 1 included; an accepted part starts the next one.
+    let (_, mut a) = lbimport::tui::demo::apps(&theme)
+        .into_iter()
+        .find(|(n, _)| *n == "confirm-parts")
+        .expect("demo confirm-parts");
+    a.handle(ch('D'));
+    let fx = a.handle(ch('y'));
+    let run = match fx.as_slice() {
+        [lbimport::tui::app::Effect::StartUpload { run, path, .. }] => {
+            assert!(path.ends_with("orders-2021-2026.part-001.csv"));
+            *run
+        }
+        other => panic!("{other:?}"),
+    };
+    let fx = a.handle(Input::Msg(lbimport::tui::app::Msg::UploadDone {
+        run,
+        outcome: UploadOutcome::Accepted {
+            status: 200,
+            body: String::new(),
+            duration: Duration::from_secs(1),
+            bytes: 1,
+        },
+        entry: None,
+        history_error: None,
+    }));
+    match fx.as_slice() {
+        [lbimport::tui::app::Effect::StartUpload { path, sha256, .. }] => {
+            assert!(path.ends_with("orders-2021-2026.part-002.csv"));
+            assert_eq!(sha256, &"77e0".repeat(16));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.step.name(), "Upload");
+    assert!(screen(&a).contains("Uploading part 2 of 3"));
+}
