@@ -537,6 +537,12 @@ fn big_run(
 /// uploading part 2 of 3, a result with mixed outcomes.
 fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
     use super::steps::parts::PartStatus;
+    let mut over = at_validate_big(theme, false);
+    if let Some(v) = &mut over.validate {
+        v.split = None;
+        v.tab = validate::Tab::Issues;
+    }
+    out.push(("validate-over-limit", over));
     out.push(("validate-splitting", at_validate_big(theme, false)));
     out.push(("validate-parts", at_validate_big(theme, true)));
 
