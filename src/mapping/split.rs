@@ -105,7 +105,8 @@ pub fn split_path(
     }
     let csv_err = |e: csv::Error| MappingError::io(input, std::io::Error::other(e));
     // pass 1: bytes per order, first-seen order list
-    let mut sizes: hashbrown::HashMap<u64, (u64, u32), IdBuild> = Default::default();
+    // One u64 per order: its bytes in pass 1, then its part number (16 bytes an entry).
+    let mut sizes: hashbrown::HashMap<u64, u64, IdBuild> = Default::default();
     let mut first_seen: Vec<u64> = Vec::new();
     let mut rdr = reader(input)?;
     let mut rec = csv::ByteRecord::new();
@@ -117,9 +118,9 @@ pub fn split_path(
         let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
         let e = sizes.entry(h).or_insert_with(|| {
             first_seen.push(h);
-            (0, 0)
+            0
         });
-        e.0 += buf.len() as u64;
+        *e += buf.len() as u64;
         if rows.is_multiple_of(1 << 14)
             && let Some(p) = progress
         {
@@ -134,18 +135,18 @@ pub fn split_path(
     let mut used: u64 = 0;
     for h in &first_seen {
         if let Some(e) = sizes.get_mut(h) {
-            if e.0 > max_bytes {
+            let bytes = *e;
+            if bytes > max_bytes {
                 return Err(MappingError::Invalid(format!(
-                    "one order alone takes {} bytes, more than the part size {max_bytes}",
-                    e.0
+                    "one order alone takes {bytes} bytes, more than the part size {max_bytes}"
                 )));
             }
-            if used + e.0 > max_bytes && used > 0 {
+            if used + bytes > max_bytes && used > 0 {
                 part += 1;
                 used = 0;
             }
-            used += e.0;
-            e.1 = part;
+            used += bytes;
+            *e = u64::from(part);
         }
     }
     drop(first_seen);
@@ -164,7 +165,7 @@ pub fn split_path(
         n += 1;
         serialize(&rec, &mut buf);
         let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
-        let part = sizes.get(&h).map_or(0, |e| e.1) as usize;
+        let part = sizes.get(&h).map_or(0, |e| *e) as usize;
         writers[part]
             .write_all(&buf)
             .map_err(|e| MappingError::io(&paths[part], e))?;
@@ -269,7 +270,8 @@ pub fn split_json_path(
     };
     let len_of = |line: &[u8]| line.len() as u64 + u64::from(line.last() != Some(&b'\n'));
     // pass 1: bytes per order, first-seen order list
-    let mut sizes: hashbrown::HashMap<u64, (u64, u32), IdBuild> = Default::default();
+    // One u64 per order: its bytes in pass 1, then its part number (16 bytes an entry).
+    let mut sizes: hashbrown::HashMap<u64, u64, IdBuild> = Default::default();
     let mut first_seen: Vec<u64> = Vec::new();
     let mut r = open()?;
     let mut line = Vec::with_capacity(256);
@@ -289,9 +291,9 @@ pub fn split_json_path(
         let h = hasher.hash_one(&key[..]);
         let e = sizes.entry(h).or_insert_with(|| {
             first_seen.push(h);
-            (0, 0)
+            0
         });
-        e.0 += len_of(&line);
+        *e += len_of(&line);
         if rows.is_multiple_of(1 << 14)
             && let Some(p) = progress
         {
@@ -305,18 +307,18 @@ pub fn split_json_path(
     let mut used: u64 = 0;
     for h in &first_seen {
         if let Some(e) = sizes.get_mut(h) {
-            if e.0 > max_bytes {
+            let bytes = *e;
+            if bytes > max_bytes {
                 return Err(MappingError::Invalid(format!(
-                    "one order alone takes {} bytes, more than the part size {max_bytes}",
-                    e.0
+                    "one order alone takes {bytes} bytes, more than the part size {max_bytes}"
                 )));
             }
-            if used + e.0 > max_bytes && used > 0 {
+            if used + bytes > max_bytes && used > 0 {
                 part += 1;
                 used = 0;
             }
-            used += e.0;
-            e.1 = part;
+            used += bytes;
+            *e = u64::from(part);
         }
     }
     drop(first_seen);
@@ -340,7 +342,7 @@ pub fn split_json_path(
         n_rows += 1;
         json_order_key(&line, &mut key);
         let h = hasher.hash_one(&key[..]);
-        let part = sizes.get(&h).map_or(0, |e| e.1) as usize;
+        let part = sizes.get(&h).map_or(0, |e| *e) as usize;
         let w = &mut writers[part];
         w.write_all(&line)
             .and_then(|()| {
