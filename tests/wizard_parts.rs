@@ -206,11 +206,21 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     h.press(key(KeyCode::Enter));
     h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
         .await;
+    // Parts of an earlier, bigger split of the same name.
+    let converted = h.data.join("converted");
+    std::fs::create_dir_all(&converted).expect("mkdir");
+    for n in 4..=7 {
+        std::fs::write(converted.join(format!("orders.part-{n:03}.csv")), "stale\n")
+            .expect("stale");
+    }
     let parts = h.choose_and_split("orders").await;
+    for n in parts.len() + 1..=7 {
+        let stale = converted.join(format!("orders.part-{n:03}.csv"));
+        assert!(!stale.exists(), "{} left behind", stale.display());
+    }
 
     // At least three parts, each within the limit, in the data directory.
     assert!(parts.len() >= 3, "{parts:?}");
-    let converted = h.data.join("converted");
     for (i, p) in parts.iter().enumerate() {
         assert_eq!(p, &converted.join(format!("orders.part-{:03}.csv", i + 1)));
         let n = std::fs::metadata(p).expect("part").len();

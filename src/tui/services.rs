@@ -182,7 +182,20 @@ pub fn split(
         }
     };
     match r {
-        Ok(p) => Ok(p),
+        Ok(p) => {
+            // Parts left by an earlier split of the same name into more parts would only
+            // confuse: remove those numbered past the new last part.
+            let ext = format.extension();
+            let mut n = p.len() + 1;
+            while n < 100_000 {
+                let stale = dir.join(format!("{stem}.part-{n:03}.{ext}"));
+                if std::fs::remove_file(&stale).is_err() {
+                    break;
+                }
+                n += 1;
+            }
+            Ok(p)
+        }
         Err(crate::mapping::MappingError::Cancelled) => Err("cancelled".to_string()),
         Err(e) => Err(e.to_string()),
     }
