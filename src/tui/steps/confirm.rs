@@ -425,7 +425,7 @@ impl ConfirmView {
         let sending = if self.override_duplicate {
             parts.len()
         } else {
-            parts.len() - already
+            parts.len().saturating_sub(already)
         };
         let mut lines = vec![
             kv(
