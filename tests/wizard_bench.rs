@@ -151,3 +151,122 @@ fn first_frame_of_the_real_binary() {
     let (mean, _, max) = stats(firsts);
     println!("first frame (spawn → tracker list on the pty): mean {mean:.1} ms  max {max:.1} ms");
 }
+
+/// Peak resident memory of this process (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A file over 1 GiB through the whole wizard: validate, split at the default 1 GiB, validate
+/// the parts, upload them one after another to the in-process sandbox. The file is
+/// `WIZARD_BENCH_SPLIT_FILE` (default `/work/bench/big.csv`); skipped when missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn split_and_send_a_file_over_1gib() {
+    let path = std::path::PathBuf::from(
+        std::env::var("WIZARD_BENCH_SPLIT_FILE").unwrap_or_else(|_| "/work/bench/big.csv".into()),
+    );
+    let Ok(meta) = std::fs::metadata(&path) else {
+        println!("skipped: no {}", path.display());
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut app = App::new(Context {
+        config: Config::default(),
+        history: Vec::new(),
+        start_dir: tmp.path().to_path_buf(),
+        theme: Theme::default(),
+        notices: Vec::new(),
+    });
+    let data = tmp.path().join("d");
+    let mut driver = Driver::new(
+        ConfigStore::at(tmp.path().join("c")),
+        History::at(&data),
+        data.clone(),
+    );
+    let fx = app.start(Some("Sandbox"), Some(path.clone()));
+    driver.execute(fx);
+    let key = |c| Input::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    let mut frames = Vec::new();
+    // Pump messages and draw a frame every 100 ms until `done`.
+    macro_rules! run_until {
+        ($done:expr) => {{
+            let t0 = Instant::now();
+            loop {
+                while let Some(m) = driver.try_recv() {
+                    let fx = app.handle(Input::Msg(m));
+                    driver.execute(fx);
+                }
+                if $done(&app) {
+                    break;
+                }
+                app.handle(Input::Tick(Instant::now()));
+                let t = Instant::now();
+                let _ = demo::render(&app, 120, 40);
+                frames.push(t.elapsed());
+                assert!(t0.elapsed() < Duration::from_secs(3600), "stuck");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            t0.elapsed()
+        }};
+    }
+    let validate = run_until!(|a: &App| a.validate.as_ref().is_some_and(|v| v.report().is_some()));
+    assert!(app.validate.as_ref().is_some_and(|v| v.over_limit()));
+    let rss_validate = peak_rss_mb();
+    let fx = app.handle(key(KeyCode::Char('s')));
+    driver.execute(fx);
+    let split = run_until!(|a: &App| a
+        .validate
+        .as_ref()
+        .and_then(|v| v.split.as_ref())
+        .is_some_and(|s| s.paths.is_some() || s.error.is_some()));
+    let rss_split = peak_rss_mb();
+    let parts_validate = run_until!(|a: &App| a
+        .validate
+        .as_ref()
+        .and_then(|v| v.split.as_ref())
+        .is_some_and(|s| !s.running()));
+    let sp = app
+        .validate
+        .as_ref()
+        .and_then(|v| v.split.clone())
+        .expect("split");
+    assert_eq!(sp.error, None);
+    let sizes: Vec<u64> = sp
+        .paths
+        .iter()
+        .flatten()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .collect();
+    let fx = app.handle(key(KeyCode::Char('c')));
+    driver.execute(fx);
+    assert_eq!(app.step.name(), "Confirm");
+    let fx = app.handle(key(KeyCode::Char('y')));
+    driver.execute(fx);
+    let upload = run_until!(|a: &App| matches!(a.step, lbimport::tui::app::Step::Result { .. }));
+    let received = driver.sandbox_received();
+    let (mean, p99, max) = stats(frames);
+    println!(
+        "file {} bytes → parts {sizes:?}\n  validate whole file {:.1} s\n  split (2 passes) {:.1} s\n  validate {} parts {:.1} s\n  upload {} parts to the sandbox {:.1} s (statuses {:?})\n  frames 120x40 meanwhile: mean {mean:.3} ms  p99 {p99:.3} ms  max {max:.3} ms\n  peak RSS after validation {rss_validate:.0} MB, after the split {rss_split:.0} MB, at the end {:.0} MB",
+        meta.len(),
+        validate.as_secs_f64(),
+        split.as_secs_f64(),
+        sizes.len(),
+        parts_validate.as_secs_f64(),
+        received.len(),
+        upload.as_secs_f64(),
+        received.iter().map(|r| r.status).collect::<Vec<_>>(),
+        peak_rss_mb()
+    );
+    assert!(sizes.len() >= 2);
+    assert!(sizes.iter().all(|s| *s <= 1 << 30));
+    assert!(received.iter().all(|r| r.status == 200));
+}

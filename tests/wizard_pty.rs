@@ -19,6 +19,10 @@ struct Session {
 
 impl Session {
     fn start(files: &[(&str, String)]) -> Session {
+        Session::start_with(files, &[])
+    }
+
+    fn start_with(files: &[(&str, String)], args: &[&str]) -> Session {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("files");
         std::fs::create_dir_all(&dir).expect("mkdir");
@@ -35,6 +39,7 @@ impl Session {
             })
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_lbimport"));
+        cmd.args(args);
         cmd.cwd(&dir);
         cmd.env("LBIMPORT_CONFIG_DIR", tmp.path().join("config"));
         cmd.env("LBIMPORT_DATA_DIR", tmp.path().join("data"));
@@ -204,4 +209,43 @@ fn ctrl_c_quits_cleanly_from_any_step() {
     let st = s.wait_exit();
     assert!(st.success(), "{st:?}");
     s.assert_restored();
+}
+
+#[test]
+fn a_file_over_a_small_part_limit_is_split_and_sent_in_parts() {
+    // 600 rows of about 35 bytes, parts of at most 8 KiB: three parts.
+    let mut s = Session::start_with(
+        &[("orders.csv", valid_csv())],
+        &["wizard", "--tracker", "Sandbox", "--part-bytes", "8KiB"],
+    );
+    let screen = s.wait_for("[File]");
+    assert!(screen.contains("orders.csv"), "{screen}");
+    s.send("/orders");
+    s.send("\r");
+    let screen = s.wait_for("OVER THE 8.19 kB LIMIT OF ONE UPLOAD");
+    assert!(screen.contains("s split"), "{screen}");
+    s.send("s");
+    let screen = s.wait_for("PARTS READY");
+    assert!(screen.contains("Parts (3) — each ≤ 8.19 kB"), "{screen}");
+    s.send("c");
+    let screen = s.wait_for("About to upload, part by part");
+    assert!(screen.contains("sends 3 parts in order"), "{screen}");
+    s.send("y");
+    let screen = s.wait_for("ALL 3 PARTS ACCEPTED");
+    assert!(screen.contains("orders.part-002.csv"), "{screen}");
+    s.send("\r");
+    let st = s.wait_exit();
+    assert!(st.success(), "{st:?}");
+    s.assert_restored();
+    let history =
+        std::fs::read_to_string(s._tmp.path().join("data/history.jsonl")).expect("history");
+    assert_eq!(history.lines().count(), 3, "{history}");
+    assert_eq!(history.matches("\"accepted\"").count(), 3, "{history}");
+    for n in 1..=3 {
+        let part = s
+            ._tmp
+            .path()
+            .join(format!("data/converted/orders.part-{n:03}.csv"));
+        assert!(part.exists(), "{}", part.display());
+    }
 }

@@ -69,7 +69,8 @@ fn screens_contract_names_and_sizes() {
             "confirm-duplicate",
             "upload",
             "result-accepted",
-            "result-rejected"
+            "result-rejected",
+            "confirm-parts"
         ]
     );
     for (n, b) in &screens {
@@ -81,6 +82,9 @@ fn screens_contract_names_and_sizes() {
     let validate = text(&screens[2].1);
     assert!(validate.contains("duplicate_row"), "{validate}");
     assert!(validate.contains("READY WITH WARNINGS"), "{validate}");
+    let parts = text(&screens[9].1);
+    assert!(parts.contains("About to upload, part by part"), "{parts}");
+    assert!(parts.contains("1 already accepted, skipped"), "{parts}");
     // Deterministic: drawing twice gives the same buffers.
     assert_eq!(screens, demo::screens(&theme, 100, 30));
 }

@@ -15,6 +15,18 @@ pub struct Args {
     /// Colour theme (default, light, high-contrast, mono, or one in the config dir).
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Largest file sent in one upload (default 1 GiB, the service's limit); larger files are
+    /// split at order boundaries into parts this size at most. For tests and rehearsals.
+    #[arg(long, value_name = "SIZE", hide = true, value_parser = parse_part_bytes)]
+    pub part_bytes: Option<u64>,
+}
+
+fn parse_part_bytes(s: &str) -> Result<u64, String> {
+    match crate::mapping::split::parse_size(s) {
+        Some(n) if n <= crate::mapping::split::DEFAULT_PART_BYTES => Ok(n),
+        Some(_) => Err("at most 1GiB, the service's limit".to_string()),
+        None => Err(format!("not a size: {s} (e.g. 4KiB, 500MB, 1GiB)")),
+    }
 }
 
 /// Run `lbimport wizard`.
@@ -34,6 +46,7 @@ pub fn run(args: Args) -> ExitCode {
         file,
         tracker: args.tracker,
         theme: args.theme,
+        part_bytes: args.part_bytes,
     };
     match crate::tui::run(opts) {
         Ok(()) => ExitCode::from(super::EXIT_OK),

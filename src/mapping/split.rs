@@ -105,7 +105,8 @@ pub fn split_path(
     }
     let csv_err = |e: csv::Error| MappingError::io(input, std::io::Error::other(e));
     // pass 1: bytes per order, first-seen order list
-    let mut sizes: hashbrown::HashMap<u64, (u64, u32), IdBuild> = Default::default();
+    // One u64 per order: its bytes in pass 1, then its part number (16 bytes an entry).
+    let mut sizes: hashbrown::HashMap<u64, u64, IdBuild> = Default::default();
     let mut first_seen: Vec<u64> = Vec::new();
     let mut rdr = reader(input)?;
     let mut rec = csv::ByteRecord::new();
@@ -117,9 +118,9 @@ pub fn split_path(
         let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
         let e = sizes.entry(h).or_insert_with(|| {
             first_seen.push(h);
-            (0, 0)
+            0
         });
-        e.0 += buf.len() as u64;
+        *e += buf.len() as u64;
         if rows.is_multiple_of(1 << 14)
             && let Some(p) = progress
         {
@@ -134,18 +135,18 @@ pub fn split_path(
     let mut used: u64 = 0;
     for h in &first_seen {
         if let Some(e) = sizes.get_mut(h) {
-            if e.0 > max_bytes {
+            let bytes = *e;
+            if bytes > max_bytes {
                 return Err(MappingError::Invalid(format!(
-                    "one order alone takes {} bytes, more than the part size {max_bytes}",
-                    e.0
+                    "one order alone takes {bytes} bytes, more than the part size {max_bytes}"
                 )));
             }
-            if used + e.0 > max_bytes && used > 0 {
+            if used + bytes > max_bytes && used > 0 {
                 part += 1;
                 used = 0;
             }
-            used += e.0;
-            e.1 = part;
+            used += bytes;
+            *e = u64::from(part);
         }
     }
     drop(first_seen);
@@ -164,7 +165,7 @@ pub fn split_path(
         n += 1;
         serialize(&rec, &mut buf);
         let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
-        let part = sizes.get(&h).map_or(0, |e| e.1) as usize;
+        let part = sizes.get(&h).map_or(0, |e| *e) as usize;
         writers[part]
             .write_all(&buf)
             .map_err(|e| MappingError::io(&paths[part], e))?;
@@ -187,6 +188,190 @@ pub fn split_path(
     Ok(paths)
 }
 
+/// JSON-lines part file names: `<stem>.part-001.json`, … in `dir`.
+pub fn json_part_path(dir: &Path, stem: &str, n: usize) -> PathBuf {
+    dir.join(format!("{stem}.part-{n:03}.json"))
+}
+
+/// The order key of a JSON-lines record into `out`: the text of `order_id` (else of the older
+/// `session_id`), string or number alike; empty when the line has neither or is not an object.
+fn json_order_key(line: &[u8], out: &mut Vec<u8>) {
+    use crate::read::json::Value;
+    out.clear();
+    let Ok(text) = std::str::from_utf8(line) else {
+        return;
+    };
+    let mut order: Option<String> = None;
+    let mut session: Option<String> = None;
+    let _ = crate::read::json::parse_object(text.trim(), &mut |k, v| {
+        let t = match v {
+            Value::Str(t) | Value::Num(t) => Some(t.into_owned()),
+            _ => None,
+        };
+        if k == "order_id" && order.is_none() {
+            order = t;
+        } else if k == "session_id" && session.is_none() {
+            session = t;
+        }
+    });
+    if let Some(t) = order.or(session) {
+        out.extend_from_slice(t.as_bytes());
+    }
+}
+
+/// Read the next non-blank line of a JSON-lines file into `line` (with its newline, if any);
+/// returns the bytes consumed (blank lines included), 0 at the end.
+fn next_json_line(
+    r: &mut std::io::BufReader<File>,
+    line: &mut Vec<u8>,
+    input: &Path,
+) -> Result<u64, MappingError> {
+    use std::io::BufRead;
+    let mut consumed = 0u64;
+    loop {
+        line.clear();
+        let n = r
+            .read_until(b'\n', line)
+            .map_err(|e| MappingError::io(input, e))?;
+        if n == 0 {
+            return Ok(consumed);
+        }
+        consumed += n as u64;
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(consumed);
+        }
+    }
+}
+
+/// Split the JSON-lines file `input` at order boundaries (`order_id`, or the older
+/// `session_id`) into parts of at most `max_bytes` in `dir`, named `<stem>.part-NNN.json`, the
+/// same two passes as [`split_path`]. Lines are copied byte for byte (a missing final newline
+/// is added; blank lines are dropped); lines that are not JSON objects with an order id all go
+/// with the first of them, for the validator to report. Returns the part paths in order; fails
+/// when a single order is larger than `max_bytes`. Cancelled through `progress`, removing the
+/// parts written.
+pub fn split_json_path(
+    input: &Path,
+    max_bytes: u64,
+    dir: &Path,
+    stem: &str,
+    progress: Option<&Progress>,
+) -> Result<Vec<PathBuf>, MappingError> {
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let size = std::fs::metadata(input)
+        .map_err(|e| MappingError::io(input, e))?
+        .len();
+    if let Some(p) = progress {
+        p.set_total(size * 2);
+    }
+    let open = || -> Result<std::io::BufReader<File>, MappingError> {
+        let f = File::open(input).map_err(|e| MappingError::io(input, e))?;
+        Ok(std::io::BufReader::with_capacity(1 << 20, f))
+    };
+    let len_of = |line: &[u8]| line.len() as u64 + u64::from(line.last() != Some(&b'\n'));
+    // pass 1: bytes per order, first-seen order list
+    // One u64 per order: its bytes in pass 1, then its part number (16 bytes an entry).
+    let mut sizes: hashbrown::HashMap<u64, u64, IdBuild> = Default::default();
+    let mut first_seen: Vec<u64> = Vec::new();
+    let mut r = open()?;
+    let mut line = Vec::with_capacity(256);
+    let mut key = Vec::with_capacity(64);
+    let (mut rows, mut pos) = (0u64, 0u64);
+    loop {
+        let n = next_json_line(&mut r, &mut line, input)?;
+        if n == 0 {
+            break;
+        }
+        pos += n;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        rows += 1;
+        json_order_key(&line, &mut key);
+        let h = hasher.hash_one(&key[..]);
+        let e = sizes.entry(h).or_insert_with(|| {
+            first_seen.push(h);
+            0
+        });
+        *e += len_of(&line);
+        if rows.is_multiple_of(1 << 14)
+            && let Some(p) = progress
+        {
+            if p.is_cancelled() {
+                return Err(MappingError::Cancelled);
+            }
+            p.set_counters(pos, rows);
+        }
+    }
+    let mut part: u32 = 0;
+    let mut used: u64 = 0;
+    for h in &first_seen {
+        if let Some(e) = sizes.get_mut(h) {
+            let bytes = *e;
+            if bytes > max_bytes {
+                return Err(MappingError::Invalid(format!(
+                    "one order alone takes {bytes} bytes, more than the part size {max_bytes}"
+                )));
+            }
+            if used + bytes > max_bytes && used > 0 {
+                part += 1;
+                used = 0;
+            }
+            used += bytes;
+            *e = u64::from(part);
+        }
+    }
+    drop(first_seen);
+    let parts = part as usize + 1;
+    std::fs::create_dir_all(dir).map_err(|e| MappingError::io(dir, e))?;
+    let paths: Vec<PathBuf> = (1..=parts).map(|n| json_part_path(dir, stem, n)).collect();
+    let mut writers = Vec::with_capacity(parts);
+    for p in &paths {
+        let f = File::create(p).map_err(|e| MappingError::io(p, e))?;
+        writers.push(BufWriter::with_capacity(1 << 18, f));
+    }
+    // pass 2: route lines
+    let mut r = open()?;
+    let (mut n_rows, mut pos) = (0u64, 0u64);
+    loop {
+        let n = next_json_line(&mut r, &mut line, input)?;
+        if n == 0 || line.iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        pos += n;
+        n_rows += 1;
+        json_order_key(&line, &mut key);
+        let h = hasher.hash_one(&key[..]);
+        let part = sizes.get(&h).map_or(0, |e| *e) as usize;
+        let w = &mut writers[part];
+        w.write_all(&line)
+            .and_then(|()| {
+                if line.last() == Some(&b'\n') {
+                    Ok(())
+                } else {
+                    w.write_all(b"\n")
+                }
+            })
+            .map_err(|e| MappingError::io(&paths[part], e))?;
+        if n_rows.is_multiple_of(1 << 14)
+            && let Some(p) = progress
+        {
+            if p.is_cancelled() {
+                drop(writers);
+                for p in &paths {
+                    let _ = std::fs::remove_file(p);
+                }
+                return Err(MappingError::Cancelled);
+            }
+            p.set_counters(size + pos, rows + n_rows);
+        }
+    }
+    for (w, p) in writers.iter_mut().zip(&paths) {
+        w.flush().map_err(|e| MappingError::io(p, e))?;
+    }
+    Ok(paths)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +385,42 @@ mod tests {
         assert_eq!(parse_size("1000"), Some(1000));
         assert_eq!(parse_size("ten"), None);
         assert_eq!(parse_size("0"), None);
+    }
+
+    #[test]
+    fn json_lines_split_at_order_boundaries_byte_for_byte() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let input = dir.path().join("in.json");
+        let mut body = String::new();
+        body.push_str("{\"order_id\": \"S\", \"identity\": \"/p/0\"}\n");
+        for o in 0..40 {
+            body.push_str(&format!(
+                "{{\"session_id\": {o}, \"identity\": \"/p/{o}\", \"user_id\": \"u\"}}\n"
+            ));
+            if o == 20 {
+                body.push_str("\n{\"order_id\":\"S\",\"identity\":\"/p/1\"}\n");
+            }
+        }
+        body.push_str("{\"identity\": \"/p/2\", \"order_id\": \"S\"}");
+        std::fs::write(&input, &body).expect("write");
+        let parts = split_json_path(&input, 600, dir.path(), "in", None).expect("split");
+        assert!(parts.len() >= 3, "{parts:?}");
+        let texts: Vec<String> = parts
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("part"))
+            .collect();
+        for (p, t) in parts.iter().zip(&texts) {
+            assert!(t.len() <= 600, "{}: {}", p.display(), t.len());
+            assert!(p.to_string_lossy().ends_with(".json"));
+        }
+        // The scattered order S is whole in part 1; every other line is copied unchanged.
+        assert_eq!(texts[0].matches("\"S\"").count(), 3, "{}", texts[0]);
+        let mut got: Vec<&str> = texts.iter().flat_map(|t| t.lines()).collect();
+        let mut want: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        // One order over the limit is refused.
+        assert!(split_json_path(&input, 40, dir.path(), "tiny", None).is_err());
     }
 }

@@ -31,8 +31,17 @@ pub struct Chosen {
     pub sandbox: bool,
 }
 
+/// One part of a file split for upload (in the data directory), with its report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The part file.
+    pub path: PathBuf,
+    /// Its validation report (bytes, sha256, rows, orders, verdict).
+    pub report: Arc<Report>,
+}
+
 /// The file chosen in step 2, and what will actually be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileChoice {
     /// The user's file (never modified).
     pub original: PathBuf,
@@ -40,6 +49,8 @@ pub struct FileChoice {
     pub upload: PathBuf,
     /// Transformations applied to get from `original` to `upload`, in words.
     pub transformations: Vec<String>,
+    /// When `upload` is over the part limit: the parts sent instead, one after another.
+    pub parts: Vec<Part>,
 }
 
 impl FileChoice {
@@ -49,6 +60,7 @@ impl FileChoice {
             original: p.clone(),
             upload: p,
             transformations: Vec::new(),
+            parts: Vec::new(),
         }
     }
 }
@@ -190,6 +202,22 @@ pub enum Msg {
     },
     /// The report was saved (JSON path), or why not.
     ReportSaved(Result<PathBuf, String>),
+    /// A split finished writing its parts (paths in order), or why not.
+    SplitDone {
+        /// Its run id.
+        run: u64,
+        /// The part files, or why there are none.
+        result: Result<Vec<PathBuf>, String>,
+    },
+    /// One part of a split was validated.
+    PartValidated {
+        /// The split's run id.
+        run: u64,
+        /// The part's index (0-based).
+        index: usize,
+        /// Its report, or why there is none.
+        result: Result<Arc<Report>, String>,
+    },
     /// The server's clock was read for the Confirm step.
     ClockSkew {
         /// Its run id.
@@ -259,6 +287,23 @@ pub enum Effect {
         mapping: Box<crate::mapping::Mapping>,
         /// The options counted for.
         clean: Box<crate::mapping::convert::Clean>,
+    },
+    /// Split a file at order boundaries into parts in the data directory, then validate each
+    /// part, on one thread (answers: [`Msg::SplitDone`], then one [`Msg::PartValidated`] per
+    /// part).
+    SplitAndValidate {
+        /// Run id.
+        run: u64,
+        /// The file to split (the original or the converted copy).
+        input: PathBuf,
+        /// Its format (CSV rows are re-written, JSON lines copied as they are).
+        format: Format,
+        /// Largest part in bytes.
+        limit: u64,
+        /// Name stem of the parts (`<stem>.part-001.csv`, …).
+        stem: String,
+        /// Progress shared with the UI (also cancels).
+        progress: Arc<Progress>,
     },
     /// Stop a validation run.
     CancelValidation(Arc<Progress>),
@@ -371,6 +416,9 @@ pub struct App {
     pub pending_file: Option<PathBuf>,
     /// Set when the app wants to quit.
     pub quit: bool,
+    /// Largest file sent in one upload; larger files are split into parts this size at most
+    /// (the service's 1 GiB by default; tests use a few KB).
+    pub part_bytes: u64,
     next_run: u64,
 }
 
@@ -400,6 +448,7 @@ impl App {
             pending_file: None,
             convert_run: 0,
             quit: false,
+            part_bytes: crate::mapping::split::DEFAULT_PART_BYTES,
             next_run: 1,
         }
     }
@@ -486,6 +535,9 @@ impl App {
             Step::Validate { .. } if self.validate.as_ref().is_some_and(|v| v.running()) => {
                 Some("the validation is still running".to_string())
             }
+            Step::Validate { .. } if self.validate.as_ref().is_some_and(|v| v.splitting()) => {
+                Some("the file is being split into parts".to_string())
+            }
             Step::Validate { .. }
                 if self.validate.as_ref().is_some_and(|v| v.report().is_none()) =>
             {
@@ -520,6 +572,11 @@ impl App {
             && val.running()
         {
             v.push(Effect::CancelValidation(val.progress.clone()));
+        }
+        if let Some(sp) = self.validate.as_ref().and_then(|v| v.split.as_ref())
+            && sp.running()
+        {
+            v.push(Effect::CancelValidation(sp.progress.clone()));
         }
         v
     }
@@ -641,11 +698,27 @@ impl App {
                         let _ = (tracker, file);
                         self.open_columns(false)
                     }
-                    validate::Action::Continue => match v.report().cloned() {
-                        Some(report) if !report.has_errors() => {
+                    validate::Action::Continue => match (v.report().cloned(), v.ready_parts()) {
+                        (Some(report), Some(parts)) if v.over_limit() => {
+                            let file = FileChoice { parts, ..file };
+                            self.go_confirm(tracker, file, report)
+                        }
+                        (Some(report), _) if !report.has_errors() && !v.over_limit() => {
+                            let file = FileChoice {
+                                parts: Vec::new(),
+                                ..file
+                            };
                             self.go_confirm(tracker, file, report)
                         }
                         _ => Vec::new(),
+                    },
+                    validate::Action::Split => self.start_split(),
+                    validate::Action::CancelSplit => match &mut v.split {
+                        Some(sp) => {
+                            sp.error = Some("stopped by you".to_string());
+                            vec![Effect::CancelValidation(sp.progress.clone())]
+                        }
+                        None => Vec::new(),
                     },
                 }
             }
@@ -866,6 +939,7 @@ impl App {
             progress.clone(),
             Some(Instant::now()),
         );
+        view.part_limit = self.part_bytes;
         view.can_map = super::services::mapping_available()
             && file
                 .original
@@ -881,6 +955,44 @@ impl App {
         });
         self.step = Step::Validate { tracker, file };
         fx
+    }
+
+    /// Split the validated file (over the part limit) into parts, then validate each part.
+    fn start_split(&mut self) -> Vec<Effect> {
+        let Step::Validate { file, .. } = &self.step else {
+            return Vec::new();
+        };
+        let input = file.upload.clone();
+        let stem = file
+            .original
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "input".to_string());
+        let run = self.next_run;
+        let Some(v) = &mut self.validate else {
+            return Vec::new();
+        };
+        let Some(format) = v.report().map(|r| r.file.format) else {
+            return Vec::new();
+        };
+        self.next_run += 1;
+        let progress = Arc::new(Progress::new());
+        v.split = Some(super::steps::parts::SplitState::new(
+            run,
+            v.part_limit,
+            progress.clone(),
+            Some(Instant::now()),
+        ));
+        v.tab = validate::Tab::Parts;
+        v.message = None;
+        vec![Effect::SplitAndValidate {
+            run,
+            input,
+            format,
+            limit: v.part_limit,
+            stem,
+            progress,
+        }]
     }
 
     /// Open the Columns step for the file being validated (`auto`: because detection said
@@ -957,7 +1069,19 @@ impl App {
         file: FileChoice,
         report: Arc<Report>,
     ) -> Vec<Effect> {
-        let duplicate = self.find_duplicate(&tracker.tracker.tracker_id, &report.file.sha256);
+        let (duplicate, part_duplicates) = if file.parts.is_empty() {
+            (
+                self.find_duplicate(&tracker.tracker.tracker_id, &report.file.sha256),
+                Vec::new(),
+            )
+        } else {
+            let dups = file
+                .parts
+                .iter()
+                .map(|p| self.find_duplicate(&tracker.tracker.tracker_id, &p.report.file.sha256))
+                .collect();
+            (None, dups)
+        };
         let key_problem = match &tracker.tracker.key {
             crate::config::KeySource::Env(var) if std::env::var_os(var).is_none() => Some(format!(
                 "environment variable {var} is not set — the upload will fail"
@@ -980,6 +1104,8 @@ impl App {
             key_problem,
             skew: None,
             skew_run: run,
+            part_duplicates,
+            part_sel: 0,
         });
         self.step = Step::Confirm {
             tracker,
@@ -1008,6 +1134,23 @@ impl App {
         file: FileChoice,
         report: Arc<Report>,
     ) -> Vec<Effect> {
+        if !file.parts.is_empty() {
+            let already = match &self.confirm {
+                Some(c) if !c.override_duplicate => c.part_duplicates.clone(),
+                _ => Vec::new(),
+            };
+            let pr = super::steps::parts::PartsRun::new(file.parts.clone(), already);
+            if pr.next_waiting().is_none() {
+                return Vec::new();
+            }
+            self.result = None;
+            self.step = Step::Upload {
+                tracker: tracker.clone(),
+                file,
+                report,
+            };
+            return self.start_part(&tracker, pr);
+        }
         let run = self.next_run;
         self.next_run += 1;
         let view = upload::UploadView::new(run, report.file.bytes, Some(Instant::now()));
@@ -1027,6 +1170,36 @@ impl App {
             file,
             report,
         };
+        fx
+    }
+
+    /// Send the next waiting part of a multi-part upload.
+    fn start_part(
+        &mut self,
+        tracker: &Chosen,
+        mut pr: super::steps::parts::PartsRun,
+    ) -> Vec<Effect> {
+        let Some(i) = pr.next_waiting() else {
+            return Vec::new();
+        };
+        pr.status[i] = super::steps::parts::PartStatus::Sending;
+        pr.current = Some(i);
+        let part = pr.parts[i].clone();
+        let run = self.next_run;
+        self.next_run += 1;
+        let r = &part.report;
+        let mut view = upload::UploadView::new(run, r.file.bytes, Some(Instant::now()));
+        let fx = vec![Effect::StartUpload {
+            run,
+            tracker: Box::new(tracker.tracker.clone()),
+            path: part.path.clone(),
+            format: r.file.format,
+            stats: (r.file.bytes, r.stats.rows, r.stats.orders),
+            sha256: r.file.sha256.clone(),
+            cancel: view.cancel.clone(),
+        }];
+        view.parts = Some(pr);
+        self.upload = Some(view);
         fx
     }
 
@@ -1067,6 +1240,7 @@ impl App {
                 detection,
             } => {
                 let mut route = false;
+                let mut split = false;
                 if let Some(v) = &mut self.validate
                     && v.run == run
                 {
@@ -1086,9 +1260,15 @@ impl App {
                     }
                     v.detection = detection;
                     v.result = Some(result);
+                    split = v.over_limit()
+                        && matches!(&self.step, Step::Validate { file, .. } if file.original != file.upload);
                 }
                 if route && matches!(self.step, Step::Validate { .. }) {
                     return self.open_columns(true);
+                }
+                if split {
+                    // A converted file over the limit: split it right away.
+                    return self.start_split();
                 }
                 Vec::new()
             }
@@ -1158,6 +1338,7 @@ impl App {
                             original: file.original.clone(),
                             upload: out,
                             transformations: t,
+                            parts: Vec::new(),
                         };
                         self.start_validation(tracker, choice)
                     }
@@ -1173,6 +1354,39 @@ impl App {
             Msg::Planned { generation, result } => {
                 if let Some(c) = &mut self.columns {
                     c.on_plan(generation, result);
+                }
+                Vec::new()
+            }
+            Msg::SplitDone { run, result } => {
+                if let Some(sp) = self.validate.as_mut().and_then(|v| v.split.as_mut())
+                    && sp.run == run
+                    && sp.error.is_none()
+                {
+                    match result {
+                        Ok(paths) => sp.split_done(paths),
+                        Err(e) => sp.error = Some(e),
+                    }
+                    sp.snap = sp.progress.snapshot();
+                }
+                Vec::new()
+            }
+            Msg::PartValidated { run, index, result } => {
+                if let Some(sp) = self.validate.as_mut().and_then(|v| v.split.as_mut())
+                    && sp.run == run
+                    && sp.error.is_none()
+                    && let Some(slot) = sp.reports.get_mut(index)
+                {
+                    if let Err(e) = &result
+                        && e == "cancelled"
+                    {
+                        sp.error = Some("stopped by you".to_string());
+                    }
+                    *slot = Some(result);
+                    if !sp.running()
+                        && let Some(s) = sp.started
+                    {
+                        sp.elapsed = s.elapsed();
+                    }
                 }
                 Vec::new()
             }
@@ -1216,10 +1430,29 @@ impl App {
                     report,
                 } = self.step.clone()
                 {
+                    let mut parts = self.upload.as_mut().and_then(|u| u.parts.take());
+                    if let Some(pr) = &mut parts {
+                        if let Some(i) = pr.current {
+                            pr.status[i] = super::steps::parts::PartStatus::Done {
+                                outcome: outcome.clone(),
+                                entry: entry.clone(),
+                                history_error: history_error.clone(),
+                            };
+                        }
+                        if matches!(outcome, UploadOutcome::Accepted { .. })
+                            && pr.next_waiting().is_some()
+                        {
+                            let pr = pr.clone();
+                            return self.start_part(&tracker, pr);
+                        }
+                        // Never send later parts after one did not go through.
+                        pr.stop();
+                    }
                     self.result = Some(result::ResultView {
                         outcome: outcome.clone(),
                         entry,
                         history_error,
+                        parts,
                     });
                     self.step = Step::Result {
                         tracker,
@@ -1400,8 +1633,14 @@ impl App {
             }
             Step::Upload { tracker, file, .. } => {
                 if let Some(u) = &self.upload {
-                    let name = file
-                        .upload
+                    let current = u
+                        .parts
+                        .as_ref()
+                        .and_then(|p| p.current.and_then(|i| p.parts.get(i)))
+                        .map(|p| p.path.clone());
+                    let name = current
+                        .as_ref()
+                        .unwrap_or(&file.upload)
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
@@ -1412,15 +1651,24 @@ impl App {
                     u.draw(frame, area, t, &name, &endpoint);
                 }
             }
-            Step::Result { file, report, .. } => {
+            Step::Result {
+                tracker,
+                file,
+                report,
+                ..
+            } => {
                 if let Some(r) = &self.result {
-                    r.draw(
-                        frame,
-                        area,
-                        t,
-                        &report.file.sha256,
-                        &file.upload.display().to_string(),
-                    );
+                    if r.parts.is_some() {
+                        r.draw_parts(frame, area, t, &tracker.tracker.name);
+                    } else {
+                        r.draw(
+                            frame,
+                            area,
+                            t,
+                            &report.file.sha256,
+                            &file.upload.display().to_string(),
+                        );
+                    }
                 }
             }
         }

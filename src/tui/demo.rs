@@ -32,7 +32,8 @@ pub fn render(app: &App, width: u16, height: u16) -> Buffer {
 }
 
 /// Every step rendered with demo data: tracker, file, validate, samples, columns,
-/// confirm-duplicate, upload, result-accepted, result-rejected.
+/// confirm-duplicate, upload, result-accepted, result-rejected, and confirm-parts (a file over
+/// 1 GiB sent in parts).
 pub fn screens(theme: &Theme, width: u16, height: u16) -> Vec<(&'static str, Buffer)> {
     apps(theme)
         .into_iter()
@@ -42,7 +43,7 @@ pub fn screens(theme: &Theme, width: u16, height: u16) -> Vec<(&'static str, Buf
 }
 
 /// Names returned by [`screens`], in order.
-pub const SCREEN_NAMES: [&str; 9] = [
+pub const SCREEN_NAMES: [&str; 10] = [
     "tracker",
     "file",
     "validate",
@@ -52,6 +53,7 @@ pub const SCREEN_NAMES: [&str; 9] = [
     "upload",
     "result-accepted",
     "result-rejected",
+    "confirm-parts",
 ];
 
 fn time(d: u32, h: u32, m: u32) -> chrono::DateTime<Utc> {
@@ -395,6 +397,7 @@ fn at_result(theme: &Theme, outcome: UploadOutcome) -> App {
         outcome: outcome.clone(),
         entry: Some(entry),
         history_error: None,
+        parts: None,
     });
     a.step = Step::Result {
         tracker: prod(),
@@ -403,6 +406,213 @@ fn at_result(theme: &Theme, outcome: UploadOutcome) -> App {
         outcome,
     };
     a
+}
+
+const BIG: &str = "/home/demo/exports/orders-2021-2026.csv";
+const PART_DIR: &str = "/home/demo/.local/share/lbimport/converted";
+
+/// The demo's big file: 2.4 GB, over the 1 GiB limit (the validator says so).
+fn big_report() -> Report {
+    let mut r = report(false);
+    r.file.path = BIG.into();
+    r.file.bytes = 2_401_004_118;
+    r.file.sha256 = "5d1e".repeat(16);
+    r.stats.rows = 69_120_554;
+    r.stats.valid_rows = r.stats.rows;
+    r.stats.lines = r.stats.rows;
+    r.stats.orders = 23_040_117;
+    r.verdict = Verdict::Errors;
+    r.issues.insert(
+        0,
+        Issue {
+            code: Code::FileTooLarge,
+            severity: Code::FileTooLarge.severity(),
+            count: 1,
+            message: "the file is over the service's 1 GiB limit for one upload".into(),
+            examples: vec![],
+        },
+    );
+    r
+}
+
+/// The three parts of the big file, each with its own report.
+fn big_parts() -> Vec<super::app::Part> {
+    let sizes = [1_073_740_002u64, 1_073_716_544, 253_547_572];
+    let rows = [30_911_020u64, 30_910_412, 7_299_122];
+    let orders = [10_303_541u64, 10_303_004, 2_433_572];
+    let shas = ["a3c1", "77e0", "0b9f"];
+    (0..3)
+        .map(|i| {
+            let mut r = report(false);
+            r.file.path = format!("{PART_DIR}/orders-2021-2026.part-{:03}.csv", i + 1);
+            r.file.bytes = sizes[i];
+            r.file.sha256 = shas[i].repeat(16);
+            r.stats.rows = rows[i];
+            r.stats.valid_rows = rows[i];
+            r.stats.orders = orders[i];
+            if i == 2 {
+                r.verdict = Verdict::Ok;
+                r.issues.clear();
+            }
+            super::app::Part {
+                path: PathBuf::from(&r.file.path),
+                report: Arc::new(r),
+            }
+        })
+        .collect()
+}
+
+fn big_choice(with_parts: bool) -> FileChoice {
+    let mut f = FileChoice::plain(PathBuf::from(BIG));
+    if with_parts {
+        f.parts = big_parts();
+    }
+    f
+}
+
+fn at_validate_big(theme: &Theme, split_done: bool) -> App {
+    let mut a = base(theme);
+    let mut v = validate::ValidateView::new(1, PathBuf::from(BIG), Arc::new(Progress::new()), None);
+    v.elapsed = Duration::from_secs(41);
+    v.can_map = true;
+    v.result = Some(Ok(Arc::new(big_report())));
+    let mut sp =
+        super::steps::parts::SplitState::new(2, v.part_limit, Arc::new(Progress::new()), None);
+    if split_done {
+        let parts = big_parts();
+        sp.split_done(parts.iter().map(|p| p.path.clone()).collect());
+        sp.reports = parts.iter().map(|p| Some(Ok(p.report.clone()))).collect();
+        sp.elapsed = Duration::from_secs(97);
+        v.tab = validate::Tab::Parts;
+    } else {
+        sp.snap = Snapshot {
+            bytes_read: 3_140_000_000,
+            total_bytes: 2 * 2_401_004_118,
+            rows: 90_400_112,
+            ..Default::default()
+        };
+        sp.elapsed = Duration::from_secs(33);
+        v.tab = validate::Tab::Parts;
+    }
+    v.split = Some(sp);
+    a.validate = Some(v);
+    a.step = Step::Validate {
+        tracker: prod(),
+        file: big_choice(false),
+    };
+    a
+}
+
+fn big_history_entry() -> HistoryEntry {
+    let p = &big_parts()[0];
+    HistoryEntry {
+        time: time(26, 18, 5),
+        tracker_name: "shop-prod".into(),
+        tracker_id: "1292-9381".into(),
+        base_url: "https://live.luigisbox.com".into(),
+        file: p.path.clone(),
+        bytes: p.report.file.bytes,
+        sha256: p.report.file.sha256.clone(),
+        format: Format::Csv,
+        rows: Some(p.report.stats.rows),
+        orders: Some(p.report.stats.orders),
+        outcome: Outcome::Accepted,
+        status: Some(200),
+        duration_ms: 402_118,
+        detail: None,
+    }
+}
+
+fn big_run(
+    statuses: Vec<super::steps::parts::PartStatus>,
+    current: Option<usize>,
+) -> super::steps::parts::PartsRun {
+    let mut pr = super::steps::parts::PartsRun::new(big_parts(), Vec::new());
+    pr.status = statuses;
+    pr.current = current;
+    pr
+}
+
+/// The multi-part states: splitting, parts validated, Confirm with a part already sent,
+/// uploading part 2 of 3, a result with mixed outcomes.
+fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
+    use super::steps::parts::PartStatus;
+    let mut over = at_validate_big(theme, false);
+    if let Some(v) = &mut over.validate {
+        v.split = None;
+        v.tab = validate::Tab::Issues;
+    }
+    out.push(("validate-over-limit", over));
+    out.push(("validate-splitting", at_validate_big(theme, false)));
+    out.push(("validate-parts", at_validate_big(theme, true)));
+
+    let mut conf = at_validate_big(theme, true);
+    conf.confirm = Some(confirm::ConfirmView {
+        skew: Some(Ok(300)),
+        part_duplicates: vec![Some(big_history_entry()), None, None],
+        ..Default::default()
+    });
+    conf.step = Step::Confirm {
+        tracker: prod(),
+        file: big_choice(true),
+        report: Arc::new(big_report()),
+    };
+    out.push(("confirm-parts", conf));
+
+    let accepted = |ms: u64, bytes: u64| PartStatus::Done {
+        outcome: UploadOutcome::Accepted {
+            status: 200,
+            body: String::new(),
+            duration: Duration::from_millis(ms),
+            bytes,
+        },
+        entry: Some(big_history_entry()),
+        history_error: None,
+    };
+    let mut up = at_upload(theme);
+    if let Some(u) = &mut up.upload {
+        u.total = 1_073_716_544;
+        u.sent = 611_200_000;
+        u.parts = Some(big_run(
+            vec![
+                accepted(402_118, 1_073_740_002),
+                PartStatus::Sending,
+                PartStatus::Waiting,
+            ],
+            Some(1),
+        ));
+    }
+    up.step = Step::Upload {
+        tracker: prod(),
+        file: big_choice(true),
+        report: Arc::new(big_report()),
+    };
+    out.push(("upload-parts", up));
+
+    let failed = UploadOutcome::Failed {
+        reason: "connection reset by peer after 3 attempts".into(),
+        sent: 612_000_000,
+    };
+    let mut res = at_result(theme, failed.clone());
+    if let Some(r) = &mut res.result {
+        r.parts = Some(big_run(
+            vec![
+                accepted(402_118, 1_073_740_002),
+                PartStatus::Done {
+                    outcome: failed,
+                    entry: Some(big_history_entry()),
+                    history_error: None,
+                },
+                PartStatus::NotSent,
+            ],
+            None,
+        ));
+    }
+    if let Step::Result { file, report, .. } = &mut res.step {
+        *file = big_choice(true);
+        *report = Arc::new(big_report());
+    }
+    out.push(("result-parts", res));
 }
 
 /// Every demo state, named; a superset of [`screens`] used by the snapshot tests (overlays,
@@ -498,6 +708,7 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         key_problem: None,
         skew: Some(Ok(300)),
         skew_run: 0,
+        ..Default::default()
     });
     conf.step = Step::Confirm {
         tracker: prod(),
@@ -564,5 +775,6 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         "the validated file has not been uploaded".into(),
     ));
     out.push(("quit-confirm", quit));
+    parts_apps(theme, &mut out);
     out
 }

@@ -24,6 +24,9 @@ pub struct Driver {
     data_dir: PathBuf,
     sandbox: SharedSandbox,
     uploads: Vec<JoinHandle<()>>,
+    /// The last split thread: a new split waits for it, so two splits never write the same
+    /// part files at once.
+    split: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -47,6 +50,7 @@ impl Driver {
             data_dir,
             sandbox: Arc::new(Mutex::new(None)),
             uploads: Vec::new(),
+            split: None,
         }
     }
 
@@ -103,6 +107,69 @@ impl Driver {
                             run,
                             result: Err(format!("cannot start the conversion thread: {e}")),
                         });
+                    }
+                }
+                Effect::SplitAndValidate {
+                    run,
+                    input,
+                    format,
+                    limit,
+                    stem,
+                    progress,
+                } => {
+                    let tx = self.tx.clone();
+                    // Parts go to the data directory, next to converted files, never next to
+                    // the user's file.
+                    let dir = self.data_dir.join("converted");
+                    let previous = self.split.take();
+                    let spawned = std::thread::Builder::new()
+                        .name("lbimport-split".into())
+                        .spawn(move || {
+                            // A stopped split may still be writing the same part files.
+                            if let Some(h) = previous {
+                                let _ = h.join();
+                            }
+                            let t0 = Instant::now();
+                            let paths =
+                                services::split(&input, format, limit, &dir, &stem, &progress);
+                            tracing::info!(
+                                file = %input.display(),
+                                limit,
+                                parts = paths.as_ref().map_or(0, Vec::len),
+                                ms = t0.elapsed().as_millis() as u64,
+                                "split finished"
+                            );
+                            let paths = match paths {
+                                Ok(p) => p,
+                                Err(e) => {
+                                    let _ = tx.send(Msg::SplitDone {
+                                        run,
+                                        result: Err(e),
+                                    });
+                                    return;
+                                }
+                            };
+                            let _ = tx.send(Msg::SplitDone {
+                                run,
+                                result: Ok(paths.clone()),
+                            });
+                            for (index, p) in paths.iter().enumerate() {
+                                if progress.is_cancelled() {
+                                    return;
+                                }
+                                progress.publish(crate::validate::Snapshot::default());
+                                let result = services::validate(p, &progress).map(Arc::new);
+                                let _ = tx.send(Msg::PartValidated { run, index, result });
+                            }
+                        });
+                    match spawned {
+                        Ok(h) => self.split = Some(h),
+                        Err(e) => {
+                            let _ = self.tx.send(Msg::SplitDone {
+                                run,
+                                result: Err(format!("cannot start the split thread: {e}")),
+                            });
+                        }
                     }
                 }
                 Effect::StartPlan {

@@ -44,6 +44,9 @@ pub struct Options {
     pub tracker: Option<String>,
     /// Theme name.
     pub theme: Option<String>,
+    /// Largest file sent in one upload (default: the service's 1 GiB); larger files are
+    /// split into parts. For tests and rehearsals.
+    pub part_bytes: Option<u64>,
 }
 
 /// Render tick: progress polling and clocks.
@@ -117,6 +120,9 @@ async fn event_loop(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut app = App::new(ctx);
+    if let Some(n) = opts.part_bytes {
+        app.part_bytes = n;
+    }
     let mut driver = Driver::new(store, history, data_dir);
     let fx = app.start(opts.tracker.as_deref(), opts.file.clone());
     let mut quit = driver.execute(fx);

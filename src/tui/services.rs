@@ -163,6 +163,44 @@ pub fn validate(path: &Path, progress: &Progress) -> Result<Report, String> {
     }
 }
 
+/// Split the documented-layout file `input` (CSV or JSON lines, `format`) at order boundaries
+/// into parts of at most `limit` bytes, written to `dir` as `<stem>.part-001.csv` (or `.json`),
+/// … (blocking; run it on its own thread). Cancelled through `progress`; the parts written so
+/// far are then removed.
+pub fn split(
+    input: &Path,
+    format: Format,
+    limit: u64,
+    dir: &Path,
+    stem: &str,
+    progress: &Progress,
+) -> Result<Vec<PathBuf>, String> {
+    let r = match format {
+        Format::Csv => crate::mapping::split::split_path(input, limit, dir, stem, Some(progress)),
+        Format::Json => {
+            crate::mapping::split::split_json_path(input, limit, dir, stem, Some(progress))
+        }
+    };
+    match r {
+        Ok(p) => {
+            // Parts left by an earlier split of the same name into more parts would only
+            // confuse: remove those numbered past the new last part.
+            let ext = format.extension();
+            let mut n = p.len() + 1;
+            while n < 100_000 {
+                let stale = dir.join(format!("{stem}.part-{n:03}.{ext}"));
+                if std::fs::remove_file(&stale).is_err() {
+                    break;
+                }
+                n += 1;
+            }
+            Ok(p)
+        }
+        Err(crate::mapping::MappingError::Cancelled) => Err("cancelled".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Whether column mapping is available in this build.
 pub fn mapping_available() -> bool {
     true

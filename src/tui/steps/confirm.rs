@@ -5,9 +5,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::is_char;
+use super::{is_char, step_selection};
 use crate::config::HistoryEntry;
 use crate::tui::app::{Chosen, FileChoice};
 use crate::tui::services;
@@ -34,6 +34,11 @@ pub struct ConfirmView {
     pub skew: Option<Result<i64, String>>,
     /// Run id of the clock measurement whose answer is awaited.
     pub skew_run: u64,
+    /// For a file sent in parts: per part, the history entry of the same bytes already sent
+    /// to this tracker (such parts are skipped unless `D` is pressed).
+    pub part_duplicates: Vec<Option<HistoryEntry>>,
+    /// Selected part (its full path and sha256 are shown).
+    pub part_sel: usize,
 }
 
 /// Seconds with one decimal and a sign (`+1.2 s`); never `-0.0`.
@@ -55,8 +60,50 @@ pub enum Action {
 }
 
 impl ConfirmView {
+    /// Whether the file is sent in parts.
+    pub fn in_parts(&self) -> bool {
+        !self.part_duplicates.is_empty()
+    }
+
+    /// Parts already sent to this tracker (count).
+    pub fn parts_already_sent(&self) -> usize {
+        self.part_duplicates.iter().filter(|d| d.is_some()).count()
+    }
+
+    fn has_duplicates(&self) -> bool {
+        self.duplicate.is_some() || self.parts_already_sent() > 0
+    }
+
     /// Key bindings of the current state.
     pub fn keys(&self) -> Vec<KeyHint> {
+        if self.in_parts() {
+            let mut v = vec![hint(
+                "y",
+                "upload parts",
+                "Upload the parts one after another (it cannot be undone)",
+            )];
+            if self.parts_already_sent() > 0 {
+                v.push(hint(
+                    "D",
+                    if self.override_duplicate {
+                        "skip sent parts"
+                    } else {
+                        "resend sent parts"
+                    },
+                    "Also send the parts that already reached this tracker (or skip them again)",
+                ));
+            }
+            v.push(hint(
+                "↑↓",
+                "part",
+                "Select a part (its path and sha256 are shown in full)",
+            ));
+            v.push(hint("Esc", "back", "Back to the validation results"));
+            v.push(hint("h", "history", "Show the upload history"));
+            v.push(hint("?", "help", "Show all keys"));
+            v.push(hint("q", "quit", "Quit lbimport"));
+            return v;
+        }
         let mut v = vec![hint(
             "y",
             "upload",
@@ -80,10 +127,27 @@ impl ConfirmView {
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
         match key.code {
             KeyCode::Esc => Action::Back,
-            KeyCode::Char('D') if self.duplicate.is_some() => {
+            KeyCode::Char('D') if self.has_duplicates() => {
                 self.override_duplicate = !self.override_duplicate;
                 self.message = None;
                 Action::None
+            }
+            KeyCode::Up | KeyCode::Down | KeyCode::Home | KeyCode::End if self.in_parts() => {
+                step_selection(&mut self.part_sel, self.part_duplicates.len(), key);
+                Action::None
+            }
+            _ if (is_char(key, 'y') || is_char(key, 'Y')) && self.in_parts() => {
+                if self.parts_already_sent() == self.part_duplicates.len()
+                    && !self.override_duplicate
+                {
+                    self.message = Some(
+                        "every part already reached this tracker — nothing left to send; press D to send them all again"
+                            .to_string(),
+                    );
+                    Action::None
+                } else {
+                    Action::Upload
+                }
             }
             _ if is_char(key, 'y') || is_char(key, 'Y') => {
                 if self.duplicate.is_some() && !self.override_duplicate {
@@ -135,6 +199,10 @@ impl ConfirmView {
         file: &FileChoice,
         report: &Report,
     ) {
+        if !file.parts.is_empty() {
+            self.draw_parts(frame, area, theme, tracker, file);
+            return;
+        }
         let dup_h = if self.duplicate.is_some() { 5 } else { 0 };
         let [main, dup, foot] = Layout::vertical([
             Constraint::Min(10),
@@ -311,6 +379,274 @@ impl ConfirmView {
         }
         frame.render_widget(
             Paragraph::new(foot_lines)
+                .wrap(Wrap { trim: true })
+                .block(ui::block(theme, "Confirm")),
+            foot,
+        );
+    }
+
+    /// Draw the step for a file sent in parts: totals, the per-part table with the duplicate
+    /// guard, the ETA against the per-part time limit.
+    fn draw_parts(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        tracker: &Chosen,
+        file: &FileChoice,
+    ) {
+        let parts = &file.parts;
+        let t = &tracker.tracker;
+        let kv = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:<11}"), theme.muted),
+                Span::styled(v, theme.text),
+            ])
+        };
+        let total: u64 = parts.iter().map(|p| p.report.file.bytes).sum();
+        let rows: u64 = parts.iter().map(|p| p.report.stats.rows).sum();
+        let orders: u64 = parts.iter().map(|p| p.report.stats.orders).sum();
+        let largest = parts.iter().map(|p| p.report.file.bytes).max().unwrap_or(0);
+        let mut warnings: Vec<(crate::validate::Code, u64)> = Vec::new();
+        for p in parts {
+            for i in p
+                .report
+                .issues
+                .iter()
+                .filter(|i| i.severity == Severity::Warning)
+            {
+                match warnings.iter_mut().find(|(c, _)| *c == i.code) {
+                    Some(w) => w.1 += i.count,
+                    None => warnings.push((i.code, i.count)),
+                }
+            }
+        }
+        let already = self.parts_already_sent();
+        let sending = if self.override_duplicate {
+            parts.len()
+        } else {
+            parts.len().saturating_sub(already)
+        };
+        let mut lines = vec![
+            kv(
+                "tracker",
+                format!(
+                    "{} ({}){}",
+                    ui::sanitize(&t.name, 40),
+                    ui::sanitize(&t.tracker_id, 30),
+                    if tracker.sandbox {
+                        " — local sandbox"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            kv(
+                "endpoint",
+                ui::sanitize(
+                    &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
+                    120,
+                ),
+            ),
+            kv(
+                "file",
+                format!(
+                    "{} (split)",
+                    ui::short_path(&file.upload.display().to_string(), 56)
+                ),
+            ),
+            kv(
+                "parts",
+                format!(
+                    "{} parts · {} · {} rows · {} orders",
+                    parts.len(),
+                    ui::bytes(total),
+                    ui::count(rows),
+                    ui::count(orders)
+                ),
+            ),
+            kv(
+                "warnings",
+                if warnings.is_empty() {
+                    "none".to_string()
+                } else {
+                    warnings
+                        .iter()
+                        .map(|(c, n)| format!("{c} ×{}", ui::count(*n)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            ),
+            kv(
+                "changes",
+                file.transformations.first().map_or(
+                    "none besides the split — rows are sent as they are".to_string(),
+                    |t| ui::sanitize(t, 200),
+                ),
+            ),
+            {
+                let (v, style) = self.skew_text(theme);
+                Line::from(vec![
+                    Span::styled(format!("{:<11}", "clock skew"), theme.muted),
+                    Span::styled(v, style),
+                ])
+            },
+            kv(
+                "time limit",
+                format!(
+                    "each part within 10:00: the largest ({}) needs ≥ {}",
+                    ui::bytes(largest),
+                    ui::rate((largest as f64 / UPLOAD_LIMIT_SECS as f64).max(1.0))
+                ),
+            ),
+        ];
+        if let Some(p) = &self.key_problem {
+            lines.insert(
+                2,
+                Line::from(vec![
+                    Span::styled(format!("{:<11}", "key"), theme.muted),
+                    Span::styled(format!("⚠ {}", ui::sanitize(p, 120)), theme.error),
+                ]),
+            );
+        }
+        let main_h = lines.len() as u16 + 2;
+        // The table as tall as its rows (+ header, borders, the selected part's details).
+        let table_h = (parts.len() as u16).saturating_add(5);
+        let [main, table, _, foot] = Layout::vertical([
+            Constraint::Length(main_h),
+            Constraint::Length(table_h),
+            Constraint::Min(0),
+            Constraint::Length(3),
+        ])
+        .areas(area);
+        frame.render_widget(
+            Paragraph::new(lines).block(ui::block(theme, "About to upload, part by part")),
+            main,
+        );
+        let sel = self.part_sel.min(parts.len().saturating_sub(1));
+        // Narrow: no file column (the names differ only by their number; the selected
+        // part's full path is shown under the table when there is room).
+        let wide = table.width >= 110;
+        let rows: Vec<Row> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let r = &p.report;
+                let (status, st) = match self.part_duplicates.get(i).cloned().flatten() {
+                    Some(d) if self.override_duplicate => {
+                        (format!("send AGAIN (already {})", d.outcome), theme.warning)
+                    }
+                    Some(d) if wide => (
+                        format!(
+                            "skip: already {} {}",
+                            d.outcome,
+                            d.time.format("%m-%d %H:%M")
+                        ),
+                        theme.ok,
+                    ),
+                    Some(d) => (
+                        format!("skip: {} {}", d.outcome, d.time.format("%m-%d")),
+                        theme.ok,
+                    ),
+                    None => ("send".to_string(), theme.text),
+                };
+                let sha: String = r.file.sha256.chars().take(12).collect();
+                let mut cells = vec![Cell::from(format!("{}", i + 1))];
+                if wide {
+                    cells.push(Cell::from(super::parts::file_name(&p.path)));
+                }
+                cells.extend([
+                    Cell::from(ui::bytes(r.file.bytes)),
+                    Cell::from(ui::count(r.stats.rows)),
+                    Cell::from(ui::count(r.stats.orders)),
+                    Cell::from(format!("{sha}…")),
+                    Cell::from(Span::styled(status, st)),
+                ]);
+                Row::new(cells).style(theme.text)
+            })
+            .collect();
+        let detail_h = if table.height >= parts.len() as u16 + 5 {
+            2
+        } else {
+            1
+        };
+        let [tab_area, detail] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(detail_h)]).areas(table);
+        let title = if already == 0 {
+            format!(
+                "Parts ({}) — sent one after another, in this order",
+                parts.len()
+            )
+        } else if self.override_duplicate {
+            format!(
+                "Parts ({}) — DUPLICATES ALLOWED: {already} sent again; D skips them",
+                parts.len()
+            )
+        } else {
+            format!(
+                "Parts ({}) — {already} already accepted, skipped; D sends again",
+                parts.len()
+            )
+        };
+        let mut widths = vec![Constraint::Length(3)];
+        let mut header = vec!["#"];
+        if wide {
+            widths.push(Constraint::Fill(1));
+            header.push("file");
+        }
+        widths.extend([
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(11),
+            Constraint::Length(13),
+            if wide {
+                Constraint::Length(34)
+            } else {
+                Constraint::Fill(3)
+            },
+        ]);
+        header.extend(["bytes", "rows", "orders", "sha256", "this upload"]);
+        let table_w = Table::new(rows, widths)
+            .header(Row::new(header).style(theme.muted))
+            .row_highlight_style(ui::selected(theme))
+            .block(ui::block(theme, title));
+        let mut st = TableState::default().with_selected(Some(sel));
+        frame.render_stateful_widget(table_w, tab_area, &mut st);
+        if let Some(p) = parts.get(sel) {
+            let mut detail_lines = vec![Line::from(vec![
+                Span::styled(format!(" part {} sha256 ", sel + 1), theme.muted),
+                Span::styled(p.report.file.sha256.clone(), theme.text),
+            ])];
+            if detail_h > 1 {
+                detail_lines.push(Line::from(vec![
+                    Span::styled(" path ", theme.muted),
+                    Span::styled(
+                        ui::short_path(&p.path.display().to_string(), 200),
+                        theme.text,
+                    ),
+                ]));
+            }
+            frame.render_widget(Paragraph::new(detail_lines), detail);
+        }
+        let text = match &self.message {
+            Some(m) => Line::styled(ui::sanitize(m, 200), theme.error),
+            None => Line::from(vec![
+                Span::styled(
+                    "An upload cannot be undone or deleted. ",
+                    theme.warning.add_modifier(Modifier::BOLD),
+                ),
+                Span::styled("y", theme.accent.add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!(
+                        " sends {sending} part{} in order, stopping at a failure.",
+                        if sending == 1 { "" } else { "s" }
+                    ),
+                    theme.text,
+                ),
+            ]),
+        };
+        frame.render_widget(
+            Paragraph::new(text)
                 .wrap(Wrap { trim: true })
                 .block(ui::block(theme, "Confirm")),
             foot,

@@ -3,6 +3,7 @@
 pub mod columns;
 pub mod confirm;
 pub mod file;
+pub mod parts;
 pub mod result;
 pub mod tracker;
 pub mod upload;

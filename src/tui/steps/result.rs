@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::is_char;
+use super::parts::{PartStatus, PartsRun, join_numbers};
 use crate::config::HistoryEntry;
 use crate::tui::services::UploadOutcome;
 use crate::tui::theme::Theme;
@@ -22,6 +23,8 @@ pub struct ResultView {
     pub entry: Option<HistoryEntry>,
     /// Why no history entry could be written.
     pub history_error: Option<String>,
+    /// For a file sent in parts: every part's outcome (`outcome` is the last part sent).
+    pub parts: Option<PartsRun>,
 }
 
 /// What the result step asks the app to do.
@@ -40,7 +43,10 @@ pub enum Action {
 impl ResultView {
     /// Whether the server accepted the file.
     pub fn accepted(&self) -> bool {
-        matches!(self.outcome, UploadOutcome::Accepted { .. })
+        match &self.parts {
+            Some(p) => p.all_in_service(),
+            None => matches!(self.outcome, UploadOutcome::Accepted { .. }),
+        }
     }
 
     /// Key bindings.
@@ -208,6 +214,144 @@ impl ResultView {
             Paragraph::new(lines)
                 .wrap(Wrap { trim: false })
                 .block(ui::block(theme, "Details")),
+            body,
+        );
+    }
+
+    /// Draw the step for a file sent in parts: each part's outcome, and when only some went
+    /// through, which parts are in the service and which remain (with their paths).
+    pub fn draw_parts(&self, frame: &mut Frame, area: Rect, theme: &Theme, tracker_name: &str) {
+        let Some(pr) = &self.parts else { return };
+        let n = pr.parts.len();
+        let (inside, outside) = pr.split_by_service();
+        let failed_at = pr.status.iter().position(|s| {
+            matches!(s, PartStatus::Done { outcome, .. } if !matches!(outcome, UploadOutcome::Accepted { .. }))
+        });
+        let (banner, style) = match failed_at {
+            None if outside.is_empty() => (format!("✔ ALL {n} PARTS ACCEPTED"), theme.ok),
+            None => (
+                format!("■ {} OF {n} PARTS IN THE SERVICE", inside.len()),
+                theme.warning,
+            ),
+            Some(i) => {
+                let what = match &pr.status[i] {
+                    PartStatus::Done { outcome, .. } => match outcome {
+                        UploadOutcome::Rejected { status, .. } => format!("REJECTED ({status})"),
+                        UploadOutcome::Failed { .. } => "FAILED".to_string(),
+                        UploadOutcome::Cancelled => "CANCELLED".to_string(),
+                        UploadOutcome::Unknown { .. } => "UNKNOWN".to_string(),
+                        UploadOutcome::Accepted { .. } => "ACCEPTED".to_string(),
+                    },
+                    _ => String::new(),
+                };
+                let later: Vec<usize> = pr
+                    .status
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| matches!(s, PartStatus::NotSent))
+                    .map(|(i, _)| i + 1)
+                    .collect();
+                (
+                    format!(
+                        "✘ PART {} OF {n} {what}{}",
+                        i + 1,
+                        if !later.is_empty() {
+                            format!(" — not sent: part {}", join_numbers(&later))
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    theme.error,
+                )
+            }
+        };
+        let [head, body] =
+            Layout::vertical([Constraint::Length(4), Constraint::Min(5)]).areas(area);
+        let mut lines = pr.lines(theme, body.width as usize);
+        lines.push(Line::raw(""));
+        if failed_at.is_some() || !outside.is_empty() {
+            if let Some(PartStatus::Done { outcome, .. }) = failed_at.map(|i| &pr.status[i]) {
+                let why = match outcome {
+                    UploadOutcome::Rejected { body, .. } => {
+                        body.lines().next().unwrap_or("").to_string()
+                    }
+                    UploadOutcome::Failed { reason, .. } | UploadOutcome::Unknown { reason } => {
+                        reason.clone()
+                    }
+                    _ => String::new(),
+                };
+                if !why.trim().is_empty() {
+                    lines.push(Line::styled(
+                        format!("server/cause: {}", ui::sanitize(&why, 200)),
+                        theme.text,
+                    ));
+                }
+            }
+            if inside.is_empty() {
+                lines.push(Line::styled(
+                    "No part is in the service: nothing was imported.",
+                    theme.text,
+                ));
+            } else {
+                lines.push(Line::styled(
+                    format!(
+                        "Already in the service (uploads cannot be undone): part {}.",
+                        join_numbers(&inside)
+                    ),
+                    theme.warning,
+                ));
+            }
+            lines.push(Line::styled(
+                format!(
+                    "Not in the service: part {} — r retries them (parts already accepted are skipped), or later:",
+                    join_numbers(&outside)
+                ),
+                theme.text,
+            ));
+            for i in &outside {
+                if let Some(p) = pr.parts.get(i - 1) {
+                    lines.push(Line::styled(
+                        format!(
+                            "  lbimport upload {} --tracker {}",
+                            ui::sanitize(&p.path.display().to_string(), 300),
+                            ui::sanitize(tracker_name, 60)
+                        ),
+                        theme.accent,
+                    ));
+                }
+            }
+        } else {
+            lines.push(Line::styled(
+                "Every part is in the service; it processes them in the background.",
+                theme.text,
+            ));
+        }
+        match (&self.entry, &self.history_error) {
+            (Some(_), _) => lines.push(Line::styled(
+                "history: one entry per part sent (lbimport history)",
+                theme.muted,
+            )),
+            (None, Some(err)) => lines.push(Line::styled(
+                format!("history not written: {}", ui::sanitize(err, 200)),
+                theme.error,
+            )),
+            _ => {}
+        }
+        let next = if self.accepted() {
+            "Next: f uploads another file, Enter or q quits."
+        } else {
+            "Next: r retries the parts not in the service (back to Confirm), f picks another file, q quits."
+        };
+        lines.push(Line::styled(next, theme.accent));
+        frame.render_widget(
+            Paragraph::new(Line::styled(banner, style.add_modifier(Modifier::BOLD)))
+                .block(ui::block(theme, "Result")),
+            head,
+        );
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(ui::block(theme, format!("Parts ({n})"))),
             body,
         );
     }

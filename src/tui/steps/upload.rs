@@ -11,6 +11,7 @@ use ratatui::widgets::{Gauge, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
 
 use super::is_char;
+use super::parts::PartsRun;
 use crate::tui::services::UploadEvent;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
@@ -46,6 +47,8 @@ pub struct UploadView {
     pub asking_cancel: bool,
     /// Cancellation requested.
     pub cancelling: bool,
+    /// For a file sent in parts: every part's status (this view sends the current one).
+    pub parts: Option<PartsRun>,
 }
 
 /// What the upload step asks the app to do.
@@ -75,6 +78,7 @@ impl UploadView {
             clock_skew: None,
             asking_cancel: false,
             cancelling: false,
+            parts: None,
         }
     }
 
@@ -108,6 +112,12 @@ impl UploadView {
                 self.retry_reason = Some(reason);
             }
         }
+    }
+
+    /// For a multi-part upload: the current part's number (1-based) and the number of parts.
+    pub fn part_of(&self) -> Option<(usize, usize)> {
+        let pr = self.parts.as_ref()?;
+        Some((pr.current? + 1, pr.parts.len()))
     }
 
     /// Advance the elapsed clock.
@@ -158,10 +168,11 @@ impl UploadView {
         file_name: &str,
         endpoint: &str,
     ) {
+        let info_h = if self.parts.is_some() { 8 } else { 7 };
         let [g, limit, info, rest] = Layout::vertical([
             Constraint::Length(3),
             Constraint::Length(3),
-            Constraint::Length(7),
+            Constraint::Length(info_h),
             Constraint::Min(0),
         ])
         .areas(area);
@@ -186,7 +197,12 @@ impl UploadView {
                 .style(theme.gauge_bg)
                 .block(ui::block(
                     theme,
-                    format!("Uploading {}", ui::sanitize(file_name, 50)),
+                    match self.part_of() {
+                        Some((i, n)) => {
+                            format!("Uploading part {i} of {n}: {}", ui::sanitize(file_name, 50))
+                        }
+                        None => format!("Uploading {}", ui::sanitize(file_name, 50)),
+                    },
                 )),
             g,
         );
@@ -199,7 +215,15 @@ impl UploadView {
         frame.render_widget(
             Gauge::default()
                 .ratio(limit_ratio)
-                .label(format!("elapsed {} of 10:00", ui::clock(self.elapsed)))
+                .label(format!(
+                    "elapsed {} of 10:00{}",
+                    ui::clock(self.elapsed),
+                    if self.parts.is_some() {
+                        " (for this part)"
+                    } else {
+                        ""
+                    }
+                ))
                 .gauge_style(limit_style)
                 .style(theme.gauge_bg)
                 .block(ui::block(theme, "Time limit")),
@@ -211,7 +235,20 @@ impl UploadView {
                 Span::styled(v, theme.text),
             ])
         };
-        let mut lines = vec![
+        let mut lines = Vec::new();
+        if let Some(pr) = &self.parts {
+            let (done, done_bytes) = pr.accepted();
+            lines.push(kv(
+                "overall",
+                format!(
+                    "{done} of {} parts accepted · {} of {} sent",
+                    pr.to_send(),
+                    ui::bytes(done_bytes + self.sent.min(self.total)),
+                    ui::bytes(pr.bytes_to_send())
+                ),
+            ));
+        }
+        lines.extend([
             kv("endpoint", ui::sanitize(endpoint, 120)),
             kv(
                 "attempt",
@@ -221,7 +258,7 @@ impl UploadView {
                     format!("{} of up to 3", self.attempt)
                 },
             ),
-        ];
+        ]);
         if let Some(r) = &self.retry_reason {
             let after = self
                 .retry_after
@@ -254,7 +291,22 @@ impl UploadView {
                 .block(ui::block(theme, "Upload")),
             info,
         );
-        let _ = rest;
+        if let Some(pr) = &self.parts
+            && rest.height > 2
+        {
+            frame.render_widget(
+                Paragraph::new(pr.lines(theme, rest.width as usize))
+                    .scroll((
+                        pr.current
+                            .unwrap_or(0)
+                            .saturating_sub(rest.height.saturating_sub(3) as usize)
+                            as u16,
+                        0,
+                    ))
+                    .block(ui::block(theme, "Parts — sent one after another")),
+                rest,
+            );
+        }
         if self.asking_cancel {
             ui::popup(
                 frame,

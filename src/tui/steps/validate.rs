@@ -11,6 +11,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, TableState, Tabs, Wrap};
 
+use super::parts::SplitState;
 use super::{is_char, step_selection};
 use crate::tui::services;
 use crate::tui::theme::Theme;
@@ -25,6 +26,8 @@ pub enum Tab {
     Issues,
     /// Sampled multi-item orders.
     Samples,
+    /// The parts of a file split for upload.
+    Parts,
 }
 
 /// State of the validate step.
@@ -60,6 +63,10 @@ pub struct ValidateView {
     pub can_map: bool,
     /// What the file looks like (CSV delimiter, header, roles), when detected.
     pub detection: Option<Box<crate::mapping::detect::Detection>>,
+    /// The largest file sent in one upload; a larger file is split into parts.
+    pub part_limit: u64,
+    /// The split of a file over `part_limit`, once started.
+    pub split: Option<SplitState>,
 }
 
 /// What the validate step asks the app to do.
@@ -75,6 +82,10 @@ pub enum Action {
     Columns,
     /// Save the report.
     SaveReport,
+    /// Split the file into parts at order boundaries.
+    Split,
+    /// Stop the running split.
+    CancelSplit,
 }
 
 /// An issue row: from the report when done, from the snapshot while running.
@@ -104,7 +115,26 @@ impl ValidateView {
             message: None,
             can_map: false,
             detection: None,
+            part_limit: crate::mapping::split::DEFAULT_PART_BYTES,
+            split: None,
         }
+    }
+
+    /// Whether the validated file is over the part limit (it must be split to be sent).
+    pub fn over_limit(&self) -> bool {
+        self.report()
+            .is_some_and(|r| r.file.bytes > self.part_limit)
+    }
+
+    /// Whether a split (or the validation of its parts) is running.
+    pub fn splitting(&self) -> bool {
+        self.split.as_ref().is_some_and(SplitState::running)
+    }
+
+    /// The validated parts, when the file was split and no part has errors.
+    pub fn ready_parts(&self) -> Option<Vec<crate::tui::app::Part>> {
+        let parts = self.split.as_ref()?.parts()?;
+        (!parts.iter().any(|p| p.report.has_errors())).then_some(parts)
     }
 
     /// Whether the run is still going.
@@ -124,6 +154,9 @@ impl ValidateView {
             if let Some(s) = self.started {
                 self.elapsed = now.saturating_duration_since(s);
             }
+        }
+        if let Some(sp) = &mut self.split {
+            sp.tick(now);
         }
     }
 
@@ -181,14 +214,38 @@ impl ValidateView {
             ),
             hint(
                 "Tab",
-                if self.tab == Tab::Issues {
-                    "samples"
-                } else {
-                    "issues"
+                match self.next_tab() {
+                    Tab::Issues => "issues",
+                    Tab::Samples => "samples",
+                    Tab::Parts => "parts",
                 },
-                "Switch between the issues and the sample orders",
+                if self.split.is_some() {
+                    "Switch between the issues, the sample orders and the parts"
+                } else {
+                    "Switch between the issues and the sample orders"
+                },
             ),
         ];
+        if self.splitting() {
+            v[1] = hint(
+                "Esc",
+                "stop split",
+                "Stop splitting (the parts written are removed)",
+            );
+        }
+        if self.over_limit()
+            && !self.splitting()
+            && self.split.as_ref().is_none_or(|s| s.error.is_some())
+        {
+            v.insert(
+                0,
+                hint(
+                    "s",
+                    "split",
+                    "Split the file at order boundaries into parts that each fit one upload",
+                ),
+            );
+        }
         match self.tab {
             Tab::Issues => {
                 v.push(hint("↑↓", "select", "Select an issue"));
@@ -199,6 +256,7 @@ impl ValidateView {
                 ));
             }
             Tab::Samples => v.push(hint("←→", "page", "Previous / next sampled order")),
+            Tab::Parts => v.push(hint("↑↓", "select", "Select a part")),
         }
         v.push(hint(
             "r",
@@ -231,11 +289,33 @@ impl ValidateView {
             return Action::None;
         }
         match key.code {
+            KeyCode::Esc if self.splitting() => {
+                self.message = Some("split stopped".to_string());
+                return Action::CancelSplit;
+            }
             KeyCode::Esc => return Action::Back,
-            KeyCode::Tab | KeyCode::BackTab => {
-                self.tab = match self.tab {
-                    Tab::Issues => Tab::Samples,
-                    Tab::Samples => Tab::Issues,
+            KeyCode::Tab | KeyCode::BackTab => self.tab = self.next_tab(),
+            KeyCode::Up | KeyCode::Down | KeyCode::Home | KeyCode::End
+                if self.tab == Tab::Parts =>
+            {
+                if let Some(sp) = &mut self.split {
+                    let n = sp.paths.as_ref().map_or(0, Vec::len);
+                    step_selection(&mut sp.sel, n, key);
+                }
+            }
+            _ if is_char(key, 's') => {
+                if !self.over_limit() {
+                    self.message = Some(format!(
+                        "the file fits one upload (≤ {}) — no need to split it",
+                        super::parts::limit_text(self.part_limit)
+                    ));
+                } else if self.splitting() {
+                    self.message = Some("already splitting — Esc stops it".to_string());
+                } else if self.split.as_ref().is_some_and(|s| s.error.is_none()) {
+                    self.message =
+                        Some("the file is already split — see the Parts tab".to_string());
+                } else {
+                    return Action::Split;
                 }
             }
             KeyCode::Enter if self.tab == Tab::Issues => {
@@ -276,7 +356,36 @@ impl ValidateView {
         Action::None
     }
 
+    fn next_tab(&self) -> Tab {
+        match self.tab {
+            Tab::Issues => Tab::Samples,
+            Tab::Samples if self.split.is_some() => Tab::Parts,
+            Tab::Samples | Tab::Parts => Tab::Issues,
+        }
+    }
+
     fn try_continue(&mut self) -> Action {
+        if self.over_limit() {
+            let limit = super::parts::limit_text(self.part_limit);
+            self.message = Some(match &self.split {
+                None => format!(
+                    "the file is over the {limit} limit of one upload — press s to split it into parts"
+                ),
+                Some(s) if s.running() => {
+                    "still splitting and validating the parts — wait for the verdict".to_string()
+                }
+                Some(s) if s.error.is_some() => format!(
+                    "the split stopped ({}) — press s to split again",
+                    s.error.clone().unwrap_or_default()
+                ),
+                Some(s) if !s.parts_with_errors().is_empty() => format!(
+                    "part {} has errors — the service would reject it; fix the file first",
+                    super::parts::join_numbers(&s.parts_with_errors())
+                ),
+                Some(_) => return Action::Continue,
+            });
+            return Action::None;
+        }
         match &self.result {
             None => {
                 self.message = Some("still validating — wait for the verdict".to_string());
@@ -318,25 +427,39 @@ impl ValidateView {
             Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(right);
         let n_issues = self.issues().len();
         let n_samples = self.report().map_or(0, |r| r.samples.len());
-        let tabs = Tabs::new(vec![
+        let mut titles = vec![
             format!("Issues ({n_issues})"),
             format!("Sample orders ({n_samples})"),
-        ])
-        .select(match self.tab {
-            Tab::Issues => 0,
-            Tab::Samples => 1,
-        })
-        .style(theme.muted)
-        .highlight_style(
-            theme
-                .accent
-                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-        )
-        .divider(" │ ");
+        ];
+        if let Some(sp) = &self.split {
+            titles.push(format!(
+                "Parts ({})",
+                sp.paths
+                    .as_ref()
+                    .map_or("…".to_string(), |p| p.len().to_string())
+            ));
+        }
+        let tabs = Tabs::new(titles)
+            .select(match self.tab {
+                Tab::Issues => 0,
+                Tab::Samples => 1,
+                Tab::Parts => 2,
+            })
+            .style(theme.muted)
+            .highlight_style(
+                theme
+                    .accent
+                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            )
+            .divider(" │ ");
         frame.render_widget(tabs, tabs_area);
         match self.tab {
             Tab::Issues => self.draw_issues(frame, panel, theme),
             Tab::Samples => self.draw_samples(frame, panel, theme),
+            Tab::Parts => match &self.split {
+                Some(sp) => sp.draw_table(frame, panel, theme),
+                None => self.draw_issues(frame, panel, theme),
+            },
         }
         self.draw_banner(frame, banner, theme);
         if self.drill {
@@ -345,6 +468,24 @@ impl ValidateView {
     }
 
     fn draw_gauge(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        if let Some(sp) = &self.split {
+            let name = self
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let (title, ratio, label) = sp.gauge(&name);
+            frame.render_widget(
+                Gauge::default()
+                    .ratio(ratio)
+                    .label(Span::styled(label, theme.text.add_modifier(Modifier::BOLD)))
+                    .gauge_style(theme.gauge)
+                    .style(theme.gauge_bg)
+                    .block(ui::block(theme, title)),
+                area,
+            );
+            return;
+        }
         let s = &self.snap;
         let (total, read) = match self.report() {
             Some(r) => (r.file.bytes, r.file.bytes),
@@ -559,6 +700,52 @@ impl ValidateView {
     fn draw_banner(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let mut lines = Vec::new();
         match &self.result {
+            Some(Ok(r)) if self.over_limit() => match &self.split {
+                None => {
+                    lines.push(Line::styled(
+                        format!(
+                            "✘ {} — OVER THE {} LIMIT OF ONE UPLOAD",
+                            ui::bytes(r.file.bytes),
+                            super::parts::limit_text(self.part_limit)
+                        ),
+                        theme.error.add_modifier(Modifier::BOLD),
+                    ));
+                    lines.push(Line::from(vec![
+                        Span::styled("press ", theme.text),
+                        Span::styled("s", theme.accent.add_modifier(Modifier::BOLD)),
+                        Span::styled(
+                            " to split it at order boundaries into parts; your file is not changed",
+                            theme.text,
+                        ),
+                    ]));
+                }
+                Some(sp) => {
+                    let (text, st) = sp.verdict(theme);
+                    let next = if self.ready_parts().is_some() {
+                        "   — press c to continue"
+                    } else {
+                        ""
+                    };
+                    lines.push(Line::from(vec![
+                        Span::styled(text, st.add_modifier(Modifier::BOLD)),
+                        Span::styled(next, theme.muted),
+                    ]));
+                    if let Some(dir) = sp
+                        .paths
+                        .as_ref()
+                        .and_then(|p| p.first())
+                        .and_then(|p| p.parent())
+                    {
+                        lines.push(Line::styled(
+                            format!(
+                                "parts in {} · counters: the whole file",
+                                ui::short_path(&dir.display().to_string(), 56)
+                            ),
+                            theme.muted,
+                        ));
+                    }
+                }
+            },
             None => lines.push(Line::styled(
                 "validating… the verdict follows when the whole file is read",
                 theme.muted,
