@@ -86,6 +86,50 @@ fn serialize(rec: &csv::ByteRecord, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
+/// Assigns orders to parts, next-fit in first-seen order: `sizes` maps each order key to its
+/// bytes on entry and to its 0-based part number on return. Returns the number of parts.
+fn assign_parts(
+    first_seen: Vec<u64>,
+    sizes: &mut hashbrown::HashMap<u64, u64, IdBuild>,
+    max_bytes: u64,
+) -> Result<usize, MappingError> {
+    let mut part: u32 = 0;
+    let mut used: u64 = 0;
+    for h in &first_seen {
+        if let Some(e) = sizes.get_mut(h) {
+            let bytes = *e;
+            if bytes > max_bytes {
+                return Err(MappingError::Invalid(format!(
+                    "one order alone takes {bytes} bytes, more than the part size {max_bytes}"
+                )));
+            }
+            if used + bytes > max_bytes && used > 0 {
+                part += 1;
+                used = 0;
+            }
+            used += bytes;
+            *e = u64::from(part);
+        }
+    }
+    Ok(part as usize + 1)
+}
+
+/// Creates `dir` and the files of `parts` parts named by `name(n)` (1-based).
+fn create_parts(
+    dir: &Path,
+    parts: usize,
+    name: impl Fn(usize) -> PathBuf,
+) -> Result<(Vec<PathBuf>, Vec<BufWriter<File>>), MappingError> {
+    std::fs::create_dir_all(dir).map_err(|e| MappingError::io(dir, e))?;
+    let paths: Vec<PathBuf> = (1..=parts).map(name).collect();
+    let mut writers = Vec::with_capacity(parts);
+    for p in &paths {
+        let f = File::create(p).map_err(|e| MappingError::io(p, e))?;
+        writers.push(BufWriter::with_capacity(1 << 18, f));
+    }
+    Ok((paths, writers))
+}
+
 /// Split the documented-layout CSV `input` into parts of at most `max_bytes` in `dir`, named
 /// `<stem>.part-NNN.csv`. Returns the part paths in order. A file that already fits is still
 /// written as one part. Fails when a single order is larger than `max_bytes`.
@@ -130,34 +174,8 @@ pub fn split_path(
             p.set_counters(rec.position().map_or(0, |x| x.byte()), rows);
         }
     }
-    // assign parts: next-fit in first-seen order
-    let mut part: u32 = 0;
-    let mut used: u64 = 0;
-    for h in &first_seen {
-        if let Some(e) = sizes.get_mut(h) {
-            let bytes = *e;
-            if bytes > max_bytes {
-                return Err(MappingError::Invalid(format!(
-                    "one order alone takes {bytes} bytes, more than the part size {max_bytes}"
-                )));
-            }
-            if used + bytes > max_bytes && used > 0 {
-                part += 1;
-                used = 0;
-            }
-            used += bytes;
-            *e = u64::from(part);
-        }
-    }
-    drop(first_seen);
-    let parts = part as usize + 1;
-    std::fs::create_dir_all(dir).map_err(|e| MappingError::io(dir, e))?;
-    let paths: Vec<PathBuf> = (1..=parts).map(|n| part_path(dir, stem, n)).collect();
-    let mut writers = Vec::with_capacity(parts);
-    for p in &paths {
-        let f = File::create(p).map_err(|e| MappingError::io(p, e))?;
-        writers.push(BufWriter::with_capacity(1 << 18, f));
-    }
+    let parts = assign_parts(first_seen, &mut sizes, max_bytes)?;
+    let (paths, mut writers) = create_parts(dir, parts, |n| part_path(dir, stem, n))?;
     // pass 2: route rows
     let mut rdr = reader(input)?;
     let mut n: u64 = 0;
@@ -303,33 +321,8 @@ pub fn split_json_path(
             p.set_counters(pos, rows);
         }
     }
-    let mut part: u32 = 0;
-    let mut used: u64 = 0;
-    for h in &first_seen {
-        if let Some(e) = sizes.get_mut(h) {
-            let bytes = *e;
-            if bytes > max_bytes {
-                return Err(MappingError::Invalid(format!(
-                    "one order alone takes {bytes} bytes, more than the part size {max_bytes}"
-                )));
-            }
-            if used + bytes > max_bytes && used > 0 {
-                part += 1;
-                used = 0;
-            }
-            used += bytes;
-            *e = u64::from(part);
-        }
-    }
-    drop(first_seen);
-    let parts = part as usize + 1;
-    std::fs::create_dir_all(dir).map_err(|e| MappingError::io(dir, e))?;
-    let paths: Vec<PathBuf> = (1..=parts).map(|n| json_part_path(dir, stem, n)).collect();
-    let mut writers = Vec::with_capacity(parts);
-    for p in &paths {
-        let f = File::create(p).map_err(|e| MappingError::io(p, e))?;
-        writers.push(BufWriter::with_capacity(1 << 18, f));
-    }
+    let parts = assign_parts(first_seen, &mut sizes, max_bytes)?;
+    let (paths, mut writers) = create_parts(dir, parts, |n| json_part_path(dir, stem, n))?;
     // pass 2: route lines
     let mut r = open()?;
     let (mut n_rows, mut pos) = (0u64, 0u64);
