@@ -205,16 +205,13 @@ impl ResultView {
             "Next: r retries (back to Confirm), f picks another file, q quits."
         };
         lines.push(Line::styled(next, theme.accent));
-        frame.render_widget(
-            Paragraph::new(Line::styled(banner, style.add_modifier(Modifier::BOLD)))
-                .block(ui::block(theme, "Result")),
-            head,
-        );
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(ui::block(theme, "Details")),
-            body,
+        draw_panels(
+            frame,
+            theme,
+            [head, body],
+            (banner, style),
+            lines,
+            "Details".to_string(),
         );
     }
 
@@ -343,16 +340,35 @@ impl ResultView {
             "Next: r retries the parts not in the service (back to Confirm), f picks another file, q quits."
         };
         lines.push(Line::styled(next, theme.accent));
-        frame.render_widget(
-            Paragraph::new(Line::styled(banner, style.add_modifier(Modifier::BOLD)))
-                .block(ui::block(theme, "Result")),
-            head,
-        );
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(ui::block(theme, format!("Parts ({n})"))),
-            body,
+        draw_panels(
+            frame,
+            theme,
+            [head, body],
+            (banner, style),
+            lines,
+            format!("Parts ({n})"),
         );
     }
+}
+
+/// The banner panel and the details panel under it, shared by the single-file and parts views.
+fn draw_panels(
+    frame: &mut Frame,
+    theme: &Theme,
+    [head, body]: [Rect; 2],
+    (banner, style): (String, ratatui::style::Style),
+    lines: Vec<Line<'static>>,
+    title: String,
+) {
+    frame.render_widget(
+        Paragraph::new(Line::styled(banner, style.add_modifier(Modifier::BOLD)))
+            .block(ui::block(theme, "Result")),
+        head,
+    );
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(ui::block(theme, title)),
+        body,
+    );
 }
