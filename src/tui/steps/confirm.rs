@@ -210,13 +210,7 @@ impl ConfirmView {
             Constraint::Length(3),
         ])
         .areas(area);
-        let t = &tracker.tracker;
-        let kv = |k: &str, v: String| {
-            Line::from(vec![
-                Span::styled(format!("{k:<11}"), theme.muted),
-                Span::styled(v, theme.text),
-            ])
-        };
+        let kv = |k: &str, v: String| kv_line(theme, k, v);
         let st = &report.stats;
         let warnings: Vec<String> = report
             .issues
@@ -225,27 +219,10 @@ impl ConfirmView {
             .map(|i| format!("{} ×{}", i.code, ui::count(i.count)))
             .collect();
         let needed = report.file.bytes as f64 / UPLOAD_LIMIT_SECS as f64;
+        let [tracker_line, endpoint_line] = tracker_lines(theme, tracker);
         let mut lines = vec![
-            kv(
-                "tracker",
-                format!(
-                    "{} ({}){}",
-                    ui::sanitize(&t.name, 40),
-                    ui::sanitize(&t.tracker_id, 30),
-                    if tracker.sandbox {
-                        " — local sandbox"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-            kv(
-                "endpoint",
-                ui::sanitize(
-                    &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
-                    120,
-                ),
-            ),
+            tracker_line,
+            endpoint_line,
             kv(
                 "file",
                 ui::short_path(&file.upload.display().to_string(), 64),
@@ -396,13 +373,7 @@ impl ConfirmView {
         file: &FileChoice,
     ) {
         let parts = &file.parts;
-        let t = &tracker.tracker;
-        let kv = |k: &str, v: String| {
-            Line::from(vec![
-                Span::styled(format!("{k:<11}"), theme.muted),
-                Span::styled(v, theme.text),
-            ])
-        };
+        let kv = |k: &str, v: String| kv_line(theme, k, v);
         let total: u64 = parts.iter().map(|p| p.report.file.bytes).sum();
         let rows: u64 = parts.iter().map(|p| p.report.stats.rows).sum();
         let orders: u64 = parts.iter().map(|p| p.report.stats.orders).sum();
@@ -427,27 +398,10 @@ impl ConfirmView {
         } else {
             parts.len().saturating_sub(already)
         };
+        let [tracker_line, endpoint_line] = tracker_lines(theme, tracker);
         let mut lines = vec![
-            kv(
-                "tracker",
-                format!(
-                    "{} ({}){}",
-                    ui::sanitize(&t.name, 40),
-                    ui::sanitize(&t.tracker_id, 30),
-                    if tracker.sandbox {
-                        " — local sandbox"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-            kv(
-                "endpoint",
-                ui::sanitize(
-                    &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
-                    120,
-                ),
-            ),
+            tracker_line,
+            endpoint_line,
             kv(
                 "file",
                 format!(
@@ -652,4 +606,41 @@ impl ConfirmView {
             foot,
         );
     }
+}
+
+/// `key        value`, the key padded and muted.
+fn kv_line(theme: &Theme, k: &str, v: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{k:<11}"), theme.muted),
+        Span::styled(v, theme.text),
+    ])
+}
+
+/// The tracker and endpoint lines that open both Confirm views.
+fn tracker_lines(theme: &Theme, tracker: &Chosen) -> [Line<'static>; 2] {
+    let t = &tracker.tracker;
+    [
+        kv_line(
+            theme,
+            "tracker",
+            format!(
+                "{} ({}){}",
+                ui::sanitize(&t.name, 40),
+                ui::sanitize(&t.tracker_id, 30),
+                if tracker.sandbox {
+                    " — local sandbox"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        kv_line(
+            theme,
+            "endpoint",
+            ui::sanitize(
+                &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
+                120,
+            ),
+        ),
+    ]
 }
