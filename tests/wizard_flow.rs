@@ -1,101 +1,17 @@
 //! The wizard's state machine driven by key events without a terminal: `App::handle` for the
 //! state, `Driver` for the real effects (validator thread, in-process sandbox server, history).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use lbimport::config::{Config, ConfigStore, History, KeySource, Outcome, Tracker, sha256_file};
+use lbimport::config::{Config, History, KeySource, Outcome, Tracker, sha256_file};
 use lbimport::tui::app::{App, Context, Effect, Input, Overlay, Step};
-use lbimport::tui::driver::Driver;
 use lbimport::tui::services::UploadOutcome;
 use lbimport::tui::theme::Theme;
 
-struct Harness {
-    app: App,
-    driver: Driver,
-    files: PathBuf,
-    data: PathBuf,
-    _tmp: tempfile::TempDir,
-}
+mod common;
 
-fn key(code: KeyCode) -> Input {
-    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn ch(c: char) -> Input {
-    key(KeyCode::Char(c))
-}
-
-impl Harness {
-    fn new(config: Config) -> Self {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let files = tmp.path().join("files");
-        let data = tmp.path().join("data");
-        let cfg = tmp.path().join("config");
-        for d in [&files, &data, &cfg] {
-            std::fs::create_dir_all(d).expect("mkdir");
-        }
-        let app = App::new(Context {
-            config,
-            history: Vec::new(),
-            start_dir: files.clone(),
-            theme: Theme::default(),
-            notices: Vec::new(),
-        });
-        let driver = Driver::new(ConfigStore::at(&cfg), History::at(&data), data.clone());
-        Harness {
-            app,
-            driver,
-            files,
-            data,
-            _tmp: tmp,
-        }
-    }
-
-    fn press(&mut self, input: Input) -> bool {
-        let fx = self.app.handle(input);
-        self.driver.execute(fx)
-    }
-
-    fn typ(&mut self, s: &str) {
-        for c in s.chars() {
-            self.press(ch(c));
-        }
-    }
-
-    async fn pump_until(&mut self, what: &str, pred: impl Fn(&App) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !pred(&self.app) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            if let Ok(Some(m)) =
-                tokio::time::timeout(Duration::from_millis(50), self.driver.recv()).await
-            {
-                let fx = self.app.handle(Input::Msg(m));
-                self.driver.execute(fx);
-            }
-            self.app.handle(Input::Tick(Instant::now()));
-        }
-    }
-
-    fn write(&self, name: &str, body: &str) -> PathBuf {
-        let p = self.files.join(name);
-        std::fs::write(&p, body).expect("write");
-        p
-    }
-
-    /// From the file step: filter by name and choose the file.
-    fn choose(&mut self, name: &str) {
-        assert!(
-            matches!(self.app.step, Step::File { .. }),
-            "{:?}",
-            self.app.step.name()
-        );
-        self.press(ch('/'));
-        self.typ(name);
-        self.press(key(KeyCode::Enter));
-    }
-}
+use common::{Harness, ch, key, screen};
 
 fn valid_csv() -> String {
     let mut s = String::new();
@@ -123,18 +39,6 @@ fn saved_tracker() -> Config {
             KeySource::Env("LBIMPORT_TEST_NO_SUCH_VAR".into()),
         )],
     }
-}
-
-fn screen(app: &App) -> String {
-    let buf = lbimport::tui::demo::render(app, 120, 40);
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn step(app: &App) -> &'static str {

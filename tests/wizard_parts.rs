@@ -5,15 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use lbimport::config::{
-    Config, ConfigStore, History, HistoryEntry, KeySource, Outcome, PrivateKey, Tracker,
-    sha256_file,
+    Config, History, HistoryEntry, KeySource, Outcome, PrivateKey, Tracker, sha256_file,
 };
-use lbimport::tui::app::{App, Context, Input, Step};
-use lbimport::tui::driver::Driver;
+use lbimport::tui::app::{Input, Step};
 use lbimport::tui::services::UploadOutcome;
 use lbimport::tui::steps::parts::PartStatus;
 use lbimport::tui::theme::Theme;
@@ -21,144 +19,62 @@ use lbimport::tui::theme::Theme;
 /// The part limit of these tests.
 const LIMIT: u64 = 4000;
 
-struct Harness {
-    app: App,
-    driver: Driver,
-    files: PathBuf,
-    data: PathBuf,
-    _tmp: tempfile::TempDir,
+mod common;
+
+use common::{Harness, ch, key, screen};
+
+/// A wizard whose part limit is [`LIMIT`].
+fn harness(config: Config) -> Harness {
+    let mut h = Harness::new(config);
+    h.app.part_bytes = LIMIT;
+    h
 }
 
-fn key(code: KeyCode) -> Input {
-    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
+/// From the file step: choose the file, wait for its report, split it, wait for the parts.
+async fn choose_and_split(h: &mut Harness, name: &str) -> Vec<PathBuf> {
+    h.choose(name);
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    let v = h.app.validate.as_ref().expect("validate");
+    assert!(
+        v.over_limit(),
+        "{} bytes",
+        v.report().expect("r").file.bytes
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("OVER THE 4.00 kB LIMIT OF ONE UPLOAD"), "{s}");
+    // c is refused until the file is split.
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Validate");
+    let msg = h.app.validate.as_ref().and_then(|v| v.message.clone());
+    assert!(
+        msg.as_deref()
+            .is_some_and(|m| m.contains("press s to split")),
+        "{msg:?}"
+    );
+    split_and_wait(h).await
 }
 
-fn ch(c: char) -> Input {
-    key(KeyCode::Char(c))
-}
-
-impl Harness {
-    fn new(config: Config) -> Self {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let files = tmp.path().join("files");
-        let data = tmp.path().join("data");
-        let cfg = tmp.path().join("config");
-        for d in [&files, &data, &cfg] {
-            std::fs::create_dir_all(d).expect("mkdir");
-        }
-        let mut app = App::new(Context {
-            config,
-            history: Vec::new(),
-            start_dir: files.clone(),
-            theme: Theme::default(),
-            notices: Vec::new(),
-        });
-        app.part_bytes = LIMIT;
-        let driver = Driver::new(ConfigStore::at(&cfg), History::at(&data), data.clone());
-        Harness {
-            app,
-            driver,
-            files,
-            data,
-            _tmp: tmp,
-        }
-    }
-
-    fn press(&mut self, input: Input) -> bool {
-        let fx = self.app.handle(input);
-        self.driver.execute(fx)
-    }
-
-    fn typ(&mut self, s: &str) {
-        for c in s.chars() {
-            self.press(ch(c));
-        }
-    }
-
-    async fn pump_until(&mut self, what: &str, pred: impl Fn(&App) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !pred(&self.app) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{}",
-                screen(&self.app)
-            );
-            if let Ok(Some(m)) =
-                tokio::time::timeout(Duration::from_millis(50), self.driver.recv()).await
-            {
-                let fx = self.app.handle(Input::Msg(m));
-                self.driver.execute(fx);
-            }
-            self.app.handle(Input::Tick(Instant::now()));
-        }
-    }
-
-    fn write(&self, name: &str, body: &str) -> PathBuf {
-        let p = self.files.join(name);
-        std::fs::write(&p, body).expect("write");
-        p
-    }
-
-    fn choose(&mut self, name: &str) {
-        assert!(matches!(self.app.step, Step::File { .. }));
-        self.press(ch('/'));
-        self.typ(name);
-        self.press(key(KeyCode::Enter));
-    }
-
-    /// From the file step: choose the file, wait for its report, split it, wait for the parts.
-    async fn choose_and_split(&mut self, name: &str) -> Vec<PathBuf> {
-        self.choose(name);
-        self.pump_until("the report", |a| {
-            a.validate.as_ref().is_some_and(|v| v.report().is_some())
-        })
-        .await;
-        let v = self.app.validate.as_ref().expect("validate");
-        assert!(
-            v.over_limit(),
-            "{} bytes",
-            v.report().expect("r").file.bytes
-        );
-        let s = screen(&self.app);
-        assert!(s.contains("OVER THE 4.00 kB LIMIT OF ONE UPLOAD"), "{s}");
-        // c is refused until the file is split.
-        self.press(ch('c'));
-        assert_eq!(self.app.step.name(), "Validate");
-        let msg = self.app.validate.as_ref().and_then(|v| v.message.clone());
-        assert!(
-            msg.as_deref()
-                .is_some_and(|m| m.contains("press s to split")),
-            "{msg:?}"
-        );
-        self.press(ch('s'));
-        self.pump_until("the parts' reports", |a| {
-            a.validate
-                .as_ref()
-                .and_then(|v| v.split.as_ref())
-                .is_some_and(|s| s.paths.is_some() && !s.running())
-        })
-        .await;
-        let sp = self
-            .app
-            .validate
+/// In Validate: press `s`, wait until every part is validated, and return the part paths.
+async fn split_and_wait(h: &mut Harness) -> Vec<PathBuf> {
+    h.press(ch('s'));
+    h.pump_until("the parts' reports", |a| {
+        a.validate
             .as_ref()
-            .and_then(|v| v.split.clone())
-            .expect("split");
-        assert_eq!(sp.error, None);
-        sp.paths.expect("paths")
-    }
-}
-
-fn screen(app: &App) -> String {
-    let buf = lbimport::tui::demo::render(app, 120, 40);
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+            .and_then(|v| v.split.as_ref())
+            .is_some_and(|s| s.paths.is_some() && !s.running())
+    })
+    .await;
+    let sp = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.split.clone())
+        .expect("split");
+    assert_eq!(sp.error, None);
+    sp.paths.expect("paths")
 }
 
 fn row(order: &str, item: u32) -> String {
@@ -199,7 +115,7 @@ fn history_oldest_first(data: &PathBuf) -> Vec<HistoryEntry> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
-    let mut h = Harness::new(Config::default());
+    let mut h = harness(Config::default());
     let body = scattered_csv();
     let path = h.write("orders.csv", &body);
     let before = sha256_file(&path).expect("sha");
@@ -213,7 +129,7 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
         std::fs::write(converted.join(format!("orders.part-{n:03}.csv")), "stale\n")
             .expect("stale");
     }
-    let parts = h.choose_and_split("orders").await;
+    let parts = choose_and_split(&mut h, "orders").await;
     for n in parts.len() + 1..=7 {
         let stale = converted.join(format!("orders.part-{n:03}.csv"));
         assert!(!stale.exists(), "{} left behind", stale.display());
@@ -357,7 +273,7 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     // The same file again: every part is flagged, y alone sends nothing, D sends them again.
     h.press(ch('f'));
     h.press(key(KeyCode::Enter));
-    let again = h.choose_and_split_again().await;
+    let again = choose_and_split_again(&mut h).await;
     assert_eq!(again, parts);
     h.press(ch('c'));
     assert_eq!(h.app.step.name(), "Confirm");
@@ -391,29 +307,14 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     assert_eq!(history_oldest_first(&h.data).len(), 2 * parts.len());
 }
 
-impl Harness {
-    /// Choose the same file again (the browser is still on it) and split it.
-    async fn choose_and_split_again(&mut self) -> Vec<PathBuf> {
-        assert_eq!(self.app.step.name(), "Validate");
-        self.pump_until("the report", |a| {
-            a.validate.as_ref().is_some_and(|v| v.report().is_some())
-        })
-        .await;
-        self.press(ch('s'));
-        self.pump_until("the parts' reports", |a| {
-            a.validate
-                .as_ref()
-                .and_then(|v| v.split.as_ref())
-                .is_some_and(|s| s.paths.is_some() && !s.running())
-        })
-        .await;
-        self.app
-            .validate
-            .as_ref()
-            .and_then(|v| v.split.as_ref())
-            .and_then(|s| s.paths.clone())
-            .expect("paths")
-    }
+/// Choose the same file again (the browser is still on it) and split it.
+async fn choose_and_split_again(h: &mut Harness) -> Vec<PathBuf> {
+    assert_eq!(h.app.step.name(), "Validate");
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    split_and_wait(h).await
 }
 
 /// Part 1 small, part 2 one big order plus small ones (the largest part), part 3 the rest.
@@ -455,14 +356,14 @@ async fn a_rejected_part_stops_the_later_ones_and_the_result_says_what_is_in_the
     let server = lbimport::server::start(cfg).await.expect("sandbox");
     let mut t = Tracker::new("shop", "1-parts", KeySource::Stored(secret));
     t.base_url = server.base_url.clone();
-    let mut h = Harness::new(Config {
+    let mut h = harness(Config {
         theme: None,
         trackers: vec![t],
     });
     h.write("orders.csv", &body);
     h.press(key(KeyCode::Enter));
     assert_eq!(h.app.step.name(), "File");
-    let parts = h.choose_and_split("orders").await;
+    let parts = choose_and_split(&mut h, "orders").await;
     assert_eq!(parts.len(), 3);
     let shas: Vec<String> = parts.iter().map(|p| sha256_file(p).expect("sha")).collect();
     h.press(ch('c'));
@@ -563,7 +464,7 @@ async fn a_rejected_part_stops_the_later_ones_and_the_result_says_what_is_in_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn splitting_can_be_stopped_and_a_small_file_is_not_split() {
-    let mut h = Harness::new(Config::default());
+    let mut h = harness(Config::default());
     h.write("small.csv", &row("1", 1));
     h.write("orders.csv", &scattered_csv());
     h.press(key(KeyCode::Enter));
@@ -628,7 +529,7 @@ async fn splitting_can_be_stopped_and_a_small_file_is_not_split() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
-    let mut h = Harness::new(Config::default());
+    let mut h = harness(Config::default());
     let mut body = String::from("Date;Order;Customer;SKU;Price\n");
     for o in 0..150u32 {
         for i in 0..2u32 {
@@ -710,7 +611,7 @@ async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_lines_over_the_limit_are_split_into_json_parts_byte_for_byte() {
-    let mut h = Harness::new(Config::default());
+    let mut h = harness(Config::default());
     let mut body = String::new();
     for o in 0..70u32 {
         for i in 0..2u32 {
@@ -729,7 +630,7 @@ async fn json_lines_over_the_limit_are_split_into_json_parts_byte_for_byte() {
     h.press(key(KeyCode::Enter));
     h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
         .await;
-    let parts = h.choose_and_split("orders").await;
+    let parts = choose_and_split(&mut h, "orders").await;
     assert!(parts.len() >= 3, "{parts:?}");
     let texts: Vec<String> = parts
         .iter()
