@@ -130,6 +130,18 @@ fn create_parts(
     Ok((paths, writers))
 }
 
+/// Tells `progress` that `input` will be read twice (the total is twice its size); returns the
+/// size.
+fn announce_two_passes(input: &Path, progress: Option<&Progress>) -> Result<u64, MappingError> {
+    let size = std::fs::metadata(input)
+        .map_err(|e| MappingError::io(input, e))?
+        .len();
+    if let Some(p) = progress {
+        p.set_total(size * 2);
+    }
+    Ok(size)
+}
+
 /// Split the documented-layout CSV `input` into parts of at most `max_bytes` in `dir`, named
 /// `<stem>.part-NNN.csv`. Returns the part paths in order. A file that already fits is still
 /// written as one part. Fails when a single order is larger than `max_bytes`.
@@ -141,12 +153,7 @@ pub fn split_path(
     progress: Option<&Progress>,
 ) -> Result<Vec<PathBuf>, MappingError> {
     let hasher = hashbrown::DefaultHashBuilder::default();
-    let size = std::fs::metadata(input)
-        .map_err(|e| MappingError::io(input, e))?
-        .len();
-    if let Some(p) = progress {
-        p.set_total(size * 2);
-    }
+    let size = announce_two_passes(input, progress)?;
     let csv_err = |e: csv::Error| MappingError::io(input, std::io::Error::other(e));
     // pass 1: bytes per order, first-seen order list
     // One u64 per order: its bytes in pass 1, then its part number (16 bytes an entry).
@@ -276,12 +283,7 @@ pub fn split_json_path(
     progress: Option<&Progress>,
 ) -> Result<Vec<PathBuf>, MappingError> {
     let hasher = hashbrown::DefaultHashBuilder::default();
-    let size = std::fs::metadata(input)
-        .map_err(|e| MappingError::io(input, e))?
-        .len();
-    if let Some(p) = progress {
-        p.set_total(size * 2);
-    }
+    let size = announce_two_passes(input, progress)?;
     let open = || -> Result<std::io::BufReader<File>, MappingError> {
         let f = File::open(input).map_err(|e| MappingError::io(input, e))?;
         Ok(std::io::BufReader::with_capacity(1 << 20, f))
