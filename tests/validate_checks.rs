@@ -444,3 +444,75 @@ fn generated_file_matches_a_naive_exact_count() {
     assert_eq!(r.stats.invalid_rows, 0);
     assert!(dups > 0, "the generator should repeat some rows");
 }
+
+#[test]
+fn large_order_examples_are_where_orders_cross_the_threshold() {
+    // S: 60 items, then other orders, then 60 more items (crosses at its 101st distinct item);
+    // L: 105 items in one run, after S's first run; M: 102 items in one run, last.
+    let mut data = String::new();
+    let mut line = 0u64;
+    let mut push = |data: &mut String, s: String| {
+        line += 1;
+        data.push_str(&s);
+        line
+    };
+    for i in 0..60 {
+        push(&mut data, format!("S,s{i}\n"));
+    }
+    let mut l_cross = 0;
+    for i in 0..105 {
+        let n = push(&mut data, format!("L,l{i}\n"));
+        if i == 100 {
+            l_cross = n;
+        }
+    }
+    let mut s_cross = 0;
+    for i in 55..120 {
+        // s55..s59 repeat items of the first run
+        let n = push(&mut data, format!("S,s{i}\n"));
+        if i == 100 {
+            s_cross = n;
+        }
+    }
+    let mut m_cross = 0;
+    for i in 0..102 {
+        let n = push(&mut data, format!("M,m{i},u1\n"));
+        if i == 100 {
+            m_cross = n;
+        }
+    }
+    let r = check("x.csv", data.as_bytes());
+    assert_eq!(count(&r, Code::LargeOrder), 3);
+    let ex = &r.issue(Code::LargeOrder).unwrap().examples;
+    let lines: Vec<u64> = ex.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![l_cross, s_cross, m_cross]);
+    assert_eq!((l_cross, s_cross, m_cross), (161, 211, 331));
+    assert_eq!(ex[1].text, "order S reached 101 distinct items here");
+    assert_eq!(r.stats.items_per_order.max, 120);
+    assert_eq!(r.stats.orders, 3);
+    // S's second run alone has 65 items: only its whole count makes it large
+    assert_eq!(r.stats.pairs, (120 * 119 + 105 * 104 + 102 * 101) / 2);
+}
+
+#[test]
+fn samples_skip_orders_whose_multi_item_run_is_not_their_first() {
+    // 200 single-item orders fill the first tier of candidates; then S (one item), more
+    // orders, S again with two new items (its rows are scattered: not a complete sample from
+    // there), and T, a new order with two items.
+    let mut data = String::new();
+    for i in 0..200 {
+        data.push_str(&format!("o{i},p{i}\n"));
+    }
+    data.push_str("S,a\n");
+    for i in 200..210 {
+        data.push_str(&format!("o{i},p{i}\n"));
+    }
+    data.push_str("S,b\nS,c\nT,x\nT,y\n");
+    let r = check("x.csv", data.as_bytes());
+    let ids: Vec<&str> = r.samples.iter().map(|s| s.order_id.as_str()).collect();
+    assert_eq!(ids, vec!["T"]);
+    let lines: Vec<u64> = r.samples[0].rows.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![214, 215]);
+    assert_eq!(r.stats.multi_item_orders, 2);
+    assert_eq!(r.stats.pairs, 3 + 1);
+}

@@ -222,7 +222,15 @@ fn final_snapshot_matches_the_report_on_both_paths() {
         assert_eq!(s.orders, 16_667);
         assert_eq!(s.products, 11);
         assert_eq!(s.users, 5);
-        assert_eq!(s.issues, vec![(Code::OrderMultipleUsers, 16_667)]);
+        assert_eq!(s.multi_item_orders, r.stats.multi_item_orders);
+        assert_eq!(s.pairs, r.stats.pairs);
+        assert_eq!(
+            s.issues,
+            vec![
+                (Code::OrderMultipleUsers, 16_667),
+                (Code::NoTimestamps, 50_000)
+            ]
+        );
     }
 }
 

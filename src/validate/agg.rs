@@ -3,10 +3,13 @@
 //! Keys (order, identity, user, created_at) are reduced to 64-bit hashes. Rows of one order
 //! usually sit together, so the work is done per *run* (consecutive valid rows of one order):
 //! distinct items, duplicate rows and user ids are checked inside the run with a tiny local
-//! set, and the global order table is touched once per run. The table keeps, per order, the
-//! distinct item count and the byte offset of its first run (16 bytes per slot). When an order
-//! shows up again later ("scattered"), its runs are remembered and re-read at the end
-//! ([`super::run`]) to make items, pairs, duplicates and user checks exact across runs.
+//! set. A finished run becomes a 24-byte record (order, first offset and line, distinct items)
+//! appended to a hash-partitioned store ([`super::buckets`]); users are appended the same way.
+//! Nothing looks a 9-million-order table up while rows stream: at the end each bucket is
+//! deduplicated in cache, which counts orders and users exactly and finds the orders that
+//! show up again later ("scattered"). Their runs are re-read ([`super::resolve`]) to make
+//! items, pairs, duplicates and user checks exact across runs. Products stay in a table
+//! (rows per product feed the top-products list as rows stream).
 //!
 //! Counting distinct values through 64-bit hashes is exact unless two different keys collide;
 //! with n keys the chance of any collision is about n² / 2^65 (≈ 1 in 80,000 for 21 million).
@@ -14,6 +17,8 @@
 use std::hash::{BuildHasher, Hasher};
 
 use hashbrown::{HashMap, HashSet};
+
+use super::buckets::{Hll, Keyed, Partition, Scratch};
 
 /// Hasher for keys that are already 64-bit hashes.
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,19 +75,19 @@ fn off_of(v: u64) -> u64 {
     v >> DISTINCT_BITS
 }
 
-/// Open-addressing table 64-bit hash → u64 (orders: packed first-run offset and distinct
-/// items; products: rows; users: 1), 16 bytes per slot, linear probing, sized from an estimate.
+/// Open-addressing table 64-bit hash → u64 (products → rows), 16 bytes per slot, linear
+/// probing, sized from an estimate.
 /// A large table is split by the hash's top bits into up to [`MAX_PARTS`] parts of about
 /// [`PART_BYTES`] that grow on their own (by 1.6× when 85 % full), so a growth never holds two
 /// copies of the whole table (the peak memory stays near the table's size). Parts are large
 /// enough to be backed by huge pages, which the kernel is asked for.
 #[derive(Debug)]
-pub struct OrderTable {
+pub struct CountTable {
     parts: Vec<Part>,
     bits: u32,
 }
 
-/// Most parts of an [`OrderTable`].
+/// Most parts of an [`CountTable`].
 const MAX_PARTS: usize = 16;
 /// Smallest initial part size worth splitting for.
 const PART_BYTES: usize = 8 << 20;
@@ -177,6 +182,7 @@ impl Part {
         }
     }
 
+    #[cfg(test)]
     fn get(&self, h: u64) -> Option<u64> {
         let n = self.slots.len();
         let mut i = self.home(h);
@@ -213,28 +219,9 @@ impl Part {
             }
         }
     }
-
-    fn set(&mut self, h: u64, val: u64) {
-        let n = self.slots.len();
-        let mut i = self.home(h);
-        loop {
-            let k = self.slots[i][0];
-            if k == h || k == 0 {
-                self.slots[i] = [h, val];
-                if k == 0 {
-                    self.len += 1;
-                }
-                return;
-            }
-            i += 1;
-            if i == n {
-                i = 0;
-            }
-        }
-    }
 }
 
-impl OrderTable {
+impl CountTable {
     fn with_capacity(n: usize) -> Self {
         let bytes = n.saturating_mul(16);
         let mut parts = 1usize;
@@ -242,7 +229,7 @@ impl OrderTable {
             parts *= 2;
         }
         let bits = parts.trailing_zeros();
-        OrderTable {
+        CountTable {
             parts: (0..parts)
                 .map(|_| Part::with_capacity(n / parts, bits))
                 .collect(),
@@ -283,19 +270,16 @@ impl OrderTable {
     }
 
     /// `h`'s value, inserting `val` if absent; returns (value, existed).
-    #[inline]
+    #[cfg(test)]
     fn entry(&mut self, h: u64, val: u64) -> (u64, bool) {
         let p = self.part_mut(h);
         let (i, existed) = p.entry(h, val);
         (p.slots[i][1], existed)
     }
 
+    #[cfg(test)]
     fn get(&self, h: u64) -> Option<u64> {
         self.part(h).get(h)
-    }
-
-    fn set(&mut self, h: u64, val: u64) {
-        self.part_mut(h).set(h, val);
     }
 
     /// Number of keys.
@@ -304,6 +288,7 @@ impl OrderTable {
     }
 
     /// Every (key, value).
+    #[cfg(test)]
     fn for_each(&self, mut f: impl FnMut(u64, u64)) {
         for p in &self.parts {
             for &[k, v] in &p.slots {
@@ -318,20 +303,14 @@ impl OrderTable {
 /// What adding a row changed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Added {
-    /// The row starts a new order (first run of an order never seen).
-    pub new_order: bool,
     /// The row starts a run.
     pub run_start: bool,
-    /// This run belongs to an order seen before (scattered order).
-    pub recurring: bool,
-    /// The order just reached 2 distinct items (within its first run).
+    /// The run just reached 2 distinct items.
     pub became_multi: bool,
     /// Same order, identity, user and created_at as an earlier row of the run.
     pub duplicate: bool,
     /// The run just got a second, different user id.
     pub multi_user: bool,
-    /// The order just went over the large-order threshold.
-    pub became_large: bool,
     /// Rows of this identity so far.
     pub product_rows: u64,
 }
@@ -341,16 +320,57 @@ pub struct Added {
 pub struct Scattered {
     /// Offset of the order's first run.
     pub first_off: u64,
+    /// Line of the order's first run.
+    pub first_line: u64,
     /// Start (offset, line) of every later run.
     pub runs: Vec<(u64, u64)>,
+}
+
+/// One run of an order: (order hash, packed start offset and distinct items, start line).
+/// After a compaction, the record of an order's first run, with the distinct items of all its
+/// runs added up (exact once the scattered orders are re-read).
+#[derive(Debug, Clone, Copy)]
+pub struct RunRec {
+    order: u64,
+    packed: u64,
+    line: u64,
+}
+
+impl Keyed for RunRec {
+    #[inline]
+    fn key(&self) -> u64 {
+        self.order
+    }
+}
+
+impl RunRec {
+    /// Hash of the order id.
+    pub fn order(&self) -> u64 {
+        self.order
+    }
+
+    /// Byte offset of the run.
+    pub fn offset(&self) -> u64 {
+        off_of(self.packed)
+    }
+
+    /// Line of the run.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Distinct items counted for the order.
+    pub fn distinct(&self) -> u64 {
+        distinct_of(self.packed)
+    }
 }
 
 #[derive(Debug, Default)]
 struct Run {
     active: bool,
     order: u64,
-    slot_off: u64,
-    prev: u64,
+    off: u64,
+    line: u64,
     distinct: u64,
     /// (identity, user, created_at) hashes of the run's rows
     rows: Vec<(u64, u64, u64)>,
@@ -358,39 +378,52 @@ struct Run {
     big_rows: Option<HashSet<(u64, u64, u64)>>,
     user: u64,
     multi_user: bool,
-    is_new: bool,
 }
 
 const SMALL_RUN: usize = 48;
 
+/// Bytes of stored records before the first compaction of a partition (memory stays bounded
+/// when keys repeat; files whose keys do not repeat are compacted once, at the end).
+const COMPACT_BYTES: usize = 160 << 20;
+
 /// The aggregation state.
 #[derive(Debug)]
 pub struct Agg {
-    orders: OrderTable,
-    products: OrderTable,
-    users: OrderTable,
+    runs: Partition<RunRec>,
+    users: Partition<u64>,
+    products: CountTable,
     run: Run,
-    /// Orders whose rows are not all together.
+    scratch: Scratch,
+    /// Orders whose rows are not all together (known after [`Agg::finish`]).
     pub scattered: HashMap<u64, Scattered, PreHashed>,
-    large_threshold: u64,
-    /// Orders with ≥ 2 distinct items (exact after [`Agg::fix_order`] for scattered orders).
-    pub multi_orders: u64,
-    /// Sum of k(k−1)/2.
-    pub pairs_count: u64,
+    /// Exact distinct items of scattered orders ([`Agg::fix_order`]).
+    fixed: HashMap<u64, u64, PreHashed>,
+    live_orders: Hll,
+    live_users: Hll,
+    /// Runs with ≥ 2 distinct items (live; the report counts orders exactly at the end).
+    pub multi_runs: u64,
+    /// Sum of k(k−1)/2 over runs (live; exact at the end for orders).
+    pub run_pairs: u64,
+    finished: bool,
 }
 
 impl Agg {
-    /// Empty state; `est_orders` preallocates the order table.
-    pub fn new(est_orders: usize, large_threshold: u64) -> Self {
+    /// Empty state sized for about `est_orders` orders.
+    pub fn new(est_orders: usize) -> Self {
+        let est = est_orders.min(1 << 28);
         Agg {
-            orders: OrderTable::with_capacity(est_orders.min(1 << 28)),
-            products: OrderTable::with_capacity(1 << 16),
-            users: OrderTable::with_capacity((est_orders / 4).clamp(1 << 16, 1 << 24)),
+            runs: Partition::new(est, (COMPACT_BYTES / 24).max(est)),
+            users: Partition::new(est / 4, (COMPACT_BYTES / 4 / 8).max(est / 2)),
+            products: CountTable::with_capacity(1 << 16),
             run: Run::default(),
+            scratch: Scratch::default(),
             scattered: HashMap::with_hasher(PreHashed),
-            large_threshold,
-            multi_orders: 0,
-            pairs_count: 0,
+            fixed: HashMap::with_hasher(PreHashed),
+            live_orders: Hll::default(),
+            live_users: Hll::default(),
+            multi_runs: 0,
+            run_pairs: 0,
+            finished: false,
         }
     }
 
@@ -398,13 +431,56 @@ impl Agg {
         if !self.run.active {
             return;
         }
-        let total = self.run.prev + self.run.distinct;
-        self.orders
-            .set(self.run.order, pack(self.run.slot_off, total));
-        self.run.active = false;
-        self.run.rows.clear();
-        self.run.big_items = None;
-        self.run.big_rows = None;
+        let r = &mut self.run;
+        let rec = RunRec {
+            order: r.order,
+            packed: pack(r.off, r.distinct),
+            line: r.line,
+        };
+        self.live_orders.add(r.order);
+        r.active = false;
+        r.rows.clear();
+        r.big_items = None;
+        r.big_rows = None;
+        if self.runs.push(rec) {
+            self.compact_runs();
+        }
+    }
+
+    #[cold]
+    fn compact_runs(&mut self) {
+        let scattered = &mut self.scattered;
+        let mut out = Vec::new();
+        self.runs
+            .compact(&mut self.scratch, &mut out, |first, later| {
+                first.packed = pack(
+                    off_of(first.packed),
+                    (distinct_of(first.packed) + distinct_of(later.packed)).min(DISTINCT_MAX),
+                );
+                scattered
+                    .entry(first.order)
+                    .or_insert_with(|| Scattered {
+                        first_off: off_of(first.packed),
+                        first_line: first.line,
+                        runs: Vec::new(),
+                    })
+                    .runs
+                    .push((off_of(later.packed), later.line));
+            });
+    }
+
+    #[cold]
+    fn compact_users(&mut self) {
+        self.users
+            .compact(&mut self.scratch, &mut Vec::new(), |_, _| {});
+    }
+
+    #[inline]
+    fn add_user(&mut self, user: u64) {
+        self.live_users.add(user);
+        if self.users.push(user) {
+            self.compact_users();
+        }
     }
 
     /// Add a valid row given the hashes of its fields (`user` / `ts` 0 = none) and its
@@ -423,29 +499,14 @@ impl Agg {
         if !self.run.active || self.run.order != order {
             self.end_run();
             out.run_start = true;
-            let (v, existed) = self.orders.entry(order, pack(off, 0));
             let r = &mut self.run;
             r.active = true;
             r.order = order;
-            r.slot_off = off_of(v);
-            r.prev = distinct_of(v);
+            r.off = off;
+            r.line = line;
             r.distinct = 0;
             r.user = 0;
             r.multi_user = false;
-            r.is_new = !existed;
-            out.new_order = !existed;
-            if existed {
-                out.recurring = true;
-                let first_off = off_of(v);
-                self.scattered
-                    .entry(order)
-                    .or_insert_with(|| Scattered {
-                        first_off,
-                        runs: Vec::new(),
-                    })
-                    .runs
-                    .push((off, line));
-            }
         }
         let r = &mut self.run;
         let row = (identity, user, ts);
@@ -481,47 +542,51 @@ impl Agg {
         out.duplicate = dup;
         if new_item {
             r.distinct += 1;
-            let total = r.prev + r.distinct;
-            self.pairs_count += total - 1;
-            if total == 2 {
-                self.multi_orders += 1;
-                out.became_multi = r.is_new;
-            }
-            if total == self.large_threshold + 1 {
-                out.became_large = true;
+            self.run_pairs += r.distinct - 1;
+            if r.distinct == 2 {
+                self.multi_runs += 1;
+                out.became_multi = true;
             }
         }
         if user != 0 {
             if r.user == 0 {
                 r.user = user;
-                self.users.entry(user, 1);
+                self.add_user(user);
             } else if r.user != user {
-                self.users.entry(user, 1);
                 if !r.multi_user {
                     r.multi_user = true;
                     out.multi_user = true;
                 }
+                self.add_user(user);
             }
         }
         out.product_rows = self.products.bump(identity, 1);
         out
     }
 
-    /// Close the current run (end of input).
+    /// Close the current run (end of input) and count orders and users exactly: after this,
+    /// [`Agg::scattered`] lists every order whose rows are not all together.
     pub fn finish(&mut self) {
         self.end_run();
+        if !self.finished {
+            self.finished = true;
+            self.compact_runs();
+            self.compact_users();
+        }
     }
 
     /// Set an order's exact distinct item count (after re-reading a scattered order).
     pub fn fix_order(&mut self, order: u64, distinct: u64) {
-        if let Some(v) = self.orders.get(order) {
-            self.orders.set(order, pack(off_of(v), distinct));
-        }
+        self.fixed.insert(order, distinct);
     }
 
-    /// Distinct orders.
+    /// Distinct orders (exact after [`Agg::finish`]; an estimate while streaming).
     pub fn orders(&self) -> u64 {
-        self.orders.len() as u64
+        if self.finished {
+            self.runs.len() as u64
+        } else {
+            self.live_orders.estimate()
+        }
     }
 
     /// Distinct products.
@@ -529,15 +594,13 @@ impl Agg {
         self.products.len() as u64
     }
 
-    /// Distinct users.
+    /// Distinct users (exact after [`Agg::finish`]; an estimate while streaming).
     pub fn users(&self) -> u64 {
-        self.users.len() as u64
-    }
-
-    /// Hint the CPU to fetch an order's slot (called some rows ahead).
-    #[inline]
-    pub fn prefetch_order(&self, order: u64) {
-        self.orders.prefetch(order);
+        if self.finished {
+            self.users.len() as u64
+        } else {
+            self.live_users.estimate()
+        }
     }
 
     /// Hint the CPU to fetch a product's slot (called some rows ahead).
@@ -546,20 +609,31 @@ impl Agg {
         self.products.prefetch(identity);
     }
 
-    /// Hint the CPU to fetch a user's slot (called some rows ahead).
-    #[inline]
-    pub fn prefetch_user(&self, user: u64) {
-        self.users.prefetch(user);
-    }
-
-    /// Distinct items of an order (0 if unknown).
+    /// Distinct items of an order (0 if unknown; after [`Agg::finish`]).
     pub fn items_of(&self, order: u64) -> u64 {
-        self.orders.get(order).map_or(0, distinct_of)
+        if let Some(&n) = self.fixed.get(&order) {
+            return n;
+        }
+        self.runs.find(order).map_or(0, RunRec::distinct)
     }
 
-    /// Every order's distinct item count.
-    pub fn for_each_order_items(&self, mut f: impl FnMut(u64)) {
-        self.orders.for_each(|_, v| f(distinct_of(v)));
+    /// The record of an order's first run (after [`Agg::finish`]).
+    pub fn first_run(&self, order: u64) -> Option<RunRec> {
+        self.runs.find(order).copied()
+    }
+
+    /// Every order's first run and exact distinct item count (after [`Agg::finish`] and the
+    /// re-read of scattered orders).
+    pub fn for_each_order(&self, mut f: impl FnMut(&RunRec, u64)) {
+        if self.fixed.is_empty() {
+            for r in self.runs.iter() {
+                f(r, r.distinct());
+            }
+        } else {
+            for r in self.runs.iter() {
+                f(r, self.fixed.get(&r.order).copied().unwrap_or(r.distinct()));
+            }
+        }
     }
 }
 
@@ -570,7 +644,7 @@ mod tests {
     #[test]
     fn split_tables_find_every_key() {
         for (cap, parts) in [(10, 1), (1 << 20, 2), (1 << 24, 16)] {
-            let mut t = OrderTable::with_capacity(cap);
+            let mut t = CountTable::with_capacity(cap);
             assert_eq!(t.parts.len(), parts, "capacity {cap}");
             for i in 1..=20_000u64 {
                 t.entry(hash_str(&i.to_string()), i);
@@ -587,7 +661,7 @@ mod tests {
 
     #[test]
     fn table_grows_and_keeps_values() {
-        let mut t = OrderTable::with_capacity(10);
+        let mut t = CountTable::with_capacity(10);
         for i in 1..=5000u64 {
             let h = hash_str(&i.to_string());
             let (_, existed) = t.entry(h, pack(i, i % 7));
@@ -603,24 +677,70 @@ mod tests {
 
     #[test]
     fn runs_count_items_duplicates_and_users() {
-        let mut a = Agg::new(10, 100);
+        let mut a = Agg::new(10);
         let h = |s: &str| hash_str(s);
         let x = a.add(h("o1"), h("a"), h("u1"), 0, 0, 1);
-        assert!(x.new_order && x.run_start);
+        assert!(x.run_start && !x.became_multi);
         let x = a.add(h("o1"), h("a"), h("u1"), 0, 10, 2);
-        assert!(x.duplicate);
+        assert!(x.duplicate && !x.run_start);
         let x = a.add(h("o1"), h("b"), h("u2"), 0, 20, 3);
         assert!(x.became_multi && x.multi_user && !x.duplicate);
         let x = a.add(h("o2"), h("a"), 0, 0, 30, 4);
-        assert!(x.new_order);
+        assert!(x.run_start);
         let x = a.add(h("o1"), h("c"), 0, 0, 40, 5);
-        assert!(x.recurring && !x.new_order);
+        assert!(x.run_start && !x.became_multi);
+        // live counts while streaming
+        assert_eq!((a.multi_runs, a.run_pairs), (1, 1));
         a.finish();
         assert_eq!(a.orders(), 2);
+        // the runs' items added up (o1: a, b + c) until the re-read fixes it
         assert_eq!(a.items_of(h("o1")), 3);
-        assert_eq!(a.scattered[&h("o1")].runs, vec![(40, 5)]);
-        assert_eq!(a.scattered[&h("o1")].first_off, 0);
+        a.fix_order(h("o1"), 3);
+        assert_eq!(a.items_of(h("o1")), 3);
+        let sc = &a.scattered[&h("o1")];
+        assert_eq!(
+            (sc.first_off, sc.first_line, sc.runs.clone()),
+            (0, 1, vec![(40, 5)])
+        );
+        assert!(!a.scattered.contains_key(&h("o2")));
+        let first = a.first_run(h("o2")).unwrap();
+        assert_eq!((first.offset(), first.line(), first.distinct()), (30, 4, 1));
         assert_eq!(a.users(), 2);
         assert_eq!(a.products(), 3);
+        let mut all = Vec::new();
+        a.for_each_order(|r, k| all.push((r.line(), k)));
+        all.sort_unstable();
+        assert_eq!(all, vec![(1, 3), (4, 1)]);
+    }
+
+    #[test]
+    fn compactions_while_streaming_keep_counts_exact() {
+        // tiny thresholds: many compactions, orders coming back after them
+        let mut a = Agg::new(10);
+        a.runs = Partition::new(10, 0);
+        a.users = Partition::new(10, 0);
+        let h = |s: String| hash_str(&s);
+        let mut line = 0;
+        for round in 0..3u64 {
+            for o in 0..2000u64 {
+                line += 1;
+                a.add(
+                    h(format!("o{o}")),
+                    h(format!("p{round}")),
+                    h(format!("u{}", o % 300)),
+                    0,
+                    line * 10,
+                    line,
+                );
+            }
+        }
+        a.finish();
+        assert_eq!(a.orders(), 2000);
+        assert_eq!(a.users(), 300);
+        assert_eq!(a.scattered.len(), 2000);
+        let sc = &a.scattered[&h("o7".into())];
+        assert_eq!((sc.first_off, sc.first_line), (80, 8));
+        assert_eq!(sc.runs, vec![(20080, 2008), (40080, 4008)]);
+        assert_eq!(a.items_of(h("o7".into())), 3);
     }
 }

@@ -121,7 +121,6 @@ struct SampleRun {
     /// The run's order's candidate, looked up once per run.
     cand: Option<usize>,
     active: bool,
-    is_new: bool,
     rows: Vec<RowPos>,
     overflow: bool,
 }
@@ -153,6 +152,35 @@ impl Top {
     }
 }
 
+/// A 4,096-bit set of hash bits: a clear bit means the key was never inserted.
+#[derive(Debug)]
+struct Bits(Box<[u64; 64]>);
+
+impl Default for Bits {
+    fn default() -> Self {
+        Bits(Box::new([0; 64]))
+    }
+}
+
+impl Bits {
+    #[inline]
+    fn slot(h: u64) -> (usize, u64) {
+        let i = (h >> 1) as usize & 4095;
+        (i / 64, 1 << (i % 64))
+    }
+
+    #[inline]
+    fn contains(&self, h: u64) -> bool {
+        let (w, b) = Self::slot(h);
+        self.0[w] & b != 0
+    }
+
+    fn insert(&mut self, h: u64) {
+        let (w, b) = Self::slot(h);
+        self.0[w] |= b;
+    }
+}
+
 /// The aggregation state.
 pub(crate) struct Collector<'o> {
     opts: &'o Options,
@@ -165,8 +193,13 @@ pub(crate) struct Collector<'o> {
     top: Top,
     pub cands: Vec<Cand>,
     cand_index: HashMap<u64, usize>,
+    /// A quick "surely not a candidate" for every run's order before `cand_index`.
+    cand_bits: Bits,
     tier1_left: usize,
     tier2_added: usize,
+    /// Candidates taken from runs that became multi-item: a few more than the samples asked
+    /// for, since a run that turns out not to be its order's first is dropped at the end.
+    tier2_max: usize,
     run: SampleRun,
 }
 
@@ -183,13 +216,15 @@ impl<'o> Collector<'o> {
             format,
             progress,
             spares,
-            agg: Agg::new(est_rows / 2, opts.large_order_items),
+            agg: Agg::new(est_rows / 2),
             acc: vec![Acc::default(); Code::ALL.len()],
             top: Top::default(),
             cands: Vec::new(),
             cand_index: HashMap::new(),
+            cand_bits: Bits::default(),
             tier1_left: opts.max_samples.saturating_mul(40),
             tier2_added: 0,
+            tier2_max: opts.max_samples.saturating_mul(4),
             run: SampleRun::default(),
         }
     }
@@ -204,18 +239,11 @@ impl<'o> Collector<'o> {
         let rows = &batch.rows;
         for i in 0..rows.len() {
             if let Some(n) = rows.get(i + LOOKAHEAD) {
-                // one prefetch per run for the order; every row for product and user
-                if rows[i + LOOKAHEAD - 1].oh != n.oh {
-                    self.agg.prefetch_order(n.oh);
-                }
                 self.agg.prefetch_product(n.ih);
-                if n.uh != 0 && rows[i + LOOKAHEAD - 1].uh != n.uh {
-                    self.agg.prefetch_user(n.uh);
-                }
             }
             let r = &rows[i];
             let added = self.agg.add(r.oh, r.ih, r.uh, r.th, r.offset, r.line);
-            if added.duplicate || added.multi_user || added.became_large {
+            if added.duplicate || added.multi_user {
                 self.agg_issues(&batch, r, added);
             }
             if self.top.entries.len() < TOP_N || added.product_rows > self.top.min {
@@ -274,26 +302,6 @@ impl<'o> Collector<'o> {
                 || example_text(text),
             );
         }
-        if added.became_large {
-            let n = self.opts.large_order_items + 1;
-            let order = if self.acc[Code::LargeOrder as usize].examples.len() < max {
-                self.ids(text).0
-            } else {
-                String::new()
-            };
-            push_issue(
-                &mut self.acc[Code::LargeOrder as usize],
-                max,
-                r.line,
-                r.offset,
-                || {
-                    format!(
-                        "order {} reached {n} distinct items here",
-                        example_text(order.as_bytes())
-                    )
-                },
-            );
-        }
     }
 
     fn track_sample(&mut self, oh: u64, added: Added, no: u64, offset: u64, len: u32) {
@@ -305,12 +313,21 @@ impl<'o> Collector<'o> {
         if added.run_start {
             self.run.active = true;
             self.run.order = oh;
-            self.run.is_new = added.new_order;
             self.run.rows.clear();
             self.run.overflow = false;
-            self.run.cand = self.cand_index.get(&oh).copied();
+            self.run.cand = if self.cand_bits.contains(oh) {
+                self.cand_index.get(&oh).copied()
+            } else {
+                None
+            };
+            // while the first orders are all taken, an order not among them is new
+            if self.run.cand.is_none() && self.tier1_left > 0 {
+                self.tier1_left -= 1;
+                self.add_cand(oh, no, vec![pos], false);
+                return;
+            }
         }
-        if self.tier2_added < self.opts.max_samples {
+        if self.tier2_added < self.tier2_max {
             if self.run.rows.len() < SAMPLE_ROWS_CAP {
                 self.run.rows.push(pos);
             } else {
@@ -324,28 +341,25 @@ impl<'o> Collector<'o> {
             } else {
                 c.overflow = true;
             }
-        } else if added.new_order && self.tier1_left > 0 {
-            self.tier1_left -= 1;
-            self.run.cand = Some(self.cands.len());
-            self.cand_index.insert(oh, self.cands.len());
-            self.cands.push(Cand {
-                order: oh,
-                first_line: no,
-                rows: vec![pos],
-                overflow: false,
-            });
-        } else if added.became_multi && self.run.is_new && self.tier2_added < self.opts.max_samples
-        {
+        } else if added.became_multi && self.tier2_added < self.tier2_max {
+            // whether this run is its order's first is known at the end (then checked)
             self.tier2_added += 1;
-            self.run.cand = Some(self.cands.len());
-            self.cand_index.insert(oh, self.cands.len());
-            self.cands.push(Cand {
-                order: oh,
-                first_line: self.run.rows.first().map_or(no, |r| r.line),
-                rows: self.run.rows.clone(),
-                overflow: self.run.overflow,
-            });
+            let first = self.run.rows.first().map_or(no, |r| r.line);
+            let rows = self.run.rows.clone();
+            self.add_cand(oh, first, rows, self.run.overflow);
         }
+    }
+
+    fn add_cand(&mut self, order: u64, first_line: u64, rows: Vec<RowPos>, overflow: bool) {
+        self.run.cand = Some(self.cands.len());
+        self.cand_index.insert(order, self.cands.len());
+        self.cand_bits.insert(order);
+        self.cands.push(Cand {
+            order,
+            first_line,
+            rows,
+            overflow,
+        });
     }
 
     /// End of input.
@@ -368,8 +382,8 @@ impl<'o> Collector<'o> {
     /// Complete a parsing-stage snapshot with the aggregate counters and issues.
     pub fn fill(&self, mut s: Snapshot) -> Snapshot {
         s.orders = self.agg.orders();
-        s.multi_item_orders = self.agg.multi_orders;
-        s.pairs = self.agg.pairs_count;
+        s.multi_item_orders = self.agg.multi_runs;
+        s.pairs = self.agg.run_pairs;
         s.products = self.agg.products();
         s.users = self.agg.users();
         for c in CODES {

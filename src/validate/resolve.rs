@@ -1,5 +1,6 @@
 //! Exact counts for scattered orders: re-read just their runs (sorted by offset, one forward
-//! sweep) and recount distinct items, duplicates and users across runs.
+//! sweep) and recount distinct items, duplicates and users across runs. The same sweep finds
+//! where large orders crossed the large-order threshold (the issue's examples).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -10,7 +11,7 @@ use hashbrown::{HashMap, HashSet};
 
 use super::Code;
 use super::agg::Agg;
-use super::engine::{Engine, example_text, valid_row_hashes};
+use super::engine::{Acc, Engine, example_text, push_issue, row_ids, valid_row_hashes};
 use crate::read::{Format, UTF8_BOM, csv};
 
 /// Read buffer: runs are short and far apart, so small reads copy less than big ones.
@@ -147,7 +148,18 @@ struct OrderRes {
     pass1_multi: bool,
 }
 
-/// Re-read the runs of scattered orders and fix the engine's counts.
+/// Where an order first has more distinct items than the large-order threshold.
+#[derive(Debug)]
+struct Crossing {
+    line: u64,
+    offset: u64,
+    order_id: String,
+}
+
+/// Re-read the runs of scattered orders and fix the engine's counts; also re-read the runs of
+/// `large` (orders over the threshold whose rows are together: (line, offset, order hash)),
+/// and give `large_order` its examples: the first rows, in file order, where an order reached
+/// more than `opts.large_order_items` distinct items.
 pub(crate) fn resolve(
     path: &Path,
     format: Format,
@@ -155,14 +167,20 @@ pub(crate) fn resolve(
     cap: usize,
     eng: &mut Engine<'_>,
     agg: &mut Agg,
+    large: &[(u64, u64, u64)],
 ) -> std::io::Result<()> {
     let mut tasks: Vec<(u64, u64, u64)> = Vec::new();
     for (order, sc) in &agg.scattered {
-        tasks.push((sc.first_off, *order, 0));
+        tasks.push((sc.first_off, *order, sc.first_line));
         for &(off, line) in &sc.runs {
             tasks.push((off, *order, line));
         }
     }
+    for &(line, off, order) in large {
+        tasks.push((off, order, line));
+    }
+    let threshold = eng.opts.large_order_items;
+    let mut crossings: Vec<Crossing> = Vec::new();
     tasks.sort_unstable();
     let mut rec = Records::new(File::open(path)?, cap, format);
     let mut state: HashMap<u64, OrderRes> = HashMap::new();
@@ -194,7 +212,13 @@ pub(crate) fn resolve(
             if oh != order {
                 break;
             }
-            st.items.insert(ih);
+            if st.items.insert(ih) && st.items.len() as u64 == threshold.saturating_add(1) {
+                crossings.push(Crossing {
+                    line: this_line,
+                    offset: roff,
+                    order_id: row_ids(format, text).map(|(o, _)| o).unwrap_or_default(),
+                });
+            }
             let row = (ih, uh, th);
             let in_run_dup = !run_rows.insert(row);
             if !st.rows.insert(row) && !in_run_dup {
@@ -224,5 +248,18 @@ pub(crate) fn resolve(
             eng.issue(Code::OrderMultipleUsers, l, o, || t);
         }
     }
+    crossings.sort_by_key(|c| c.line);
+    crossings.truncate(eng.opts.max_examples);
+    let n = threshold.saturating_add(1);
+    let mut acc = Acc::default();
+    for c in crossings {
+        push_issue(&mut acc, usize::MAX, c.line, c.offset, || {
+            format!(
+                "order {} reached {n} distinct items here",
+                example_text(c.order_id.as_bytes())
+            )
+        });
+    }
+    eng.acc[Code::LargeOrder as usize].examples = acc.examples;
     Ok(())
 }

@@ -240,17 +240,23 @@ pub(crate) fn run(
     for c in collect::CODES {
         eng.acc[c as usize] = std::mem::take(&mut col.acc[c as usize]);
     }
-    if !col.agg.scattered.is_empty() && foreign.is_none() {
-        resolve::resolve(path, format, bom, cap, &mut eng, &mut col.agg).map_err(io)?;
+    // large orders whose rows are together: the first ones by line give the examples
+    let mut large_runs: Vec<(u64, u64, u64)> = Vec::new();
+    let threshold = opts.large_order_items;
+    col.agg.for_each_order(|r, k| {
+        if k > threshold && !col.agg.scattered.contains_key(&r.order()) {
+            large_runs.push((r.line(), r.offset(), r.order()));
+        }
+    });
+    large_runs.sort_unstable();
+    large_runs.truncate(opts.max_examples);
+    if (!col.agg.scattered.is_empty() || !large_runs.is_empty()) && foreign.is_none() {
+        resolve::resolve(path, format, bom, cap, &mut eng, &mut col.agg, &large_runs)
+            .map_err(io)?;
     }
     let Some(digest) = digest else {
         return Err(io(std::io::Error::other("reading stopped unexpectedly")));
     };
-    if let Some(p) = progress {
-        let mut s = col.fill(eng.snapshot(bytes_read, total));
-        s.done = true;
-        p.publish(s);
-    }
 
     // file-level issues
     if let Some(enc) = foreign {
@@ -291,7 +297,7 @@ pub(crate) fn run(
     let mut pairs = 0u64;
     let mut large = 0u64;
     let large_threshold = opts.large_order_items;
-    col.agg.for_each_order_items(|k| {
+    col.agg.for_each_order(|_, k| {
         sum += k;
         max = max.max(k);
         if k == 1 {
@@ -413,6 +419,15 @@ pub(crate) fn run(
             examples: a.examples.clone(),
         });
     }
+    if let Some(p) = progress {
+        // the last snapshot says what the report says
+        let mut s = col.fill(eng.snapshot(bytes_read, total));
+        s.multi_item_orders = stats.multi_item_orders;
+        s.pairs = stats.pairs;
+        s.issues = issues.iter().map(|i| (i.code, i.count)).collect();
+        s.done = true;
+        p.publish(s);
+    }
     issues.sort_by_key(|i| i.severity);
     let verdict = if issues.iter().any(|i| i.severity == Severity::Error) {
         Verdict::Errors
@@ -456,7 +471,13 @@ fn resolve_samples(
     let mut picked: Vec<&Cand> = col
         .cands
         .iter()
-        .filter(|c| !c.overflow && col.agg.items_of(c.order) >= 2)
+        .filter(|c| {
+            // a candidate's rows start at its order's first run, or it is incomplete
+            let first = col.agg.first_run(c.order).map(|r| r.offset());
+            !c.overflow
+                && first == c.rows.first().map(|r| r.offset)
+                && col.agg.items_of(c.order) >= 2
+        })
         .collect();
     picked.sort_by_key(|c| c.first_line);
     picked.truncate(max);
