@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use hashbrown::{HashMap, HashSet};
 
-use super::buckets::{Hll, Keyed, Partition, Scratch};
+use super::buckets::{Compactor, Hll, Keyed, Partition, Scratch};
 
 /// Hasher for keys that are already 64-bit hashes.
 #[derive(Debug, Default, Clone, Copy)]
@@ -336,6 +336,9 @@ pub struct RunRec {
     line: u64,
 }
 
+/// Flag in [`RunRec::line`]'s top bit: the order has later runs.
+const SCATTERED: u64 = 1 << 63;
+
 impl Keyed for RunRec {
     #[inline]
     fn key(&self) -> u64 {
@@ -344,11 +347,6 @@ impl Keyed for RunRec {
 }
 
 impl RunRec {
-    /// Hash of the order id.
-    pub fn order(&self) -> u64 {
-        self.order
-    }
-
     /// Byte offset of the run.
     pub fn offset(&self) -> u64 {
         off_of(self.packed)
@@ -356,7 +354,12 @@ impl RunRec {
 
     /// Line of the run.
     pub fn line(&self) -> u64 {
-        self.line
+        self.line & !SCATTERED
+    }
+
+    /// The order has later runs (set by a compaction).
+    pub fn scattered(&self) -> bool {
+        self.line & SCATTERED != 0
     }
 
     /// Distinct items counted for the order.
@@ -386,6 +389,148 @@ const SMALL_RUN: usize = 48;
 /// when keys repeat; files whose keys do not repeat are compacted once, at the end).
 const COMPACT_BYTES: usize = 160 << 20;
 
+/// How many distinct items orders have: what the report's distribution, pair and order-size
+/// counts come from.
+#[derive(Debug, Clone)]
+pub struct OrderDist {
+    /// Orders by distinct items, up to 1,024.
+    pub hist: Vec<u64>,
+    /// Distinct items of orders with more than 1,024.
+    pub big: Vec<u64>,
+    /// Orders counted.
+    pub orders: u64,
+    /// Sum of distinct items.
+    pub sum: u64,
+    /// Most distinct items.
+    pub max: u64,
+    /// Orders with one item.
+    pub single: u64,
+    /// Orders with ≥ 2 items.
+    pub multi: u64,
+    /// Sum of k(k−1)/2.
+    pub pairs: u64,
+    /// Orders over the large-order threshold.
+    pub large: u64,
+}
+
+impl Default for OrderDist {
+    fn default() -> Self {
+        OrderDist {
+            hist: vec![0; 1025],
+            big: Vec::new(),
+            orders: 0,
+            sum: 0,
+            max: 0,
+            single: 0,
+            multi: 0,
+            pairs: 0,
+            large: 0,
+        }
+    }
+}
+
+impl OrderDist {
+    /// Count an order with `k` distinct items.
+    #[inline]
+    pub fn add(&mut self, k: u64, large_threshold: u64) {
+        self.orders += 1;
+        self.sum += k;
+        self.max = self.max.max(k);
+        if k == 1 {
+            self.single += 1;
+        } else if k >= 2 {
+            self.multi += 1;
+            self.pairs += k * (k - 1) / 2;
+        }
+        if k > large_threshold {
+            self.large += 1;
+        }
+        match self.hist.get_mut(k as usize) {
+            Some(n) => *n += 1,
+            None => self.big.push(k),
+        }
+    }
+
+    fn merge(&mut self, o: &OrderDist) {
+        for (a, b) in self.hist.iter_mut().zip(&o.hist) {
+            *a += b;
+        }
+        self.big.extend_from_slice(&o.big);
+        self.orders += o.orders;
+        self.sum += o.sum;
+        self.max = self.max.max(o.max);
+        self.single += o.single;
+        self.multi += o.multi;
+        self.pairs += o.pairs;
+        self.large += o.large;
+    }
+
+    /// Nearest-rank percentile `p` of distinct items per order.
+    pub fn percentile(&self, p: u64) -> u64 {
+        if self.orders == 0 {
+            return 0;
+        }
+        let rank = (self.orders * p).div_ceil(100).max(1);
+        let mut acc = 0u64;
+        for (k, &n) in self.hist.iter().enumerate() {
+            acc += n;
+            if acc >= rank {
+                return k as u64;
+            }
+        }
+        let mut big = self.big.clone();
+        big.sort_unstable();
+        let i = (rank - acc - 1) as usize;
+        big.get(i).copied().unwrap_or(self.max)
+    }
+}
+
+/// Compaction of order runs: sums the items of an order's runs (exact once the scattered
+/// orders are re-read), flags and lists scattered orders, and at the last compaction counts
+/// the other orders into a distribution.
+#[derive(Debug, Default)]
+struct RunCompactor {
+    scattered: HashMap<u64, Scattered, PreHashed>,
+    /// The compaction at the end of input.
+    last: bool,
+    large_threshold: u64,
+    dist: OrderDist,
+    large: Vec<(u64, u64, u64)>,
+}
+
+impl Compactor<RunRec> for RunCompactor {
+    fn merge(&mut self, first: &mut RunRec, later: &RunRec) {
+        let distinct = (distinct_of(first.packed) + distinct_of(later.packed)).min(DISTINCT_MAX);
+        first.packed = pack(off_of(first.packed), distinct);
+        first.line |= SCATTERED;
+        self.scattered
+            .entry(first.order)
+            .or_insert_with(|| Scattered {
+                first_off: off_of(first.packed),
+                first_line: first.line & !SCATTERED,
+                runs: Vec::new(),
+            })
+            .runs
+            .push((off_of(later.packed), later.line));
+    }
+
+    fn bucket_done(&mut self, records: &[RunRec]) {
+        if !self.last {
+            return;
+        }
+        for r in records {
+            if r.scattered() {
+                continue;
+            }
+            let k = r.distinct();
+            self.dist.add(k, self.large_threshold);
+            if k > self.large_threshold {
+                self.large.push((r.line(), r.offset(), r.order));
+            }
+        }
+    }
+}
+
 /// The aggregation state.
 #[derive(Debug)]
 pub struct Agg {
@@ -393,7 +538,6 @@ pub struct Agg {
     users: Partition<u64>,
     products: CountTable,
     run: Run,
-    scratch: Scratch,
     /// Orders whose rows are not all together (known after [`Agg::finish`]).
     pub scattered: HashMap<u64, Scattered, PreHashed>,
     /// Exact distinct items of scattered orders ([`Agg::fix_order`]).
@@ -405,6 +549,10 @@ pub struct Agg {
     /// Sum of k(k−1)/2 over runs (live; exact at the end for orders).
     pub run_pairs: u64,
     finished: bool,
+    /// Distinct items per order: every order after [`Agg::finish`] and [`Agg::fix_order`].
+    pub dist: OrderDist,
+    large: Vec<(u64, u64, u64)>,
+    large_threshold: u64,
 }
 
 impl Agg {
@@ -416,7 +564,6 @@ impl Agg {
             users: Partition::new(est / 4, (COMPACT_BYTES / 4 / 8).max(est / 2)),
             products: CountTable::with_capacity(1 << 16),
             run: Run::default(),
-            scratch: Scratch::default(),
             scattered: HashMap::with_hasher(PreHashed),
             fixed: HashMap::with_hasher(PreHashed),
             live_orders: Hll::default(),
@@ -424,6 +571,9 @@ impl Agg {
             multi_runs: 0,
             run_pairs: 0,
             finished: false,
+            dist: OrderDist::default(),
+            large: Vec::new(),
+            large_threshold: u64::MAX,
         }
     }
 
@@ -449,30 +599,29 @@ impl Agg {
 
     #[cold]
     fn compact_runs(&mut self) {
-        let scattered = &mut self.scattered;
-        let mut out = Vec::new();
-        self.runs
-            .compact(&mut self.scratch, &mut out, |first, later| {
-                first.packed = pack(
-                    off_of(first.packed),
-                    (distinct_of(first.packed) + distinct_of(later.packed)).min(DISTINCT_MAX),
-                );
-                scattered
-                    .entry(first.order)
-                    .or_insert_with(|| Scattered {
-                        first_off: off_of(first.packed),
-                        first_line: first.line,
-                        runs: Vec::new(),
-                    })
-                    .runs
-                    .push((off_of(later.packed), later.line));
-            });
+        let mut w = [(Scratch::default(), RunCompactor::default())];
+        self.runs.compact_with(&mut w);
+        let [(_, c)] = w;
+        self.absorb(c);
+    }
+
+    /// Take a compactor's scattered orders (runs found by an earlier compaction come first).
+    fn absorb(&mut self, c: RunCompactor) {
+        for (order, sc) in c.scattered {
+            match self.scattered.entry(order) {
+                hashbrown::hash_map::Entry::Occupied(mut e) => e.get_mut().runs.extend(sc.runs),
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    e.insert(sc);
+                }
+            }
+        }
+        self.dist.merge(&c.dist);
+        self.large.extend(c.large);
     }
 
     #[cold]
     fn compact_users(&mut self) {
-        self.users
-            .compact(&mut self.scratch, &mut Vec::new(), |_, _| {});
+        self.users.compact(|_, _| {});
     }
 
     #[inline]
@@ -564,20 +713,61 @@ impl Agg {
         out
     }
 
-    /// Close the current run (end of input) and count orders and users exactly: after this,
-    /// [`Agg::scattered`] lists every order whose rows are not all together.
-    pub fn finish(&mut self) {
+    /// Close the current run (end of input) and count orders and users exactly, on `threads`
+    /// threads: after this, [`Agg::scattered`] lists every order whose rows are not all
+    /// together, and [`Agg::dist`] holds the distinct items of every other order; orders with
+    /// more than `large` items among those are in [`Agg::large_runs`].
+    pub fn finish(&mut self, threads: usize, large: u64) {
         self.end_run();
-        if !self.finished {
-            self.finished = true;
-            self.compact_runs();
-            self.compact_users();
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        self.large_threshold = large;
+        let mut w: Vec<(Scratch, RunCompactor)> = (0..threads.max(1))
+            .map(|_| {
+                let c = RunCompactor {
+                    last: true,
+                    large_threshold: large,
+                    ..Default::default()
+                };
+                (Scratch::default(), c)
+            })
+            .collect();
+        self.runs.compact_with(&mut w);
+        for (_, c) in w {
+            self.absorb(c);
+        }
+        struct Dedupe;
+        impl Compactor<u64> for Dedupe {
+            fn merge(&mut self, _: &mut u64, _: &u64) {}
+        }
+        let mut w: Vec<(Scratch, Dedupe)> = (0..threads.max(1))
+            .map(|_| (Scratch::default(), Dedupe))
+            .collect();
+        self.users.compact_with(&mut w);
+    }
+
+    /// [`Agg::fix_order`] with the runs' items added up, unless the order was fixed already.
+    pub fn fix_order_if_unknown(&mut self, order: u64) {
+        if !self.fixed.contains_key(&order) {
+            let k = self.items_of(order);
+            self.fix_order(order, k);
         }
     }
 
-    /// Set an order's exact distinct item count (after re-reading a scattered order).
+    /// Orders over the large-order threshold whose rows are all together: (line, offset,
+    /// order) of their run, in no particular order (after [`Agg::finish`]).
+    pub fn large_runs(&self) -> &[(u64, u64, u64)] {
+        &self.large
+    }
+
+    /// Set an order's exact distinct item count (after re-reading a scattered order) and
+    /// count it in [`Agg::dist`].
     pub fn fix_order(&mut self, order: u64, distinct: u64) {
-        self.fixed.insert(order, distinct);
+        if self.fixed.insert(order, distinct).is_none() {
+            self.dist.add(distinct, self.large_threshold);
+        }
     }
 
     /// Distinct orders (exact after [`Agg::finish`]; an estimate while streaming).
@@ -620,20 +810,6 @@ impl Agg {
     /// The record of an order's first run (after [`Agg::finish`]).
     pub fn first_run(&self, order: u64) -> Option<RunRec> {
         self.runs.find(order).copied()
-    }
-
-    /// Every order's first run and exact distinct item count (after [`Agg::finish`] and the
-    /// re-read of scattered orders).
-    pub fn for_each_order(&self, mut f: impl FnMut(&RunRec, u64)) {
-        if self.fixed.is_empty() {
-            for r in self.runs.iter() {
-                f(r, r.distinct());
-            }
-        } else {
-            for r in self.runs.iter() {
-                f(r, self.fixed.get(&r.order).copied().unwrap_or(r.distinct()));
-            }
-        }
     }
 }
 
@@ -691,11 +867,9 @@ mod tests {
         assert!(x.run_start && !x.became_multi);
         // live counts while streaming
         assert_eq!((a.multi_runs, a.run_pairs), (1, 1));
-        a.finish();
+        a.finish(1, 100);
         assert_eq!(a.orders(), 2);
         // the runs' items added up (o1: a, b + c) until the re-read fixes it
-        assert_eq!(a.items_of(h("o1")), 3);
-        a.fix_order(h("o1"), 3);
         assert_eq!(a.items_of(h("o1")), 3);
         let sc = &a.scattered[&h("o1")];
         assert_eq!(
@@ -707,10 +881,14 @@ mod tests {
         assert_eq!((first.offset(), first.line(), first.distinct()), (30, 4, 1));
         assert_eq!(a.users(), 2);
         assert_eq!(a.products(), 3);
-        let mut all = Vec::new();
-        a.for_each_order(|r, k| all.push((r.line(), k)));
-        all.sort_unstable();
-        assert_eq!(all, vec![(1, 3), (4, 1)]);
+        // o2 is counted at the end, o1 once re-read
+        assert_eq!((a.dist.orders, a.dist.single, a.dist.multi), (1, 1, 0));
+        a.fix_order(h("o1"), 3);
+        assert_eq!(a.items_of(h("o1")), 3);
+        assert_eq!((a.dist.orders, a.dist.multi, a.dist.pairs), (2, 1, 3));
+        // fixing twice counts once
+        a.fix_order_if_unknown(h("o1"));
+        assert_eq!(a.dist.orders, 2);
     }
 
     #[test]
@@ -734,7 +912,7 @@ mod tests {
                 );
             }
         }
-        a.finish();
+        a.finish(2, 100);
         assert_eq!(a.orders(), 2000);
         assert_eq!(a.users(), 300);
         assert_eq!(a.scattered.len(), 2000);

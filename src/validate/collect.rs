@@ -363,8 +363,8 @@ impl<'o> Collector<'o> {
     }
 
     /// End of input.
-    pub fn finish(&mut self) {
-        self.agg.finish();
+    pub fn finish(&mut self, threads: usize) {
+        self.agg.finish(threads, self.opts.large_order_items);
     }
 
     /// Top products, most rows first.

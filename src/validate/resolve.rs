@@ -242,7 +242,10 @@ pub(crate) fn resolve(
         }
     }
     for (order, st) in state {
-        agg.fix_order(order, st.items.len() as u64);
+        // (large orders re-read for their examples are counted already)
+        if agg.scattered.contains_key(&order) {
+            agg.fix_order(order, st.items.len() as u64);
+        }
         if st.multi && !st.pass1_multi {
             let (l, o, t) = st.multi_at.unwrap_or_default();
             eng.issue(Code::OrderMultipleUsers, l, o, || t);

@@ -236,23 +236,22 @@ pub(crate) fn run(
     if progress.is_some_and(Progress::is_cancelled) {
         return Err(ValidateError::Cancelled);
     }
-    col.finish();
+    col.finish(threads);
     for c in collect::CODES {
         eng.acc[c as usize] = std::mem::take(&mut col.acc[c as usize]);
     }
     // large orders whose rows are together: the first ones by line give the examples
-    let mut large_runs: Vec<(u64, u64, u64)> = Vec::new();
-    let threshold = opts.large_order_items;
-    col.agg.for_each_order(|r, k| {
-        if k > threshold && !col.agg.scattered.contains_key(&r.order()) {
-            large_runs.push((r.line(), r.offset(), r.order()));
-        }
-    });
+    let mut large_runs = col.agg.large_runs().to_vec();
     large_runs.sort_unstable();
     large_runs.truncate(opts.max_examples);
     if (!col.agg.scattered.is_empty() || !large_runs.is_empty()) && foreign.is_none() {
         resolve::resolve(path, format, bom, cap, &mut eng, &mut col.agg, &large_runs)
             .map_err(io)?;
+    }
+    // (without a re-read, scattered orders count with their runs' items added up)
+    let unresolved: Vec<u64> = col.agg.scattered.keys().copied().collect();
+    for order in unresolved {
+        col.agg.fix_order_if_unknown(order);
     }
     let Some(digest) = digest else {
         return Err(io(std::io::Error::other("reading stopped unexpectedly")));
@@ -288,61 +287,20 @@ pub(crate) fn run(
     }
 
     // distribution
-    let mut hist = vec![0u64; 1025];
-    let mut big: Vec<u64> = Vec::new();
-    let mut sum = 0u64;
-    let mut max = 0u64;
-    let mut single = 0u64;
-    let mut multi = 0u64;
-    let mut pairs = 0u64;
-    let mut large = 0u64;
-    let large_threshold = opts.large_order_items;
-    col.agg.for_each_order(|_, k| {
-        sum += k;
-        max = max.max(k);
-        if k == 1 {
-            single += 1;
-        } else if k >= 2 {
-            multi += 1;
-            pairs += k * (k - 1) / 2;
-        }
-        if k > large_threshold {
-            large += 1;
-        }
-        if (k as usize) < hist.len() {
-            hist[k as usize] += 1;
-        } else {
-            big.push(k);
-        }
-    });
-    big.sort_unstable();
+    let dist = &col.agg.dist;
     let orders = col.agg.orders();
-    let pct = |p: u64| -> u64 {
-        if orders == 0 {
-            return 0;
-        }
-        // nearest rank
-        let rank = (orders * p).div_ceil(100).max(1);
-        let mut acc = 0u64;
-        for (k, &n) in hist.iter().enumerate() {
-            acc += n;
-            if acc >= rank {
-                return k as u64;
-            }
-        }
-        let i = (rank - acc - 1) as usize;
-        big.get(i).copied().unwrap_or(max)
-    };
+    debug_assert_eq!(orders, dist.orders);
+    let (single, multi, pairs, large) = (dist.single, dist.multi, dist.pairs, dist.large);
     let items_per_order = Distribution {
         mean: if orders == 0 {
             0.0
         } else {
-            sum as f64 / orders as f64
+            dist.sum as f64 / orders as f64
         },
-        p50: pct(50),
-        p90: pct(90),
-        p99: pct(99),
-        max,
+        p50: dist.percentile(50),
+        p90: dist.percentile(90),
+        p99: dist.percentile(99),
+        max: dist.max,
     };
     eng.acc[Code::LargeOrder as usize].count = large;
     if large == 0 {
