@@ -180,15 +180,16 @@ pub struct Partition<T> {
 }
 
 impl<T: Keyed> Partition<T> {
-    /// `expected` distinct keys choose the bucket count (at most 1,024, so the tails being
-    /// appended to stay in L2; about 8,192 keys per bucket, so a compaction stays in L2 too);
+    /// `expected` distinct keys choose the bucket count (about 8,192 keys per bucket, so a
+    /// compaction works in cache; at most 256, so the tails being appended to stay in L1/L2
+    /// while rows stream — appending is the hot path, compaction runs once on both cores);
     /// the store compacts itself once it holds
     /// `min_compact` records (and again each time it doubles since).
     pub fn new(expected: usize, min_compact: usize) -> Self {
         let bits = (expected / 8192)
             .next_power_of_two()
             .trailing_zeros()
-            .clamp(4, 10);
+            .clamp(4, 8);
         Partition {
             buckets: (0..1usize << bits).map(|_| Bucket::default()).collect(),
             bits,
