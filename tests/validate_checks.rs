@@ -516,3 +516,54 @@ fn samples_skip_orders_whose_multi_item_run_is_not_their_first() {
     assert_eq!(r.stats.multi_item_orders, 2);
     assert_eq!(r.stats.pairs, 3 + 1);
 }
+
+#[test]
+fn top_products_are_exact_and_ties_go_by_identity() {
+    // alpha (7 rows; its first row is the file's first, after a BOM), z0..z7 (5 rows each),
+    // then 20 products with 3 rows each tied for the last place, seen in reverse name order;
+    // one of them is quoted and holds a comma ("m,07" sorts before "m00").
+    let mut data = String::from("\u{feff}0,alpha\n");
+    let mut n = 0;
+    for i in 0..8 {
+        for _ in 0..5 {
+            n += 1;
+            data.push_str(&format!("{n},z{i}\n"));
+        }
+    }
+    for i in (0..20).rev() {
+        for _ in 0..3 {
+            n += 1;
+            if i == 7 {
+                data.push_str(&format!("{n},\"m,{i:02}\"\n"));
+            } else {
+                data.push_str(&format!("{n},m{i:02}\n"));
+            }
+        }
+    }
+    for _ in 0..6 {
+        n += 1;
+        data.push_str(&format!("{n},alpha\n"));
+    }
+    let r = check("x.csv", data.as_bytes());
+    let top: Vec<(String, u64)> = r
+        .stats
+        .top_products
+        .iter()
+        .map(|t| (t.identity.clone(), t.rows))
+        .collect();
+    let mut want: Vec<(String, u64)> = vec![("alpha".into(), 7)];
+    want.extend((0..8).map(|i| (format!("z{i}"), 5)));
+    want.push(("m,07".into(), 3));
+    assert_eq!(top, want);
+    assert_eq!(r.stats.products, 29);
+}
+
+#[test]
+fn first_row_after_a_bom_reads_back_whole_in_samples() {
+    let r = check("x.csv", "\u{feff}A,first-item,u1\nA,x2\n".as_bytes());
+    let a = &r.samples[0];
+    assert_eq!(a.order_id, "A");
+    let ids: Vec<&str> = a.rows.iter().map(|r| r.identity.as_str()).collect();
+    assert_eq!(ids, vec!["first-item", "x2"]);
+    assert_eq!(a.rows[0].user_id.as_deref(), Some("u1"));
+}

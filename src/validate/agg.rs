@@ -19,6 +19,7 @@ use std::hash::{BuildHasher, Hasher};
 use hashbrown::{HashMap, HashSet};
 
 use super::buckets::{Compactor, Hll, Keyed, Partition, Scratch};
+use super::collect::RowRec;
 
 /// Hasher for keys that are already 64-bit hashes.
 #[derive(Debug, Default, Clone, Copy)]
@@ -75,231 +76,6 @@ fn off_of(v: u64) -> u64 {
     v >> DISTINCT_BITS
 }
 
-/// Open-addressing table 64-bit hash → u64 (products → rows), 16 bytes per slot, linear
-/// probing, sized from an estimate.
-/// A large table is split by the hash's top bits into up to [`MAX_PARTS`] parts of about
-/// [`PART_BYTES`] that grow on their own (by 1.6× when 85 % full), so a growth never holds two
-/// copies of the whole table (the peak memory stays near the table's size). Parts are large
-/// enough to be backed by huge pages, which the kernel is asked for.
-#[derive(Debug)]
-pub struct CountTable {
-    parts: Vec<Part>,
-    bits: u32,
-}
-
-/// Most parts of an [`CountTable`].
-const MAX_PARTS: usize = 16;
-/// Smallest initial part size worth splitting for.
-const PART_BYTES: usize = 8 << 20;
-
-#[derive(Debug)]
-struct Part {
-    slots: Vec<[u64; 2]>,
-    len: usize,
-    /// The table's part bits (they are dropped from the hash to find the home slot).
-    bits: u32,
-}
-
-fn zeroed_slots(n: usize) -> Vec<[u64; 2]> {
-    let v: Vec<[u64; 2]> = vec![[0, 0]; n];
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let bytes = n * 16;
-        if bytes >= 2 * HUGE {
-            let start = v.as_ptr() as usize;
-            let aligned = start.next_multiple_of(HUGE);
-            let end = (start + bytes) / HUGE * HUGE;
-            if end > aligned {
-                // SAFETY: the range lies inside the vector's allocation; MADV_HUGEPAGE only
-                // changes how the kernel backs the pages, never their contents.
-                unsafe {
-                    libc::madvise(
-                        aligned as *mut libc::c_void,
-                        end - aligned,
-                        libc::MADV_HUGEPAGE,
-                    );
-                }
-            }
-        }
-    }
-    v
-}
-
-impl Part {
-    fn with_capacity(n: usize, bits: u32) -> Self {
-        let n = (n + n / 5).max(64);
-        Part {
-            slots: zeroed_slots(n),
-            len: 0,
-            bits,
-        }
-    }
-
-    /// Home slot of `h` (the top bits chose the part; the rest choose the slot).
-    #[inline]
-    fn home(&self, h: u64) -> usize {
-        (((h << self.bits) as u128 * self.slots.len() as u128) >> 64) as usize
-    }
-
-    #[inline(always)]
-    fn prefetch(&self, h: u64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let i = self.home(h);
-            let p = self.slots.as_ptr().wrapping_add(i) as *const i8;
-            // SAFETY: prefetching is a hint; it never faults, even for a bad address.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(p, std::arch::x86_64::_MM_HINT_T0);
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = h;
-    }
-
-    /// Slot of `h`, inserting `val` if absent; returns (slot, existed).
-    #[inline]
-    fn entry(&mut self, h: u64, val: u64) -> (usize, bool) {
-        if self.len * 20 >= self.slots.len() * 17 {
-            self.grow();
-        }
-        let n = self.slots.len();
-        let mut i = self.home(h);
-        loop {
-            let k = self.slots[i][0];
-            if k == h {
-                return (i, true);
-            }
-            if k == 0 {
-                self.slots[i] = [h, val];
-                self.len += 1;
-                return (i, false);
-            }
-            i += 1;
-            if i == n {
-                i = 0;
-            }
-        }
-    }
-
-    #[cfg(test)]
-    fn get(&self, h: u64) -> Option<u64> {
-        let n = self.slots.len();
-        let mut i = self.home(h);
-        loop {
-            let [k, v] = self.slots[i];
-            if k == h {
-                return Some(v);
-            }
-            if k == 0 {
-                return None;
-            }
-            i += 1;
-            if i == n {
-                i = 0;
-            }
-        }
-    }
-
-    #[cold]
-    fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        let n = old.len() + old.len() * 3 / 5;
-        self.slots = zeroed_slots(n);
-        for [k, v] in old {
-            if k != 0 {
-                let mut i = self.home(k);
-                while self.slots[i][0] != 0 {
-                    i += 1;
-                    if i == n {
-                        i = 0;
-                    }
-                }
-                self.slots[i] = [k, v];
-            }
-        }
-    }
-}
-
-impl CountTable {
-    fn with_capacity(n: usize) -> Self {
-        let bytes = n.saturating_mul(16);
-        let mut parts = 1usize;
-        while parts < MAX_PARTS && bytes / (parts * 2) >= PART_BYTES {
-            parts *= 2;
-        }
-        let bits = parts.trailing_zeros();
-        CountTable {
-            parts: (0..parts)
-                .map(|_| Part::with_capacity(n / parts, bits))
-                .collect(),
-            bits,
-        }
-    }
-
-    #[inline(always)]
-    fn index(&self, h: u64) -> usize {
-        // two shifts: with one part (0 bits) a single shift by 64 would overflow
-        ((h >> (63 - self.bits)) >> 1) as usize
-    }
-
-    #[inline(always)]
-    fn part(&self, h: u64) -> &Part {
-        &self.parts[self.index(h)]
-    }
-
-    #[inline(always)]
-    fn part_mut(&mut self, h: u64) -> &mut Part {
-        let i = self.index(h);
-        &mut self.parts[i]
-    }
-
-    /// Hint the CPU to fetch `h`'s home slot.
-    #[inline(always)]
-    fn prefetch(&self, h: u64) {
-        self.part(h).prefetch(h);
-    }
-
-    /// Add `by` to `h`'s value (inserting 0 first); returns the new value.
-    #[inline]
-    fn bump(&mut self, h: u64, by: u64) -> u64 {
-        let p = self.part_mut(h);
-        let (i, _) = p.entry(h, 0);
-        p.slots[i][1] += by;
-        p.slots[i][1]
-    }
-
-    /// `h`'s value, inserting `val` if absent; returns (value, existed).
-    #[cfg(test)]
-    fn entry(&mut self, h: u64, val: u64) -> (u64, bool) {
-        let p = self.part_mut(h);
-        let (i, existed) = p.entry(h, val);
-        (p.slots[i][1], existed)
-    }
-
-    #[cfg(test)]
-    fn get(&self, h: u64) -> Option<u64> {
-        self.part(h).get(h)
-    }
-
-    /// Number of keys.
-    fn len(&self) -> usize {
-        self.parts.iter().map(|p| p.len).sum()
-    }
-
-    /// Every (key, value).
-    #[cfg(test)]
-    fn for_each(&self, mut f: impl FnMut(u64, u64)) {
-        for p in &self.parts {
-            for &[k, v] in &p.slots {
-                if k != 0 {
-                    f(k, v);
-                }
-            }
-        }
-    }
-}
-
 /// What adding a row changed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Added {
@@ -311,8 +87,6 @@ pub struct Added {
     pub duplicate: bool,
     /// The run just got a second, different user id.
     pub multi_user: bool,
-    /// Rows of this identity so far.
-    pub product_rows: u64,
 }
 
 /// Later runs of an order seen before: (byte offset, line) of each.
@@ -368,6 +142,40 @@ impl RunRec {
     }
 }
 
+/// A product: (identity hash, rows, where its first row is: packed offset and length).
+#[derive(Debug, Clone, Copy)]
+pub struct ProductRec {
+    identity: u64,
+    rows: u64,
+    pos: u64,
+}
+
+impl Keyed for ProductRec {
+    #[inline]
+    fn key(&self) -> u64 {
+        self.identity
+    }
+}
+
+const LEN_BITS: u32 = 24;
+
+impl ProductRec {
+    /// Rows of the product.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Byte offset of the product's first row.
+    pub fn offset(&self) -> u64 {
+        self.pos >> LEN_BITS
+    }
+
+    /// Length of the product's first row (at most 16 MiB − 1).
+    pub fn len(&self) -> u32 {
+        (self.pos & ((1 << LEN_BITS) - 1)) as u32
+    }
+}
+
 #[derive(Debug, Default)]
 struct Run {
     active: bool,
@@ -388,6 +196,8 @@ const SMALL_RUN: usize = 48;
 /// Bytes of stored records before the first compaction of a partition (memory stays bounded
 /// when keys repeat; files whose keys do not repeat are compacted once, at the end).
 const COMPACT_BYTES: usize = 160 << 20;
+/// Product records (one per row until compacted) kept before a compaction: 24 MiB.
+const PRODUCT_RECORDS: usize = 1 << 20;
 
 /// How many distinct items orders have: what the report's distribution, pair and order-size
 /// counts come from.
@@ -536,7 +346,8 @@ impl Compactor<RunRec> for RunCompactor {
 pub struct Agg {
     runs: Partition<RunRec>,
     users: Partition<u64>,
-    products: CountTable,
+    products: Partition<ProductRec>,
+    live_products: Hll,
     run: Run,
     /// Orders whose rows are not all together (known after [`Agg::finish`]).
     pub scattered: HashMap<u64, Scattered, PreHashed>,
@@ -562,7 +373,8 @@ impl Agg {
         Agg {
             runs: Partition::new(est, (COMPACT_BYTES / 24).max(est)),
             users: Partition::new(est / 4, (COMPACT_BYTES / 4 / 8).max(est / 2)),
-            products: CountTable::with_capacity(1 << 16),
+            products: Partition::new(1 << 16, PRODUCT_RECORDS),
+            live_products: Hll::default(),
             run: Run::default(),
             scattered: HashMap::with_hasher(PreHashed),
             fixed: HashMap::with_hasher(PreHashed),
@@ -625,6 +437,25 @@ impl Agg {
     }
 
     #[inline]
+    fn add_product(&mut self, identity: u64, off: u64, len: u32) {
+        self.live_products.add(identity);
+        let rec = ProductRec {
+            identity,
+            rows: 1,
+            pos: (off << LEN_BITS) | u64::from(len).min((1 << LEN_BITS) - 1),
+        };
+        if self.products.push(rec) {
+            self.compact_products();
+        }
+    }
+
+    #[cold]
+    fn compact_products(&mut self) {
+        self.products
+            .compact(|first, later| first.rows += later.rows);
+    }
+
+    #[inline]
     fn add_user(&mut self, user: u64) {
         self.live_users.add(user);
         if self.users.push(user) {
@@ -632,19 +463,13 @@ impl Agg {
         }
     }
 
-    /// Add a valid row given the hashes of its fields (`user` / `ts` 0 = none) and its
-    /// position.
+    /// Add a valid row (hashes of its fields — user / created_at 0 = none — and position).
     #[inline]
-    pub fn add(
-        &mut self,
-        order: u64,
-        identity: u64,
-        user: u64,
-        ts: u64,
-        off: u64,
-        line: u64,
-    ) -> Added {
+    pub fn add(&mut self, row: &RowRec) -> Added {
+        let (order, identity, user, ts) = (row.oh, row.ih, row.uh, row.th);
+        let (off, line) = (row.offset, row.line);
         let mut out = Added::default();
+        self.add_product(identity, off, row.len);
         if !self.run.active || self.run.order != order {
             self.end_run();
             out.run_start = true;
@@ -709,7 +534,6 @@ impl Agg {
                 self.add_user(user);
             }
         }
-        out.product_rows = self.products.bump(identity, 1);
         out
     }
 
@@ -746,6 +570,7 @@ impl Agg {
             .map(|_| (Scratch::default(), Dedupe))
             .collect();
         self.users.compact_with(&mut w);
+        self.compact_products();
     }
 
     /// [`Agg::fix_order`] with the runs' items added up, unless the order was fixed already.
@@ -779,9 +604,35 @@ impl Agg {
         }
     }
 
-    /// Distinct products.
+    /// Distinct products (exact after [`Agg::finish`]; an estimate while streaming).
     pub fn products(&self) -> u64 {
-        self.products.len() as u64
+        if self.finished {
+            self.products.len() as u64
+        } else {
+            self.live_products.estimate()
+        }
+    }
+
+    /// Products with the most rows (after [`Agg::finish`]): the `n` first by rows, and every
+    /// product tied with the last of them (at most `n + max_ties`), in no particular order.
+    pub fn top_products(&self, n: usize, max_ties: usize) -> Vec<ProductRec> {
+        let mut all: Vec<ProductRec> = Vec::with_capacity(self.products.len());
+        self.products.for_each(|r| all.push(*r));
+        if all.len() > n && n > 0 {
+            all.select_nth_unstable_by(n - 1, |a, b| b.rows.cmp(&a.rows));
+            let last = all[n - 1].rows;
+            let (head, tail) = all.split_at_mut(n);
+            let mut ties: Vec<ProductRec> =
+                tail.iter().filter(|r| r.rows == last).copied().collect();
+            ties.sort_unstable_by_key(|r| r.offset());
+            ties.truncate(max_ties);
+            let mut out = head.to_vec();
+            out.extend(ties);
+            out
+        } else {
+            all.truncate(n);
+            all
+        }
     }
 
     /// Distinct users (exact after [`Agg::finish`]; an estimate while streaming).
@@ -791,12 +642,6 @@ impl Agg {
         } else {
             self.live_users.estimate()
         }
-    }
-
-    /// Hint the CPU to fetch a product's slot (called some rows ahead).
-    #[inline]
-    pub fn prefetch_product(&self, identity: u64) {
-        self.products.prefetch(identity);
     }
 
     /// Distinct items of an order (0 if unknown; after [`Agg::finish`]).
@@ -817,53 +662,34 @@ impl Agg {
 mod tests {
     use super::*;
 
-    #[test]
-    fn split_tables_find_every_key() {
-        for (cap, parts) in [(10, 1), (1 << 20, 2), (1 << 24, 16)] {
-            let mut t = CountTable::with_capacity(cap);
-            assert_eq!(t.parts.len(), parts, "capacity {cap}");
-            for i in 1..=20_000u64 {
-                t.entry(hash_str(&i.to_string()), i);
-            }
-            assert_eq!(t.len(), 20_000);
-            for i in 1..=20_000u64 {
-                assert_eq!(t.get(hash_str(&i.to_string())), Some(i));
-            }
-            let mut n = 0;
-            t.for_each(|_, _| n += 1);
-            assert_eq!(n, 20_000);
+    /// A row record for tests.
+    fn rec(oh: u64, ih: u64, uh: u64, offset: u64, line: u64) -> RowRec {
+        RowRec {
+            oh,
+            ih,
+            uh,
+            th: 0,
+            line,
+            offset,
+            start: 0,
+            len: 5,
+            in_arena: false,
         }
-    }
-
-    #[test]
-    fn table_grows_and_keeps_values() {
-        let mut t = CountTable::with_capacity(10);
-        for i in 1..=5000u64 {
-            let h = hash_str(&i.to_string());
-            let (_, existed) = t.entry(h, pack(i, i % 7));
-            assert!(!existed);
-        }
-        assert_eq!(t.len(), 5000);
-        for i in 1..=5000u64 {
-            let v = t.get(hash_str(&i.to_string())).unwrap();
-            assert_eq!((off_of(v), distinct_of(v)), (i, i % 7));
-        }
-        assert!(t.get(hash_str("nope")).is_none());
     }
 
     #[test]
     fn runs_count_items_duplicates_and_users() {
         let mut a = Agg::new(10);
         let h = |s: &str| hash_str(s);
-        let x = a.add(h("o1"), h("a"), h("u1"), 0, 0, 1);
+        let x = a.add(&rec(h("o1"), h("a"), h("u1"), 0, 1));
         assert!(x.run_start && !x.became_multi);
-        let x = a.add(h("o1"), h("a"), h("u1"), 0, 10, 2);
+        let x = a.add(&rec(h("o1"), h("a"), h("u1"), 10, 2));
         assert!(x.duplicate && !x.run_start);
-        let x = a.add(h("o1"), h("b"), h("u2"), 0, 20, 3);
+        let x = a.add(&rec(h("o1"), h("b"), h("u2"), 20, 3));
         assert!(x.became_multi && x.multi_user && !x.duplicate);
-        let x = a.add(h("o2"), h("a"), 0, 0, 30, 4);
+        let x = a.add(&rec(h("o2"), h("a"), 0, 30, 4));
         assert!(x.run_start);
-        let x = a.add(h("o1"), h("c"), 0, 0, 40, 5);
+        let x = a.add(&rec(h("o1"), h("c"), 0, 40, 5));
         assert!(x.run_start && !x.became_multi);
         // live counts while streaming
         assert_eq!((a.multi_runs, a.run_pairs), (1, 1));
@@ -902,14 +728,13 @@ mod tests {
         for round in 0..3u64 {
             for o in 0..2000u64 {
                 line += 1;
-                a.add(
+                a.add(&rec(
                     h(format!("o{o}")),
                     h(format!("p{round}")),
                     h(format!("u{}", o % 300)),
-                    0,
                     line * 10,
                     line,
-                );
+                ));
             }
         }
         a.finish(2, 100);

@@ -267,6 +267,13 @@ impl<T: Keyed> Partition<T> {
         self.buckets.iter().flat_map(Bucket::iter)
     }
 
+    /// Call `f` with every record, bucket by bucket.
+    pub fn for_each(&self, mut f: impl FnMut(&T)) {
+        for b in &self.buckets {
+            b.iter().for_each(&mut f);
+        }
+    }
+
     /// The first record of `key` (a scan of its bucket).
     pub fn find(&self, key: u64) -> Option<&T> {
         self.buckets[self.bucket_of(key)]

@@ -1,12 +1,11 @@
-//! The aggregation stage: compact records of valid rows → order/product/user tables, the
-//! issues only aggregation can see (duplicates, several users, large orders), top products
-//! and sampled orders.
+//! The aggregation stage: compact records of valid rows → runs of orders, users and products
+//! ([`super::agg`]), the issues only aggregation can see within a run (duplicates, several
+//! users), and candidate orders for the samples.
 //!
 //! The parsing stage ([`super::engine`]) hands over [`Batch`]es of [`RowRec`]s (hashes and
-//! positions) in file order. Having a whole batch at hand lets this stage prefetch the table
-//! slots of rows [`LOOKAHEAD`] ahead, so the cache misses on the big tables overlap instead of
-//! stalling one by one. It runs on its own thread when the run has two workers, inline
-//! otherwise; either way it sees the same rows in the same order, so the results are identical.
+//! positions) in file order. This stage runs on its own thread when the run has two workers,
+//! inline otherwise; either way it sees the same rows in the same order, so the results are
+//! identical.
 
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
@@ -14,14 +13,11 @@ use std::sync::mpsc::SyncSender;
 use hashbrown::HashMap;
 
 use super::agg::{Added, Agg};
-use super::engine::{Acc, example_text, push_issue, row_ids};
+use super::engine::{Acc, example_text, push_issue};
 use super::{Code, Options, Progress, Snapshot};
-use crate::read::Format;
 
 /// Rows kept per sampled order.
 pub const SAMPLE_ROWS_CAP: usize = 1000;
-/// How many rows ahead the table slots are prefetched.
-const LOOKAHEAD: usize = 16;
 
 /// Issue codes raised by this stage (and by the re-read of scattered orders).
 pub(crate) const CODES: [Code; 3] = [
@@ -125,33 +121,6 @@ struct SampleRun {
     overflow: bool,
 }
 
-#[derive(Debug, Default)]
-struct Top {
-    entries: Vec<(u64, u64, String)>,
-    min: u64,
-}
-
-const TOP_N: usize = 10;
-
-impl Top {
-    #[inline]
-    fn offer(&mut self, h: u64, count: u64, identity: impl FnOnce() -> String) {
-        if self.entries.len() >= TOP_N && count <= self.min {
-            return;
-        }
-        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == h) {
-            e.1 = count;
-        } else if self.entries.len() < TOP_N {
-            self.entries.push((h, count, identity()));
-        } else if let Some(i) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].1) {
-            self.entries[i] = (h, count, identity());
-        }
-        if self.entries.len() >= TOP_N {
-            self.min = self.entries.iter().map(|e| e.1).min().unwrap_or(0);
-        }
-    }
-}
-
 /// A 4,096-bit set of hash bits: a clear bit means the key was never inserted.
 #[derive(Debug)]
 struct Bits(Box<[u64; 64]>);
@@ -184,13 +153,11 @@ impl Bits {
 /// The aggregation state.
 pub(crate) struct Collector<'o> {
     opts: &'o Options,
-    format: Format,
     progress: Option<&'o Progress>,
     spares: Option<Spares>,
     pub agg: Agg,
     /// Issues of [`CODES`] (other codes stay empty).
     pub acc: Vec<Acc>,
-    top: Top,
     pub cands: Vec<Cand>,
     cand_index: HashMap<u64, usize>,
     /// A quick "surely not a candidate" for every run's order before `cand_index`.
@@ -206,19 +173,16 @@ pub(crate) struct Collector<'o> {
 impl<'o> Collector<'o> {
     pub fn new(
         opts: &'o Options,
-        format: Format,
         progress: Option<&'o Progress>,
         est_rows: usize,
         spares: Option<Spares>,
     ) -> Self {
         Collector {
             opts,
-            format,
             progress,
             spares,
             agg: Agg::new(est_rows / 2),
             acc: vec![Acc::default(); Code::ALL.len()],
-            top: Top::default(),
             cands: Vec::new(),
             cand_index: HashMap::new(),
             cand_bits: Bits::default(),
@@ -229,32 +193,13 @@ impl<'o> Collector<'o> {
         }
     }
 
-    fn ids(&self, text: &[u8]) -> (String, String) {
-        let text = String::from_utf8_lossy(text);
-        row_ids(self.format, &text).unwrap_or_default()
-    }
-
     /// Aggregate a batch, then publish its snapshot (if any) with the aggregate counters.
     pub fn consume(&mut self, batch: Batch) {
         let rows = &batch.rows;
-        for i in 0..rows.len() {
-            if let Some(n) = rows.get(i + LOOKAHEAD) {
-                self.agg.prefetch_product(n.ih);
-            }
-            let r = &rows[i];
-            let added = self.agg.add(r.oh, r.ih, r.uh, r.th, r.offset, r.line);
+        for r in rows {
+            let added = self.agg.add(r);
             if added.duplicate || added.multi_user {
                 self.agg_issues(&batch, r, added);
-            }
-            if self.top.entries.len() < TOP_N || added.product_rows > self.top.min {
-                // the identity's text is only needed when it enters the top list
-                let known = self.top.entries.iter().any(|e| e.0 == r.ih);
-                let name = if known {
-                    String::new()
-                } else {
-                    self.ids(batch.text(r)).1
-                };
-                self.top.offer(r.ih, added.product_rows, || name);
             }
             if self.opts.max_samples > 0 {
                 self.track_sample(r.oh, added, r.line, r.offset, r.len);
@@ -365,18 +310,6 @@ impl<'o> Collector<'o> {
     /// End of input.
     pub fn finish(&mut self, threads: usize) {
         self.agg.finish(threads, self.opts.large_order_items);
-    }
-
-    /// Top products, most rows first.
-    pub fn top_products(&self) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .top
-            .entries
-            .iter()
-            .map(|(_, c, s)| (s.clone(), *c))
-            .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v
     }
 
     /// Complete a parsing-stage snapshot with the aggregate counters and issues.

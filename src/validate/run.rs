@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::checks;
 use super::collect::{self, Batch, Cand, Collector, Spares};
-use super::engine::{Engine, Out, parse_fields};
+use super::engine::{Engine, Out, parse_fields, row_ids};
 use super::resolve;
 use super::{
     Code, Distribution, FileInfo, Issue, LineEndings, MAX_FILE_BYTES, NEAR_LIMIT_BYTES, Options,
@@ -146,7 +146,7 @@ pub(crate) fn run(
         let out = if threads >= 2 {
             let (tx, brx) = sync_channel::<Batch>(4);
             agg_thread = Some(scope.spawn(move || {
-                let mut col = Collector::new(opts, format, progress, est_rows, Some(col_spares));
+                let mut col = Collector::new(opts, progress, est_rows, Some(col_spares));
                 for b in brx {
                     if progress.is_some_and(Progress::is_cancelled) {
                         continue;
@@ -159,7 +159,6 @@ pub(crate) fn run(
         } else {
             Out::Inline(Box::new(Collector::new(
                 opts,
-                format,
                 progress,
                 est_rows,
                 Some(col_spares),
@@ -350,11 +349,7 @@ pub(crate) fn run(
         rows_with_timestamp: eng.rows_with_ts,
         first_purchase: eng.first_ts.map(checks::format_key),
         last_purchase: eng.last_ts.map(checks::format_key),
-        top_products: col
-            .top_products()
-            .into_iter()
-            .map(|(identity, rows)| TopProduct { identity, rows })
-            .collect(),
+        top_products: top_products(path, format, bom, &col),
     };
 
     let mut issues = Vec::new();
@@ -419,6 +414,60 @@ fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A record's text read back from the file: `len` bytes from `offset` (the first record's
+/// offset is 0 but its text starts after a byte-order mark).
+fn read_record<'b>(
+    f: &mut File,
+    offset: u64,
+    len: u32,
+    bom: bool,
+    buf: &'b mut Vec<u8>,
+) -> Option<&'b [u8]> {
+    let skip = if offset == 0 && bom {
+        read::UTF8_BOM.len()
+    } else {
+        0
+    };
+    buf.resize(len as usize + skip, 0);
+    f.seek(SeekFrom::Start(offset)).ok()?;
+    f.read_exact(buf).ok()?;
+    Some(&buf[skip..])
+}
+
+/// Products listed in the report.
+const TOP_PRODUCTS: usize = 10;
+/// Products tied with the last listed one whose names are read to break the tie.
+const MAX_TIES: usize = 1000;
+
+/// The products with the most rows, most first; ties by identity (of the first
+/// [`MAX_TIES`] tied products by position). Names are read back from each product's first row.
+fn top_products(path: &Path, format: Format, bom: bool, col: &Collector<'_>) -> Vec<TopProduct> {
+    let recs = col.agg.top_products(TOP_PRODUCTS, MAX_TIES);
+    let Ok(mut f) = File::open(path) else {
+        return Vec::new();
+    };
+    let mut buf = Vec::new();
+    let mut top: Vec<TopProduct> = recs
+        .iter()
+        .map(|r| {
+            let rec = read_record(&mut f, r.offset(), r.len(), bom, &mut buf).unwrap_or(&[]);
+            let text = String::from_utf8_lossy(rec);
+            let identity = row_ids(format, &text).map(|(_, i)| i).unwrap_or_default();
+            TopProduct {
+                identity,
+                rows: r.rows(),
+            }
+        })
+        .collect();
+    top.sort_by(|a, b| {
+        b.rows
+            .cmp(&a.rows)
+            .then_with(|| a.identity.cmp(&b.identity))
+    });
+    top.truncate(TOP_PRODUCTS);
+    top
+}
+
 fn resolve_samples(
     path: &Path,
     format: Format,
@@ -450,14 +499,9 @@ fn resolve_samples(
             rows: Vec::new(),
         };
         for r in &c.rows {
-            buf.resize(r.len as usize, 0);
-            if f.seek(SeekFrom::Start(r.offset)).is_err() || f.read_exact(&mut buf).is_err() {
+            let Some(rec) = read_record(&mut f, r.offset, r.len, bom, &mut buf) else {
                 break;
-            }
-            let mut rec: &[u8] = &buf;
-            if r.offset == 0 && bom {
-                rec = rec.strip_prefix(read::UTF8_BOM).unwrap_or(rec);
-            }
+            };
             let Ok(text) = std::str::from_utf8(rec) else {
                 continue;
             };
