@@ -33,9 +33,9 @@ impl<T> Default for Bucket<T> {
 
 impl<T: Copy> Bucket<T> {
     #[inline]
-    fn push(&mut self, x: T) {
+    fn push(&mut self, x: T, pool: &mut Vec<Vec<T>>) {
         if self.cur.len() == self.cur.capacity() {
-            self.next_chunk();
+            self.next_chunk(pool);
         }
         self.cur.push(x);
         // the next push to this bucket comes ~a thousand pushes later: fetch the cache line it
@@ -52,8 +52,9 @@ impl<T: Copy> Bucket<T> {
     }
 
     #[cold]
-    fn next_chunk(&mut self) {
-        let full = std::mem::replace(&mut self.cur, Vec::with_capacity(CHUNK));
+    fn next_chunk(&mut self, pool: &mut Vec<Vec<T>>) {
+        let next = pool.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
+        let full = std::mem::replace(&mut self.cur, next);
         if !full.is_empty() {
             self.full.push(full);
         }
@@ -67,8 +68,9 @@ impl<T: Copy> Bucket<T> {
         self.full.iter().flatten().chain(self.cur.iter())
     }
 
-    /// Replace the records with `items`, reusing the chunks' memory.
-    fn refill(&mut self, items: &[T]) {
+    /// Replace the records with `items`, reusing the chunks' memory; chunks left over go to
+    /// `pool` (freeing them would have the next pushes fault fresh pages in again).
+    fn refill(&mut self, items: &[T], pool: &mut Vec<Vec<T>>) {
         let mut spare = std::mem::take(&mut self.full);
         spare.push(std::mem::take(&mut self.cur));
         let mut pieces = items.chunks(CHUNK).peekable();
@@ -81,6 +83,12 @@ impl<T: Copy> Bucket<T> {
                 self.full.push(c);
             } else {
                 self.cur = c;
+            }
+        }
+        for mut c in spare {
+            if c.capacity() == CHUNK {
+                c.clear();
+                pool.push(c);
             }
         }
     }
@@ -147,12 +155,14 @@ pub trait Compactor<T> {
     fn bucket_done(&mut self, _records: &[T]) {}
 }
 
+/// Compact `buckets`; returns the records kept and the chunks freed.
 fn compact_buckets<T: Keyed, C: Compactor<T>>(
     buckets: &mut [Bucket<T>],
     scratch: &mut Scratch,
     c: &mut C,
-) -> usize {
+) -> (usize, Vec<Vec<T>>) {
     let mut out = Vec::new();
+    let mut pool = Vec::new();
     let mut len = 0;
     for b in buckets {
         out.clear();
@@ -163,16 +173,18 @@ fn compact_buckets<T: Keyed, C: Compactor<T>>(
             }
         }
         c.bucket_done(&out);
-        b.refill(&out);
+        b.refill(&out, &mut pool);
         len += out.len();
     }
-    len
+    (len, pool)
 }
 
 /// Keyed records partitioned into buckets by the key's top bits.
 #[derive(Debug)]
 pub struct Partition<T> {
     buckets: Vec<Bucket<T>>,
+    /// Empty chunks for the buckets to grow into.
+    pool: Vec<Vec<T>>,
     bits: u32,
     len: usize,
     /// Compact when `len` reaches this.
@@ -192,6 +204,7 @@ impl<T: Keyed> Partition<T> {
             .clamp(4, 8);
         Partition {
             buckets: (0..1usize << bits).map(|_| Bucket::default()).collect(),
+            pool: Vec::new(),
             bits,
             len: 0,
             compact_at: min_compact.max(1024),
@@ -207,7 +220,7 @@ impl<T: Keyed> Partition<T> {
     #[inline]
     pub fn push(&mut self, x: T) -> bool {
         let b = self.bucket_of(x.key());
-        self.buckets[b].push(x);
+        self.buckets[b].push(x, &mut self.pool);
         self.len += 1;
         self.len >= self.compact_at
     }
@@ -226,7 +239,9 @@ impl<T: Keyed> Partition<T> {
                 (self.0)(first, later)
             }
         }
-        let len = compact_buckets(&mut self.buckets, &mut Scratch::default(), &mut F(merge));
+        let (len, pool) =
+            compact_buckets(&mut self.buckets, &mut Scratch::default(), &mut F(merge));
+        self.pool.extend(pool);
         self.compacted(len);
     }
 
@@ -243,7 +258,7 @@ impl<T: Keyed> Partition<T> {
         C: Compactor<T> + Send,
     {
         let share = self.buckets.len().div_ceil(workers.len().max(1));
-        let lens: Vec<usize> = std::thread::scope(|scope| {
+        let done: Vec<(usize, Vec<Vec<T>>)> = std::thread::scope(|scope| {
             let mut jobs = self.buckets.chunks_mut(share).zip(workers.iter_mut());
             let first = jobs.next();
             let rest: Vec<_> = jobs
@@ -251,14 +266,19 @@ impl<T: Keyed> Partition<T> {
                     scope.spawn(move || compact_buckets(buckets, scratch, c))
                 })
                 .collect();
-            let mut lens = vec![first.map_or(0, |(buckets, (scratch, c))| {
+            let mut done = vec![first.map_or((0, Vec::new()), |(buckets, (scratch, c))| {
                 compact_buckets(buckets, scratch, c)
             })];
             // a worker can only stop by finishing (compaction does not panic on any input)
-            lens.extend(rest.into_iter().map(|h| h.join().unwrap_or(0)));
-            lens
+            done.extend(rest.into_iter().map(|h| h.join().unwrap_or_default()));
+            done
         });
-        self.compacted(lens.iter().sum());
+        let mut len = 0;
+        for (n, pool) in done {
+            len += n;
+            self.pool.extend(pool);
+        }
+        self.compacted(len);
     }
 
     /// Every record, bucket by bucket.
