@@ -38,7 +38,7 @@ fn hundred_megabyte_single_line() {
     assert_eq!(r.stats.valid_rows, 1);
     assert_eq!(r.file.bytes, 2 + (100 << 20) + 8);
     if let (Some(b), Some(a)) = (before, peak_rss_kib()) {
-        // blocks in flight (a few × 8 MiB) and the 1 MiB line cap; never the 100 MB line
+        // blocks in flight (a few × 512 KiB) and the 1 MiB line cap; never the 100 MB line
         assert!(a < b + 80 * 1024, "peak RSS grew from {b} KiB to {a} KiB");
     }
 }

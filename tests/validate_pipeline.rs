@@ -1,5 +1,5 @@
 //! The validator's stages and block boundaries: one file validated on one thread or two, with
-//! 8 MiB blocks or tiny ones, and with large or tiny batches between the parsing and the
+//! large blocks or tiny ones, and with large or tiny batches between the parsing and the
 //! aggregation stage, must give the identical report — counts, examples (line and byte),
 //! samples and top products.
 
@@ -33,7 +33,7 @@ fn run(p: &Path, threads: usize, block_bytes: usize, batch_rows: usize) -> Repor
     validate_path(p, &o, None).unwrap()
 }
 
-/// The report with defaults (two threads, 8 MiB blocks), after checking that every block size
+/// The report with defaults (two threads, 512 KiB blocks), after checking that every block size
 /// in `blocks` and every batch size in `batches`, on one and two threads, gives the same.
 fn same_everywhere(p: &Path, blocks: &[usize], batches: &[usize]) -> Report {
     let base = validate_path(p, &opts(), None).unwrap();

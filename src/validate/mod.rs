@@ -83,15 +83,17 @@ pub struct Snapshot {
     pub total_bytes: u64,
     /// Rows so far.
     pub rows: u64,
-    /// Distinct orders so far.
+    /// Distinct orders so far (while the run streams an estimate within ~2 %; exact when done).
     pub orders: u64,
-    /// Orders with ≥ 2 distinct items so far.
+    /// Orders with ≥ 2 distinct items so far (while the run streams: runs of rows of one order
+    /// with ≥ 2 items; exact when done).
     pub multi_item_orders: u64,
-    /// Pairs so far.
+    /// Pairs so far (while the run streams: counted per run of rows; exact when done).
     pub pairs: u64,
-    /// Distinct products so far.
+    /// Distinct products so far (while the run streams an estimate within ~2 %; exact when
+    /// done).
     pub products: u64,
-    /// Distinct users so far.
+    /// Distinct users so far (while the run streams an estimate within ~2 %; exact when done).
     pub users: u64,
     /// Earliest created_at so far (normalised).
     pub first_purchase: Option<String>,

@@ -580,13 +580,21 @@ impl ValidateView {
             t.map(|t| t.chars().take(16).collect::<String>())
                 .unwrap_or_else(|| "–".to_string())
         };
+        // while the file streams, distinct counts are estimates (exact in the report)
+        let about = |n: u64| {
+            if self.report().is_some() {
+                ui::count(n)
+            } else {
+                format!("≈ {}", ui::count(n))
+            }
+        };
         let lines = vec![
             kv("rows", ui::count(rows)),
-            kv("orders", ui::count(orders)),
-            kv("multi-item", ui::count(multi)),
-            kv("pairs", ui::count(pairs)),
-            kv("products", ui::count(products)),
-            kv("users", ui::count(users)),
+            kv("orders", about(orders)),
+            kv("multi-item", about(multi)),
+            kv("pairs", about(pairs)),
+            kv("products", about(products)),
+            kv("users", about(users)),
             kv("first", short(first)),
             kv("last", short(last)),
         ];
