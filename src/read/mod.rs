@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub mod csv;
 pub mod json;
 pub mod lines;
+pub mod simd;
 
 /// The two upload formats the service accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
