@@ -690,17 +690,25 @@ impl<'o> Engine<'o> {
             self.field_count(no, offset, text, count);
             return;
         }
-        let b = text.len();
         let (c0, c1, c2) = (commas[0], commas[1], commas[2]);
-        let order = text.get(..c0);
-        let identity = text.get(c0 + 1..c1.min(b));
+        // field `a..b`: `a` is 0 or just after a comma, `b` a comma's position or the length
+        let field = |a: usize, b: usize| {
+            debug_assert!(a <= b && b <= text.len());
+            // SAFETY: with 2–4 fields, `plain_commas` gives `c0 < c1 < c2` where the record
+            // has those commas and the record's length where it has not; the callers below
+            // only pass `a <= b` from these (plus one after a comma). Commas are ASCII, so
+            // both ends are in bounds and on character boundaries.
+            unsafe { text.get_unchecked(a..b) }
+        };
+        let order = Some(field(0, c0));
+        let identity = Some(field(c0 + 1, c1));
         let user = if count > 2 {
-            text.get(c1 + 1..c2.min(b)).filter(|s| !s.is_empty())
+            Some(field(c1 + 1, c2)).filter(|s| !s.is_empty())
         } else {
             None
         };
         let ts = if count > 3 {
-            text.get(c2 + 1..).filter(|s| !s.is_empty())
+            Some(field(c2 + 1, text.len())).filter(|s| !s.is_empty())
         } else {
             None
         };
@@ -789,9 +797,14 @@ impl<'o> Engine<'o> {
         user: Option<&str>,
         ts: Option<&str>,
     ) {
+        use checks::{ID_BLANK, ID_SPREADSHEET, ID_WHITESPACE};
         let mut bad = false;
-        let order = order.filter(|s| !checks::is_blank(s));
-        let identity = identity.filter(|s| !checks::is_blank(s));
+        let fo = order.map_or(ID_BLANK, checks::id_flags);
+        let fi = identity.map_or(ID_BLANK, checks::id_flags);
+        // a user id is only dropped when empty, so a blank one still counts for whitespace
+        let fu = user.map_or(0, checks::id_flags);
+        let order = order.filter(|_| fo & ID_BLANK == 0);
+        let identity = identity.filter(|_| fi & ID_BLANK == 0);
         if order.is_none() {
             bad = true;
             self.issue(Code::MissingOrderId, no, offset, || {
@@ -823,17 +836,15 @@ impl<'o> Engine<'o> {
                 }
             }
         }
-        let ids = [order, identity, user];
-        if ids
-            .iter()
-            .flatten()
-            .any(|s| checks::has_outer_whitespace(s))
-        {
+        // the flags of the ids that are there (a blank order id or identity is missing)
+        let ids =
+            fu | if order.is_some() { fo } else { 0 } | if identity.is_some() { fi } else { 0 };
+        if ids & ID_WHITESPACE != 0 {
             self.issue(Code::WhitespaceId, no, offset, || {
                 format!("\"{}\"", example_text(text.as_bytes()))
             });
         }
-        if ids.iter().flatten().any(|s| checks::spreadsheet_id(s)) {
+        if ids & ID_SPREADSHEET != 0 {
             self.issue(Code::SpreadsheetId, no, offset, || {
                 example_text(text.as_bytes())
             });
