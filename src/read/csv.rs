@@ -150,12 +150,14 @@ pub fn plain_commas(b: &[u8]) -> Option<(usize, [usize; 4])> {
     let mut n = 0usize;
     // the bits of the commas in `m`, bit 0 being byte `base`
     let mut add = |mut m: u32, base: usize| {
-        while m != 0 {
-            if n < 4 {
-                commas[n] = base + m.trailing_zeros() as usize;
-            }
+        while m != 0 && n < 4 {
+            commas[n] = base + m.trailing_zeros() as usize;
             n += 1;
             m &= m - 1;
+        }
+        if m != 0 {
+            // past the fourth comma only the count matters
+            n += m.count_ones() as usize;
         }
     };
     let mut i = 0usize;
