@@ -183,14 +183,15 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
     };
     let order = order.filter(|s| !s.trim().is_empty())?;
     let identity = identity.filter(|s| !s.trim().is_empty())?;
-    if let Some(t) = &ts {
-        checks::parse_ts(t).ok()?;
-    }
+    let th = match &ts {
+        Some(t) => checks::ts_hash(checks::parse_ts(t).ok()?, t),
+        None => 0,
+    };
     Some([
         hash_str(&order),
         hash_str(&identity),
         user.as_deref().map_or(0, hash_str),
-        ts.as_deref().map_or(0, hash_str),
+        th,
     ])
 }
 
@@ -880,7 +881,10 @@ impl<'o> Engine<'o> {
                 oh: hash_str(order),
                 ih: hash_str(identity),
                 uh: user.map_or(0, hash_str),
-                th: ts.map_or(0, hash_str),
+                th: match (key, ts) {
+                    (Some(k), Some(t)) => checks::ts_hash(k, t),
+                    _ => 0,
+                },
                 line: no,
                 offset,
                 start: 0,
