@@ -788,6 +788,7 @@ impl<'o> Engine<'o> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn check_row(
         &mut self,
         no: u64,
