@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod clean;
 pub mod csv;
 pub mod json;
 pub mod lines;
