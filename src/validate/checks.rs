@@ -147,6 +147,7 @@ pub fn key_of(t: chrono::NaiveDateTime) -> TsKey {
 }
 
 /// Parse an accepted created_at: `YYYY-MM-DD HH:MM:SS[.f{1,6}]` or `YYYY-MM-DDTHH:MM:SS[.f{1,6}]`.
+#[inline]
 pub fn parse_ts(s: &str) -> Result<TsKey, TsProblem> {
     let b = s.as_bytes();
     if let Some(k) = parse_core(b) {
@@ -202,6 +203,7 @@ const FRACTION_SCALE: [u32; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1]
 /// The fixed part `YYYY-MM-DD HH:MM:SS` is checked and read as three overlapping 8-byte words:
 /// XOR with the template turns digits into 0–9 and matching separators into 0, so one test
 /// per word checks 8 positions, and `y * 10 + (y >> 8)` puts each two-digit number in a byte.
+#[inline(always)]
 fn parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
     if b.len() < 19 || !(b[10] == b' ' || b[10] == b'T') {
         return None;
