@@ -65,6 +65,7 @@ fn special_mask(x: u64) -> u64 {
 }
 
 /// A string without escapes starting at `i` (the opening quote); returns (end after quote, inner).
+#[inline(always)]
 fn plain_str(s: &str, i: usize) -> Option<(usize, &str)> {
     let b = s.as_bytes();
     if b.get(i) != Some(&b'"') {
