@@ -131,7 +131,23 @@ pub(crate) fn parse_fields(format: Format, rec: &str) -> Option<RowFields<'_>> {
 /// same rules as the checks (used to re-read rows of scattered orders). The caller has
 /// already checked length, encoding and line breaks.
 pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option<[u64; 4]> {
-    let (order, identity, user, ts) = match format {
+    // the fields borrowed from the record (or from a JSON member that had escapes)
+    let hashes =
+        |order: Option<&str>, identity: Option<&str>, user: Option<&str>, ts: Option<&str>| {
+            let order = order.filter(|s| !s.trim().is_empty())?;
+            let identity = identity.filter(|s| !s.trim().is_empty())?;
+            let th = match ts {
+                Some(t) => checks::ts_hash(checks::parse_ts(t).ok()?, t),
+                None => 0,
+            };
+            Some([
+                hash_str(order),
+                hash_str(identity),
+                user.map_or(0, hash_str),
+                th,
+            ])
+        };
+    match format {
         Format::Csv => {
             let f = csv::split(rec).ok()?;
             if first && is_header(&f) {
@@ -140,11 +156,11 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
             if f.count < 2 || f.count > 4 {
                 return None;
             }
-            let h = |i: usize| f.get(i).filter(|s| !s.is_empty()).map(str::to_string);
-            (h(0), h(1), h(2), h(3))
+            let h = |i: usize| f.get(i).filter(|s| !s.is_empty());
+            hashes(h(0), h(1), h(2), h(3))
         }
         Format::Json => {
-            let mut r: [Option<String>; 4] = Default::default();
+            let mut r: [Option<Cow<'_, str>>; 4] = Default::default();
             let mut prio = [0u8; 4];
             let mut bad = false;
             json::parse_object(rec, &mut |k, v| {
@@ -162,7 +178,7 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
                     Value::Str(s) | Value::Num(s) => {
                         if p >= prio[slot] {
                             prio[slot] = p;
-                            r[slot] = Some(s.into_owned());
+                            r[slot] = Some(s);
                         }
                     }
                     _ => bad = true,
@@ -172,27 +188,10 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
             if bad {
                 return None;
             }
-            let [a, b, c, d] = r;
-            (
-                a,
-                b,
-                c.filter(|s| !s.is_empty()),
-                d.filter(|s| !s.is_empty()),
-            )
+            let nonempty = |i: usize| r[i].as_deref().filter(|s| !s.is_empty());
+            hashes(r[0].as_deref(), r[1].as_deref(), nonempty(2), nonempty(3))
         }
-    };
-    let order = order.filter(|s| !s.trim().is_empty())?;
-    let identity = identity.filter(|s| !s.trim().is_empty())?;
-    let th = match &ts {
-        Some(t) => checks::ts_hash(checks::parse_ts(t).ok()?, t),
-        None => 0,
-    };
-    Some([
-        hash_str(&order),
-        hash_str(&identity),
-        user.as_deref().map_or(0, hash_str),
-        th,
-    ])
+    }
 }
 
 /// A JSON record's fields by the checks' rules (the newer attribute name wins), the first
