@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use super::simd::Chunk;
+
 /// A member's value, as far as the import cares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Value<'a> {
@@ -63,6 +65,7 @@ fn special_mask(x: u64) -> u64 {
 }
 
 /// A string without escapes starting at `i` (the opening quote); returns (end after quote, inner).
+#[inline(always)]
 fn plain_str(s: &str, i: usize) -> Option<(usize, &str)> {
     let b = s.as_bytes();
     if b.get(i) != Some(&b'"') {
@@ -70,16 +73,26 @@ fn plain_str(s: &str, i: usize) -> Option<(usize, &str)> {
     }
     let start = i + 1;
     let mut j = start;
-    // eight bytes at a time up to the first quote, backslash or control character
-    while j + 8 <= b.len() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[j..j + 8]);
-        let m = special_mask(u64::from_le_bytes(w));
-        if m != 0 {
-            j += (m.trailing_zeros() / 8) as usize;
-            break;
+    // sixteen, then eight bytes at a time up to the first quote, backslash or control character
+    'scan: {
+        while let Some(c) = Chunk::at(b, j) {
+            let m = c.eq2(b'"', b'\\') | c.below(0x20);
+            if m != 0 {
+                j += m.trailing_zeros() as usize;
+                break 'scan;
+            }
+            j += 16;
         }
-        j += 8;
+        while j + 8 <= b.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[j..j + 8]);
+            let m = special_mask(u64::from_le_bytes(w));
+            if m != 0 {
+                j += (m.trailing_zeros() / 8) as usize;
+                break 'scan;
+            }
+            j += 8;
+        }
     }
     while j < b.len() && b[j] != b'"' && b[j] != b'\\' && b[j] >= 0x20 {
         j += 1;
@@ -293,6 +306,27 @@ mod tests {
         assert!(members("{\"a\":\"x\ty\"}").is_err());
         assert!(members("{\"a\":\"0123456789abcdef\tg\"}").is_err());
         assert!(members("{\"a\":\"0123456789abcdef\u{7f}é\"}").is_ok());
+    }
+
+    #[test]
+    fn plain_strings_of_any_length_stop_at_the_first_special() {
+        for len in 0..70 {
+            for special in ["\"", "\\", "\n", "\u{1f}", "é"] {
+                for at in 0..=len {
+                    let body: String = (0..len)
+                        .map(|i| if i == at { special } else { "x" })
+                        .collect();
+                    let s = format!("\"{body}\"tail");
+                    let b = s.as_bytes();
+                    let mut j = 1;
+                    while b[j] != b'"' && b[j] != b'\\' && b[j] >= 0x20 {
+                        j += 1;
+                    }
+                    let want = (b[j] == b'"').then(|| (j + 1, &s[1..j]));
+                    assert_eq!(plain_str(&s, 0), want, "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Physical lines out of blocks of bytes, with positions and bounded memory.
 
+use super::simd::Chunk;
+
 /// How a line ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -57,6 +59,18 @@ pub enum Piece<'a> {
     Line(Line<'a>),
     /// A line over the cap.
     TooLong(LongLine<'a>),
+}
+
+/// Bit `i` set where `b[at + i]` is `\n`, for the 64 bytes from `at` (`None` when fewer remain).
+#[inline(always)]
+fn newlines64(b: &[u8], at: usize) -> Option<u64> {
+    let w = b.get(at..)?.first_chunk::<64>()?;
+    let mut m = 0u64;
+    for (k, c) in w.chunks_exact(16).enumerate() {
+        let c = Chunk::new(c.try_into().ok()?);
+        m |= (c.eq(b'\n') as u64) << (16 * k);
+    }
+    Some(m)
 }
 
 /// Splits a stream of blocks into lines. Lines within a block are handed out without
@@ -192,10 +206,21 @@ impl LineSplitter {
                 }
             }
         }
-        let mut it = memchr::memchr_iter(b'\n', &block[start..]);
         let rest = &block[start..];
+        // line starts and ends from a bit mask of the `\n` bytes, 64 bytes at a time
         let mut s = 0usize;
-        for i in it.by_ref() {
+        let mut at = 0usize;
+        while let Some(mut m) = newlines64(rest, at) {
+            while m != 0 {
+                let i = at + m.trailing_zeros() as usize;
+                self.emit_whole(base + (start + s) as u64, &rest[s..i], f);
+                s = i + 1;
+                m &= m - 1;
+            }
+            at += 64;
+        }
+        for i in memchr::memchr_iter(b'\n', rest.get(at..).unwrap_or_default()) {
+            let i = at + i;
             self.emit_whole(base + (start + s) as u64, &rest[s..i], f);
             s = i + 1;
         }
@@ -256,6 +281,32 @@ mod tests {
             assert_eq!(got[1], (2, 4, "cde".into(), Ending::Lf, false));
             assert_eq!(got[2], (3, 8, "".into(), Ending::Lf, false));
             assert_eq!(got[3], (4, 9, "last".into(), Ending::Eof, false));
+        }
+    }
+
+    #[test]
+    fn many_lines_match_a_plain_split() {
+        // lines of 0..150 bytes, some with CR, so line ends fall anywhere in 64-byte windows
+        let mut data = Vec::new();
+        let mut want = Vec::new();
+        for n in 0..300usize {
+            let len = (n * 37) % 151;
+            let start = data.len() as u64;
+            let text: String = (0..len)
+                .map(|i| (b'a' + ((n + i) % 26) as u8) as char)
+                .collect();
+            data.extend_from_slice(text.as_bytes());
+            let ending = if n % 7 == 3 {
+                data.extend_from_slice(b"\r\n");
+                Ending::Crlf
+            } else {
+                data.push(b'\n');
+                Ending::Lf
+            };
+            want.push((n as u64 + 1, start, text, ending, false));
+        }
+        for block in [1, 63, 64, 65, 200, 4096, 1 << 20] {
+            assert_eq!(split(&data, block, 1000), want, "block {block}");
         }
     }
 

@@ -5,14 +5,18 @@
 //! - [`csv::split`] splits one CSV record into fields (RFC 4180, strict about quotes).
 //! - [`json::parse_object`] reads one JSON-lines record (a flat object) into key/value pairs.
 //! - [`sniff`] / [`format_for_path`] decide the format.
+//! - [`clean::CleanCheck`] tells whether a block read in pieces is valid UTF-8 without NUL/CR.
+//! - [`simd::Chunk`] gives bit masks of byte classes over 16 bytes (SSE2 on x86_64).
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod clean;
 pub mod csv;
 pub mod json;
 pub mod lines;
+pub mod simd;
 
 /// The two upload formats the service accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -90,6 +90,24 @@ pub fn pack(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32, us: u32, frac: boo
     (v * 1_000_000 + us as u64) * 2 + frac as u64
 }
 
+/// The 64-bit hash (never 0) of an accepted created_at text, from its key: the text is fixed
+/// by the key, the date/time separator (byte 10) and the length (the number of fraction
+/// digits), so this tells texts apart as well as a string hash does, for a fraction of the
+/// work. Two rounds of folded multiplication (as in foldhash) mix the three.
+#[inline]
+pub fn ts_hash(key: TsKey, text: &str) -> u64 {
+    const K1: u64 = 0x243F_6A88_85A3_08D3;
+    const K2: u64 = 0x1319_8A2E_0370_7344;
+    const K3: u64 = 0xA409_3822_299F_31D0;
+    let fold = |a: u64, b: u64| {
+        let p = (a as u128).wrapping_mul(b as u128);
+        (p as u64) ^ ((p >> 64) as u64)
+    };
+    let b = text.as_bytes();
+    let shape = ((b.len() as u64) << 8) | b.get(10).copied().unwrap_or(0) as u64;
+    fold(fold(key ^ K1, shape ^ K2), K3) | 1
+}
+
 /// Render a [`TsKey`] as `YYYY-MM-DD HH:MM:SS[.ffffff]`.
 pub fn format_key(k: TsKey) -> String {
     let frac = k & 1 == 1;
@@ -129,6 +147,7 @@ pub fn key_of(t: chrono::NaiveDateTime) -> TsKey {
 }
 
 /// Parse an accepted created_at: `YYYY-MM-DD HH:MM:SS[.f{1,6}]` or `YYYY-MM-DDTHH:MM:SS[.f{1,6}]`.
+#[inline]
 pub fn parse_ts(s: &str) -> Result<TsKey, TsProblem> {
     let b = s.as_bytes();
     if let Some(k) = parse_core(b) {
@@ -137,39 +156,99 @@ pub fn parse_ts(s: &str) -> Result<TsKey, TsProblem> {
     Err(TsProblem::Format(classify(s)))
 }
 
+/// Eight bytes of `b` from `at` as a little-endian word.
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?))
+}
+
+/// The high nibble of every byte.
+const NIBBLE_HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+/// 6 in every byte.
+const SIX: u64 = 0x0606_0606_0606_0606;
+/// `0` in every byte.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// Whether every byte of `y` is at most 9 (no carries cross bytes: bytes above 15 fail the
+/// first test, and 15 + 6 stays within a byte).
+#[inline(always)]
+fn bytes_below_10(y: u64) -> bool {
+    y & NIBBLE_HI == 0 && (y + SIX) & NIBBLE_HI == 0
+}
+
+/// `YYYY-MM-`, `DD HH:MM` and `HH:MM:SS` (bytes 0, 8 and 11 of a timestamp), digits as `0`.
+const TS_A: u64 = u64::from_le_bytes(*b"0000-00-");
+const TS_B: u64 = u64::from_le_bytes(*b"00 00:00");
+const TS_C: u64 = u64::from_le_bytes(*b"00:00:00");
+/// The separator bytes of the three words (byte 2 of the second, ' ' or 'T', is checked apart).
+const SEP_A: u64 = 0xFF00_00FF_0000_0000;
+const SEP_B: u64 = 0x0000_FF00_0000_0000;
+const SEP_C: u64 = 0x0000_FF00_00FF_0000;
+const DATE_TIME_SEP: u64 = 0xFF << 16;
+
+/// The number written by eight digit values (0–9, one per byte, the first byte the most
+/// significant digit).
+#[inline(always)]
+fn digits8(y: u64) -> u32 {
+    let y = (y * 10 + (y >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let y = (y * 100 + (y >> 16)) & 0x0000_FFFF_0000_FFFF;
+    ((y * 10_000 + (y >> 32)) & 0xFFFF_FFFF) as u32
+}
+
+/// Powers of ten that scale a fraction of `n` digits to microseconds.
+const FRACTION_SCALE: [u32; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
 /// `None` = not even the shape; `Some(result)` otherwise.
+///
+/// The fixed part `YYYY-MM-DD HH:MM:SS` is checked and read as three overlapping 8-byte words:
+/// XOR with the template turns digits into 0–9 and matching separators into 0, so one test
+/// per word checks 8 positions, and `y * 10 + (y >> 8)` puts each two-digit number in a byte.
+#[inline(always)]
 fn parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
-    let h: &[u8; 19] = b.get(..19)?.try_into().ok()?;
-    if h[4] != b'-' || h[7] != b'-' || !(h[10] == b' ' || h[10] == b'T') {
+    if b.len() < 19 || !(b[10] == b' ' || b[10] == b'T') {
         return None;
     }
-    if h[13] != b':' || h[16] != b':' {
+    let ya = word(b, 0)? ^ TS_A;
+    let yb = (word(b, 8)? ^ TS_B) & !DATE_TIME_SEP;
+    let yc = word(b, 11)? ^ TS_C;
+    if !(bytes_below_10(ya) && bytes_below_10(yb) && bytes_below_10(yc))
+        || (ya & SEP_A) | (yb & SEP_B) | (yc & SEP_C) != 0
+    {
         return None;
     }
-    // the 14 digit positions, all checked at once
-    let mut bad = 0u8;
-    let mut dg = [0u32; 19];
-    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
-        let d = h[i].wrapping_sub(b'0');
-        bad |= (d > 9) as u8;
-        dg[i] = d as u32;
-    }
-    if bad != 0 {
-        return None;
-    }
-    let y = dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3];
-    let mo = dg[5] * 10 + dg[6];
-    let d = dg[8] * 10 + dg[9];
-    let h = dg[11] * 10 + dg[12];
-    let mi = dg[14] * 10 + dg[15];
-    let sec = dg[17] * 10 + dg[18];
+    // byte i of these = 10 × digit i + digit i+1 (each at most 99: no carries)
+    let pa = ya * 10 + (ya >> 8);
+    let pb = yb * 10 + (yb >> 8);
+    let pc = yc * 10 + (yc >> 8);
+    let byte = |w: u64, i: u32| ((w >> (8 * i)) & 0xFF) as u32;
+    let y = byte(pa, 0) * 100 + byte(pa, 2);
+    let mo = byte(pa, 5);
+    let d = byte(pb, 0);
+    let h = byte(pb, 3);
+    let mi = byte(pb, 6);
+    let sec = byte(pc, 6);
     let mut i = 19;
     let mut us = 0u32;
     let mut frac = false;
-    if b.get(i) == Some(&b'.') {
+    if b.get(i) == Some(&b'.')
+        && let Some(n) = b.len().checked_sub(20).filter(|n| (1..=6).contains(n))
+        && let Some(w) = word(b, b.len() - 8)
+        && bytes_below_10((w ^ ZEROS) & (u64::MAX << (8 * (8 - n))))
+    {
+        // the usual fraction: 1–6 digits up to the end, read as one word
+        let y = (w ^ ZEROS) & (u64::MAX << (8 * (8 - n)));
+        us = digits8(y) * FRACTION_SCALE[n];
+        frac = true;
+        i = b.len();
+    } else if b.get(i) == Some(&b'.') {
         let start = i + 1;
         let mut j = start;
-        while j < b.len() && b[j].is_ascii_digit() {
+        while let Some(&c) = b.get(j)
+            && c.is_ascii_digit()
+        {
+            if j - start < 6 {
+                us = us * 10 + (c - b'0') as u32;
+            }
             j += 1;
         }
         let n = j - start;
@@ -179,12 +258,7 @@ fn parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
         if n > 6 {
             return Some(Err(TsProblem::Format(Looks::LongFraction)));
         }
-        for &c in &b[start..j] {
-            us = us * 10 + (c - b'0') as u32;
-        }
-        for _ in n..6 {
-            us *= 10;
-        }
+        us *= FRACTION_SCALE[n];
         frac = true;
         i = j;
     }
@@ -225,6 +299,8 @@ fn is_zone(r: &[u8]) -> bool {
     false
 }
 
+#[cold]
+#[inline(never)]
 fn classify(s: &str) -> Looks {
     if s.trim() != s && !s.trim().is_empty() {
         return Looks::Whitespace;
@@ -301,10 +377,30 @@ pub fn spreadsheet_id(s: &str) -> bool {
     spreadsheet_digits(s)
 }
 
+/// Whether `b` is all ASCII digits (eight at a time; the last word may overlap the one before).
+#[inline(always)]
+fn all_digits(b: &[u8]) -> bool {
+    if b.len() < 8 {
+        return b.iter().all(u8::is_ascii_digit);
+    }
+    let mut i = 0;
+    loop {
+        let at = i.min(b.len() - 8);
+        match word(b, at) {
+            Some(w) if bytes_below_10(w ^ ZEROS) => {}
+            _ => return false,
+        }
+        if at + 8 == b.len() {
+            return true;
+        }
+        i += 8;
+    }
+}
+
 /// [`spreadsheet_id`] for an id of 3+ bytes starting with a digit.
 fn spreadsheet_digits(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.iter().all(u8::is_ascii_digit) {
+    if all_digits(b) {
         return false;
     }
     if let Some(e) = b.iter().position(|&c| c == b'E' || c == b'e') {
@@ -351,6 +447,44 @@ pub fn has_outer_whitespace(s: &str) -> bool {
         (Some(_), Some(_)) => s.trim() != s,
         _ => false,
     }
+}
+
+/// [`id_flags`]: the id is empty or only whitespace ([`is_blank`]).
+pub const ID_BLANK: u8 = 1;
+/// [`id_flags`]: the id has leading or trailing whitespace ([`has_outer_whitespace`]).
+pub const ID_WHITESPACE: u8 = 2;
+/// [`id_flags`]: the id looks mangled by a spreadsheet ([`spreadsheet_id`]).
+pub const ID_SPREADSHEET: u8 = 4;
+
+/// The three id checks at once, as `ID_*` bits. The usual id (starting with a visible ASCII
+/// character, ending with an ASCII one) is settled by its first and last byte, plus a digit
+/// scan when it starts with a digit.
+#[inline(always)]
+pub fn id_flags(s: &str) -> u8 {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l < 0x80 => {
+            let mut flags = 0;
+            if l.is_ascii_whitespace() {
+                flags |= ID_WHITESPACE;
+            }
+            if f.is_ascii_digit() && b.len() >= 3 && !all_digits(b) && spreadsheet_digits(s) {
+                flags |= ID_SPREADSHEET;
+            }
+            flags
+        }
+        _ => id_flags_slow(s),
+    }
+}
+
+/// [`id_flags`] for an id that is empty or starts with whitespace, a control or non-ASCII
+/// character, or ends with a non-ASCII one.
+#[cold]
+#[inline(never)]
+fn id_flags_slow(s: &str) -> u8 {
+    (is_blank(s) as u8 * ID_BLANK)
+        | (has_outer_whitespace(s) as u8 * ID_WHITESPACE)
+        | (spreadsheet_id(s) as u8 * ID_SPREADSHEET)
 }
 
 #[cfg(test)]
@@ -430,6 +564,236 @@ mod tests {
         ] {
             assert_eq!(is_blank(s), blank, "{s:?}");
             assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+        }
+    }
+
+    /// The byte-by-byte parser the word-wise one replaced, as the reference.
+    fn reference_parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
+        let h: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+        if h[4] != b'-' || h[7] != b'-' || !(h[10] == b' ' || h[10] == b'T') {
+            return None;
+        }
+        if h[13] != b':' || h[16] != b':' {
+            return None;
+        }
+        // the 14 digit positions, all checked at once
+        let mut bad = 0u8;
+        let mut dg = [0u32; 19];
+        for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+            let d = h[i].wrapping_sub(b'0');
+            bad |= (d > 9) as u8;
+            dg[i] = d as u32;
+        }
+        if bad != 0 {
+            return None;
+        }
+        let y = dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3];
+        let mo = dg[5] * 10 + dg[6];
+        let d = dg[8] * 10 + dg[9];
+        let h = dg[11] * 10 + dg[12];
+        let mi = dg[14] * 10 + dg[15];
+        let sec = dg[17] * 10 + dg[18];
+        let mut i = 19;
+        let mut us = 0u32;
+        let mut frac = false;
+        if b.get(i) == Some(&b'.') {
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let n = j - start;
+            if n == 0 {
+                return Some(Err(TsProblem::Format(Looks::Unrecognised)));
+            }
+            if n > 6 {
+                return Some(Err(TsProblem::Format(Looks::LongFraction)));
+            }
+            for &c in &b[start..j] {
+                us = us * 10 + (c - b'0') as u32;
+            }
+            for _ in n..6 {
+                us *= 10;
+            }
+            frac = true;
+            i = j;
+        }
+        let valid = (1..=12).contains(&mo)
+            && d >= 1
+            && d <= days_in(y, mo)
+            && h < 24
+            && mi < 60
+            && sec < 60
+            && y >= 1;
+        let rest = &b[i..];
+        if !rest.is_empty() {
+            if is_zone(rest) {
+                return Some(Err(TsProblem::Zone));
+            }
+            if rest.iter().all(|c| c.is_ascii_whitespace()) {
+                return Some(Err(TsProblem::Format(Looks::Whitespace)));
+            }
+            return Some(Err(TsProblem::Format(Looks::Unrecognised)));
+        }
+        if !valid {
+            return Some(Err(TsProblem::Format(Looks::Impossible)));
+        }
+        Some(Ok(pack(y, mo, d, h, mi, sec, us, frac)))
+    }
+
+    /// Timestamps near the accepted shape: every byte of a few valid ones replaced by
+    /// characters of interest, plus lengths around the fraction.
+    fn near_timestamps() -> Vec<String> {
+        let bases = [
+            "2023-04-22 15:04:30",
+            "2024-02-29T23:59:59.999999",
+            "0001-01-01 00:00:00.1",
+            "2023-12-31 09:09:09.1234567",
+            "2023-04-22 15:04:30Z",
+            "2023-04-22 15:04:30 +02:00",
+        ];
+        let subs = b"0 9:-/.T Zx\x00\x7f";
+        let mut out = Vec::new();
+        for b in bases {
+            out.push(b.to_string());
+            for cut in 0..b.len() {
+                out.push(b[..cut].to_string());
+            }
+            for i in 0..b.len() {
+                for &c in subs {
+                    let mut v = b.as_bytes().to_vec();
+                    v[i] = c;
+                    out.extend(String::from_utf8(v).ok());
+                }
+                let mut v = b.to_string();
+                v.insert(i, '1');
+                out.push(v);
+            }
+        }
+        for n in 0..9 {
+            let f = &"987654321"[..n];
+            for end in ["", "Z", " ", "x", "+01:00"] {
+                out.push(format!("2023-04-22 15:04:30.{f}{end}"));
+                out.push(format!("2023-04-22T15:04:30{f}{end}"));
+            }
+        }
+        for m in 0..=13 {
+            for d in [0, 1, 28, 29, 30, 31, 32] {
+                for y in ["1900", "2000", "2023", "2024", "0000"] {
+                    out.push(format!("{y}-{m:02}-{d:02} 24:60:60"));
+                    out.push(format!("{y}-{m:02}-{d:02} 23:59:59.5"));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn word_wise_parse_agrees_with_the_byte_wise_one() {
+        let all = near_timestamps();
+        assert!(all.len() > 1000);
+        let mut accepted = 0;
+        for t in &all {
+            let got = parse_core(t.as_bytes());
+            assert_eq!(got, reference_parse_core(t.as_bytes()), "{t:?}");
+            accepted += matches!(got, Some(Ok(_))) as usize;
+        }
+        assert!(accepted > 100, "{accepted}");
+        let k = parse_ts("2024-02-29T23:59:59.999999").unwrap();
+        assert_eq!(k, pack(2024, 2, 29, 23, 59, 59, 999_999, true));
+        assert_eq!(format_key(k), "2024-02-29 23:59:59.999999");
+        assert_eq!(
+            parse_ts("0001-01-01 00:00:00.1"),
+            Ok(pack(1, 1, 1, 0, 0, 0, 100_000, true))
+        );
+    }
+
+    #[test]
+    fn ts_hash_tells_accepted_texts_apart() {
+        let mut seen = std::collections::HashMap::new();
+        for t in near_timestamps() {
+            if let Ok(k) = parse_ts(&t) {
+                let h = ts_hash(k, &t);
+                assert_ne!(h, 0);
+                if let Some(other) = seen.insert(h, t.clone()) {
+                    assert_eq!(other, t);
+                }
+            }
+        }
+        assert!(seen.len() > 100, "{}", seen.len());
+        // same instant, different texts
+        let a = "2023-04-22 15:04:30.5";
+        let b = "2023-04-22 15:04:30.500000";
+        let c = "2023-04-22T15:04:30.5";
+        let h = |t: &str| ts_hash(parse_ts(t).unwrap(), t);
+        assert_eq!(parse_ts(a), parse_ts(b));
+        assert_ne!(h(a), h(b));
+        assert_ne!(h(a), h(c));
+        assert_eq!(h(a), h(a));
+    }
+
+    #[test]
+    fn id_flags_agree_with_the_single_checks() {
+        let ids = [
+            "",
+            " ",
+            "\t",
+            "\x0b",
+            "a\x0b",
+            "\x0ba",
+            "1000000001",
+            "/product/2814",
+            "u2473460",
+            "1.23E+11",
+            "1,23457E+11",
+            "4E5",
+            "12345.0",
+            "123456789012.0",
+            "1234567.0 ",
+            " 1234567.0",
+            "12",
+            "1e",
+            "12345678",
+            "123456789",
+            "1234567890123456x",
+            "a ",
+            "a\u{a0}",
+            "\u{a0}a",
+            "\u{3000}",
+            "é1",
+            "1é",
+            "12é",
+            "\x7f",
+            "1\x7f1",
+            "123 ",
+            "00000000000000000000000",
+            "0000000000000000000000a",
+            "a0000000000000000000000",
+        ];
+        for s in ids {
+            let want = (is_blank(s) as u8 * ID_BLANK)
+                | (has_outer_whitespace(s) as u8 * ID_WHITESPACE)
+                | (spreadsheet_id(s) as u8 * ID_SPREADSHEET);
+            assert_eq!(id_flags(s), want, "{s:?}");
+        }
+        assert_eq!(id_flags("1.23E+11"), ID_SPREADSHEET);
+        assert_eq!(id_flags(" 12345.0"), ID_WHITESPACE);
+        assert_eq!(id_flags(" "), ID_BLANK | ID_WHITESPACE);
+        for (s, want) in [
+            ("", true),
+            ("1", true),
+            ("1234567", true),
+            ("12345678", true),
+            ("123456789", true),
+            ("1234567890123456", true),
+            ("12345678901234567", true),
+            ("1234567a", false),
+            ("a2345678", false),
+            ("12345678a", false),
+            ("1234567890123456:", false),
+            ("1234567890/23456", false),
+        ] {
+            assert_eq!(all_digits(s.as_bytes()), want, "{s:?}");
         }
     }
 }

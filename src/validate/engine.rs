@@ -131,7 +131,23 @@ pub(crate) fn parse_fields(format: Format, rec: &str) -> Option<RowFields<'_>> {
 /// same rules as the checks (used to re-read rows of scattered orders). The caller has
 /// already checked length, encoding and line breaks.
 pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option<[u64; 4]> {
-    let (order, identity, user, ts) = match format {
+    // the fields borrowed from the record (or from a JSON member that had escapes)
+    let hashes =
+        |order: Option<&str>, identity: Option<&str>, user: Option<&str>, ts: Option<&str>| {
+            let order = order.filter(|s| !s.trim().is_empty())?;
+            let identity = identity.filter(|s| !s.trim().is_empty())?;
+            let th = match ts {
+                Some(t) => checks::ts_hash(checks::parse_ts(t).ok()?, t),
+                None => 0,
+            };
+            Some([
+                hash_str(order),
+                hash_str(identity),
+                user.map_or(0, hash_str),
+                th,
+            ])
+        };
+    match format {
         Format::Csv => {
             let f = csv::split(rec).ok()?;
             if first && is_header(&f) {
@@ -140,11 +156,11 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
             if f.count < 2 || f.count > 4 {
                 return None;
             }
-            let h = |i: usize| f.get(i).filter(|s| !s.is_empty()).map(str::to_string);
-            (h(0), h(1), h(2), h(3))
+            let h = |i: usize| f.get(i).filter(|s| !s.is_empty());
+            hashes(h(0), h(1), h(2), h(3))
         }
         Format::Json => {
-            let mut r: [Option<String>; 4] = Default::default();
+            let mut r: [Option<Cow<'_, str>>; 4] = Default::default();
             let mut prio = [0u8; 4];
             let mut bad = false;
             json::parse_object(rec, &mut |k, v| {
@@ -162,7 +178,7 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
                     Value::Str(s) | Value::Num(s) => {
                         if p >= prio[slot] {
                             prio[slot] = p;
-                            r[slot] = Some(s.into_owned());
+                            r[slot] = Some(s);
                         }
                     }
                     _ => bad = true,
@@ -172,26 +188,10 @@ pub(crate) fn valid_row_hashes(format: Format, rec: &str, first: bool) -> Option
             if bad {
                 return None;
             }
-            let [a, b, c, d] = r;
-            (
-                a,
-                b,
-                c.filter(|s| !s.is_empty()),
-                d.filter(|s| !s.is_empty()),
-            )
+            let nonempty = |i: usize| r[i].as_deref().filter(|s| !s.is_empty());
+            hashes(r[0].as_deref(), r[1].as_deref(), nonempty(2), nonempty(3))
         }
-    };
-    let order = order.filter(|s| !s.trim().is_empty())?;
-    let identity = identity.filter(|s| !s.trim().is_empty())?;
-    if let Some(t) = &ts {
-        checks::parse_ts(t).ok()?;
     }
-    Some([
-        hash_str(&order),
-        hash_str(&identity),
-        user.as_deref().map_or(0, hash_str),
-        ts.as_deref().map_or(0, hash_str),
-    ])
 }
 
 /// A JSON record's fields by the checks' rules (the newer attribute name wins), the first
@@ -690,17 +690,25 @@ impl<'o> Engine<'o> {
             self.field_count(no, offset, text, count);
             return;
         }
-        let b = text.len();
         let (c0, c1, c2) = (commas[0], commas[1], commas[2]);
-        let order = text.get(..c0);
-        let identity = text.get(c0 + 1..c1.min(b));
+        // field `a..b`: `a` is 0 or just after a comma, `b` a comma's position or the length
+        let field = |a: usize, b: usize| {
+            debug_assert!(a <= b && b <= text.len());
+            // SAFETY: with 2–4 fields, `plain_commas` gives `c0 < c1 < c2` where the record
+            // has those commas and the record's length where it has not; the callers below
+            // only pass `a <= b` from these (plus one after a comma). Commas are ASCII, so
+            // both ends are in bounds and on character boundaries.
+            unsafe { text.get_unchecked(a..b) }
+        };
+        let order = Some(field(0, c0));
+        let identity = Some(field(c0 + 1, c1));
         let user = if count > 2 {
-            text.get(c1 + 1..c2.min(b)).filter(|s| !s.is_empty())
+            Some(field(c1 + 1, c2)).filter(|s| !s.is_empty())
         } else {
             None
         };
         let ts = if count > 3 {
-            text.get(c2 + 1..).filter(|s| !s.is_empty())
+            Some(field(c2 + 1, text.len())).filter(|s| !s.is_empty())
         } else {
             None
         };
@@ -779,6 +787,7 @@ impl<'o> Engine<'o> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn check_row(
         &mut self,
         no: u64,
@@ -789,9 +798,14 @@ impl<'o> Engine<'o> {
         user: Option<&str>,
         ts: Option<&str>,
     ) {
+        use checks::{ID_BLANK, ID_SPREADSHEET, ID_WHITESPACE};
         let mut bad = false;
-        let order = order.filter(|s| !checks::is_blank(s));
-        let identity = identity.filter(|s| !checks::is_blank(s));
+        let fo = order.map_or(ID_BLANK, checks::id_flags);
+        let fi = identity.map_or(ID_BLANK, checks::id_flags);
+        // a user id is only dropped when empty, so a blank one still counts for whitespace
+        let fu = user.map_or(0, checks::id_flags);
+        let order = order.filter(|_| fo & ID_BLANK == 0);
+        let identity = identity.filter(|_| fi & ID_BLANK == 0);
         if order.is_none() {
             bad = true;
             self.issue(Code::MissingOrderId, no, offset, || {
@@ -823,17 +837,15 @@ impl<'o> Engine<'o> {
                 }
             }
         }
-        let ids = [order, identity, user];
-        if ids
-            .iter()
-            .flatten()
-            .any(|s| checks::has_outer_whitespace(s))
-        {
+        // the flags of the ids that are there (a blank order id or identity is missing)
+        let ids =
+            fu | if order.is_some() { fo } else { 0 } | if identity.is_some() { fi } else { 0 };
+        if ids & ID_WHITESPACE != 0 {
             self.issue(Code::WhitespaceId, no, offset, || {
                 format!("\"{}\"", example_text(text.as_bytes()))
             });
         }
-        if ids.iter().flatten().any(|s| checks::spreadsheet_id(s)) {
+        if ids & ID_SPREADSHEET != 0 {
             self.issue(Code::SpreadsheetId, no, offset, || {
                 example_text(text.as_bytes())
             });
@@ -869,7 +881,10 @@ impl<'o> Engine<'o> {
                 oh: hash_str(order),
                 ih: hash_str(identity),
                 uh: user.map_or(0, hash_str),
-                th: ts.map_or(0, hash_str),
+                th: match (key, ts) {
+                    (Some(k), Some(t)) => checks::ts_hash(k, t),
+                    _ => 0,
+                },
                 line: no,
                 offset,
                 start: 0,
