@@ -107,11 +107,12 @@ impl Keyed for u64 {
     }
 }
 
-/// Scratch open-addressing table of indexes into a compaction's output (compared by key),
-/// reset for each bucket: 4 bytes a slot, so it stays in L2 with the output.
+/// Scratch open-addressing table of (key tag, index into a compaction's output), reset for
+/// each bucket: 8 bytes a slot, so it stays in L2. A new key (most of them) is placed without
+/// touching the output; only a matching tag looks the output's record up.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    slots: Vec<u32>,
+    slots: Vec<(u32, u32)>,
     mask: usize,
 }
 
@@ -121,7 +122,7 @@ impl Scratch {
     fn reset(&mut self, n: usize) {
         let size = (n + n / 2 + 16).next_power_of_two();
         self.slots.clear();
-        self.slots.resize(size, EMPTY);
+        self.slots.resize(size, (0, EMPTY));
         self.mask = size - 1;
     }
 
@@ -129,16 +130,18 @@ impl Scratch {
     #[inline]
     fn find_or_push<T: Keyed>(&mut self, out: &mut Vec<T>, x: &T) -> Option<usize> {
         let key = x.key();
-        // keys are hashes with the lowest bit set; the bits above it are well mixed
-        let mut i = (key >> 1) as usize & self.mask;
+        // keys are hashes with the lowest bit set; the bits above it are well mixed (the top
+        // ones chose the bucket, the middle ones the slot, the low ones make the tag)
+        let tag = (key >> 1) as u32;
+        let mut i = (key >> 24) as usize & self.mask;
         loop {
-            let v = self.slots[i];
+            let (t, v) = self.slots[i];
             if v == EMPTY {
-                self.slots[i] = out.len() as u32;
+                self.slots[i] = (tag, out.len() as u32);
                 out.push(*x);
                 return None;
             }
-            if out[v as usize].key() == key {
+            if t == tag && out[v as usize].key() == key {
                 return Some(v as usize);
             }
             i = (i + 1) & self.mask;

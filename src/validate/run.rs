@@ -63,7 +63,9 @@ fn spawn_reader(
     size: usize,
     spares: Receiver<Vec<u8>>,
 ) -> (Receiver<Block>, thread::JoinHandle<Option<[u8; 32]>>) {
-    let (tx, rx) = sync_channel::<Block>(3);
+    // up to 8 MiB read ahead: the three threads share two cores, so each stage needs room to
+    // run ahead while another one has the core
+    let (tx, rx) = sync_channel::<Block>(16);
     let h = thread::spawn(move || {
         let mut sha = Sha256::new();
         loop {
@@ -105,8 +107,8 @@ pub(crate) fn run(
         p.set_total(total);
         p.set_counters(0, 0);
     }
-    let (spare_blocks, spare_blocks_rx) = sync_channel::<Vec<u8>>(2);
-    let (spare_rows, spare_rows_rx) = sync_channel(8);
+    let (spare_blocks, spare_blocks_rx) = sync_channel::<Vec<u8>>(16);
+    let (spare_rows, spare_rows_rx) = sync_channel(40);
     let spares = Spares {
         blocks: spare_blocks,
         rows: spare_rows,
@@ -161,7 +163,8 @@ pub(crate) fn run(
         let col_spares = spares.clone();
         let mut agg_thread = None;
         let out = if threads >= 2 {
-            let (tx, brx) = sync_channel::<Batch>(4);
+            // up to 32 batches (131,072 rows, 8 MiB of records) between the stages
+            let (tx, brx) = sync_channel::<Batch>(32);
             agg_thread = Some(scope.spawn(move || {
                 let mut col = Collector::new(opts, progress, est_rows, Some(col_spares));
                 for b in brx {
