@@ -274,3 +274,78 @@ fn cancelling_stops_both_stages() {
         assert!(progress.snapshot().done);
     }
 }
+
+#[test]
+fn scattered_orders_resolve_the_same_on_one_and_two_threads() {
+    // 400 orders with a first run early and a second run later; every 3rd repeats a row of
+    // its first run (a duplicate only the re-read sees), every 4th changes user across runs
+    // (several users only the re-read sees), every 50th grows past 100 items over both runs.
+    let mut data = String::new();
+    let mut line = 0u64;
+    let mut dup_lines = Vec::new();
+    let mut multi_lines = Vec::new();
+    let mut stream_multi = Vec::new();
+    for o in 0..400 {
+        for i in 0..60 {
+            if i > 0 && o % 50 != 0 {
+                break;
+            }
+            line += 1;
+            data.push_str(&format!("o{o},a{i},u{o}\n"));
+        }
+    }
+    for o in 0..400 {
+        line += 1;
+        if o % 3 == 0 {
+            dup_lines.push(line);
+            data.push_str(&format!("o{o},a0,u{o}\n"));
+        } else {
+            let user = if o % 4 == 0 {
+                format!("x{o}")
+            } else {
+                format!("u{o}")
+            };
+            if o % 4 == 0 {
+                // orders with a third part change user inside the run: seen while streaming,
+                // at the next row; the others only by the re-read, at this row
+                if o % 50 == 0 {
+                    stream_multi.push(line + 1);
+                } else {
+                    multi_lines.push(line);
+                }
+            }
+            data.push_str(&format!("o{o},b0,{user}\n"));
+        }
+        if o % 50 == 0 {
+            for i in 0..45 {
+                line += 1;
+                data.push_str(&format!("o{o},c{i},u{o}\n"));
+            }
+        }
+    }
+    let (_d, p) = write("scattered.csv", data.as_bytes());
+    let r = same_everywhere(&p, &[1 << 19, 4096], &[4096, 7]);
+    assert_eq!(r.stats.orders, 400);
+    assert_eq!(count(&r, Code::DuplicateRow), dup_lines.len() as u64);
+    let dups: Vec<u64> = lines_of(&r, Code::DuplicateRow)
+        .iter()
+        .map(|l| l.0)
+        .collect();
+    assert_eq!(dups, dup_lines[..5]);
+    // streaming examples first, then the re-read's in file order
+    assert_eq!(stream_multi.len(), 2);
+    assert_eq!(
+        count(&r, Code::OrderMultipleUsers),
+        (stream_multi.len() + multi_lines.len()) as u64
+    );
+    let multi: Vec<u64> = lines_of(&r, Code::OrderMultipleUsers)
+        .iter()
+        .map(|l| l.0)
+        .collect();
+    let mut want = stream_multi.clone();
+    want.extend_from_slice(&multi_lines[..3]);
+    assert_eq!(multi, want);
+    // o0, o50 … o350: 60 + 1 + 45 items (o % 150 == 0 repeat a0 instead of adding b0)
+    assert_eq!(count(&r, Code::LargeOrder), 8);
+    assert_eq!(r.stats.items_per_order.max, 106);
+}

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashSet;
 
 use super::Code;
 use super::agg::Agg;
@@ -138,14 +138,51 @@ impl Records {
     }
 }
 
+/// Examples of one issue code found by a worker: the count, and the examples with the smallest
+/// offsets (the report keeps the first ones in file order).
 #[derive(Default)]
-struct OrderRes {
-    items: HashSet<u64>,
-    rows: HashSet<(u64, u64, u64)>,
-    user: u64,
-    multi: bool,
-    multi_at: Option<(u64, u64, String)>,
-    pass1_multi: bool,
+struct Found {
+    count: u64,
+    examples: Vec<(u64, u64, String)>,
+}
+
+impl Found {
+    fn push(&mut self, max: usize, line: u64, offset: u64, text: impl FnOnce() -> String) {
+        self.count += 1;
+        if max == 0 {
+            return;
+        }
+        if self.examples.len() >= 4 * max {
+            self.examples.sort_unstable_by_key(|e| e.1);
+            self.examples.truncate(max);
+        }
+        if self.examples.len() < max || self.examples.iter().any(|e| e.1 > offset) {
+            self.examples.push((line, offset, text()));
+        }
+    }
+
+    fn merge(&mut self, o: Found) {
+        self.count += o.count;
+        self.examples.extend(o.examples);
+    }
+}
+
+/// What a worker of [`resolve`] found.
+#[derive(Default)]
+struct Outcome {
+    /// (order, exact distinct items) of scattered orders.
+    fixed: Vec<(u64, u64)>,
+    crossings: Vec<Crossing>,
+    duplicates: Found,
+    multi_users: Found,
+}
+
+/// One order to re-read: its hash, whether it is scattered (else: a large order re-read for
+/// its example), and its runs' (offset, line), first run first.
+struct Job {
+    order: u64,
+    scattered: bool,
+    runs: Vec<(u64, u64)>,
 }
 
 /// Where an order first has more distinct items than the large-order threshold.
@@ -159,98 +196,81 @@ struct Crossing {
 /// Re-read the runs of scattered orders and fix the engine's counts; also re-read the runs of
 /// `large` (orders over the threshold whose rows are together: (line, offset, order hash)),
 /// and give `large_order` its examples: the first rows, in file order, where an order reached
-/// more than `opts.large_order_items` distinct items.
+/// more than `opts.large_order_items` distinct items. Orders are taken one at a time, in the
+/// order of their first run, shared out over `threads` threads.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn resolve(
     path: &Path,
     format: Format,
     bom: bool,
     cap: usize,
+    threads: usize,
     eng: &mut Engine<'_>,
     agg: &mut Agg,
     large: &[(u64, u64, u64)],
 ) -> std::io::Result<()> {
-    let mut tasks: Vec<(u64, u64, u64)> = Vec::new();
-    for (order, sc) in &agg.scattered {
-        tasks.push((sc.first_off, *order, sc.first_line));
-        for &(off, line) in &sc.runs {
-            tasks.push((off, *order, line));
-        }
-    }
-    for &(line, off, order) in large {
-        tasks.push((off, order, line));
-    }
+    let mut jobs: Vec<Job> = agg
+        .scattered
+        .iter()
+        .map(|(order, sc)| {
+            let mut runs = Vec::with_capacity(sc.runs.len() + 1);
+            runs.push((sc.first_off, sc.first_line));
+            runs.extend_from_slice(&sc.runs);
+            Job {
+                order: *order,
+                scattered: true,
+                runs,
+            }
+        })
+        .collect();
+    jobs.extend(large.iter().map(|&(line, off, order)| Job {
+        order,
+        scattered: false,
+        runs: vec![(off, line)],
+    }));
+    jobs.sort_unstable_by_key(|j| j.runs[0].0);
     let threshold = eng.opts.large_order_items;
-    let mut crossings: Vec<Crossing> = Vec::new();
-    tasks.sort_unstable();
-    let mut rec = Records::new(File::open(path)?, cap, format);
-    let mut state: HashMap<u64, OrderRes> = HashMap::new();
-    for (off, order, line0) in tasks {
-        rec.seek(off)?;
-        let st = state.entry(order).or_default();
-        let mut run_rows: HashSet<(u64, u64, u64)> = HashSet::new();
-        let mut run_user = 0u64;
-        let mut line = line0;
-        while let Some((roff, bytes, nlines, fits)) = rec.record()? {
-            let this_line = line;
-            line += nlines;
-            if !fits || memchr::memchr(0, &bytes).is_some() {
-                continue;
-            }
-            let mut b: &[u8] = &bytes;
-            if roff == 0 && bom {
-                b = b.strip_prefix(UTF8_BOM).unwrap_or(b);
-            }
-            let Ok(text) = std::str::from_utf8(b) else {
-                continue;
-            };
-            if nlines == 1 && memchr::memchr(b'\r', b).is_some() {
-                continue;
-            }
-            let Some([oh, ih, uh, th]) = valid_row_hashes(format, text, roff == 0) else {
-                continue;
-            };
-            if oh != order {
-                break;
-            }
-            if st.items.insert(ih) && st.items.len() as u64 == threshold.saturating_add(1) {
-                crossings.push(Crossing {
-                    line: this_line,
-                    offset: roff,
-                    order_id: row_ids(format, text).map(|(o, _)| o).unwrap_or_default(),
-                });
-            }
-            let row = (ih, uh, th);
-            let in_run_dup = !run_rows.insert(row);
-            if !st.rows.insert(row) && !in_run_dup {
-                eng.issue(Code::DuplicateRow, this_line, roff, || {
-                    example_text(text.as_bytes())
-                });
-            }
-            if uh != 0 {
-                if run_user == 0 {
-                    run_user = uh;
-                } else if run_user != uh {
-                    st.pass1_multi = true;
-                }
-                if st.user == 0 {
-                    st.user = uh;
-                } else if st.user != uh && !st.multi {
-                    st.multi = true;
-                    st.multi_at = Some((this_line, roff, example_text(text.as_bytes())));
-                }
-            }
-        }
+    let max = eng.opts.max_examples;
+    let share = jobs.len().div_ceil(threads.max(1)).max(1);
+    let outcomes: Vec<std::io::Result<Outcome>> = std::thread::scope(|scope| {
+        let mut parts = jobs.chunks(share);
+        let first = parts.next();
+        let rest: Vec<_> = parts
+            .map(|part| scope.spawn(move || reread(path, format, bom, cap, threshold, max, part)))
+            .collect();
+        let mut out = vec![first.map_or_else(
+            || Ok(Outcome::default()),
+            |part| reread(path, format, bom, cap, threshold, max, part),
+        )];
+        out.extend(rest.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("re-reading stopped unexpectedly")))
+        }));
+        out
+    });
+    let mut all = Outcome::default();
+    for o in outcomes {
+        let o = o?;
+        all.fixed.extend(o.fixed);
+        all.crossings.extend(o.crossings);
+        all.duplicates.merge(o.duplicates);
+        all.multi_users.merge(o.multi_users);
     }
-    for (order, st) in state {
-        // (large orders re-read for their examples are counted already)
-        if agg.scattered.contains_key(&order) {
-            agg.fix_order(order, st.items.len() as u64);
-        }
-        if st.multi && !st.pass1_multi {
-            let (l, o, t) = st.multi_at.unwrap_or_default();
-            eng.issue(Code::OrderMultipleUsers, l, o, || t);
-        }
+    for (order, k) in all.fixed {
+        agg.fix_order(order, k);
     }
+    for (code, mut found) in [
+        (Code::DuplicateRow, all.duplicates),
+        (Code::OrderMultipleUsers, all.multi_users),
+    ] {
+        found.examples.sort_unstable_by_key(|e| e.1);
+        let offered = found.examples.len() as u64;
+        for (line, offset, text) in found.examples {
+            eng.issue(code, line, offset, || text);
+        }
+        eng.acc[code as usize].count += found.count.saturating_sub(offered);
+    }
+    let mut crossings = all.crossings;
     crossings.sort_by_key(|c| c.line);
     crossings.truncate(eng.opts.max_examples);
     let n = threshold.saturating_add(1);
@@ -265,4 +285,92 @@ pub(crate) fn resolve(
     }
     eng.acc[Code::LargeOrder as usize].examples = acc.examples;
     Ok(())
+}
+
+/// Re-read `jobs` (in the order given), each order on its own: exact items, duplicates and
+/// user changes across its runs, and where it crossed the large-order threshold.
+fn reread(
+    path: &Path,
+    format: Format,
+    bom: bool,
+    cap: usize,
+    threshold: u64,
+    max: usize,
+    jobs: &[Job],
+) -> std::io::Result<Outcome> {
+    let mut out = Outcome::default();
+    let mut rec = Records::new(File::open(path)?, cap, format);
+    let mut items: HashSet<u64> = HashSet::new();
+    let mut rows: HashSet<(u64, u64, u64)> = HashSet::new();
+    let mut run_rows: HashSet<(u64, u64, u64)> = HashSet::new();
+    for job in jobs {
+        items.clear();
+        rows.clear();
+        let mut user = 0u64;
+        let mut multi_at: Option<(u64, u64, String)> = None;
+        let mut pass1_multi = false;
+        for &(off, line0) in &job.runs {
+            rec.seek(off)?;
+            run_rows.clear();
+            let mut run_user = 0u64;
+            let mut line = line0;
+            while let Some((roff, bytes, nlines, fits)) = rec.record()? {
+                let this_line = line;
+                line += nlines;
+                if !fits || memchr::memchr(0, &bytes).is_some() {
+                    continue;
+                }
+                let mut b: &[u8] = &bytes;
+                if roff == 0 && bom {
+                    b = b.strip_prefix(UTF8_BOM).unwrap_or(b);
+                }
+                let Ok(text) = std::str::from_utf8(b) else {
+                    continue;
+                };
+                if nlines == 1 && memchr::memchr(b'\r', b).is_some() {
+                    continue;
+                }
+                let Some([oh, ih, uh, th]) = valid_row_hashes(format, text, roff == 0) else {
+                    continue;
+                };
+                if oh != job.order {
+                    break;
+                }
+                if items.insert(ih) && items.len() as u64 == threshold.saturating_add(1) {
+                    out.crossings.push(Crossing {
+                        line: this_line,
+                        offset: roff,
+                        order_id: row_ids(format, text).map(|(o, _)| o).unwrap_or_default(),
+                    });
+                }
+                let row = (ih, uh, th);
+                let in_run_dup = !run_rows.insert(row);
+                if !rows.insert(row) && !in_run_dup {
+                    out.duplicates
+                        .push(max, this_line, roff, || example_text(text.as_bytes()));
+                }
+                if uh != 0 {
+                    if run_user == 0 {
+                        run_user = uh;
+                    } else if run_user != uh {
+                        pass1_multi = true;
+                    }
+                    if user == 0 {
+                        user = uh;
+                    } else if user != uh && multi_at.is_none() {
+                        multi_at = Some((this_line, roff, example_text(text.as_bytes())));
+                    }
+                }
+            }
+        }
+        if job.scattered {
+            out.fixed.push((job.order, items.len() as u64));
+        }
+        if let Some((l, o, t)) = multi_at
+            && !pass1_multi
+        {
+            out.multi_users.push(max, l, o, || t);
+        }
+    }
+    Ok(out)
 }

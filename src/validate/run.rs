@@ -264,8 +264,17 @@ pub(crate) fn run(
     large_runs.sort_unstable();
     large_runs.truncate(opts.max_examples);
     if (!col.agg.scattered.is_empty() || !large_runs.is_empty()) && foreign.is_none() {
-        resolve::resolve(path, format, bom, cap, &mut eng, &mut col.agg, &large_runs)
-            .map_err(io)?;
+        resolve::resolve(
+            path,
+            format,
+            bom,
+            cap,
+            threads,
+            &mut eng,
+            &mut col.agg,
+            &large_runs,
+        )
+        .map_err(io)?;
     }
     // (without a re-read, scattered orders count with their runs' items added up)
     let unresolved: Vec<u64> = col.agg.scattered.keys().copied().collect();
