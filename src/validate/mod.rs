@@ -49,10 +49,13 @@ pub struct Options {
     /// "Now" for `future_timestamp` (tests pin it); `None` = the system clock.
     pub now: Option<DateTime<Utc>>,
     /// Worker threads besides the reader: 1 parses, checks and aggregates on one thread; 2
-    /// (or more) aggregates on a second thread. 0 (default) = 2 when the machine has at least
-    /// two CPUs. Reports are identical either way.
+    /// (or more) aggregates on a second thread while rows stream, and shares the end of the
+    /// run (compacting the order and user stores, re-reading scattered orders) among that
+    /// many threads. 0 (default) = 2 when the machine has at least two CPUs. Reports are
+    /// identical either way.
     pub threads: usize,
-    /// Bytes per read (default 512 KiB, so blocks in flight stay in the CPU's caches; tests use tiny ones to exercise block boundaries).
+    /// Bytes per read (default 512 KiB, so blocks in flight stay in the CPU's caches; tests
+    /// use tiny ones to exercise block boundaries).
     pub block_bytes: usize,
     /// Valid rows per batch handed to the aggregation stage (default 4,096).
     pub batch_rows: usize,
