@@ -262,6 +262,24 @@ fn parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
         frac = true;
         i = j;
     }
+    Some(finish_ts([y, mo, d, h, mi, sec, us], frac, &b[i..]))
+}
+
+/// The end shared by the timestamp parsers: `rest` (what follows the seconds and fraction)
+/// must be empty, then the date and time must exist (`f` = year, month, day, hour, minute,
+/// second, microseconds).
+#[inline]
+fn finish_ts(f: [u32; 7], frac: bool, rest: &[u8]) -> Result<TsKey, TsProblem> {
+    let [y, mo, d, h, mi, sec, us] = f;
+    if !rest.is_empty() {
+        if is_zone(rest) {
+            return Err(TsProblem::Zone);
+        }
+        if rest.iter().all(|c| c.is_ascii_whitespace()) {
+            return Err(TsProblem::Format(Looks::Whitespace));
+        }
+        return Err(TsProblem::Format(Looks::Unrecognised));
+    }
     let valid = (1..=12).contains(&mo)
         && d >= 1
         && d <= days_in(y, mo)
@@ -269,20 +287,10 @@ fn parse_core(b: &[u8]) -> Option<Result<TsKey, TsProblem>> {
         && mi < 60
         && sec < 60
         && y >= 1;
-    let rest = &b[i..];
-    if !rest.is_empty() {
-        if is_zone(rest) {
-            return Some(Err(TsProblem::Zone));
-        }
-        if rest.iter().all(|c| c.is_ascii_whitespace()) {
-            return Some(Err(TsProblem::Format(Looks::Whitespace)));
-        }
-        return Some(Err(TsProblem::Format(Looks::Unrecognised)));
-    }
     if !valid {
-        return Some(Err(TsProblem::Format(Looks::Impossible)));
+        return Err(TsProblem::Format(Looks::Impossible));
     }
-    Some(Ok(pack(y, mo, d, h, mi, sec, us, frac)))
+    Ok(pack(y, mo, d, h, mi, sec, us, frac))
 }
 
 fn is_zone(r: &[u8]) -> bool {
@@ -618,27 +626,7 @@ mod tests {
             frac = true;
             i = j;
         }
-        let valid = (1..=12).contains(&mo)
-            && d >= 1
-            && d <= days_in(y, mo)
-            && h < 24
-            && mi < 60
-            && sec < 60
-            && y >= 1;
-        let rest = &b[i..];
-        if !rest.is_empty() {
-            if is_zone(rest) {
-                return Some(Err(TsProblem::Zone));
-            }
-            if rest.iter().all(|c| c.is_ascii_whitespace()) {
-                return Some(Err(TsProblem::Format(Looks::Whitespace)));
-            }
-            return Some(Err(TsProblem::Format(Looks::Unrecognised)));
-        }
-        if !valid {
-            return Some(Err(TsProblem::Format(Looks::Impossible)));
-        }
-        Some(Ok(pack(y, mo, d, h, mi, sec, us, frac)))
+        Some(finish_ts([y, mo, d, h, mi, sec, us], frac, &b[i..]))
     }
 
     /// Timestamps near the accepted shape: every byte of a few valid ones replaced by
