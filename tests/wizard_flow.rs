@@ -11,7 +11,7 @@ use lbimport::tui::theme::Theme;
 
 mod common;
 
-use common::{Harness, ch, key, screen};
+use common::{Harness, ch, key, screen, shop_export};
 
 fn valid_csv() -> String {
     let mut s = String::new();
@@ -51,9 +51,7 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     let path = h.write("orders.csv", &valid_csv());
     let sha = sha256_file(&path).expect("sha");
     // Tracker: no saved tracker, the Sandbox row is selected.
-    h.press(key(KeyCode::Enter));
-    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
-        .await;
+    h.open_files().await;
     let t = h.app.step.tracker().expect("tracker").clone();
     assert!(t.sandbox);
     assert!(
@@ -418,29 +416,10 @@ fn tracker_form_saves_through_the_config_and_never_shows_the_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
     let mut h = Harness::new(Config::default());
-    let mut body = String::from("Date;Order;Customer;SKU;Price\n");
-    for o in 0..120u32 {
-        for i in 0..2u32 {
-            body.push_str(&format!(
-                "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{:04};19.90\n",
-                13 + o % 15,
-                i,
-                1000 + o,
-                o % 30,
-                (o * 3 + i * 7) % 50
-            ));
-        }
-    }
+    let body = shop_export(120);
     let path = h.write("export.csv", &body);
     let before = sha256_file(&path).expect("sha");
-    h.press(key(KeyCode::Enter));
-    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
-        .await;
-    h.choose("export");
-    h.pump_until("the Columns step", |a| {
-        matches!(a.step, Step::Columns { .. })
-    })
-    .await;
+    h.open_columns("export").await;
     let c = h.app.columns.as_ref().expect("columns");
     assert_eq!(c.detection.delimiter, ';');
     assert!(c.detection.header);
@@ -598,14 +577,7 @@ async fn dedupe_in_the_columns_step_sends_the_deduplicated_rows() {
     }
     body.push_str("13/10/2026 15:00;;c-1;SKU-0001;19.90\n");
     let path = h.write("dupes.csv", &body);
-    h.press(key(KeyCode::Enter));
-    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
-        .await;
-    h.choose("dupes");
-    h.pump_until("the Columns step", |a| {
-        matches!(a.step, Step::Columns { .. })
-    })
-    .await;
+    h.open_columns("dupes").await;
     h.pump_until("the whole-file counts", |a| {
         a.columns
             .as_ref()

@@ -21,7 +21,7 @@ const LIMIT: u64 = 4000;
 
 mod common;
 
-use common::{Harness, ch, key, screen};
+use common::{Harness, ch, key, screen, shop_export};
 
 /// A wizard whose part limit is [`LIMIT`].
 fn harness(config: Config) -> Harness {
@@ -119,9 +119,7 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     let body = scattered_csv();
     let path = h.write("orders.csv", &body);
     let before = sha256_file(&path).expect("sha");
-    h.press(key(KeyCode::Enter));
-    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
-        .await;
+    h.open_files().await;
     // Parts of an earlier, bigger split of the same name.
     let converted = h.data.join("converted");
     std::fs::create_dir_all(&converted).expect("mkdir");
@@ -467,9 +465,7 @@ async fn splitting_can_be_stopped_and_a_small_file_is_not_split() {
     let mut h = harness(Config::default());
     h.write("small.csv", &row("1", 1));
     h.write("orders.csv", &scattered_csv());
-    h.press(key(KeyCode::Enter));
-    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
-        .await;
+    h.open_files().await;
     h.choose("small");
     h.pump_until("the report", |a| {
         a.validate.as_ref().is_some_and(|v| v.report().is_some())
@@ -530,29 +526,10 @@ async fn splitting_can_be_stopped_and_a_small_file_is_not_split() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
     let mut h = harness(Config::default());
-    let mut body = String::from("Date;Order;Customer;SKU;Price\n");
-    for o in 0..150u32 {
-        for i in 0..2u32 {
-            body.push_str(&format!(
-                "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{:04};19.90\n",
-                13 + o % 15,
-                i,
-                1000 + o,
-                o % 30,
-                (o * 3 + i * 7) % 50
-            ));
-        }
-    }
+    let body = shop_export(150);
     let path = h.write("export.csv", &body);
     let before = sha256_file(&path).expect("sha");
-    h.press(key(KeyCode::Enter));
-    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
-        .await;
-    h.choose("export");
-    h.pump_until("the Columns step", |a| {
-        matches!(a.step, Step::Columns { .. })
-    })
-    .await;
+    h.open_columns("export").await;
     h.press(key(KeyCode::Enter));
     // Converted, validated, over the limit: split and the parts validated without a key.
     h.pump_until("the parts of the converted file", |a| {
@@ -627,9 +604,7 @@ async fn json_lines_over_the_limit_are_split_into_json_parts_byte_for_byte() {
         }
     }
     h.write("orders.json", &body);
-    h.press(key(KeyCode::Enter));
-    h.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
-        .await;
+    h.open_files().await;
     let parts = choose_and_split(&mut h, "orders").await;
     assert!(parts.len() >= 3, "{parts:?}");
     let texts: Vec<String> = parts

@@ -99,6 +99,24 @@ impl Harness {
         p
     }
 
+    /// From the tracker step: take the selected tracker (the sandbox) and wait for the file step.
+    pub async fn open_files(&mut self) {
+        self.press(key(KeyCode::Enter));
+        self.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
+            .await;
+    }
+
+    /// From the tracker step: choose `name` and wait for the Columns step (a file that does
+    /// not fit the format).
+    pub async fn open_columns(&mut self, name: &str) {
+        self.open_files().await;
+        self.choose(name);
+        self.pump_until("the Columns step", |a| {
+            matches!(a.step, Step::Columns { .. })
+        })
+        .await;
+    }
+
     /// From the file step: filter by name and choose the file.
     pub fn choose(&mut self, name: &str) {
         assert!(
@@ -110,6 +128,25 @@ impl Harness {
         self.typ(name);
         self.press(key(KeyCode::Enter));
     }
+}
+
+/// A semicolon shop export with a header (date d/m/Y H:i, order, customer, SKU, price): two
+/// rows per order, `orders` orders.
+pub fn shop_export(orders: u32) -> String {
+    let mut body = String::from("Date;Order;Customer;SKU;Price\n");
+    for o in 0..orders {
+        for i in 0..2u32 {
+            body.push_str(&format!(
+                "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{:04};19.90\n",
+                13 + o % 15,
+                i,
+                1000 + o,
+                o % 30,
+                (o * 3 + i * 7) % 50
+            ));
+        }
+    }
+    body
 }
 
 /// The app drawn at 120×40, as text.
