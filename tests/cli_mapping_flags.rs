@@ -43,6 +43,25 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("run lbimport")
 }
 
+/// A sandbox on 127.0.0.1 (on its own runtime, which must live as long as it) and a tracker
+/// "shop" for it in `dir`/config, its key from `LB_FLAGS_KEY`.
+fn sandbox(dir: &Path) -> (tokio::runtime::Runtime, server::Running) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.join("store"));
+    let srv = rt.block_on(server::start(cfg)).expect("sandbox");
+    let store = ConfigStore::at(dir.join("config"));
+    let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_FLAGS_KEY".into()));
+    t.base_url = srv.base_url.clone();
+    let mut config = lbimport::config::Config::default();
+    config.trackers.push(t);
+    store.save(&config).expect("save config");
+    (rt, srv)
+}
+
 #[test]
 fn validate_with_mapping_flags_validates_the_converted_file() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -74,19 +93,7 @@ fn validate_with_mapping_flags_validates_the_converted_file() {
 #[test]
 fn upload_with_mapping_flags_sends_the_converted_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
-    let srv = rt.block_on(server::start(cfg)).expect("sandbox");
-    let store = ConfigStore::at(dir.path().join("config"));
-    let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_FLAGS_KEY".into()));
-    t.base_url = srv.base_url.clone();
-    let mut config = lbimport::config::Config::default();
-    config.trackers.push(t);
-    store.save(&config).expect("save config");
+    let (_rt, srv) = sandbox(dir.path());
 
     let input = dir.path().join("export.csv");
     std::fs::write(&input, EXPORT).expect("write");
@@ -298,19 +305,7 @@ fn a_converted_file_over_the_part_limit_is_split_validated_per_part_and_not_uplo
     assert!(!out_csv.exists(), "the unsplit output is removed");
 
     // upload: refused with the list of parts; the sandbox receives nothing
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
-    let srv = rt.block_on(server::start(cfg)).expect("sandbox");
-    let store = ConfigStore::at(dir.path().join("config"));
-    let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_FLAGS_KEY".into()));
-    t.base_url = srv.base_url.clone();
-    let mut config = lbimport::config::Config::default();
-    config.trackers.push(t);
-    store.save(&config).expect("save config");
+    let (_rt, srv) = sandbox(dir.path());
     let mut args = vec![
         "upload",
         input.to_str().unwrap(),
