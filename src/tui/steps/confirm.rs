@@ -13,7 +13,7 @@ use crate::tui::app::{Chosen, FileChoice};
 use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
-use crate::validate::{Report, Severity};
+use crate::validate::{Code, Report, Severity};
 
 /// The service's limit for one upload.
 pub const UPLOAD_LIMIT_SECS: u64 = 600;
@@ -165,6 +165,25 @@ impl ConfirmView {
     }
 
     /// The clock skew line's text and style.
+    /// The "clock skew" line of both views.
+    fn skew_line(&self, theme: &Theme) -> Line<'static> {
+        let (v, style) = self.skew_text(theme);
+        Line::from(vec![
+            Span::styled(format!("{:<11}", "clock skew"), theme.muted),
+            Span::styled(v, style),
+        ])
+    }
+
+    /// The "key" line of both views when the tracker's key cannot be read.
+    fn key_problem_line(&self, theme: &Theme) -> Option<Line<'static>> {
+        self.key_problem.as_ref().map(|p| {
+            Line::from(vec![
+                Span::styled(format!("{:<11}", "key"), theme.muted),
+                Span::styled(format!("⚠ {}", ui::sanitize(p, 120)), theme.error),
+            ])
+        })
+    }
+
     pub fn skew_text(&self, theme: &Theme) -> (String, ratatui::style::Style) {
         match &self.skew {
             None => ("measuring…".to_string(), theme.muted),
@@ -212,11 +231,11 @@ impl ConfirmView {
         .areas(area);
         let kv = |k: &str, v: String| kv_line(theme, k, v);
         let st = &report.stats;
-        let warnings: Vec<String> = report
+        let warnings: Vec<(Code, u64)> = report
             .issues
             .iter()
             .filter(|i| i.severity == Severity::Warning)
-            .map(|i| format!("{} ×{}", i.code, ui::count(i.count)))
+            .map(|i| (i.code, i.count))
             .collect();
         let needed = report.file.bytes as f64 / UPLOAD_LIMIT_SECS as f64;
         let [tracker_line, endpoint_line] = tracker_lines(theme, tracker);
@@ -246,14 +265,7 @@ impl ConfirmView {
                     ui::count(st.pairs)
                 ),
             ),
-            kv(
-                "warnings",
-                if warnings.is_empty() {
-                    "none".to_string()
-                } else {
-                    warnings.join(", ")
-                },
-            ),
+            kv("warnings", warnings_text(&warnings)),
             kv(
                 "changes",
                 file.transformations
@@ -262,13 +274,7 @@ impl ConfirmView {
                         ui::sanitize(t, 200)
                     }),
             ),
-            {
-                let (v, style) = self.skew_text(theme);
-                Line::from(vec![
-                    Span::styled(format!("{:<11}", "clock skew"), theme.muted),
-                    Span::styled(v, style),
-                ])
-            },
+            self.skew_line(theme),
             kv(
                 "time limit",
                 format!(
@@ -283,14 +289,8 @@ impl ConfirmView {
                 lines.insert(at + i, kv("", ui::sanitize(t, 200)));
             }
         }
-        if let Some(p) = &self.key_problem {
-            lines.insert(
-                2,
-                Line::from(vec![
-                    Span::styled(format!("{:<11}", "key"), theme.muted),
-                    Span::styled(format!("⚠ {}", ui::sanitize(p, 120)), theme.error),
-                ]),
-            );
+        if let Some(l) = self.key_problem_line(theme) {
+            lines.insert(2, l);
         }
         if file.original != file.upload {
             lines.insert(
@@ -378,7 +378,7 @@ impl ConfirmView {
         let rows: u64 = parts.iter().map(|p| p.report.stats.rows).sum();
         let orders: u64 = parts.iter().map(|p| p.report.stats.orders).sum();
         let largest = parts.iter().map(|p| p.report.file.bytes).max().unwrap_or(0);
-        let mut warnings: Vec<(crate::validate::Code, u64)> = Vec::new();
+        let mut warnings: Vec<(Code, u64)> = Vec::new();
         for p in parts {
             for i in p
                 .report
@@ -419,18 +419,7 @@ impl ConfirmView {
                     ui::count(orders)
                 ),
             ),
-            kv(
-                "warnings",
-                if warnings.is_empty() {
-                    "none".to_string()
-                } else {
-                    warnings
-                        .iter()
-                        .map(|(c, n)| format!("{c} ×{}", ui::count(*n)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-            ),
+            kv("warnings", warnings_text(&warnings)),
             kv(
                 "changes",
                 file.transformations.first().map_or(
@@ -438,13 +427,7 @@ impl ConfirmView {
                     |t| ui::sanitize(t, 200),
                 ),
             ),
-            {
-                let (v, style) = self.skew_text(theme);
-                Line::from(vec![
-                    Span::styled(format!("{:<11}", "clock skew"), theme.muted),
-                    Span::styled(v, style),
-                ])
-            },
+            self.skew_line(theme),
             kv(
                 "time limit",
                 format!(
@@ -454,14 +437,8 @@ impl ConfirmView {
                 ),
             ),
         ];
-        if let Some(p) = &self.key_problem {
-            lines.insert(
-                2,
-                Line::from(vec![
-                    Span::styled(format!("{:<11}", "key"), theme.muted),
-                    Span::styled(format!("⚠ {}", ui::sanitize(p, 120)), theme.error),
-                ]),
-            );
+        if let Some(l) = self.key_problem_line(theme) {
+            lines.insert(2, l);
         }
         let main_h = lines.len() as u16 + 2;
         // The table as tall as its rows (+ header, borders, the selected part's details).
@@ -609,6 +586,18 @@ impl ConfirmView {
 }
 
 /// `key        value`, the key padded and muted.
+/// Warning codes with their counts, or "none".
+fn warnings_text(warnings: &[(Code, u64)]) -> String {
+    if warnings.is_empty() {
+        return "none".to_string();
+    }
+    warnings
+        .iter()
+        .map(|(c, n)| format!("{c} ×{}", ui::count(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn kv_line(theme: &Theme, k: &str, v: String) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{k:<11}"), theme.muted),
