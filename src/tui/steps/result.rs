@@ -41,6 +41,31 @@ pub enum Action {
 }
 
 impl ResultView {
+    /// The closing lines of both views: where the history entry went (`recorded` says it when
+    /// it was written) and what the keys do next (`retry` when the upload failed).
+    fn push_history_and_next(
+        &self,
+        lines: &mut Vec<Line<'static>>,
+        theme: &Theme,
+        recorded: impl FnOnce(&HistoryEntry) -> Line<'static>,
+        retry: &str,
+    ) {
+        match (&self.entry, &self.history_error) {
+            (Some(e), _) => lines.push(recorded(e)),
+            (None, Some(err)) => lines.push(Line::styled(
+                format!("history not written: {}", ui::sanitize(err, 200)),
+                theme.error,
+            )),
+            _ => {}
+        }
+        let next = if self.accepted() {
+            "Next: f uploads another file, Enter or q quits.".to_string()
+        } else {
+            format!("Next: {retry}, f picks another file, q quits.")
+        };
+        lines.push(Line::styled(next, theme.accent));
+    }
+
     /// Whether the server accepted the file.
     pub fn accepted(&self) -> bool {
         match &self.parts {
@@ -184,27 +209,21 @@ impl ResultView {
             ),
         };
         lines.push(Line::raw(""));
-        match (&self.entry, &self.history_error) {
-            (Some(e), _) => lines.push(kv(
-                "history",
-                format!(
-                    "recorded {} as {} (lbimport history)",
-                    e.time.format("%Y-%m-%d %H:%M:%S UTC"),
-                    e.outcome
-                ),
-            )),
-            (None, Some(err)) => lines.push(Line::styled(
-                format!("history not written: {}", ui::sanitize(err, 200)),
-                theme.error,
-            )),
-            _ => {}
-        }
-        let next = if self.accepted() {
-            "Next: f uploads another file, Enter or q quits."
-        } else {
-            "Next: r retries (back to Confirm), f picks another file, q quits."
-        };
-        lines.push(Line::styled(next, theme.accent));
+        self.push_history_and_next(
+            &mut lines,
+            theme,
+            |e| {
+                kv(
+                    "history",
+                    format!(
+                        "recorded {} as {} (lbimport history)",
+                        e.time.format("%Y-%m-%d %H:%M:%S UTC"),
+                        e.outcome
+                    ),
+                )
+            },
+            "r retries (back to Confirm)",
+        );
         draw_panels(
             frame,
             theme,
@@ -323,23 +342,17 @@ impl ResultView {
                 theme.text,
             ));
         }
-        match (&self.entry, &self.history_error) {
-            (Some(_), _) => lines.push(Line::styled(
-                "history: one entry per part sent (lbimport history)",
-                theme.muted,
-            )),
-            (None, Some(err)) => lines.push(Line::styled(
-                format!("history not written: {}", ui::sanitize(err, 200)),
-                theme.error,
-            )),
-            _ => {}
-        }
-        let next = if self.accepted() {
-            "Next: f uploads another file, Enter or q quits."
-        } else {
-            "Next: r retries the parts not in the service (back to Confirm), f picks another file, q quits."
-        };
-        lines.push(Line::styled(next, theme.accent));
+        self.push_history_and_next(
+            &mut lines,
+            theme,
+            |_| {
+                Line::styled(
+                    "history: one entry per part sent (lbimport history)",
+                    theme.muted,
+                )
+            },
+            "r retries the parts not in the service (back to Confirm)",
+        );
         draw_panels(
             frame,
             theme,
