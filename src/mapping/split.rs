@@ -86,13 +86,34 @@ fn serialize(rec: &csv::ByteRecord, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-/// Assigns orders to parts, next-fit in first-seen order: `sizes` maps each order key to its
-/// bytes on entry and to its 0-based part number on return. Returns the number of parts.
-fn assign_parts(
+/// Bytes per order key, and the keys in the order they were first seen.
+#[derive(Default)]
+struct OrderSizes {
+    sizes: hashbrown::HashMap<u64, u64, IdBuild>,
     first_seen: Vec<u64>,
-    sizes: &mut hashbrown::HashMap<u64, u64, IdBuild>,
+}
+
+impl OrderSizes {
+    /// Count `bytes` for the order with key `h`.
+    fn add(&mut self, h: u64, bytes: u64) {
+        let first_seen = &mut self.first_seen;
+        *self.sizes.entry(h).or_insert_with(|| {
+            first_seen.push(h);
+            0
+        }) += bytes;
+    }
+}
+
+/// Assigns orders to parts, next-fit in first-seen order: returns each order key's 0-based
+/// part number and the number of parts.
+fn assign_parts(
+    orders: OrderSizes,
     max_bytes: u64,
-) -> Result<usize, MappingError> {
+) -> Result<(hashbrown::HashMap<u64, u64, IdBuild>, usize), MappingError> {
+    let OrderSizes {
+        mut sizes,
+        first_seen,
+    } = orders;
     let mut part: u32 = 0;
     let mut used: u64 = 0;
     for h in &first_seen {
@@ -111,7 +132,45 @@ fn assign_parts(
             *e = u64::from(part);
         }
     }
-    Ok(part as usize + 1)
+    Ok((sizes, part as usize + 1))
+}
+
+/// Every 16,384th row (`count`): publish `bytes` and `rows` to `progress`, or stop when it was
+/// cancelled.
+fn tick(
+    progress: Option<&Progress>,
+    count: u64,
+    bytes: u64,
+    rows: u64,
+) -> Result<(), MappingError> {
+    if count.is_multiple_of(1 << 14)
+        && let Some(p) = progress
+    {
+        if p.is_cancelled() {
+            return Err(MappingError::Cancelled);
+        }
+        p.set_counters(bytes, rows);
+    }
+    Ok(())
+}
+
+/// Flush the parts' writers; on an error (cancelled or failed), remove the parts instead.
+fn finish_parts(
+    paths: Vec<PathBuf>,
+    mut writers: Vec<BufWriter<File>>,
+    routed: Result<(), MappingError>,
+) -> Result<Vec<PathBuf>, MappingError> {
+    if let Err(e) = routed {
+        drop(writers);
+        for p in &paths {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e);
+    }
+    for (w, p) in writers.iter_mut().zip(&paths) {
+        w.flush().map_err(|e| MappingError::io(p, e))?;
+    }
+    Ok(paths)
 }
 
 /// Creates `dir` and the files of `parts` parts named by `name(n)` (1-based).
@@ -144,7 +203,8 @@ fn announce_two_passes(input: &Path, progress: Option<&Progress>) -> Result<u64,
 
 /// Split the documented-layout CSV `input` into parts of at most `max_bytes` in `dir`, named
 /// `<stem>.part-NNN.csv`. Returns the part paths in order. A file that already fits is still
-/// written as one part. Fails when a single order is larger than `max_bytes`.
+/// written as one part. Fails when a single order is larger than `max_bytes`. Cancelled through
+/// `progress`; when cancelled or when writing fails, the parts written are removed.
 pub fn split_path(
     input: &Path,
     max_bytes: u64,
@@ -156,9 +216,7 @@ pub fn split_path(
     let size = announce_two_passes(input, progress)?;
     let csv_err = |e: csv::Error| MappingError::io(input, std::io::Error::other(e));
     // pass 1: bytes per order, first-seen order list
-    // One u64 per order: its bytes in pass 1, then its part number (16 bytes an entry).
-    let mut sizes: hashbrown::HashMap<u64, u64, IdBuild> = Default::default();
-    let mut first_seen: Vec<u64> = Vec::new();
+    let mut orders = OrderSizes::default();
     let mut rdr = reader(input)?;
     let mut rec = csv::ByteRecord::new();
     let mut buf = Vec::with_capacity(256);
@@ -166,51 +224,31 @@ pub fn split_path(
     while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
         rows += 1;
         serialize(&rec, &mut buf);
-        let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
-        let e = sizes.entry(h).or_insert_with(|| {
-            first_seen.push(h);
-            0
-        });
-        *e += buf.len() as u64;
-        if rows.is_multiple_of(1 << 14)
-            && let Some(p) = progress
-        {
-            if p.is_cancelled() {
-                return Err(MappingError::Cancelled);
-            }
-            p.set_counters(rec.position().map_or(0, |x| x.byte()), rows);
-        }
+        orders.add(hasher.hash_one(rec.get(0).unwrap_or(b"")), buf.len() as u64);
+        tick(progress, rows, rec.position().map_or(0, |x| x.byte()), rows)?;
     }
-    let parts = assign_parts(first_seen, &mut sizes, max_bytes)?;
+    // one u64 per order: its bytes in pass 1, then its part number (16 bytes an entry)
+    let (part_of, parts) = assign_parts(orders, max_bytes)?;
     let (paths, mut writers) = create_parts(dir, parts, |n| part_path(dir, stem, n))?;
     // pass 2: route rows
-    let mut rdr = reader(input)?;
-    let mut n: u64 = 0;
-    while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
-        n += 1;
-        serialize(&rec, &mut buf);
-        let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
-        let part = sizes.get(&h).map_or(0, |e| *e) as usize;
-        writers[part]
-            .write_all(&buf)
-            .map_err(|e| MappingError::io(&paths[part], e))?;
-        if n.is_multiple_of(1 << 14)
-            && let Some(p) = progress
-        {
-            if p.is_cancelled() {
-                drop(writers);
-                for p in &paths {
-                    let _ = std::fs::remove_file(p);
-                }
-                return Err(MappingError::Cancelled);
-            }
-            p.set_counters(size + rec.position().map_or(0, |x| x.byte()), rows + n);
+    let mut route = || -> Result<(), MappingError> {
+        let mut rdr = reader(input)?;
+        let mut n: u64 = 0;
+        while rdr.read_byte_record(&mut rec).map_err(csv_err)? {
+            n += 1;
+            serialize(&rec, &mut buf);
+            let h = hasher.hash_one(rec.get(0).unwrap_or(b""));
+            let part = part_of.get(&h).map_or(0, |e| *e) as usize;
+            writers[part]
+                .write_all(&buf)
+                .map_err(|e| MappingError::io(&paths[part], e))?;
+            let at = size + rec.position().map_or(0, |x| x.byte());
+            tick(progress, n, at, rows + n)?;
         }
-    }
-    for (w, p) in writers.iter_mut().zip(&paths) {
-        w.flush().map_err(|e| MappingError::io(p, e))?;
-    }
-    Ok(paths)
+        Ok(())
+    };
+    let routed = route();
+    finish_parts(paths, writers, routed)
 }
 
 /// JSON-lines part file names: `<stem>.part-001.json`, … in `dir`.
@@ -273,8 +311,8 @@ fn next_json_line(
 /// same two passes as [`split_path`]. Lines are copied byte for byte (a missing final newline
 /// is added; blank lines are dropped); lines that are not JSON objects with an order id all go
 /// with the first of them, for the validator to report. Returns the part paths in order; fails
-/// when a single order is larger than `max_bytes`. Cancelled through `progress`, removing the
-/// parts written.
+/// when a single order is larger than `max_bytes`. Cancelled through `progress`; when cancelled
+/// or when writing fails, the parts written are removed.
 pub fn split_json_path(
     input: &Path,
     max_bytes: u64,
@@ -290,9 +328,7 @@ pub fn split_json_path(
     };
     let len_of = |line: &[u8]| line.len() as u64 + u64::from(line.last() != Some(&b'\n'));
     // pass 1: bytes per order, first-seen order list
-    // One u64 per order: its bytes in pass 1, then its part number (16 bytes an entry).
-    let mut sizes: hashbrown::HashMap<u64, u64, IdBuild> = Default::default();
-    let mut first_seen: Vec<u64> = Vec::new();
+    let mut orders = OrderSizes::default();
     let mut r = open()?;
     let mut line = Vec::with_capacity(256);
     let mut key = Vec::with_capacity(64);
@@ -308,63 +344,42 @@ pub fn split_json_path(
         }
         rows += 1;
         json_order_key(&line, &mut key);
-        let h = hasher.hash_one(&key[..]);
-        let e = sizes.entry(h).or_insert_with(|| {
-            first_seen.push(h);
-            0
-        });
-        *e += len_of(&line);
-        if rows.is_multiple_of(1 << 14)
-            && let Some(p) = progress
-        {
-            if p.is_cancelled() {
-                return Err(MappingError::Cancelled);
-            }
-            p.set_counters(pos, rows);
-        }
+        orders.add(hasher.hash_one(&key[..]), len_of(&line));
+        tick(progress, rows, pos, rows)?;
     }
-    let parts = assign_parts(first_seen, &mut sizes, max_bytes)?;
+    // one u64 per order: its bytes in pass 1, then its part number (16 bytes an entry)
+    let (part_of, parts) = assign_parts(orders, max_bytes)?;
     let (paths, mut writers) = create_parts(dir, parts, |n| json_part_path(dir, stem, n))?;
     // pass 2: route lines
-    let mut r = open()?;
-    let (mut n_rows, mut pos) = (0u64, 0u64);
-    loop {
-        let n = next_json_line(&mut r, &mut line, input)?;
-        if n == 0 || line.iter().all(u8::is_ascii_whitespace) {
-            break;
-        }
-        pos += n;
-        n_rows += 1;
-        json_order_key(&line, &mut key);
-        let h = hasher.hash_one(&key[..]);
-        let part = sizes.get(&h).map_or(0, |e| *e) as usize;
-        let w = &mut writers[part];
-        w.write_all(&line)
-            .and_then(|()| {
-                if line.last() == Some(&b'\n') {
-                    Ok(())
-                } else {
-                    w.write_all(b"\n")
-                }
-            })
-            .map_err(|e| MappingError::io(&paths[part], e))?;
-        if n_rows.is_multiple_of(1 << 14)
-            && let Some(p) = progress
-        {
-            if p.is_cancelled() {
-                drop(writers);
-                for p in &paths {
-                    let _ = std::fs::remove_file(p);
-                }
-                return Err(MappingError::Cancelled);
+    let mut route = || -> Result<(), MappingError> {
+        let mut r = open()?;
+        let (mut n_rows, mut pos) = (0u64, 0u64);
+        loop {
+            let n = next_json_line(&mut r, &mut line, input)?;
+            if n == 0 || line.iter().all(u8::is_ascii_whitespace) {
+                break;
             }
-            p.set_counters(size + pos, rows + n_rows);
+            pos += n;
+            n_rows += 1;
+            json_order_key(&line, &mut key);
+            let h = hasher.hash_one(&key[..]);
+            let part = part_of.get(&h).map_or(0, |e| *e) as usize;
+            let w = &mut writers[part];
+            w.write_all(&line)
+                .and_then(|()| {
+                    if line.last() == Some(&b'\n') {
+                        Ok(())
+                    } else {
+                        w.write_all(b"\n")
+                    }
+                })
+                .map_err(|e| MappingError::io(&paths[part], e))?;
+            tick(progress, n_rows, size + pos, rows + n_rows)?;
         }
-    }
-    for (w, p) in writers.iter_mut().zip(&paths) {
-        w.flush().map_err(|e| MappingError::io(p, e))?;
-    }
-    Ok(paths)
+        Ok(())
+    };
+    let routed = route();
+    finish_parts(paths, writers, routed)
 }
 
 #[cfg(test)]
@@ -417,5 +432,48 @@ mod tests {
         assert_eq!(got, want);
         // One order over the limit is refused.
         assert!(split_json_path(&input, 40, dir.path(), "tiny", None).is_err());
+    }
+
+    #[test]
+    fn a_cancelled_split_stops_and_leaves_no_parts() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let csv: String = (0..20_000)
+            .map(|i| format!("o{},p{}\n", i / 2, i % 7))
+            .collect();
+        let json: String = (0..20_000)
+            .map(|i| format!("{{\"order_id\":\"o{}\",\"identity\":\"p\"}}\n", i / 2))
+            .collect();
+        std::fs::write(dir.path().join("in.csv"), &csv).expect("write");
+        std::fs::write(dir.path().join("in.json"), &json).expect("write");
+        let progress = Progress::new();
+        progress.cancel();
+        let out = dir.path().join("parts");
+        let r = split_path(
+            &dir.path().join("in.csv"),
+            1 << 16,
+            &out,
+            "c",
+            Some(&progress),
+        );
+        assert!(matches!(r, Err(MappingError::Cancelled)), "{r:?}");
+        let r = split_json_path(
+            &dir.path().join("in.json"),
+            1 << 16,
+            &out,
+            "j",
+            Some(&progress),
+        );
+        assert!(matches!(r, Err(MappingError::Cancelled)), "{r:?}");
+        let left = std::fs::read_dir(&out).map_or(0, |d| d.count());
+        assert_eq!(left, 0);
+        // not cancelled: the same files split into parts that hold every row
+        let parts =
+            split_path(&dir.path().join("in.csv"), 1 << 16, &out, "c", None).expect("split");
+        assert!(parts.len() >= 3, "{parts:?}");
+        let rows: usize = parts
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("part").lines().count())
+            .sum();
+        assert_eq!(rows, 20_000);
     }
 }
