@@ -377,13 +377,7 @@ fn tracker_form_saves_through_the_config_and_never_shows_the_key() {
     for c in "sk-secret-0123456789".chars() {
         a.handle(ch(c));
     }
-    let buf = lbimport::tui::demo::render(&a, 100, 30);
-    let mut screen = String::new();
-    for y in 0..30 {
-        for x in 0..100 {
-            screen.push_str(buf[(x, y)].symbol());
-        }
-    }
+    let screen = lbimport::tui::demo::text(&lbimport::tui::demo::render(&a, 100, 30));
     assert!(!screen.contains("secret"), "{screen}");
     assert!(screen.contains("••••"), "{screen}");
     let fx = a.handle(key(KeyCode::Enter));

@@ -6,16 +6,7 @@ use lbimport::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 
 fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut line = String::new();
-        for x in 0..buf.area.width {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    lbimport::tui::demo::text(buf)
 }
 
 fn snap_all(w: u16, h: u16) {

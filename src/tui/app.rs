@@ -1770,15 +1770,7 @@ mod tests {
     use super::*;
 
     fn screen(app: &App) -> String {
-        let buf = super::super::demo::render(app, 120, 40);
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        super::super::demo::text(&super::super::demo::render(app, 120, 40))
     }
 
     fn at_confirm() -> (App, u64, String) {

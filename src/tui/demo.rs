@@ -23,6 +23,20 @@ use crate::validate::{
 
 const SHA: &str = "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d";
 
+/// A buffer as text: one line per row, trailing spaces trimmed (snapshots and tests read it).
+pub fn text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Render an app into a buffer of `width`×`height`.
 pub fn render(app: &App, width: u16, height: u16) -> Buffer {
     let backend = TestBackend::new(width, height);

@@ -151,13 +151,5 @@ pub fn shop_export(orders: u32) -> String {
 
 /// The app drawn at 120×40, as text.
 pub fn screen(app: &App) -> String {
-    let buf = lbimport::tui::demo::render(app, 120, 40);
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    lbimport::tui::demo::text(&lbimport::tui::demo::render(app, 120, 40))
 }

@@ -926,15 +926,7 @@ mod tests {
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         t.draw(|f| v.draw(f, f.area(), &Theme::default()))
             .expect("draw");
-        let buf = t.backend().buffer().clone();
-        let mut s = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                s.push_str(buf[(x, y)].symbol());
-            }
-            s.push('\n');
-        }
-        s
+        crate::tui::demo::text(t.backend().buffer())
     }
 
     #[test]
