@@ -1151,18 +1151,7 @@ impl App {
             };
             return self.start_part(&tracker, pr);
         }
-        let run = self.next_run;
-        self.next_run += 1;
-        let view = upload::UploadView::new(run, report.file.bytes, Some(Instant::now()));
-        let fx = vec![Effect::StartUpload {
-            run,
-            tracker: Box::new(tracker.tracker.clone()),
-            path: file.upload.clone(),
-            format: report.file.format,
-            stats: (report.file.bytes, report.stats.rows, report.stats.orders),
-            sha256: report.file.sha256.clone(),
-            cancel: view.cancel.clone(),
-        }];
+        let (view, fx) = self.upload_run(&tracker, file.upload.clone(), &report);
         self.upload = Some(view);
         self.result = None;
         self.step = Step::Upload {
@@ -1171,6 +1160,29 @@ impl App {
             report,
         };
         fx
+    }
+
+    /// A new upload run of the file at `path` (validated as `report`): its view and the effect
+    /// that starts it.
+    fn upload_run(
+        &mut self,
+        tracker: &Chosen,
+        path: PathBuf,
+        report: &Report,
+    ) -> (upload::UploadView, Vec<Effect>) {
+        let run = self.next_run;
+        self.next_run += 1;
+        let view = upload::UploadView::new(run, report.file.bytes, Some(Instant::now()));
+        let fx = vec![Effect::StartUpload {
+            run,
+            tracker: Box::new(tracker.tracker.clone()),
+            path,
+            format: report.file.format,
+            stats: (report.file.bytes, report.stats.rows, report.stats.orders),
+            sha256: report.file.sha256.clone(),
+            cancel: view.cancel.clone(),
+        }];
+        (view, fx)
     }
 
     /// Send the next waiting part of a multi-part upload.
@@ -1185,19 +1197,7 @@ impl App {
         pr.status[i] = super::steps::parts::PartStatus::Sending;
         pr.current = Some(i);
         let part = pr.parts[i].clone();
-        let run = self.next_run;
-        self.next_run += 1;
-        let r = &part.report;
-        let mut view = upload::UploadView::new(run, r.file.bytes, Some(Instant::now()));
-        let fx = vec![Effect::StartUpload {
-            run,
-            tracker: Box::new(tracker.tracker.clone()),
-            path: part.path.clone(),
-            format: r.file.format,
-            stats: (r.file.bytes, r.stats.rows, r.stats.orders),
-            sha256: r.file.sha256.clone(),
-            cancel: view.cancel.clone(),
-        }];
+        let (mut view, fx) = self.upload_run(tracker, part.path.clone(), &part.report);
         view.parts = Some(pr);
         self.upload = Some(view);
         fx

@@ -98,10 +98,7 @@ impl ConfirmView {
                 "part",
                 "Select a part (its path and sha256 are shown in full)",
             ));
-            v.push(hint("Esc", "back", "Back to the validation results"));
-            v.push(hint("h", "history", "Show the upload history"));
-            v.push(hint("?", "help", "Show all keys"));
-            v.push(hint("q", "quit", "Quit lbimport"));
+            v.extend(leave_hints());
             return v;
         }
         let mut v = vec![hint(
@@ -116,10 +113,7 @@ impl ConfirmView {
                 "Upload these bytes again although they already reached this tracker",
             ));
         }
-        v.push(hint("Esc", "back", "Back to the validation results"));
-        v.push(hint("h", "history", "Show the upload history"));
-        v.push(hint("?", "help", "Show all keys"));
-        v.push(hint("q", "quit", "Quit lbimport"));
+        v.extend(leave_hints());
         v
     }
 
@@ -586,6 +580,16 @@ impl ConfirmView {
 }
 
 /// `key        value`, the key padded and muted.
+/// The keys both views end their hints with: back, history, help, quit.
+fn leave_hints() -> [KeyHint; 4] {
+    [
+        hint("Esc", "back", "Back to the validation results"),
+        hint("h", "history", "Show the upload history"),
+        hint("?", "help", "Show all keys"),
+        hint("q", "quit", "Quit lbimport"),
+    ]
+}
+
 /// Warning codes with their counts, or "none".
 fn warnings_text(warnings: &[(Code, u64)]) -> String {
     if warnings.is_empty() {
