@@ -341,6 +341,8 @@ fn tracker_commands_and_key_never_leaks() {
             status: Some(if i == 0 { 200 } else { 400 }),
             duration_ms: 2100,
             detail: None,
+            attempt: None,
+            pid: None,
         };
         assert!(h.append(&e).is_ok());
     }
@@ -430,4 +432,108 @@ fn tracker_commands_and_key_never_leaks() {
             assert!(!text.contains(KEY), "key found in {}", f.display());
         }
     }
+}
+
+#[test]
+fn twenty_parallel_tracker_adds_all_survive() {
+    let env = Env::new();
+    let kids: Vec<_> = (0..20)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_lbimport"))
+                .args([
+                    "tracker",
+                    "add",
+                    &format!("shop{i}"),
+                    "--tracker-id",
+                    &format!("{i}-1"),
+                    "--private-key-env",
+                    "LB_TEST_KEY",
+                ])
+                .env("LBIMPORT_CONFIG_DIR", &env.config)
+                .env("LBIMPORT_DATA_DIR", &env.data)
+                .env("LB_TEST_KEY", KEY)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn: {e}"))
+        })
+        .collect();
+    for k in kids {
+        let o = k.wait_with_output().unwrap_or_else(|e| panic!("wait: {e}"));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let loaded = lbimport::config::ConfigStore::at(&env.config)
+        .load()
+        .unwrap_or_else(|e| panic!("load: {e}"));
+    let mut names: Vec<_> = loaded
+        .config
+        .trackers
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    names.sort();
+    let mut want: Vec<_> = (0..20).map(|i| format!("shop{i}")).collect();
+    want.sort();
+    assert_eq!(names, want);
+}
+
+#[test]
+fn a_save_merged_from_an_old_copy_keeps_trackers_added_meanwhile() {
+    use lbimport::config::{Config, ConfigStore, KeySource, Tracker};
+    let env = Env::new();
+    let store = ConfigStore::at(&env.config);
+    let t = |name: &str, id: &str| Tracker::new(name, id, KeySource::Env("LB_TEST_KEY".into()));
+    let mut base = Config::default();
+    base.trackers.push(t("old", "1-1"));
+    base.trackers.push(t("gone", "1-3"));
+    store.save(&base).unwrap_or_else(|e| panic!("save: {e}"));
+    // Another process adds "cli" after the wizard read the file.
+    store
+        .update(|c| c.add_tracker(t("cli", "1-2")))
+        .unwrap_or_else(|e| panic!("update: {e}"));
+    // The wizard, from its old copy, edits "old", removes "gone" and adds "wiz".
+    let mut mine = base.clone();
+    mine.trackers[0].client_name = Some("Shop".into());
+    mine.trackers.retain(|t| t.name != "gone");
+    mine.trackers.push(t("wiz", "1-4"));
+    let merged = store
+        .save_merged(&base, &mine)
+        .unwrap_or_else(|e| panic!("merge: {e}"));
+    let names: Vec<_> = merged.trackers.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["old", "cli", "wiz"]);
+    assert_eq!(merged.trackers[0].client_name.as_deref(), Some("Shop"));
+    let on_disk = store.load().unwrap_or_else(|e| panic!("load: {e}")).config;
+    assert_eq!(on_disk, merged);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_config_is_written_through_the_link() {
+    use lbimport::config::{Config, ConfigStore, KeySource, Tracker};
+    let env = Env::new();
+    fs::create_dir_all(&env.config).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    let real = env.data.join("dotfiles-trackers.toml");
+    fs::create_dir_all(&env.data).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    fs::write(&real, "").unwrap_or_else(|e| panic!("write: {e}"));
+    let link = env.config.join("trackers.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap_or_else(|e| panic!("symlink: {e}"));
+    let mut c = Config::default();
+    c.trackers.push(Tracker::new(
+        "a",
+        "1-1",
+        KeySource::Env("LB_TEST_KEY".into()),
+    ));
+    ConfigStore::at(&env.config)
+        .save(&c)
+        .unwrap_or_else(|e| panic!("save: {e}"));
+    assert!(
+        fs::symlink_metadata(&link)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false)
+    );
+    assert!(
+        fs::read_to_string(&real)
+            .unwrap_or_default()
+            .contains("name = \"a\"")
+    );
 }

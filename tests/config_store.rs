@@ -164,7 +164,14 @@ fn failed_save_leaves_old_file_and_no_temp() -> Result<(), ConfigError> {
     );
     let after = fs::read(store.path()).map_err(|e| ConfigError::io(store.path(), e))?;
     assert_eq!(after, before);
-    assert_eq!(names(tmp.path()), vec!["trackers.toml".to_string()]);
+    // No temp file left (the lock file of concurrent updates stays, empty).
+    assert_eq!(
+        names(tmp.path()),
+        vec![
+            ".trackers.toml.lock".to_string(),
+            "trackers.toml".to_string()
+        ]
+    );
     Ok(())
 }
 
@@ -327,6 +334,8 @@ fn entry(minute: u32, tracker_id: &str, sha: &str, outcome: Outcome) -> HistoryE
         },
         duration_ms: 1500,
         detail: None,
+        attempt: None,
+        pid: None,
     }
 }
 

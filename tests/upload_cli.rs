@@ -438,3 +438,236 @@ fn validation_errors_refuse_with_5_and_a_clean_file_records_its_counts() {
     assert_eq!(h[0].orders, Some(2));
     assert_eq!(h[0].sha256, env.srv.received()[0].sha256);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The duplicate guard across processes and signals.
+
+impl Env {
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_lbimport"))
+            .args(args)
+            .env("LBIMPORT_CONFIG_DIR", self.dir.path().join("config"))
+            .env("LBIMPORT_DATA_DIR", self.dir.path().join("data"))
+            .env("LB_TEST_KEY", KEY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn lbimport")
+    }
+
+    /// Wait until the history has an entry with this outcome (as read now), at most 20 s.
+    fn wait_for_outcome(&self, outcome: Outcome) {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(20) {
+            if self.history().iter().any(|e| e.outcome == outcome) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("no {outcome} entry in the history: {:?}", self.history());
+    }
+}
+
+fn kill(child: &std::process::Child, signal: &str) {
+    let st = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+}
+
+/// A body of about `rows` rows, distinct per `seed`.
+fn rows(n: usize, seed: u32) -> String {
+    (0..n)
+        .map(|i| format!("{seed}{:06},/p/{},u{}\n", i / 3, i % 97, i / 3))
+        .collect()
+}
+
+#[test]
+fn three_concurrent_uploads_of_one_file_send_it_once() {
+    // Each upload takes ~1 s at this rate, so all three are in flight together.
+    let env = Env::new(Faults {
+        throttle: Some(40_000),
+        ..Faults::default()
+    });
+    let f = env.file("orders.csv", &rows(2000, 1));
+    let args = ["upload", path_str(&f), "--tracker", "shop", "--yes"];
+    let kids: Vec<_> = (0..3).map(|_| env.spawn(&args)).collect();
+    let outs: Vec<Output> = kids
+        .into_iter()
+        .map(|k| k.wait_with_output().expect("wait"))
+        .collect();
+    let mut codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        vec![0, 5, 5],
+        "{:#?}",
+        outs.iter().map(text).collect::<Vec<_>>()
+    );
+    assert_eq!(env.srv.uploads(), 1, "sent once");
+    for o in outs.iter().filter(|o| o.status.code() == Some(5)) {
+        assert!(
+            text(o).contains("were already sent to tracker")
+                || text(o).contains("were sent to tracker"),
+            "{}",
+            text(o)
+        );
+    }
+    let h = env.history();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].outcome, Outcome::Accepted);
+}
+
+#[test]
+fn sigterm_after_the_whole_body_records_unknown_and_a_rerun_is_refused() {
+    // The sandbox reads the body, then waits 30 s before answering.
+    let env = Env::new(Faults {
+        answer_delay_ms: Some(30_000),
+        ..Faults::default()
+    });
+    let f = env.file("orders.csv", &rows(300, 2));
+    let args = ["upload", path_str(&f), "--tracker", "shop", "--yes"];
+    let child = env.spawn(&args);
+    env.wait_for_outcome(Outcome::Sending);
+    // The body is small: give it time to be read whole by the sandbox.
+    let t0 = std::time::Instant::now();
+    while env.srv.received().is_empty() && t0.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    kill(&child, "-TERM");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(4), "unknown outcome: {}", text(&o));
+    let h = env.history();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].outcome, Outcome::Unknown, "{h:?}");
+    // Sending it again is refused: it may have been imported.
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(text(&o).contains("outcome: unknown"), "{}", text(&o));
+}
+
+#[test]
+fn sigterm_during_the_body_cancels_with_143_and_allows_a_rerun() {
+    // Larger than what loopback socket buffers hold, read slowly: killed mid-body.
+    let env = Env::new(Faults {
+        throttle: Some(1_000_000),
+        ..Faults::default()
+    });
+    let f = env.file("orders.csv", &rows(1_200_000, 3));
+    let args = ["upload", path_str(&f), "--tracker", "shop", "--yes"];
+    let child = env.spawn(&args);
+    env.wait_for_outcome(Outcome::Sending);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    kill(&child, "-TERM");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(143), "{}", text(&o));
+    let h = env.history();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].outcome, Outcome::Cancelled, "{h:?}");
+}
+
+#[test]
+fn a_killed_upload_leaves_a_sending_record_that_refuses_a_rerun() {
+    let env = Env::new(Faults {
+        throttle: Some(20_000),
+        ..Faults::default()
+    });
+    let f = env.file("orders.csv", &rows(4000, 4));
+    let args = ["upload", path_str(&f), "--tracker", "shop", "--yes"];
+    let mut child = env.spawn(&args);
+    env.wait_for_outcome(Outcome::Sending);
+    kill(&child, "-KILL");
+    let _ = child.wait();
+    // The process is gone: its "sending" record reads as unknown.
+    let h = env.history();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0].outcome, Outcome::Unknown, "{h:?}");
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    let o = env.run(&[&args[..], &["--allow-duplicate"]].concat(), KEY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn a_file_changed_in_place_during_the_upload_is_stopped_before_the_end() {
+    use std::io::{Seek, SeekFrom, Write};
+    // Larger than what loopback socket buffers hold, read slowly: the tail is still unread
+    // when it changes.
+    let env = Env::new(Faults {
+        throttle: Some(1_000_000),
+        ..Faults::default()
+    });
+    let body = rows(1_200_000, 5);
+    let f = env.file("orders.csv", &body);
+    let args = ["upload", path_str(&f), "--tracker", "shop", "--yes"];
+    let child = env.spawn(&args);
+    env.wait_for_outcome(Outcome::Sending);
+    // Same size, other bytes near the end (not yet read at 20 kB/s).
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .expect("open");
+    file.seek(SeekFrom::Start(body.len() as u64 - 10))
+        .expect("seek");
+    file.write_all(b"/p/9999\nX\n").expect("write");
+    drop(file);
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("changed while it was being uploaded"),
+        "{}",
+        text(&o)
+    );
+    let received = env.srv.received();
+    assert!(received.iter().all(|r| r.status != 200), "{received:?}");
+    assert_eq!(env.history()[0].outcome, Outcome::Failed);
+}
+
+#[test]
+fn a_valid_file_is_never_remapped_by_a_mapping_saved_for_its_shape() {
+    let env = Env::new(Faults::default());
+    // The documented layout with some user ids empty (the role guess reads it as a swap).
+    let data = "1000000001,/product/86691\n\
+                1000000004,/product/155,u1698349,2022-01-01 04:14:39\n\
+                1000000006,/product/188454,,2022-01-01 06:12:50\n\
+                1000000006,/product/18,,2022-01-01 06:12:50\n\
+                1000000007,/product/1199,u1873131,2022-01-01 08:58:32\n";
+    let f = env.file("orders.csv", data);
+    // A swapped mapping saved for headerless 4-column comma files.
+    let o = env.run(
+        &[
+            "normalize",
+            path_str(&f),
+            "--tracker",
+            "shop",
+            "--columns",
+            "order=C,identity=B,user=A,created_at=D",
+            "--save-mapping",
+            "-o",
+            path_str(&env.dir.path().join("out.csv")),
+        ],
+        KEY,
+    );
+    assert!(text(&o).contains("mapping saved"), "{}", text(&o));
+    let saved = ConfigStore::at(env.dir.path().join("config"))
+        .load()
+        .expect("config");
+    assert_eq!(saved.config.trackers[0].mappings.len(), 1);
+    let o = env.run(&["upload", path_str(&f), "--tracker", "shop", "--yes"], KEY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !text(&o).contains("converted file"),
+        "the original is sent: {}",
+        text(&o)
+    );
+    assert!(text(&o).contains("was not applied"), "{}", text(&o));
+    let want = lbimport::config::sha256_file(&f).expect("hash");
+    assert_eq!(
+        env.srv.received()[0].sha256,
+        want,
+        "the user's bytes reached the server"
+    );
+}

@@ -623,3 +623,58 @@ async fn dedupe_in_the_columns_step_sends_the_deduplicated_rows() {
     assert_eq!(received[0].sha256, sha256_file(&file.upload).expect("sha"));
     assert_eq!(received[0].bytes, converted.len() as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_file_with_empty_user_ids_is_never_remapped() {
+    // The documented layout where some user ids are empty: the role guess alone would read
+    // column C as the order; a swapped mapping is even saved for this (headerless) shape.
+    let mut config = saved_tracker();
+    let swapped = lbimport::mapping::Mapping {
+        order_id: lbimport::mapping::Source::Column(2),
+        user_id: Some(lbimport::mapping::Source::Column(0)),
+        ..lbimport::mapping::Mapping::documented(4)
+    };
+    config.trackers[0]
+        .mappings
+        .push(lbimport::mapping::SavedMapping::new(
+            "csv;comma;4;",
+            None,
+            swapped,
+        ));
+    let mut h = Harness::new(config);
+    let body: String = valid_csv()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let f: Vec<&str> = l.split(',').collect();
+            let user = if i % 3 == 0 { "" } else { f[2] };
+            format!("{},{},{user},{}\n", f[0], f[1], f[3])
+        })
+        .collect();
+    let path = h.write("orders.csv", &body);
+    // The saved tracker "shop" (first row), then the file.
+    h.press(key(KeyCode::Enter));
+    assert_eq!(step(&h.app), "File");
+    h.choose("orders");
+    h.pump_until("validation", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    assert_eq!(step(&h.app), "Validate", "no Columns step on its own");
+    let v = h.app.validate.as_ref().expect("validate");
+    assert!(!v.report().expect("report").has_errors());
+    assert!(
+        v.detection.as_ref().is_some_and(|d| d.fits),
+        "detection sees the documented layout"
+    );
+    assert!(
+        !screen(&h.app).contains("doesn't fit"),
+        "{}",
+        screen(&h.app)
+    );
+    h.press(ch('c'));
+    assert_eq!(step(&h.app), "Confirm");
+    let file = h.app.step.file().cloned().expect("file");
+    assert_eq!(file.upload, path, "the user's file is what would be sent");
+    assert!(file.transformations.is_empty());
+}

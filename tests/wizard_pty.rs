@@ -239,7 +239,9 @@ fn a_file_over_a_small_part_limit_is_split_and_sent_in_parts() {
     s.assert_restored();
     let history =
         std::fs::read_to_string(s._tmp.path().join("data/history.jsonl")).expect("history");
-    assert_eq!(history.lines().count(), 3, "{history}");
+    // Each part: a "sending" line before its first byte, then its outcome.
+    assert_eq!(history.lines().count(), 6, "{history}");
+    assert_eq!(history.matches("\"sending\"").count(), 3, "{history}");
     assert_eq!(history.matches("\"accepted\"").count(), 3, "{history}");
     for n in 1..=3 {
         let part = s
@@ -247,5 +249,43 @@ fn a_file_over_a_small_part_limit_is_split_and_sent_in_parts() {
             .path()
             .join(format!("data/converted/orders.part-{n:03}.csv"));
         assert!(part.exists(), "{}", part.display());
+    }
+}
+
+/// A file big enough that validating it takes a while in a test build.
+fn big_csv() -> String {
+    let mut s = String::with_capacity(40 << 20);
+    for o in 0..600_000u32 {
+        for i in 0..2u32 {
+            s.push_str(&format!(
+                "{},/p/{},u{},2024-05-01 10:00:0{}\n",
+                5_000_000 + o,
+                o % 4000 + i * 4001,
+                o % 90_000,
+                i
+            ));
+        }
+    }
+    s
+}
+
+#[test]
+fn every_stopping_signal_during_validation_restores_the_terminal_and_sets_the_exit_status() {
+    let body = big_csv();
+    for (sig, code) in [("-INT", 130), ("-TERM", 143), ("-HUP", 129)] {
+        let mut s = Session::start_with(
+            &[("orders.csv", body.clone())],
+            &["wizard", "--tracker", "Sandbox", "orders.csv"],
+        );
+        s.wait_for("[Validate]");
+        let pid = s.child.process_id().expect("pid");
+        let st = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(st.success());
+        let st = s.wait_exit();
+        assert_eq!(st.exit_code(), code, "{sig}");
+        s.assert_restored();
     }
 }

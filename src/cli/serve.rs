@@ -52,6 +52,9 @@ pub struct Args {
     /// Fault: read bodies at most this fast.
     #[arg(long, value_name = "BYTES_PER_S")]
     pub throttle: Option<u64>,
+    /// Fault: wait this many seconds after reading the whole body before answering.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub answer_delay: Option<u64>,
     /// Fault: run the server's clock this many seconds ahead (negative: behind).
     #[arg(
         long,
@@ -98,6 +101,7 @@ pub fn run(a: Args) -> ExitCode {
         drop_after: a.drop_after,
         drop_after_body: a.drop_after_body,
         throttle: a.throttle,
+        answer_delay_ms: a.answer_delay.map(|s| s * 1000),
         skew_secs: a.skew_secs,
         times: a.fault_times,
     };

@@ -147,7 +147,7 @@ pub fn run(cmd: Command) -> ExitCode {
 
 /// Run a `tracker` subcommand against a given store.
 pub fn run_with(store: &ConfigStore, cmd: Command) -> ExitCode {
-    let mut loaded = match load(store) {
+    let loaded = match load(store) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -175,11 +175,17 @@ pub fn run_with(store: &ConfigStore, cmd: Command) -> ExitCode {
             let mut t = Tracker::new(a.name, a.tracker_id, key);
             t.base_url = normalize_url(&a.base_url);
             t.client_name = a.client_name.filter(|c| !c.is_empty());
-            if let Err(e) = loaded.config.add_tracker(t.clone()) {
-                return fail(super::EXIT_USAGE, e);
-            }
-            if let Err(e) = store.save(&loaded.config) {
-                return fail(EXIT_FILE, e);
+            // Under the config lock, on the file as it is now: parallel adds all survive.
+            match store.update(|cfg| cfg.add_tracker(t.clone())) {
+                Ok(()) => {}
+                Err(
+                    e @ (ConfigError::DuplicateName(_)
+                    | ConfigError::Invalid { .. }
+                    | ConfigError::InvalidValue { .. }),
+                ) => {
+                    return fail(super::EXIT_USAGE, e);
+                }
+                Err(e) => return fail(EXIT_FILE, e),
             }
             println!(
                 "Saved tracker \"{}\" ({}, {}, key: {}) in {}",
@@ -192,21 +198,19 @@ pub fn run_with(store: &ConfigStore, cmd: Command) -> ExitCode {
             env_hint(&t);
             ExitCode::SUCCESS
         }
-        Command::Remove(a) => match loaded.config.remove_tracker(&a.name) {
-            Err(e) => fail(super::EXIT_USAGE, e),
-            Ok(t) => match store.save(&loaded.config) {
-                Err(e) => fail(EXIT_FILE, e),
-                Ok(()) => {
-                    println!("Removed tracker \"{}\" ({})", t.name, t.tracker_id);
-                    ExitCode::SUCCESS
-                }
-            },
+        Command::Remove(a) => match store.update(|cfg| cfg.remove_tracker(&a.name)) {
+            Err(e @ ConfigError::NotFound(_)) => fail(super::EXIT_USAGE, e),
+            Err(e) => fail(EXIT_FILE, e),
+            Ok(t) => {
+                println!("Removed tracker \"{}\" ({})", t.name, t.tracker_id);
+                ExitCode::SUCCESS
+            }
         },
         Command::Edit(a) => edit(store, loaded, a),
     }
 }
 
-fn edit(store: &ConfigStore, mut loaded: Loaded, a: EditArgs) -> ExitCode {
+fn edit(store: &ConfigStore, loaded: Loaded, a: EditArgs) -> ExitCode {
     if a.rename.is_none()
         && a.tracker_id.is_none()
         && a.base_url.is_none()
@@ -245,11 +249,24 @@ fn edit(store: &ConfigStore, mut loaded: Loaded, a: EditArgs) -> ExitCode {
     if let Err(e) = t.validate() {
         return fail(super::EXIT_USAGE, e);
     }
-    if let Some(slot) = loaded.config.tracker_mut(&a.name) {
-        *slot = t.clone();
-    }
-    if let Err(e) = store.save(&loaded.config) {
-        return fail(EXIT_FILE, e);
+    let saved = store.update(|cfg| {
+        if t.name != a.name && cfg.tracker(&t.name).is_some() {
+            return Err(ConfigError::DuplicateName(t.name.clone()));
+        }
+        match cfg.tracker_mut(&a.name) {
+            Some(slot) => {
+                *slot = t.clone();
+                Ok(())
+            }
+            None => Err(ConfigError::NotFound(a.name.clone())),
+        }
+    });
+    match saved {
+        Ok(()) => {}
+        Err(e @ (ConfigError::DuplicateName(_) | ConfigError::NotFound(_))) => {
+            return fail(super::EXIT_USAGE, e);
+        }
+        Err(e) => return fail(EXIT_FILE, e),
     }
     println!(
         "Updated tracker \"{}\" ({}, {}, key: {})",

@@ -11,16 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
-use chrono::Utc;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{
-    ConfigStore, DEFAULT_BASE_URL, DEFAULT_CLIENT_NAME, History, HistoryEntry, KeySource,
-    PrivateKey, Tracker,
+    ConfigStore, DEFAULT_BASE_URL, DEFAULT_CLIENT_NAME, History, KeySource, PrivateKey, Tracker,
 };
 use crate::mapping::cli::MappingArgs;
 use crate::read::Format;
+use crate::upload::guard::{Attempt, AttemptFacts, GuardError};
 use crate::upload::{self, Body, Event, Outcome, Settings, UploadRequest, human_bytes};
 use crate::validate::{self, MAX_FILE_BYTES, Severity};
 
@@ -333,12 +332,16 @@ pub fn run(a: Args) -> ExitCode {
         );
     }
     let converted = prepared.temp;
+    let mapping_applied = prepared.mapping.as_ref().map(|m| m.describe());
     if converted {
         eprintln!(
             "lbimport: sending the converted file {} instead of {}",
             prepared.path_to_use.display(),
             source.display()
         );
+        if let Some(m) = &mapping_applied {
+            eprintln!("lbimport: mapping applied: {m}");
+        }
     }
     let path = prepared.path_to_use;
     let meta = if converted {
@@ -442,6 +445,9 @@ pub fn run(a: Args) -> ExitCode {
         req.body.filename()
     );
     eprintln!("Content:  {}", facts.summary);
+    if let Some(m) = &mapping_applied {
+        eprintln!("Mapping:  {m}, converted from {}", source.display());
+    }
     eprintln!("sha256:   {}", facts.sha256);
     eprintln!(
         "Tracker:  {} ({}) at {}, key {}",
@@ -477,21 +483,7 @@ pub fn run(a: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(EXIT_FAILED, format!("cannot start the async runtime: {e}")),
     };
-    let started_at = Utc::now();
-    let t0 = Instant::now();
-    let (outcome, attempts, skew) = rt.block_on(drive(req));
-    let duration = t0.elapsed();
-
-    let detail = match &outcome {
-        Outcome::Accepted { body, .. } => (!body.is_empty()).then(|| body.clone()),
-        Outcome::Rejected {
-            body, explanation, ..
-        } => Some(format!("{explanation} Server said: {body}")),
-        Outcome::Failed { reason, .. } | Outcome::Unknown { reason } => Some(reason.clone()),
-        Outcome::Cancelled => Some("cancelled by the user".into()),
-    };
-    let entry = HistoryEntry {
-        time: started_at,
+    let facts_h = AttemptFacts {
         tracker_name: target.name.clone(),
         tracker_id: target.tracker_id.clone(),
         base_url: target.base_url.clone(),
@@ -501,13 +493,42 @@ pub fn run(a: Args) -> ExitCode {
         format: facts.format,
         rows: facts.rows,
         orders: facts.orders,
-        outcome: outcome.history_outcome(),
-        status: outcome.status(),
-        duration_ms: duration.as_millis() as u64,
-        detail,
     };
-    if let Err(e) = history.append(&entry) {
-        eprintln!("lbimport: warning: could not record the upload in the history: {e}");
+    // Lock the tracker, check the history again under the lock, and record the attempt
+    // before the first byte leaves: a killed process leaves a "sending" record that later
+    // runs read as unknown, and two processes cannot both pass the duplicate guard.
+    let attempt = match Attempt::begin(&history, facts_h, a.allow_duplicate, || {
+        eprintln!(
+            "lbimport: another lbimport is uploading to tracker {}; waiting for it to finish…",
+            target.tracker_id
+        )
+    }) {
+        Ok(at) => at,
+        Err(GuardError::Duplicate(prev)) => {
+            return fail(
+                EXIT_REFUSED,
+                format!(
+                    "refused: these exact bytes (sha256 {}…) were sent to tracker {} on {} \
+                     while this upload was being prepared (outcome: {}). Uploads cannot be \
+                     undone and a second one imports the purchases twice. Pass \
+                     --allow-duplicate if that is really intended. Nothing was sent.",
+                    &facts.sha256[..facts.sha256.len().min(12)],
+                    target.tracker_id,
+                    prev.time.format("%Y-%m-%d %H:%M:%S UTC"),
+                    prev.outcome
+                ),
+            );
+        }
+        Err(e) => return fail(EXIT_REFUSED, format!("refused: {e}. Nothing was sent.")),
+    };
+    let t0 = Instant::now();
+    let (outcome, attempts, skew, signal) = rt.block_on(drive(req));
+    let duration = t0.elapsed();
+    if let Err(e) = attempt.finish(&outcome) {
+        eprintln!(
+            "lbimport: warning: could not record the outcome in the history ({e}); it stays \
+             recorded as sending, which later runs read as unknown"
+        );
     }
 
     if a.json {
@@ -526,6 +547,7 @@ pub fn run(a: Args) -> ExitCode {
             "clock_skew_ms": skew,
             "duration_ms": duration.as_millis() as u64,
             "summary": outcome.summary(),
+            "mapping": mapping_applied,
         });
         match &outcome {
             Outcome::Accepted { body, duration, .. } => {
@@ -555,7 +577,10 @@ pub fn run(a: Args) -> ExitCode {
             _ => {}
         }
     }
-    ExitCode::from(outcome.exit_code())
+    match (signal, &outcome) {
+        (Some(sig), Outcome::Cancelled) => ExitCode::from(sig.exit_code()),
+        _ => ExitCode::from(outcome.exit_code()),
+    }
 }
 
 fn dry_run(req: &UploadRequest, a: &Args) -> ExitCode {
@@ -595,14 +620,38 @@ fn dry_run(req: &UploadRequest, a: &Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Run the upload with progress on stderr and Ctrl-C cancelling it.
-async fn drive(req: UploadRequest) -> (Outcome, u32, Option<i64>) {
+/// A signal that stopped an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Int,
+    Term,
+    Hup,
+}
+
+impl Stop {
+    /// The conventional exit status: 128 + the signal's number.
+    fn exit_code(self) -> u8 {
+        match self {
+            Stop::Int => EXIT_CANCELLED,
+            Stop::Term => 143,
+            Stop::Hup => 129,
+        }
+    }
+}
+
+/// Run the upload with progress on stderr; SIGINT (Ctrl-C), SIGTERM and SIGHUP cancel it, and
+/// the outcome is still recorded (after the whole body was sent, as unknown).
+async fn drive(req: UploadRequest) -> (Outcome, u32, Option<i64>, Option<Stop>) {
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
+    let stopped = std::sync::Arc::new(std::sync::Mutex::new(None::<Stop>));
+    let s2 = stopped.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            c2.cancel();
+        let sig = wait_for_stop().await;
+        if let Ok(mut g) = s2.lock() {
+            *g = Some(sig);
         }
+        c2.cancel();
     });
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let max_attempts = req.settings.max_attempts;
@@ -664,7 +713,32 @@ async fn drive(req: UploadRequest) -> (Outcome, u32, Option<i64>) {
             sent: 0,
         },
     };
-    (outcome, attempts, skew)
+    let signal = stopped.lock().ok().and_then(|g| *g);
+    (outcome, attempts, skew, signal)
+}
+
+/// The first of SIGINT, SIGTERM, SIGHUP.
+#[cfg(unix)]
+async fn wait_for_stop() -> Stop {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return Stop::Int;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Stop::Int,
+        _ = term.recv() => Stop::Term,
+        _ = hup.recv() => Stop::Hup,
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop() -> Stop {
+    let _ = tokio::signal::ctrl_c().await;
+    Stop::Int
 }
 
 struct Printer {

@@ -49,7 +49,7 @@ pub fn run(args: Args) -> ExitCode {
         part_bytes: args.part_bytes,
     };
     match crate::tui::run(opts) {
-        Ok(()) => ExitCode::from(super::EXIT_OK),
+        Ok(ended) => ExitCode::from(ended.exit_code()),
         Err(e) => {
             eprintln!("lbimport: {e:#}");
             ExitCode::from(1)

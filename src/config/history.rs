@@ -3,6 +3,12 @@
 //! Each entry is appended with a single `write` on a file opened with `O_APPEND`, so concurrent
 //! lbimport processes never interleave inside a line. Unreadable lines (a torn write after a
 //! crash, a hand edit) are skipped with a warning rather than making the whole history unusable.
+//!
+//! An upload is recorded twice under one `attempt` id: as [`Outcome::Sending`] before its first
+//! byte leaves, and with its real outcome at the end. Readers keep the last line of each
+//! attempt. A `sending` line with no end (the process was killed, the machine lost power) is
+//! read as [`Outcome::Unknown`] once its process is gone: the file may have been imported, so
+//! it counts as sent and the duplicate guard refuses to send it again.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -37,6 +43,9 @@ pub enum Outcome {
     Cancelled,
     /// We cannot tell whether the server took it (e.g. the connection dropped after the body).
     Unknown,
+    /// Recorded before the first byte left; replaced by the real outcome at the end. Left
+    /// alone by a process that died, it is read as [`Outcome::Unknown`].
+    Sending,
 }
 
 impl Outcome {
@@ -48,12 +57,17 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Cancelled => "cancelled",
             Outcome::Unknown => "unknown",
+            Outcome::Sending => "sending",
         }
     }
 
-    /// Whether a later upload of the same bytes would be a duplicate (accepted or unknown).
+    /// Whether a later upload of the same bytes would be a duplicate (accepted, unknown, or
+    /// still being sent).
     pub fn counts_as_sent(self) -> bool {
-        matches!(self, Outcome::Accepted | Outcome::Unknown)
+        matches!(
+            self,
+            Outcome::Accepted | Outcome::Unknown | Outcome::Sending
+        )
     }
 }
 
@@ -99,6 +113,75 @@ pub struct HistoryEntry {
     /// A short explanation (server body excerpt, failure reason); bounded when stored.
     #[serde(default)]
     pub detail: Option<String>,
+    /// Id shared by the `sending` line of an attempt and the line recording its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<String>,
+    /// The process that wrote a `sending` line (to tell a running upload from a dead one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+impl HistoryEntry {
+    /// A fresh attempt id: time, process and a counter, unique within this machine.
+    pub fn new_attempt_id() -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!(
+            "{now:x}-{:x}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// Whether the process that wrote a `sending` line still runs. Where that cannot be told,
+/// the answer is "no", so the entry is read as unknown (the safe reading for the guard).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        Path::new("/proc").join(pid.to_string()).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Keep the last line of each attempt (in place of its first), and read a `sending` line
+/// whose process is gone as unknown.
+fn collapse(entries: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
+    let mut out: Vec<HistoryEntry> = Vec::with_capacity(entries.len());
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for e in entries {
+        match e.attempt.clone() {
+            Some(id) => match at.get(&id) {
+                Some(&i) => out[i] = e,
+                None => {
+                    at.insert(id, out.len());
+                    out.push(e);
+                }
+            },
+            None => out.push(e),
+        }
+    }
+    for e in &mut out {
+        if e.outcome == Outcome::Sending && !e.pid.is_some_and(process_alive) {
+            e.outcome = Outcome::Unknown;
+            e.detail = Some(
+                "the process sending this file ended before recording the answer (killed or \
+                 crashed): the file may have been imported"
+                    .to_string(),
+            );
+        }
+    }
+    out
 }
 
 fn path_lossy<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
@@ -123,6 +206,11 @@ impl History {
         let dir = dir.into();
         let path = dir.join(HISTORY_FILE);
         History { dir, path }
+    }
+
+    /// The data directory holding it.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Path of `history.jsonl`.
@@ -175,6 +263,7 @@ impl History {
     pub fn list_with_warnings(&self) -> Result<(Vec<HistoryEntry>, Vec<String>), ConfigError> {
         let mut entries = Vec::new();
         let warnings = self.scan(|e| entries.push(e))?;
+        let mut entries = collapse(entries);
         entries.reverse();
         // Concurrent writers may append slightly out of order: sort by time, newest first,
         // keeping file order (newest last written first) for equal times.
@@ -189,17 +278,16 @@ impl History {
         tracker_id: &str,
         sha256: &str,
     ) -> Result<Option<HistoryEntry>, ConfigError> {
-        let mut best: Option<HistoryEntry> = None;
+        let mut all = Vec::new();
         self.scan(|e| {
-            if e.outcome.counts_as_sent()
-                && e.tracker_id == tracker_id
-                && e.sha256.eq_ignore_ascii_case(sha256)
-                && best.as_ref().is_none_or(|b| e.time >= b.time)
-            {
-                best = Some(e);
+            if e.tracker_id == tracker_id && e.sha256.eq_ignore_ascii_case(sha256) {
+                all.push(e);
             }
         })?;
-        Ok(best)
+        Ok(collapse(all)
+            .into_iter()
+            .filter(|e| e.outcome.counts_as_sent())
+            .max_by_key(|e| e.time))
     }
 
     /// Stream every readable entry in file order; returns warnings for skipped lines.

@@ -8,6 +8,7 @@
 
 mod error;
 pub mod history;
+pub mod lock;
 mod paths;
 mod secret;
 mod store;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use error::ConfigError;
 pub use history::{History, HistoryEntry, Outcome, sha256_file};
+pub use lock::{FileLock, upload_lock_path};
 pub use paths::{CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir};
 pub use secret::PrivateKey;
 pub use store::{CONFIG_FILE, ConfigStore, Loaded};

@@ -104,10 +104,72 @@ impl ConfigStore {
 
     /// Write the config atomically (temp file in the same directory, fsync, rename), mode 0600.
     /// Invalid configs (duplicate or malformed fields) are refused before anything is touched.
+    /// This replaces the whole file: to change it, prefer [`ConfigStore::update`] or
+    /// [`ConfigStore::save_merged`], which keep what other processes wrote meanwhile.
     pub fn save(&self, config: &Config) -> Result<(), ConfigError> {
+        let _lock = self.lock()?;
+        self.write(config)
+    }
+
+    fn write(&self, config: &Config) -> Result<(), ConfigError> {
         let text = to_toml(config, &self.path)?;
         create_private_dir(&self.dir).map_err(|e| ConfigError::io(&self.dir, e))?;
-        write_atomic(&self.path, text.as_bytes()).map_err(|e| ConfigError::io(&self.path, e))
+        // A symlinked trackers.toml (dotfiles kept elsewhere) is written through the link.
+        let target = match fs::symlink_metadata(&self.path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                fs::canonicalize(&self.path).map_err(|e| ConfigError::io(&self.path, e))?
+            }
+            _ => self.path.clone(),
+        };
+        write_atomic(&target, text.as_bytes()).map_err(|e| ConfigError::io(&self.path, e))
+    }
+
+    /// The lock that serializes read-change-write cycles of `trackers.toml` across processes.
+    fn lock(&self) -> Result<super::FileLock, ConfigError> {
+        let path = self.dir.join(format!(".{CONFIG_FILE}.lock"));
+        super::FileLock::acquire(&path).map_err(|e| ConfigError::io(&path, e))
+    }
+
+    /// Change the config under the lock: re-read it, apply `change`, write it. Concurrent
+    /// updates from other processes are never lost. Nothing is written when `change` fails.
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut Config) -> Result<T, ConfigError>,
+    ) -> Result<T, ConfigError> {
+        let _lock = self.lock()?;
+        let mut config = self.load()?.config;
+        let out = change(&mut config)?;
+        self.write(&config)?;
+        Ok(out)
+    }
+
+    /// Save `new`, a config that was `base` when it was read, keeping what other processes
+    /// changed meanwhile: under the lock the file is re-read, and only the trackers (by name)
+    /// and the theme that differ between `base` and `new` are taken from `new`. Returns the
+    /// config written.
+    pub fn save_merged(&self, base: &Config, new: &Config) -> Result<Config, ConfigError> {
+        let _lock = self.lock()?;
+        let mut merged = self.load()?.config;
+        if base.theme != new.theme {
+            merged.theme = new.theme.clone();
+        }
+        for b in &base.trackers {
+            if new.tracker(&b.name).is_none() {
+                merged.trackers.retain(|t| t.name != b.name);
+            }
+        }
+        for n in &new.trackers {
+            let changed = base.tracker(&n.name) != Some(n);
+            if !changed {
+                continue;
+            }
+            match merged.tracker_mut(&n.name) {
+                Some(slot) => *slot = n.clone(),
+                None => merged.trackers.push(n.clone()),
+            }
+        }
+        self.write(&merged)?;
+        Ok(merged)
     }
 }
 

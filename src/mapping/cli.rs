@@ -149,6 +149,10 @@ pub struct Resolved {
     pub notices: Vec<String>,
     /// Whether the mapping came from flags or a saved mapping (not just detection).
     pub explicit: bool,
+    /// Whether a saved mapping was applied because the file's shape matched (not named with
+    /// `--mapping NAME`, no `--columns`): the caller must make sure the file doesn't already
+    /// validate in the documented layout before using it.
+    pub saved_auto: bool,
 }
 
 fn role_key(k: &str) -> Option<usize> {
@@ -274,6 +278,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
     let mut mapping = detection.mapping.clone();
     let mut notices = Vec::new();
     let mut explicit = false;
+    let mut saved_auto = false;
     // saved mapping
     if let Some(tracker) = args.tracker.as_deref() {
         let store = ConfigStore::open_default()?;
@@ -281,7 +286,19 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         let t = config
             .tracker(tracker)
             .ok_or_else(|| crate::config::ConfigError::NotFound(tracker.to_string()))?;
+        let auto = matches!(args.mapping.as_deref(), Some("auto") | None);
         let found = match args.mapping.as_deref() {
+            // A file in the documented layout is never remapped by a mapping saved for its
+            // shape (headerless shapes only know the column count).
+            Some("auto") | None if detection.fits => {
+                if saved::find_by_shape(t, &detection.shape).is_some() {
+                    notices.push(format!(
+                        "the file fits the documented layout: the mapping saved for its shape in \
+                         tracker \"{tracker}\" was not applied"
+                    ));
+                }
+                None
+            }
             Some("auto") | None => saved::find_by_shape(t, &detection.shape),
             Some(name) => Some(saved::find_by_name(t, name).ok_or_else(|| {
                 MappingError::Invalid(format!(
@@ -294,6 +311,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         {
             mapping = s.mapping.clone();
             explicit = true;
+            saved_auto = auto && args.columns.is_none();
             notices.push(format!(
                 "using the mapping saved for tracker \"{tracker}\"{}: {}",
                 s.name().map(|n| format!(" ({n})")).unwrap_or_default(),
@@ -341,6 +359,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         mapping,
         notices,
         explicit,
+        saved_auto,
     })
 }
 
@@ -386,7 +405,24 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
             part_bytes: args.part_limit(),
         });
     }
-    let r = resolve(input, args)?;
+    let mut r = resolve(input, args)?;
+    // A saved mapping chosen by shape alone must never remap a file that already validates as
+    // it is: check the file itself first (the validator reads the whole file, not a sample).
+    if r.saved_auto && validates_as_is(input) {
+        r.explicit = false;
+        r.mapping = match r.detection.format {
+            Format::Csv => Mapping::documented(r.detection.columns.len().clamp(2, 4)),
+            Format::Json => r.detection.mapping.clone(),
+        };
+        r.notices
+            .retain(|n| !n.starts_with("using the mapping saved"));
+        r.notices.push(format!(
+            "{} validates in the documented layout: the mapping saved for its shape was not \
+             applied",
+            input.display()
+        ));
+        r.detection.fits = true;
+    }
     if !r.explicit && !args.cleans() && (r.detection.fits || !args.any()) {
         return Ok(Prepared {
             path_to_use: input.to_path_buf(),
@@ -435,6 +471,12 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
         parts,
         part_bytes: limit,
     })
+}
+
+/// Whether `input` validates with no errors in the documented layout.
+fn validates_as_is(input: &Path) -> bool {
+    crate::validate::validate_path(input, &crate::validate::Options::default(), None)
+        .is_ok_and(|r| !r.has_errors())
 }
 
 /// `1 GiB` for the default part limit, `N bytes` otherwise.

@@ -972,27 +972,33 @@ fn detect_csv(lines: &[&str], hints: &Hints) -> Detection {
     let delimiter = char::from(delim);
     g.mapping.delimiter = delimiter;
     g.mapping.header = header;
+    // The documented layout is decided by structure and contents alone, never by the role
+    // guess: a headerless comma file of 2–4 columns whose first two fields are filled and whose
+    // fourth (when present) is empty or a timestamp the service accepts. A file like that is
+    // used as it is even when the role guess (made for files that don't fit) would swap columns.
     let fits = !header
         && delimiter == ','
         && (2..=4).contains(&ncols)
-        && data.iter().all(|r| (2..=4).contains(&r.len()))
-        && g.mapping == {
-            let mut m = Mapping::documented(ncols);
-            m.time_format = g.mapping.time_format.clone();
-            m.user_id = g.mapping.user_id.clone();
-            m
-        }
-        && g.mapping
-            .user_id
-            .as_ref()
-            .is_none_or(|u| *u == Source::Column(2))
-        && (ncols < 4
-            || data.iter().all(|r| {
-                r.get(3)
+        && !data.is_empty()
+        && data.iter().all(|r| {
+            (2..=4).contains(&r.len())
+                && r.first().is_some_and(|v| !v.trim().is_empty())
+                && r.get(1).is_some_and(|v| !v.trim().is_empty())
+                && r.get(3)
                     .is_none_or(|v| v.trim().is_empty() || is_service_format(v))
-            }));
-    if !header && ncols == 3 && fits {
-        g.mapping.user_id = Some(Source::Column(2));
+        })
+        // Timestamps where the documented layout has ids (epoch seconds in a third column)
+        // are not user ids: that file needs a mapping.
+        && !g
+            .columns
+            .iter()
+            .enumerate()
+            .any(|(i, c)| c.role == Role::CreatedAt && i != 3);
+    if fits {
+        g.mapping = Mapping {
+            delimiter,
+            ..Mapping::documented(ncols)
+        };
     }
     let shape = shape_key(Format::Csv, delimiter, ncols, &headers);
     Detection {

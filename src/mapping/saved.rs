@@ -63,11 +63,11 @@ pub fn save(
     name: Option<&str>,
     mapping: Mapping,
 ) -> Result<bool, MappingError> {
-    let mut config = store.load()?.config;
-    let t = config
-        .tracker_mut(tracker_name)
-        .ok_or_else(|| ConfigError::NotFound(tracker_name.to_string()))?;
-    let replaced = upsert(t, SavedMapping::new(shape, name, mapping));
-    store.save(&config)?;
+    let replaced = store.update(|config| {
+        let t = config
+            .tracker_mut(tracker_name)
+            .ok_or_else(|| ConfigError::NotFound(tracker_name.to_string()))?;
+        Ok(upsert(t, SavedMapping::new(shape, name, mapping)))
+    })?;
     Ok(replaced)
 }

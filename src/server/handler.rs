@@ -302,6 +302,9 @@ async fn handle(
         Ok(Ok(p)) => p,
     };
 
+    if faulty && let Some(ms) = faults.answer_delay_ms {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     if faulty && faults.drop_after_body {
         let _ = tokio::fs::remove_file(&part.tmp).await;
         rec.reason = "fault: drop-after-body, cut without answering".into();

@@ -52,6 +52,8 @@ pub struct Faults {
     pub drop_after_body: bool,
     /// Read the body at most this many bytes per second.
     pub throttle: Option<u64>,
+    /// Wait this many milliseconds after reading the whole body before answering.
+    pub answer_delay_ms: Option<u64>,
     /// Shift the server's clock (its `Date` headers and its Date check) by this many seconds.
     pub skew_secs: i64,
     /// Apply the upload faults (not the skew) only to the first N uploads; `None` = all.

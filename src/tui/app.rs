@@ -332,6 +332,8 @@ pub enum Effect {
         sha256: String,
         /// Cancels it.
         cancel: CancellationToken,
+        /// The user chose to send bytes the history has as sent already.
+        allow_duplicate: bool,
     },
     /// Cancel an upload.
     CancelUpload(CancellationToken),
@@ -1181,6 +1183,7 @@ impl App {
             stats: (report.file.bytes, report.stats.rows, report.stats.orders),
             sha256: report.file.sha256.clone(),
             cancel: view.cancel.clone(),
+            allow_duplicate: self.confirm.as_ref().is_some_and(|c| c.override_duplicate),
         }];
         (view, fx)
     }
@@ -1248,10 +1251,13 @@ impl App {
                     if let Some(s) = v.started {
                         v.elapsed = s.elapsed();
                     }
-                    route = result.is_ok() && detection.as_ref().is_some_and(|d| !d.fits);
+                    // A file that validates in the documented layout is never remapped: the
+                    // Columns step opens on its own only when the file has errors as it is.
+                    let has_errors = result.as_ref().is_ok_and(|r| r.has_errors());
+                    route = has_errors && detection.as_ref().is_some_and(|d| !d.fits);
                     if let Some(d) = &detection {
                         v.can_map = true;
-                        if !d.fits {
+                        if !d.fits && has_errors {
                             v.message = Some(
                                 "this file doesn't fit the documented layout — m maps its columns"
                                     .to_string(),

@@ -115,6 +115,8 @@ fn history() -> Vec<HistoryEntry> {
         status,
         duration_ms: 48_200,
         detail: None,
+        attempt: None,
+        pid: None,
     };
     vec![
         e(
@@ -534,6 +536,8 @@ fn big_history_entry() -> HistoryEntry {
         status: Some(200),
         duration_ms: 402_118,
         detail: None,
+        attempt: None,
+        pid: None,
     }
 }
 

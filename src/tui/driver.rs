@@ -10,7 +10,8 @@ use tokio::task::JoinHandle;
 
 use super::app::{Effect, Msg};
 use super::services::{self, Received, SharedSandbox, UploadJob, UploadOutcome};
-use crate::config::{ConfigStore, History, HistoryEntry, KeySource, Tracker};
+use crate::config::{ConfigStore, History, KeySource, Tracker};
+use crate::upload::guard::{Attempt, AttemptFacts};
 
 /// Name of the sandbox tracker.
 pub const SANDBOX_TRACKER: &str = "Sandbox";
@@ -27,6 +28,9 @@ pub struct Driver {
     /// The last split thread: a new split waits for it, so two splits never write the same
     /// part files at once.
     split: Option<std::thread::JoinHandle<()>>,
+    /// The config the wizard's copy was read as (or last saved as): a save writes only what
+    /// changed since, merged into the file as it is now.
+    config_base: Option<crate::config::Config>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -51,7 +55,14 @@ impl Driver {
             sandbox: Arc::new(Mutex::new(None)),
             uploads: Vec::new(),
             split: None,
+            config_base: None,
         }
+    }
+
+    /// The config as the wizard read it: later saves merge only the wizard's own changes into
+    /// `trackers.toml`, keeping trackers other processes added or changed meanwhile.
+    pub fn set_config_base(&mut self, base: crate::config::Config) {
+        self.config_base = Some(base);
     }
 
     /// Wait for the next message.
@@ -234,9 +245,13 @@ impl Driver {
                 Effect::SaveConfig(cfg) => {
                     let store = self.store.clone();
                     let tx = self.tx.clone();
+                    let base = self.config_base.replace((*cfg).clone());
                     tokio::task::spawn_blocking(move || {
-                        let r = store
-                            .save(&cfg)
+                        let saved = match &base {
+                            Some(base) => store.save_merged(base, &cfg).map(|_| ()),
+                            None => store.save(&cfg),
+                        };
+                        let r = saved
                             .map(|_| store.path().to_path_buf())
                             .map_err(|e| e.to_string());
                         if let Err(e) = &r {
@@ -295,12 +310,61 @@ impl Driver {
                     stats,
                     sha256,
                     cancel,
+                    allow_duplicate,
                 } => {
                     let tx = self.tx.clone();
                     let history = self.history.clone();
                     let h = tokio::spawn(async move {
-                        let time = chrono::Utc::now();
-                        let t0 = Instant::now();
+                        let facts = AttemptFacts {
+                            tracker_name: tracker.name.clone(),
+                            tracker_id: tracker.tracker_id.clone(),
+                            base_url: tracker.base_url.clone(),
+                            file: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
+                            bytes: stats.0,
+                            sha256: sha256.clone(),
+                            format,
+                            rows: Some(stats.1),
+                            orders: Some(stats.2),
+                        };
+                        // The tracker's lock, the duplicate check and the "sending" record,
+                        // before the first byte leaves (another process may have sent the
+                        // same file since Confirm looked).
+                        let h2 = history.clone();
+                        let begun = tokio::task::spawn_blocking(move || {
+                            Attempt::begin(&h2, facts, allow_duplicate, || {
+                                tracing::info!("waiting for another upload to this tracker")
+                            })
+                        })
+                        .await;
+                        let attempt = match begun {
+                            Ok(Ok(a)) => a,
+                            Ok(Err(e)) => {
+                                let outcome = UploadOutcome::Failed {
+                                    reason: format!("not sent: {e}"),
+                                    sent: 0,
+                                };
+                                let _ = tx.send(Msg::UploadDone {
+                                    run,
+                                    outcome,
+                                    entry: None,
+                                    history_error: None,
+                                });
+                                return;
+                            }
+                            Err(e) => {
+                                let outcome = UploadOutcome::Failed {
+                                    reason: format!("not sent: the history check failed ({e})"),
+                                    sent: 0,
+                                };
+                                let _ = tx.send(Msg::UploadDone {
+                                    run,
+                                    outcome,
+                                    entry: None,
+                                    history_error: None,
+                                });
+                                return;
+                            }
+                        };
                         let t2 = (*tracker).clone();
                         let key = tokio::task::spawn_blocking(move || t2.resolve_key()).await;
                         let outcome = match key {
@@ -312,6 +376,7 @@ impl Driver {
                                     client_name: tracker.client_name().to_string(),
                                     path: path.clone(),
                                     format,
+                                    sha256,
                                 };
                                 let (etx, mut erx) = unbounded_channel();
                                 let tx2 = tx.clone();
@@ -333,37 +398,23 @@ impl Driver {
                                 sent: 0,
                             },
                         };
-                        let entry = HistoryEntry {
-                            time,
-                            tracker_name: tracker.name.clone(),
-                            tracker_id: tracker.tracker_id.clone(),
-                            base_url: tracker.base_url.clone(),
-                            file: std::fs::canonicalize(&path).unwrap_or(path),
-                            bytes: stats.0,
-                            sha256,
-                            format,
-                            rows: Some(stats.1),
-                            orders: Some(stats.2),
-                            outcome: outcome.history_outcome(),
-                            status: outcome.status(),
-                            duration_ms: t0.elapsed().as_millis() as u64,
-                            detail: services::outcome_detail(&outcome),
-                        };
-                        tracing::info!(
-                            tracker = %entry.tracker_name,
-                            outcome = %entry.outcome,
-                            status = ?entry.status,
-                            ms = entry.duration_ms,
-                            "upload finished"
-                        );
-                        let h2 = history.clone();
-                        let e2 = entry.clone();
-                        let written = tokio::task::spawn_blocking(move || h2.append(&e2)).await;
+                        let o2 = outcome.clone();
+                        let written =
+                            tokio::task::spawn_blocking(move || attempt.finish(&o2)).await;
                         let (entry, history_error) = match written {
-                            Ok(Ok(())) => (Some(entry), None),
+                            Ok(Ok(e)) => (Some(e), None),
                             Ok(Err(e)) => (None, Some(e.to_string())),
                             Err(e) => (None, Some(e.to_string())),
                         };
+                        if let Some(e) = &entry {
+                            tracing::info!(
+                                tracker = %e.tracker_name,
+                                outcome = %e.outcome,
+                                status = ?e.status,
+                                ms = e.duration_ms,
+                                "upload finished"
+                            );
+                        }
                         let _ = tx.send(Msg::UploadDone {
                             run,
                             outcome,

@@ -52,8 +52,27 @@ pub struct Options {
 /// Render tick: progress polling and clocks.
 pub const TICK: Duration = Duration::from_millis(100);
 
-/// Open the wizard full-screen and run it until the user quits.
-pub fn run(opts: Options) -> anyhow::Result<()> {
+/// How the wizard ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The user quit.
+    Quit,
+    /// A signal stopped it (after cancelling work and restoring the terminal): its number.
+    Signal(i32),
+}
+
+impl Ended {
+    /// The process exit status: 0, or 128 + the signal's number.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Ended::Quit => 0,
+            Ended::Signal(n) => u8::try_from(128 + n).unwrap_or(1),
+        }
+    }
+}
+
+/// Open the wizard full-screen and run it until the user quits or a signal stops it.
+pub fn run(opts: Options) -> anyhow::Result<Ended> {
     let t0 = Instant::now();
     let data_dir = config::data_dir().context("no data directory")?;
     let _log = init_logging(&data_dir);
@@ -114,16 +133,20 @@ async fn event_loop(
     history: History,
     data_dir: PathBuf,
     t0: Instant,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ended> {
     // Signal handlers first: a SIGTERM/SIGHUP arriving right after the first frame must still
     // restore the terminal.
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    // SIGINT as a signal (kill -INT, not the Ctrl-C key, which raw mode turns into a key).
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut ended = Ended::Quit;
     let mut app = App::new(ctx);
     if let Some(n) = opts.part_bytes {
         app.part_bytes = n;
     }
     let mut driver = Driver::new(store, history, data_dir);
+    driver.set_config_base(app.config.clone());
     let fx = app.start(opts.tracker.as_deref(), opts.file.clone());
     let mut quit = driver.execute(fx);
     draw(terminal, &app)?;
@@ -150,18 +173,9 @@ async fn event_loop(
             },
             _ = tick.tick() => app.handle(Input::Tick(Instant::now())),
             Some(m) = driver.recv() => app.handle(Input::Msg(m)),
-            _ = sigterm.recv() => {
-                tracing::info!("SIGTERM");
-                let mut fx = app.handle(Input::Key(ctrl_c()));
-                fx.push(app::Effect::Quit);
-                fx
-            }
-            _ = sighup.recv() => {
-                tracing::info!("SIGHUP");
-                let mut fx = app.handle(Input::Key(ctrl_c()));
-                fx.push(app::Effect::Quit);
-                fx
-            }
+            _ = sigterm.recv() => stop(&mut app, &mut ended, "SIGTERM", 15),
+            _ = sighup.recv() => stop(&mut app, &mut ended, "SIGHUP", 1),
+            _ = sigint.recv() => stop(&mut app, &mut ended, "SIGINT", 2),
         };
         quit = driver.execute(fx);
         if !quit {
@@ -169,7 +183,17 @@ async fn event_loop(
         }
     }
     driver.finish(Duration::from_secs(3)).await;
-    Ok(())
+    Ok(ended)
+}
+
+/// A stopping signal: cancel what runs (as Ctrl-C would), then quit; the upload in flight
+/// records its outcome before the loop ends (see [`Driver::finish`]).
+fn stop(app: &mut App, ended: &mut Ended, name: &str, number: i32) -> Vec<app::Effect> {
+    tracing::info!("{name}");
+    *ended = Ended::Signal(number);
+    let mut fx = app.handle(Input::Key(ctrl_c()));
+    fx.push(app::Effect::Quit);
+    fx
 }
 
 fn ctrl_c() -> crossterm::event::KeyEvent {

@@ -18,21 +18,6 @@ pub use crate::upload::Event as UploadEvent;
 /// How an upload ended (the upload client's outcome).
 pub use crate::upload::Outcome as UploadOutcome;
 
-/// A one-line detail of an outcome for the history entry.
-pub fn outcome_detail(o: &UploadOutcome) -> Option<String> {
-    match o {
-        UploadOutcome::Accepted { body, .. } if body.trim().is_empty() => None,
-        UploadOutcome::Accepted { body, .. } => Some(body.clone()),
-        UploadOutcome::Rejected {
-            body, explanation, ..
-        } => Some(format!("{explanation}: {body}")),
-        UploadOutcome::Failed { reason, .. } | UploadOutcome::Unknown { reason } => {
-            Some(reason.clone())
-        }
-        UploadOutcome::Cancelled => Some("cancelled by the user".to_string()),
-    }
-}
-
 /// Everything an upload needs.
 #[derive(Debug, Clone)]
 pub struct UploadJob {
@@ -48,6 +33,9 @@ pub struct UploadJob {
     pub path: PathBuf,
     /// Its format.
     pub format: Format,
+    /// sha256 of the validated bytes: the upload stops before the end of the request when
+    /// the file no longer hashes to it.
+    pub sha256: String,
 }
 
 /// Run one upload to the end, reporting events. Never panics; every failure is an outcome.
@@ -61,9 +49,10 @@ pub async fn upload(
         tracker_id: job.tracker_id,
         key: job.key,
         client_name: job.client_name,
-        body: crate::upload::Body::File {
+        body: crate::upload::Body::Hashed {
             path: job.path,
             format: job.format,
+            sha256: job.sha256,
         },
         settings: crate::upload::Settings::default(),
     };

@@ -196,6 +196,7 @@ impl Multipart {
             remaining: self.file_len,
             sent,
             local_error,
+            expect: None,
         }
     }
 }
@@ -224,9 +225,19 @@ pub struct BodyStream {
     remaining: u64,
     sent: Arc<AtomicU64>,
     local_error: Arc<Mutex<Option<String>>>,
+    /// The sha256 the file must have (the validated bytes) and the hash of what was read.
+    expect: Option<(String, Sha256)>,
 }
 
 impl BodyStream {
+    /// Hash the file's bytes as they are sent and, when they don't hash to `sha256` (the
+    /// validated bytes), fail the stream before the closing boundary: a multipart body without
+    /// its closing boundary is incomplete, so the service imports nothing from it.
+    pub fn expect_sha256(mut self, sha256: Option<String>) -> Self {
+        self.expect = sha256.map(|s| (s.to_ascii_lowercase(), Sha256::new()));
+        self
+    }
+
     fn fail(&mut self, msg: String) -> Poll<Option<io::Result<Bytes>>> {
         self.reader = None;
         self.tail = None;
@@ -261,6 +272,9 @@ impl Stream for BodyStream {
                         );
                     }
                     self.remaining -= b.len() as u64;
+                    if let Some((_, h)) = self.expect.as_mut() {
+                        h.update(&b);
+                    }
                     return self.count(b);
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -274,6 +288,19 @@ impl Stream for BodyStream {
                             "the file shrank by {r} bytes while it was being uploaded; upload \
                              it again once it no longer changes"
                         ));
+                    }
+                    if let Some((want, h)) = self.expect.take() {
+                        let got = crate::config::history::to_hex(&h.finalize());
+                        if got != want {
+                            return self.fail(format!(
+                                "the file changed while it was being uploaded (sha256 {}…, \
+                                 validated {}…): stopped before the end of the request, so \
+                                 nothing was imported; validate and upload it again once it no \
+                                 longer changes",
+                                &got[..12],
+                                &want[..want.len().min(12)]
+                            ));
+                        }
                     }
                 }
             }
@@ -368,5 +395,44 @@ mod tests {
         assert!(failed);
         let msg = err.lock().expect("lock").clone().unwrap_or_default();
         assert!(msg.contains("shrank by 5 bytes"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn same_size_change_stops_before_the_closing_boundary() {
+        use futures_util::StreamExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, b"1,/p/1\n").expect("write");
+        let validated = crate::config::sha256_file(&p).expect("hash");
+        std::fs::write(&p, b"1,/p/2\n").expect("write");
+        let m = Multipart::with_boundary("B".into(), "x.csv", 7);
+        let err = Arc::new(Mutex::new(None));
+        let f = tokio::fs::File::open(&p).await.expect("open");
+        let mut s = m
+            .stream(f, 8192, Arc::new(AtomicU64::new(0)), err.clone())
+            .expect_sha256(Some(validated.clone()));
+        let mut all = Vec::new();
+        let mut failed = false;
+        while let Some(c) = s.next().await {
+            match c {
+                Ok(b) => all.extend_from_slice(&b),
+                Err(_) => failed = true,
+            }
+        }
+        assert!(failed);
+        assert!(!all.ends_with(b"--B--\r\n"), "no closing boundary");
+        let msg = err.lock().expect("lock").clone().unwrap_or_default();
+        assert!(msg.contains("changed while it was being uploaded"), "{msg}");
+        // The unchanged bytes pass.
+        std::fs::write(&p, b"1,/p/1\n").expect("write");
+        let f = tokio::fs::File::open(&p).await.expect("open");
+        let mut s = m
+            .stream(f, 8192, Arc::new(AtomicU64::new(0)), err.clone())
+            .expect_sha256(Some(validated));
+        let mut all = Vec::new();
+        while let Some(c) = s.next().await {
+            all.extend_from_slice(&c.expect("chunk"));
+        }
+        assert!(all.ends_with(b"\r\n--B--\r\n"));
     }
 }

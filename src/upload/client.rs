@@ -232,7 +232,9 @@ pub async fn run(
         let total = mp.content_length();
         let sent = Arc::new(AtomicU64::new(0));
         let local_error = Arc::new(Mutex::new(None));
-        let stream = mp.stream(file, s.chunk_size, sent.clone(), local_error.clone());
+        let stream = mp
+            .stream(file, s.chunk_size, sent.clone(), local_error.clone())
+            .expect_sha256(req.body.sha256().map(str::to_string));
         let request = client
             .post(url.clone())
             .header(DATE, &date)

@@ -23,6 +23,7 @@
 mod body;
 mod client;
 mod display;
+pub mod guard;
 mod sign;
 
 use std::time::Duration;
@@ -200,6 +201,19 @@ impl Outcome {
             Outcome::Failed { .. } => H::Failed,
             Outcome::Cancelled => H::Cancelled,
             Outcome::Unknown { .. } => H::Unknown,
+        }
+    }
+
+    /// A short explanation for the history entry: the server's answer or the reason.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Outcome::Accepted { body, .. } if body.trim().is_empty() => None,
+            Outcome::Accepted { body, .. } => Some(body.clone()),
+            Outcome::Rejected {
+                body, explanation, ..
+            } => Some(format!("{explanation} Server said: {body}")),
+            Outcome::Failed { reason, .. } | Outcome::Unknown { reason } => Some(reason.clone()),
+            Outcome::Cancelled => Some("cancelled by the user".to_string()),
         }
     }
 
