@@ -289,3 +289,20 @@ fn every_stopping_signal_during_validation_restores_the_terminal_and_sets_the_ex
         s.assert_restored();
     }
 }
+
+#[test]
+fn an_idle_screen_sends_nothing() {
+    let mut s = Session::start(&[("orders.csv", valid_csv())]);
+    s.wait_for("Sandbox");
+    std::thread::sleep(Duration::from_millis(500));
+    let before = s.raw.lock().expect("raw").len();
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = s.raw.lock().expect("raw").len();
+    assert_eq!(after, before, "bytes written while nothing changed");
+    // A key that changes the screen is drawn.
+    s.send("\r");
+    s.wait_for("[File]");
+    s.send("q");
+    s.wait_exit();
+    s.assert_restored();
+}

@@ -90,6 +90,13 @@ pub fn run(a: Args) -> ExitCode {
             Err(e) => return super::fail_usage(e),
         },
     };
+    if !a.bind.is_loopback() {
+        eprintln!(
+            "lbimport: warning: --bind {} is not a loopback address: other machines can reach \
+             this sandbox (and the files it stores)",
+            a.bind
+        );
+    }
     let mut cfg = server::Config::new(a.tracker_id.clone(), key, store.clone());
     cfg.addr = SocketAddr::new(a.bind, a.port);
     cfg.max_bytes = a.max_bytes;

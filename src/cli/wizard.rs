@@ -24,7 +24,7 @@ pub struct Args {
 fn parse_part_bytes(s: &str) -> Result<u64, String> {
     match crate::mapping::split::parse_size(s) {
         Some(n) if n <= crate::mapping::split::DEFAULT_PART_BYTES => Ok(n),
-        Some(_) => Err("at most 1GiB, the service's limit".to_string()),
+        Some(_) => Err("at most 1GB (10^9 bytes), the largest part".to_string()),
         None => Err(format!("not a size: {s} (e.g. 4KiB, 500MB, 1GiB)")),
     }
 }

@@ -20,7 +20,7 @@ pub use history::{History, HistoryEntry, Outcome, sha256_file};
 pub use lock::{FileLock, upload_lock_path};
 pub use paths::{CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir};
 pub use secret::PrivateKey;
-pub use store::{CONFIG_FILE, ConfigStore, Loaded};
+pub use store::{CONFIG_FILE, ConfigStore, Loaded, create_private_dir, create_private_file};
 
 /// The documented production endpoint base.
 pub const DEFAULT_BASE_URL: &str = "https://live.luigisbox.com";
@@ -43,10 +43,10 @@ pub enum KeySource {
 }
 
 impl KeySource {
-    /// A masked, human label: `env:LB_KEY`, `command`, or `stored (…abcd)`.
+    /// A human label that shows nothing of a key: `env:LB_KEY`, `command`, or `stored`.
     pub fn label(&self) -> String {
         match self {
-            KeySource::Stored(k) => format!("stored ({})", k.masked()),
+            KeySource::Stored(_) => "stored".to_string(),
             KeySource::Env(var) => format!("env:{var}"),
             KeySource::Command(_) => "command".to_string(),
         }
@@ -294,7 +294,7 @@ mod tests {
             "1-2",
             KeySource::Stored(PrivateKey::new("sk-test-0123456789wxyz")),
         );
-        assert_eq!(t.key_source_label(), "stored (…wxyz)");
+        assert_eq!(t.key_source_label(), "stored");
         assert_eq!(KeySource::Env("LB_KEY".into()).label(), "env:LB_KEY");
         assert_eq!(KeySource::Command("pass show x".into()).label(), "command");
         let dbg = format!("{t:?}");

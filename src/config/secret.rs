@@ -33,15 +33,9 @@ impl PrivateKey {
         self.0.is_empty()
     }
 
-    /// A masked form safe to show: `stored (…abcd)` style last four characters.
+    /// What may be shown of the key: nothing (not even its length or last characters).
     pub fn masked(&self) -> String {
-        let n = self.0.chars().count();
-        if n <= 8 {
-            "…".to_string()
-        } else {
-            let tail: String = self.0.chars().skip(n - 4).collect();
-            format!("…{tail}")
-        }
+        "hidden".to_string()
     }
 }
 
@@ -193,8 +187,8 @@ mod tests {
         assert_eq!(format!("{k:?}"), "PrivateKey([redacted])");
         assert_eq!(format!("{k}"), "[redacted]");
         assert_eq!(k.expose(), b"sk-live-abcdefgh1234");
-        assert_eq!(k.masked(), "…1234");
-        assert_eq!(PrivateKey::new("short").masked(), "…");
+        assert_eq!(k.masked(), "hidden");
+        assert_eq!(PrivateKey::new("short").masked(), "hidden");
     }
 
     #[test]

@@ -99,6 +99,9 @@ impl ConfigStore {
         if let Some(w) = permission_warning(&self.path, &meta, &loaded.config) {
             loaded.warnings.push(w);
         }
+        if let Some(w) = writable_dir_warning(&self.dir) {
+            loaded.warnings.push(w);
+        }
         Ok(loaded)
     }
 
@@ -521,6 +524,30 @@ fn permission_warning(path: &Path, meta: &fs::Metadata, config: &Config) -> Opti
     })
 }
 
+/// A config directory others may write to lets them replace `trackers.toml` (and with it
+/// where uploads go and which key command runs).
+#[cfg(unix)]
+fn writable_dir_warning(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::metadata(dir).ok()?;
+    let mode = meta.permissions().mode();
+    let sticky = mode & 0o1000 != 0;
+    (mode & 0o002 != 0 && !sticky).then(|| {
+        format!(
+            "{} can be written by other users (mode {:03o}): they could replace the tracker \
+             config; run `chmod go-w {}`",
+            dir.display(),
+            mode & 0o777,
+            dir.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn writable_dir_warning(_: &Path) -> Option<String> {
+    None
+}
+
 #[cfg(not(unix))]
 fn permission_warning(_: &Path, _: &fs::Metadata, _: &Config) -> Option<String> {
     None
@@ -606,8 +633,21 @@ fn to_toml(config: &Config, path: &Path) -> Result<String, ConfigError> {
     Ok(format!("{HEADER}{body}"))
 }
 
+/// Create (or truncate) a file readable and writable by its owner only (0600 on Unix): the
+/// files lbimport writes hold purchase data and user ids.
+pub fn create_private_file(path: &Path) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
 /// Create a directory (and parents) readable by the owner only; an existing one is left as is.
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }

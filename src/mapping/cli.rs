@@ -479,10 +479,10 @@ fn validates_as_is(input: &Path) -> bool {
         .is_ok_and(|r| !r.has_errors())
 }
 
-/// `1 GiB` for the default part limit, `N bytes` otherwise.
+/// `1 GB` for the default part limit (10^9 bytes), `N bytes` otherwise.
 pub fn limit_text(limit: u64) -> String {
     if limit == DEFAULT_PART_BYTES {
-        "1 GiB".into()
+        "1 GB (10^9 bytes)".into()
     } else {
         format!("{limit} bytes")
     }

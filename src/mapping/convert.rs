@@ -1222,17 +1222,17 @@ fn run(
     let mut side: Option<(PathBuf, BufWriter<File>)> = None;
     if let Some(o) = out {
         if let Some(dir) = o.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| MappingError::io(dir, e))?;
+            crate::config::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
         }
         let p = partial_path(o);
-        let f = File::create(&p).map_err(|e| MappingError::io(&p, e))?;
+        let f = crate::config::create_private_file(&p).map_err(|e| MappingError::io(&p, e))?;
         w = Some(BufWriter::with_capacity(IO_BUF, f));
         partial = Some(p);
         if let Some(x) = &clean.exclude_invalid {
             if let Some(dir) = x.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| MappingError::io(dir, e))?;
+                crate::config::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
             }
-            let f = File::create(x).map_err(|e| MappingError::io(x, e))?;
+            let f = crate::config::create_private_file(x).map_err(|e| MappingError::io(x, e))?;
             let mut bw = BufWriter::new(f);
             bw.write_all(b"line,reason,record\n")
                 .map_err(|e| MappingError::io(x, e))?;

@@ -192,7 +192,9 @@ async fn handle(
 
     if let Err(why) = check_auth(sh, tracker, uri.path(), headers) {
         rec.reason = format!("401: {why}");
-        let drained = linger(body, cfg.max_bytes + FRAMING_SLACK, deadline).await;
+        // An unauthenticated body is not read: at most a little of it, so that the client
+        // sees the answer rather than a reset, then the connection is closed.
+        let drained = linger(body, LINGER_BYTES, started + LINGER_TIME).await;
         return Reply::Answer {
             status: 401,
             body: json!({"error": "authentication failed", "reason": why}),

@@ -189,7 +189,7 @@ impl Drop for Running {
 
 /// Bind and start the sandbox on the current tokio runtime.
 pub async fn start(cfg: Config) -> std::io::Result<Running> {
-    tokio::fs::create_dir_all(&cfg.store_dir).await?;
+    crate::config::create_private_dir(&cfg.store_dir)?;
     let listener = tokio::net::TcpListener::bind(cfg.addr).await?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {

@@ -148,8 +148,9 @@ async fn event_loop(
     let mut driver = Driver::new(store, history, data_dir);
     driver.set_config_base(app.config.clone());
     let fx = app.start(opts.tracker.as_deref(), opts.file.clone());
+    let mut painter = Painter::new()?;
     let mut quit = driver.execute(fx);
-    draw(terminal, &app)?;
+    draw(terminal, &mut painter, &app)?;
     tracing::info!(ms = t0.elapsed().as_secs_f64() * 1000.0, "first frame");
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -165,6 +166,7 @@ async fn event_loop(
                 }
                 Some(Ok(Event::Resize(_, _))) => {
                     terminal.autoresize()?;
+                    painter.invalidate();
                     Vec::new()
                 }
                 Some(Ok(_)) => continue,
@@ -179,7 +181,7 @@ async fn event_loop(
         };
         quit = driver.execute(fx);
         if !quit {
-            draw(terminal, &app)?;
+            draw(terminal, &mut painter, &app)?;
         }
     }
     driver.finish(Duration::from_secs(3)).await;
@@ -203,8 +205,56 @@ fn ctrl_c() -> crossterm::event::KeyEvent {
     )
 }
 
-/// Draw one frame inside a synchronized update.
-fn draw(terminal: &mut Terminal<CrosstermBackend<Stdout>>, app: &App) -> io::Result<()> {
+/// Renders each frame off-screen first, so that the terminal is written to only when
+/// something visible changed (a render tick with nothing new sends no bytes: over SSH an idle
+/// wizard is silent).
+struct Painter {
+    shadow: Terminal<ratatui::backend::TestBackend>,
+    last: Option<(ratatui::buffer::Buffer, ratatui::layout::Position, bool)>,
+}
+
+impl Painter {
+    fn new() -> io::Result<Painter> {
+        let shadow = Terminal::new(ratatui::backend::TestBackend::new(1, 1))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(Painter { shadow, last: None })
+    }
+
+    /// Forget the last frame: the next draw writes the whole screen (after a resize).
+    fn invalidate(&mut self) {
+        self.last = None;
+    }
+}
+
+/// Draw one frame inside a synchronized update, when it differs from the last one drawn.
+fn draw(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    painter: &mut Painter,
+    app: &App,
+) -> io::Result<()> {
+    let size = terminal.size()?;
+    let shadow_size = painter
+        .shadow
+        .size()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    if shadow_size != size {
+        painter.shadow.backend_mut().resize(size.width, size.height);
+        painter
+            .shadow
+            .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        painter.invalidate();
+    }
+    painter
+        .shadow
+        .draw(|f| app.draw(f))
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let b = painter.shadow.backend();
+    let frame = (b.buffer().clone(), b.cursor_position(), b.cursor_visible());
+    if painter.last.as_ref() == Some(&frame) {
+        return Ok(());
+    }
+    painter.last = Some(frame);
     queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|f| app.draw(f))?;
     execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
@@ -248,7 +298,7 @@ fn install_panic_hook() {
 }
 
 fn init_logging(data_dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(data_dir).ok()?;
+    config::create_private_dir(data_dir).ok()?;
     let appender = tracing_appender::rolling::never(data_dir, "wizard.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("LBIMPORT_LOG")

@@ -218,7 +218,7 @@ pub fn convert(
     progress: &Progress,
 ) -> Result<crate::mapping::convert::ConvertSummary, String> {
     if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)
+        crate::config::create_private_dir(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     crate::mapping::convert::convert_path(input, mapping, clean, out, Some(progress))
@@ -232,7 +232,8 @@ pub fn find_duplicate(history: &History, tracker_id: &str, sha256: &str) -> Opti
 
 /// Save a report as JSON and text in `dir`; returns the JSON path.
 pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    crate::config::create_private_dir(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let stem = Path::new(&report.file.path)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -241,10 +242,17 @@ pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf, String> {
     let json = dir.join(format!("{stem}-{stamp}.report.json"));
     let text = dir.join(format!("{stem}-{stamp}.report.txt"));
     let body = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
-    std::fs::write(&json, body).map_err(|e| format!("cannot write {}: {e}", json.display()))?;
-    std::fs::write(&text, report_text(report))
-        .map_err(|e| format!("cannot write {}: {e}", text.display()))?;
+    write_private(&json, &body)?;
+    write_private(&text, report_text(report).as_bytes())?;
     Ok(json)
+}
+
+/// Write a file of the data directory, 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    crate::config::create_private_file(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// A plain-text rendering of a report (the same text `lbimport validate` prints).

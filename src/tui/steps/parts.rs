@@ -165,9 +165,13 @@ impl SplitState {
             }
             (Some(p), None) => (
                 format!(
-                    "{} split into {} parts ≤ {}",
+                    "{} split into {} ≤ {}",
                     ui::sanitize(file_name, 40),
-                    p.len(),
+                    if p.len() == 1 {
+                        "1 part".to_string()
+                    } else {
+                        format!("{} parts", p.len())
+                    },
                     limit_text(self.limit)
                 ),
                 1.0,
@@ -328,11 +332,10 @@ pub fn verdict_cell(r: &Report, theme: &Theme, short: bool) -> (String, Style) {
     }
 }
 
-/// A part limit in words: `1 GiB` for whole GiB (the service's limit), else like
-/// [`ui::bytes`].
+/// A part limit in words: `1 GB` for the default (10^9 bytes), else like [`ui::bytes`].
 pub fn limit_text(limit: u64) -> String {
-    if limit >= 1 << 30 && limit.is_multiple_of(1 << 30) {
-        format!("{} GiB", limit >> 30)
+    if limit == crate::mapping::split::DEFAULT_PART_BYTES {
+        "1 GB".to_string()
     } else {
         ui::bytes(limit)
     }

@@ -485,7 +485,7 @@ fn draw_form(frame: &mut Frame, area: Rect, theme: &Theme, form: &Form) {
                     "Private key",
                     if form.key.value.is_empty() {
                         match &form.existing_key {
-                            Some(k) => format!("(unchanged {})", k.masked()),
+                            Some(_) => "(unchanged, hidden)".to_string(),
                             None => String::new(),
                         }
                     } else {
