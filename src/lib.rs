@@ -10,6 +10,7 @@ pub mod generate;
 pub mod mapping;
 pub mod read;
 pub mod server;
+pub mod spec;
 pub mod tui;
 pub mod upload;
 pub mod validate;

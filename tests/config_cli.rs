@@ -258,11 +258,7 @@ fn tracker_commands_and_key_never_leaks() {
         "{}",
         o.stdout
     );
-    assert!(
-        o.stdout.contains("private key:  stored\n"),
-        "{}",
-        o.stdout
-    );
+    assert!(o.stdout.contains("private key:  stored\n"), "{}", o.stdout);
     let o = env.run(&["tracker", "show", "vault", "--json"], None);
     let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap_or_default();
     assert_eq!(v["tracker_id"], "55-66");

@@ -260,3 +260,50 @@ fn headerless_skus_are_not_a_header() {
     assert_eq!(d.sample.len(), 4);
     assert_eq!(roles(&d), [Role::OrderId, Role::Identity, Role::UserId]);
 }
+
+/// Detection ("does this file already fit the documented layout?") and the validator share
+/// one created_at grammar: for every timestamp, a file made of it fits exactly when the
+/// validator finds no error in it.
+#[test]
+fn detection_and_validation_agree_on_every_timestamp() {
+    let stamps = [
+        ("2023-04-22 15:04:30", true),
+        ("2023-04-22T15:04:30", true),
+        ("2023-04-22 15:04:30.1", true),
+        ("2023-04-22 15:04:30.123456", true),
+        ("2023-04-22T15:04:30.5", true),
+        ("2024-02-29 00:00:00", true),
+        ("2023-4-2 9:04:30", false),
+        ("2023-04-22 9:04:30", false),
+        ("2023-04-22 15:04:30.1234567", false),
+        ("2023-04-22 15:04", false),
+        ("2023-04-22", false),
+        ("2023-02-30 10:00:00", false),
+        ("2023-04-22 24:00:00", false),
+        ("2023-04-22 15:04:30Z", false),
+        ("2023-04-22 15:04:30+02:00", false),
+        ("2023-04-22 15:04:30.", false),
+        ("22/04/2023 15:04:30", false),
+        ("2023/04/22 15:04:30", false),
+        ("1682175870", false),
+        ("2023-04-22 15:04:30 ", false),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (t, accepted) in stamps {
+        let body: String = (0..6)
+            .map(|i| format!("{},/p/{},u{},{t}\n", 100 + i / 2, i, i / 2))
+            .collect();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, &body).expect("write");
+        let d = detect_bytes(body.as_bytes(), true, false);
+        let report =
+            lbimport::validate::validate_path(&p, &Default::default(), None).expect("validate");
+        assert_eq!(
+            !report.has_errors(),
+            accepted,
+            "{t:?}: validator {:?}",
+            report.issues
+        );
+        assert_eq!(d.fits, accepted, "{t:?}: detection says fits={}", d.fits);
+    }
+}

@@ -179,31 +179,13 @@ fn resolve_target(a: &Args) -> Result<Target, String> {
     }
 }
 
-/// Format from the extension, else from the first non-blank byte (`{` → JSON lines).
+/// Format from the extension (leniently), else sniffed from the first bytes.
 fn guess_format(path: &Path) -> Format {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("csv") => return Format::Csv,
-        Some("json") | Some("jsonl") | Some("ndjson") => return Format::Json,
-        _ => {}
-    }
     let mut buf = [0u8; 4096];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut buf))
         .unwrap_or(0);
-    let first = buf[..n]
-        .iter()
-        .copied()
-        .find(|b| !(b.is_ascii_whitespace() || *b == 0xef || *b == 0xbb || *b == 0xbf));
-    if first == Some(b'{') {
-        Format::Json
-    } else {
-        Format::Csv
-    }
+    crate::spec::format_of_export(path, &buf[..n])
 }
 
 /// What validation (or hashing) found out about the file.

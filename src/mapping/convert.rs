@@ -769,22 +769,13 @@ struct Opened {
 }
 
 fn detect_format(input: &Path, first: &[u8], m: &Mapping) -> Format {
-    let ext = input
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("json") | Some("jsonl") | Some("ndjson") => return Format::Json,
-        Some("csv") | Some("tsv") | Some("txt") => return Format::Csv,
-        _ => {}
+    if let Some(f) = crate::spec::format_hint_from_extension(input) {
+        return f;
     }
-    let keyed = matches!(m.order_id, Source::Key(_));
-    let first = first.iter().find(|c| !c.is_ascii_whitespace());
-    if first == Some(&b'{') || keyed {
-        Format::Json
-    } else {
-        Format::Csv
+    if matches!(m.order_id, Source::Key(_)) {
+        return Format::Json;
     }
+    crate::spec::sniff(first)
 }
 
 fn open_rows(input: &Path, m: &Mapping, strip_bom: bool) -> Result<Opened, MappingError> {

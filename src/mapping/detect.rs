@@ -282,10 +282,7 @@ pub fn detect_path_with(path: &Path, hints: &Hints) -> std::io::Result<Detection
     let mut buf = Vec::with_capacity(SAMPLE_BYTES);
     (&mut f).take(SAMPLE_BYTES as u64).read_to_end(&mut buf)?;
     let complete = buf.len() < SAMPLE_BYTES;
-    let ext_json = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("jsonl"));
+    let ext_json = crate::spec::format_hint_from_extension(path) == Some(Format::Json);
     Ok(detect_bytes_with(&buf, complete, ext_json, hints))
 }
 
@@ -1030,15 +1027,7 @@ pub fn json_text(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-const DOCUMENTED_KEYS: [&str; 7] = [
-    "order_id",
-    "session_id",
-    "identity",
-    "url",
-    "auth_user_id",
-    "user_id",
-    "created_at",
-];
+const DOCUMENTED_KEYS: [&str; 7] = crate::spec::attr::ALL;
 
 /// A JSON object with its keys in file order.
 struct Ordered(Vec<(String, serde_json::Value)>);

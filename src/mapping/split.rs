@@ -18,7 +18,7 @@ use crate::validate::Progress;
 
 /// The default (and largest) part size: 10^9 bytes. The service documents "1 GB" and checks
 /// 1 GiB; parts of at most 10^9 bytes fit either reading.
-pub const DEFAULT_PART_BYTES: u64 = 1_000_000_000;
+pub const DEFAULT_PART_BYTES: u64 = crate::spec::PART_BYTES;
 
 /// Parse a size: `1GiB`, `500MB`, `1048576`, `2G`, `64k` (K/M/G = binary multiples, KB/MB/GB =
 /// decimal, KiB/MiB/GiB = binary).

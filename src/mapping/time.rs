@@ -681,20 +681,10 @@ pub fn format_naive(dt: &NaiveDateTime) -> String {
     String::from_utf8(v).unwrap_or_default()
 }
 
-/// Whether a value is already in a format the service accepts (naive `%Y-%m-%d %H:%M:%S[.f]`
-/// or `%Y-%m-%dT%H:%M:%S`).
+/// Whether a value is already a created_at the service accepts (the one grammar of
+/// [`crate::spec::created_at`], shared with the validator).
 pub fn is_service_format(s: &str) -> bool {
-    match parse_fields(s.as_bytes()) {
-        Some(f) => {
-            f.a_digits == 4
-                && f.date_sep == b'-'
-                && f.has_seconds
-                && f.offset.is_none()
-                && f.naive(DateOrder::Ymd).is_some()
-                && (f.time_sep == b' ' || !f.has_fraction)
-        }
-        None => false,
-    }
+    crate::spec::created_at::accepts(s)
 }
 
 #[cfg(test)]

@@ -4,13 +4,9 @@
 //!   numbers and 0-based byte offsets), with bounded memory for over-long lines.
 //! - [`csv::split`] splits one CSV record into fields (RFC 4180, strict about quotes).
 //! - [`json::parse_object`] reads one JSON-lines record (a flat object) into key/value pairs.
-//! - [`sniff`] / [`format_for_path`] decide the format.
+//! - [`sniff`] / [`format_for_path`] decide the format (defined in [`crate::spec`]).
 //! - [`clean::CleanCheck`] tells whether a block read in pieces is valid UTF-8 without NUL/CR.
 //! - [`simd::Chunk`] gives bit masks of byte classes over 16 bytes (SSE2 on x86_64).
-
-use std::path::Path;
-
-use serde::{Deserialize, Serialize};
 
 pub mod clean;
 pub mod csv;
@@ -18,28 +14,7 @@ pub mod json;
 pub mod lines;
 pub mod simd;
 
-/// The two upload formats the service accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// Headerless CSV: order id, identity, then optionally user id and created_at.
-    Csv,
-    /// JSON lines: one object per line.
-    Json,
-}
-
-impl Format {
-    /// The file extension the service expects for this format (without the dot).
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Json => "json",
-        }
-    }
-}
-
-/// The UTF-8 byte-order mark.
-pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub use crate::spec::{Format, UTF8_BOM, format_for_path, format_from_extension, sniff};
 
 /// A byte-order mark of an encoding other than UTF-8, if `head` starts with one.
 pub fn foreign_bom(head: &[u8]) -> Option<&'static str> {
@@ -56,61 +31,9 @@ pub fn foreign_bom(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// The format named by the path's extension (`.csv` / `.json`, exactly as the service expects).
-pub fn format_from_extension(path: &Path) -> Option<Format> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => Some(Format::Csv),
-        Some("json") => Some(Format::Json),
-        _ => None,
-    }
-}
-
-/// Guess the format from the first bytes of a file: a line starting with `{` (after an
-/// optional BOM and blank lines) means JSON lines, anything else delimited text.
-pub fn sniff(head: &[u8]) -> Format {
-    let head = head.strip_prefix(UTF8_BOM).unwrap_or(head);
-    for b in head {
-        match b {
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            b'{' => return Format::Json,
-            _ => return Format::Csv,
-        }
-    }
-    Format::Csv
-}
-
-/// The format of `path`: its extension if it is `.csv` / `.json`, else sniffed from `head`.
-/// The flag tells whether it was sniffed.
-pub fn format_for_path(path: &Path, head: &[u8]) -> (Format, bool) {
-    match format_from_extension(path) {
-        Some(f) => (f, false),
-        None => (sniff(head), true),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sniffs_json_and_csv() {
-        assert_eq!(sniff(b"{\"a\":1}\n"), Format::Json);
-        assert_eq!(sniff(b"\xEF\xBB\xBF\n  {\"a\":1}"), Format::Json);
-        assert_eq!(sniff(b"1,/p/1\n"), Format::Csv);
-        assert_eq!(sniff(b""), Format::Csv);
-    }
-
-    #[test]
-    fn extension_is_exact() {
-        assert_eq!(format_from_extension(Path::new("a.csv")), Some(Format::Csv));
-        assert_eq!(
-            format_from_extension(Path::new("a.json")),
-            Some(Format::Json)
-        );
-        assert_eq!(format_from_extension(Path::new("a.jsonl")), None);
-        assert_eq!(format_from_extension(Path::new("a.CSV")), None);
-        assert_eq!(format_from_extension(Path::new("a")), None);
-    }
 
     #[test]
     fn foreign_boms() {

@@ -200,7 +200,7 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     });
     let app = Router::new()
         .route("/", get(handler::root))
-        .route("/v1/interactions/{tracker}/files", post(handler::upload))
+        .route(crate::spec::ENDPOINT_ROUTE, post(handler::upload))
         .fallback(handler::not_found)
         .with_state(shared.clone());
     let cancel = CancellationToken::new();

@@ -1651,8 +1651,9 @@ impl App {
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     let endpoint = format!(
-                        "POST {}/v1/interactions/{}/files",
-                        tracker.tracker.base_url, tracker.tracker.tracker_id
+                        "POST {}{}",
+                        tracker.tracker.base_url,
+                        crate::spec::endpoint_path(&tracker.tracker.tracker_id)
                     );
                     u.draw(frame, area, t, &name, &endpoint);
                 }

@@ -38,10 +38,7 @@ pub use sign::{
 
 use crate::config::PrivateKey;
 
-/// Path of the import endpoint for a tracker, relative to the base URL.
-pub fn endpoint_path(tracker_id: &str) -> String {
-    format!("/v1/interactions/{tracker_id}/files")
-}
+pub use crate::spec::endpoint_path;
 
 /// Knobs of an upload. `Default` gives the service's limits.
 #[derive(Debug, Clone, PartialEq)]

@@ -28,10 +28,8 @@ pub use report::{
     Stats, TopProduct, Verdict,
 };
 
-/// The service's size limit: 1 GiB.
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
-/// Above this (10^9 bytes) a `file_near_limit` warning is given.
-pub const NEAR_LIMIT_BYTES: u64 = 1_000_000_000;
+/// The service's size limit (1 GiB) and, above 10^9 bytes, the `file_near_limit` warning.
+pub use crate::spec::{MAX_FILE_BYTES, NEAR_LIMIT_BYTES};
 
 /// Knobs of a validation run.
 #[derive(Debug, Clone)]

@@ -631,7 +631,11 @@ fn tracker_lines(theme: &Theme, tracker: &Chosen) -> [Line<'static>; 2] {
             theme,
             "endpoint",
             ui::sanitize(
-                &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
+                &format!(
+                    "{}{}",
+                    t.base_url,
+                    crate::spec::endpoint_path(&t.tracker_id)
+                ),
                 120,
             ),
         ),

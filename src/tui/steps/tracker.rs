@@ -382,7 +382,11 @@ impl TrackerView {
                 Span::styled("Endpoint ", theme.muted),
                 Span::styled(
                     ui::sanitize(
-                        &format!("{}/v1/interactions/{}/files", t.base_url, t.tracker_id),
+                        &format!(
+                            "{}{}",
+                            t.base_url,
+                            crate::spec::endpoint_path(&t.tracker_id)
+                        ),
                         120,
                     ),
                     theme.text,
