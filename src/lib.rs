@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod generate;
 pub mod mapping;
+pub mod pipeline;
 pub mod read;
 pub mod server;
 pub mod spec;

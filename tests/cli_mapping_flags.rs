@@ -304,7 +304,7 @@ fn a_converted_file_over_the_part_limit_is_split_validated_per_part_and_not_uplo
     check_parts(&parts);
     assert!(!out_csv.exists(), "the unsplit output is removed");
 
-    // upload: refused with the list of parts; the sandbox receives nothing
+    // upload: the parts are validated and sent in order, each recorded in the history
     let (_rt, srv) = sandbox(dir.path());
     let mut args = vec![
         "upload",
@@ -318,21 +318,51 @@ fn a_converted_file_over_the_part_limit_is_split_validated_per_part_and_not_uplo
     args.extend(MAPPING);
     let out = run(dir.path(), &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(5), "{stderr}");
-    let list = parts
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}{stdout}");
     assert!(
-        stderr.contains(&format!(
-            "refused: the converted file is over 1050 bytes and was split at order boundaries into 6 parts: {list}."
-        )),
+        stderr.contains("split at order boundaries into 6 parts"),
         "{stderr}"
     );
-    assert!(stderr.contains("Nothing was sent."), "{stderr}");
-    assert!(srv.received().is_empty());
-    assert_eq!(srv.uploads(), 0);
+    assert!(
+        stdout.contains("All 6 parts are in: 6 accepted now, 0 sent before."),
+        "{stdout}"
+    );
+    let shas: Vec<String> = parts
+        .iter()
+        .map(|p| lbimport::config::sha256_file(p).expect("sha"))
+        .collect();
+    let got: Vec<String> = srv.received().iter().map(|r| r.sha256.clone()).collect();
+    assert_eq!(got, shas, "the parts, in order");
+
+    // again: every part was sent, nothing goes
+    let out = run(dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("every part was already sent"), "{stderr}");
+    assert_eq!(srv.uploads(), 6);
+
+    // as if the first run had stopped after part 3: a re-run sends parts 4–6 only
+    let hist = dir.path().join("data/history.jsonl");
+    let kept: String = std::fs::read_to_string(&hist)
+        .expect("history")
+        .lines()
+        .filter(|l| shas[..3].iter().any(|s| l.contains(s.as_str())))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&hist, kept).expect("history");
+    let out = run(dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("All 6 parts are in: 3 accepted now, 3 sent before."),
+        "{stdout}"
+    );
+    let got: Vec<String> = srv.received()[6..]
+        .iter()
+        .map(|r| r.sha256.clone())
+        .collect();
+    assert_eq!(got, shas[3..].to_vec());
     check_parts(&parts);
     assert_eq!(std::fs::read_to_string(&input).expect("read"), export);
 }

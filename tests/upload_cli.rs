@@ -267,7 +267,7 @@ fn no_confirmation_without_a_terminal_exits_2() {
 }
 
 #[test]
-fn over_one_gib_is_refused_with_5() {
+fn over_one_gib_of_garbage_is_refused_with_5_before_splitting() {
     let env = Env::new(Faults::default());
     let p = env.dir.path().join("huge.csv");
     std::fs::File::create(&p)
@@ -277,12 +277,18 @@ fn over_one_gib_is_refused_with_5() {
     let o = env.run(&["upload", path_str(&p), "--tracker", "shop", "--yes"], KEY);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(
-        text(&o).contains("over the service's 1 GiB limit"),
+        text(&o).contains("is over 1 GB (10^9 bytes) and has")
+            && text(&o).contains("error(s) besides its size"),
         "{}",
         text(&o)
     );
+    assert!(text(&o).contains("Nothing was sent."), "{}", text(&o));
     assert_eq!(env.srv.uploads(), 0);
     assert!(env.history().is_empty());
+    assert!(
+        !env.dir.path().join("data/converted").exists(),
+        "nothing was split"
+    );
 }
 
 #[test]
@@ -670,4 +676,48 @@ fn a_valid_file_is_never_remapped_by_a_mapping_saved_for_its_shape() {
         want,
         "the user's bytes reached the server"
     );
+}
+
+#[test]
+fn a_file_over_the_part_limit_is_split_and_sent_part_by_part() {
+    let env = Env::new(Faults::default());
+    let body = rows(600, 6); // ~12 kB, orders of three rows
+    let f = env.file("orders.csv", &body);
+    let args = [
+        "upload",
+        path_str(&f),
+        "--tracker",
+        "shop",
+        "--yes",
+        "--part-bytes",
+        "4KiB",
+    ];
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let n = env.srv.uploads() as usize;
+    assert!(n >= 3, "{n} parts: {}", text(&o));
+    assert!(
+        text(&o).contains(&format!("All {n} parts are in: {n} accepted now")),
+        "{}",
+        text(&o)
+    );
+    // Every row arrived exactly once, each order whole in one part.
+    let mut got: Vec<String> = Vec::new();
+    for r in env.srv.received() {
+        let p = r.path.clone().expect("stored");
+        let text = std::fs::read_to_string(p).expect("read part");
+        assert!(text.len() <= 4096);
+        got.extend(text.lines().map(str::to_string));
+    }
+    let mut want: Vec<String> = body.lines().map(str::to_string).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let h = env.history();
+    assert_eq!(h.len(), n);
+    assert!(h.iter().all(|e| e.outcome == Outcome::Accepted));
+    // The user's file is untouched and not re-sent.
+    assert_eq!(std::fs::read_to_string(&f).expect("read"), body);
+    let o = env.run(&args, KEY);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
 }

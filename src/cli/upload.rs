@@ -301,17 +301,12 @@ pub fn run(a: Args) -> ExitCode {
         Err(e) => return fail(super::EXIT_USAGE, format!("upload: {e}")),
     };
     if prepared.parts.len() > 1 {
-        return fail(
-            EXIT_REFUSED,
-            format!(
-                "refused: the converted file is over {} and was split at order boundaries \
-                 into {} parts: {}. Upload each part with `lbimport upload PART --tracker \
-                 NAME`. Nothing was sent.",
-                crate::mapping::cli::limit_text(prepared.part_bytes),
-                prepared.parts.len(),
-                super::join_paths(&prepared.parts)
-            ),
+        eprintln!(
+            "lbimport: the converted file is over {}: split at order boundaries into {} parts",
+            crate::mapping::cli::limit_text(prepared.part_bytes),
+            prepared.parts.len()
         );
+        return run_parts(&a, &target, prepared.parts);
     }
     let converted = prepared.temp;
     let mapping_applied = prepared.mapping.as_ref().map(|m| m.describe());
@@ -339,6 +334,77 @@ pub fn run(a: Args) -> ExitCode {
     } else {
         meta
     };
+    if meta.len() > prepared.part_bytes && !a.no_validate && !a.dry_run {
+        // Too large for one upload: split at order boundaries and send the parts in order,
+        // like the wizard (a re-run skips the parts already accepted).
+        // Whole-file errors first (other than its size): no split of a file that cannot go.
+        let opts = validate::Options {
+            format: a.format,
+            ..Default::default()
+        };
+        match validate::validate_path(&path, &opts, None) {
+            Ok(r) => {
+                let blocking: Vec<_> = r
+                    .issues
+                    .iter()
+                    .filter(|i| {
+                        i.severity == Severity::Error && i.code != validate::Code::FileTooLarge
+                    })
+                    .collect();
+                if !blocking.is_empty() {
+                    eprintln!(
+                        "lbimport: refused: {} is over {} and has {} error(s) besides its size; \
+                         the service would cancel the whole import:",
+                        path.display(),
+                        crate::mapping::cli::limit_text(prepared.part_bytes),
+                        blocking.iter().map(|i| i.count).sum::<u64>()
+                    );
+                    for i in &blocking {
+                        eprintln!("  {} ×{}: {}", i.code, i.count, i.message);
+                    }
+                    eprintln!("Nothing was sent.");
+                    return ExitCode::from(EXIT_REFUSED);
+                }
+            }
+            Err(e) => {
+                return fail(
+                    super::EXIT_USAGE,
+                    format!("cannot validate: {e} (--no-validate skips validation)"),
+                );
+            }
+        }
+        let format = a.format.unwrap_or_else(|| guess_format(&path));
+        let dir = match crate::config::data_dir() {
+            Ok(d) => d.join("converted"),
+            Err(e) => return fail(super::EXIT_USAGE, e),
+        };
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "upload".into());
+        eprintln!(
+            "lbimport: {} is {} ({} bytes), over {} for one upload: splitting it at order \
+             boundaries into {}…",
+            path.display(),
+            human_bytes(meta.len()),
+            meta.len(),
+            crate::mapping::cli::limit_text(prepared.part_bytes),
+            dir.display()
+        );
+        let progress = validate::Progress::new();
+        let parts = match crate::pipeline::split_into_parts(
+            &path,
+            format,
+            prepared.part_bytes,
+            &dir,
+            &stem,
+            &progress,
+        ) {
+            Ok(p) => p,
+            Err(e) => return fail(EXIT_REFUSED, format!("refused: cannot split: {e}")),
+        };
+        return run_parts(&a, &target, parts);
+    }
     if meta.len() > MAX_FILE_BYTES {
         return fail(
             EXIT_REFUSED,
@@ -563,6 +629,200 @@ pub fn run(a: Args) -> ExitCode {
         (Some(sig), Outcome::Cancelled) => ExitCode::from(sig.exit_code()),
         _ => ExitCode::from(outcome.exit_code()),
     }
+}
+
+/// Upload `parts` (files split at order boundaries) one after another: every part is validated
+/// first (an error in any of them sends nothing), parts the history has as sent are skipped,
+/// and the first part that is not accepted stops the run (a re-run resumes after the parts
+/// accepted).
+fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
+    let mut facts = Vec::with_capacity(parts.len());
+    for (i, p) in parts.iter().enumerate() {
+        eprintln!(
+            "lbimport: validating part {} of {}: {}",
+            i + 1,
+            parts.len(),
+            p.display()
+        );
+        match validate_file(p, a) {
+            Ok(f) => facts.push(f),
+            Err(code) => return code,
+        }
+    }
+    let history = match History::open_default() {
+        Ok(h) => h,
+        Err(e) => return fail(super::EXIT_USAGE, e),
+    };
+    eprintln!(
+        "Tracker:  {} ({}) at {}, key {}",
+        target.name, target.tracker_id, target.base_url, target.key_label
+    );
+    let mut waiting = 0;
+    for (i, (p, f)) in parts.iter().zip(&facts).enumerate() {
+        let sent = history
+            .find_duplicate(&target.tracker_id, &f.sha256)
+            .ok()
+            .flatten()
+            .filter(|_| !a.allow_duplicate);
+        let bytes = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let state = match &sent {
+            Some(prev) => format!(
+                "already sent on {} ({}): skipped",
+                prev.time.format("%Y-%m-%d %H:%M UTC"),
+                prev.outcome
+            ),
+            None => {
+                waiting += 1;
+                "to send".to_string()
+            }
+        };
+        eprintln!(
+            "Part {}/{}: {} ({}), {} — {state}",
+            i + 1,
+            parts.len(),
+            p.display(),
+            human_bytes(bytes),
+            f.summary
+        );
+    }
+    if a.dry_run {
+        eprintln!("Dry run: nothing is sent.");
+        return ExitCode::SUCCESS;
+    }
+    if waiting == 0 {
+        return fail(
+            EXIT_REFUSED,
+            "refused: every part was already sent to this tracker (pass --allow-duplicate to \
+             send them again). Nothing was sent.",
+        );
+    }
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return fail(
+                super::EXIT_USAGE,
+                "refusing to upload without confirmation: stdin is not a terminal. Pass --yes \
+                 to confirm (uploads cannot be undone).",
+            );
+        }
+        eprint!("Upload {waiting} part(s) in order? This cannot be undone. [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return fail(EXIT_REFUSED, "not sent.");
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(EXIT_FAILED, format!("cannot start the async runtime: {e}")),
+    };
+    let settings = Settings {
+        deadline: Duration::from_secs(a.deadline_secs.max(1)),
+        stall: Duration::from_secs(a.stall_secs.max(1)),
+        max_attempts: a.max_attempts,
+        clock_check: !a.no_clock_check,
+        ..Settings::default()
+    };
+    let (mut accepted, mut skipped) = (0usize, 0usize);
+    let mut results = Vec::new();
+    for (i, (p, f)) in parts.iter().zip(&facts).enumerate() {
+        let n = i + 1;
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        let bytes = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let facts_h = AttemptFacts {
+            tracker_name: target.name.clone(),
+            tracker_id: target.tracker_id.clone(),
+            base_url: target.base_url.clone(),
+            file: abs.clone(),
+            bytes,
+            sha256: f.sha256.clone(),
+            format: f.format,
+            rows: f.rows,
+            orders: f.orders,
+        };
+        let attempt = match Attempt::begin(&history, facts_h, a.allow_duplicate, || {
+            eprintln!(
+                "lbimport: another lbimport is uploading to tracker {}; waiting…",
+                target.tracker_id
+            )
+        }) {
+            Ok(at) => at,
+            Err(GuardError::Duplicate(prev)) => {
+                eprintln!(
+                    "Part {n}/{}: already sent on {} ({}): skipped",
+                    parts.len(),
+                    prev.time.format("%Y-%m-%d %H:%M UTC"),
+                    prev.outcome
+                );
+                skipped += 1;
+                results
+                    .push(json!({"part": n, "file": abs.to_string_lossy(), "outcome": "skipped"}));
+                continue;
+            }
+            Err(e) => {
+                return fail(
+                    EXIT_REFUSED,
+                    format!("refused: {e}. Part {n} was not sent."),
+                );
+            }
+        };
+        eprintln!("Part {n}/{}: sending {}", parts.len(), p.display());
+        let req = UploadRequest {
+            base_url: target.base_url.clone(),
+            tracker_id: target.tracker_id.clone(),
+            key: target.key.clone(),
+            client_name: target.client_name.clone(),
+            body: Body::Hashed {
+                path: abs.clone(),
+                format: f.format,
+                sha256: f.sha256.clone(),
+            },
+            settings: settings.clone(),
+        };
+        let (outcome, _attempts, _skew, signal) = rt.block_on(drive(req));
+        if let Err(e) = attempt.finish(&outcome) {
+            eprintln!(
+                "lbimport: warning: could not record the outcome in the history ({e}); it stays \
+                 recorded as sending, which later runs read as unknown"
+            );
+        }
+        results.push(json!({
+            "part": n,
+            "file": abs.to_string_lossy(),
+            "outcome": outcome.history_outcome().as_str(),
+            "status": outcome.status(),
+            "sha256": f.sha256,
+        }));
+        println!("Part {n}/{}: {}", parts.len(), outcome.summary());
+        if !matches!(outcome, Outcome::Accepted { .. }) {
+            eprintln!(
+                "lbimport: stopped after part {n} of {}: {accepted} accepted now, {skipped} sent \
+                 before. Run the same command again to send the rest (parts already accepted \
+                 are skipped).",
+                parts.len()
+            );
+            if a.json {
+                println!("{:#}", json!({"parts": results, "complete": false}));
+            }
+            return match (signal, &outcome) {
+                (Some(sig), Outcome::Cancelled) => ExitCode::from(sig.exit_code()),
+                _ => ExitCode::from(outcome.exit_code()),
+            };
+        }
+        accepted += 1;
+    }
+    if a.json {
+        println!("{:#}", json!({"parts": results, "complete": true}));
+    }
+    println!(
+        "All {} parts are in: {accepted} accepted now, {skipped} sent before.",
+        parts.len()
+    );
+    ExitCode::SUCCESS
 }
 
 fn dry_run(req: &UploadRequest, a: &Args) -> ExitCode {

@@ -59,15 +59,35 @@ const MAX_STDERR_SHOWN: usize = 300;
 /// Run `sh -c CMD` and take the first line of its stdout as the key.
 ///
 /// Stdin is closed, stdout is never shown (not even on failure), stderr is shown bounded and on
-/// one line. On timeout the shell is killed. The error string is meant to follow
+/// one line. The command runs in a process group of its own; on timeout the whole group (the
+/// shell and whatever it started) is killed. The error string is meant to follow
 /// `private key of tracker "…": `.
+/// Kill the command's process group (its shell and every process the shell started).
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: killpg only sends a signal; the group id is the shell's pid, which leads the
+        // group it was started in (`process_group(0)`) and is not reaped until `wait` below.
+        let _ = unsafe { libc::killpg(pgid, libc::SIGKILL) };
+        return;
+    }
+    let _ = child.kill();
+}
+
 pub(crate) fn run_key_command(cmd: &str, timeout: Duration) -> Result<PrivateKey, String> {
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(cmd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    let mut child = command
         .spawn()
         .map_err(|e| format!("could not run its command with sh: {e}"))?;
     let (tx_out, rx_out) = mpsc::channel();
@@ -87,7 +107,7 @@ pub(crate) fn run_key_command(cmd: &str, timeout: Duration) -> Result<PrivateKey
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
+                kill_group(&mut child);
                 let _ = child.wait();
                 let limit = if timeout >= Duration::from_secs(1) {
                     format!("{} s", timeout.as_secs())
@@ -244,6 +264,32 @@ mod tests {
             "its command did not finish within 300 ms and was stopped"
         );
         assert!(t.elapsed() < Duration::from_secs(3));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn command_timeout_stops_what_the_shell_started() {
+        let marker = "7.3456";
+        let e = run_key_command(
+            &format!("sleep {marker}; echo key"),
+            Duration::from_millis(300),
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(e.contains("was stopped"), "{e}");
+        let running = || {
+            std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|d| std::fs::read(d.path().join("cmdline")).ok())
+                .any(|c| String::from_utf8_lossy(&c).contains(marker))
+        };
+        let t = Instant::now();
+        while running() && t.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!running(), "the command's child still runs");
     }
 
     #[test]

@@ -164,27 +164,8 @@ pub fn split(
     stem: &str,
     progress: &Progress,
 ) -> Result<Vec<PathBuf>, String> {
-    let r = match format {
-        Format::Csv => crate::mapping::split::split_path(input, limit, dir, stem, Some(progress)),
-        Format::Json => {
-            crate::mapping::split::split_json_path(input, limit, dir, stem, Some(progress))
-        }
-    };
-    match r {
-        Ok(p) => {
-            // Parts left by an earlier split of the same name into more parts would only
-            // confuse: remove those numbered past the new last part.
-            let ext = format.extension();
-            let mut n = p.len() + 1;
-            while n < 100_000 {
-                let stale = dir.join(format!("{stem}.part-{n:03}.{ext}"));
-                if std::fs::remove_file(&stale).is_err() {
-                    break;
-                }
-                n += 1;
-            }
-            Ok(p)
-        }
+    match crate::pipeline::split_into_parts(input, format, limit, dir, stem, progress) {
+        Ok(p) => Ok(p),
         Err(crate::mapping::MappingError::Cancelled) => Err("cancelled".to_string()),
         Err(e) => Err(e.to_string()),
     }

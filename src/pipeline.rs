@@ -1,0 +1,41 @@
+//! The path a file takes on its way to the service, shared by the CLI and the wizard:
+//! file → (detect, convert) → split → validate each part → confirm → send each part → history.
+//!
+//! Today this module holds the steps both front ends use in the same way: splitting a file too
+//! large for one upload into parts ([`split_into_parts`]). Sending and recording go through
+//! [`crate::upload::guard`]; converting through [`crate::mapping`].
+
+use std::path::{Path, PathBuf};
+
+use crate::mapping::MappingError;
+use crate::read::Format;
+use crate::validate::Progress;
+
+/// Split `input` (documented layout, CSV or JSON lines) at order boundaries into parts of at
+/// most `limit` bytes in `dir`, named `<stem>.part-NNN.<ext>`. Parts left in `dir` by an
+/// earlier split of the same name into more parts are removed. Cancelled through `progress`.
+pub fn split_into_parts(
+    input: &Path,
+    format: Format,
+    limit: u64,
+    dir: &Path,
+    stem: &str,
+    progress: &Progress,
+) -> Result<Vec<PathBuf>, MappingError> {
+    let parts = match format {
+        Format::Csv => crate::mapping::split::split_path(input, limit, dir, stem, Some(progress)),
+        Format::Json => {
+            crate::mapping::split::split_json_path(input, limit, dir, stem, Some(progress))
+        }
+    }?;
+    let ext = format.extension();
+    let mut n = parts.len() + 1;
+    while n < 100_000 {
+        let stale = dir.join(format!("{stem}.part-{n:03}.{ext}"));
+        if std::fs::remove_file(&stale).is_err() {
+            break;
+        }
+        n += 1;
+    }
+    Ok(parts)
+}
