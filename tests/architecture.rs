@@ -26,7 +26,11 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "config",
         "saved mappings and `prepare` read trackers.toml; converted files go to the data dir",
     ),
-    ("tui", "cli", "the text report is rendered by cli::validate::render_text"),
+    (
+        "tui",
+        "cli",
+        "the text report is rendered by cli::validate::render_text",
+    ),
 ];
 
 fn layer(m: &str) -> Option<usize> {
@@ -92,7 +96,10 @@ fn visit(dir: &Path, out: &mut Vec<(String, String, String)>) {
 #[test]
 fn modules_import_only_lower_layers() {
     let mut uses = Vec::new();
-    visit(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut uses);
+    visit(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut uses,
+    );
     assert!(uses.len() > 50, "the scan found too little: {}", uses.len());
     let mut bad = BTreeSet::new();
     let mut seen_known = BTreeSet::new();

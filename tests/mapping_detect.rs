@@ -307,3 +307,106 @@ fn detection_and_validation_agree_on_every_timestamp() {
         assert_eq!(d.fits, accepted, "{t:?}: detection says fits={}", d.fits);
     }
 }
+
+/// An export sorted by date whose head is all ambiguous (1–12 March): the day/month order is
+/// settled by lines further down, from a sample spread over the whole file.
+#[test]
+fn day_month_is_settled_by_lines_past_the_head() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (month_first, want) in [(true, DayMonth::MonthFirst), (false, DayMonth::DayFirst)] {
+        let mut s = String::from("Order,SKU,Customer,Date\n");
+        let mut order = 1000;
+        for day in 1..=31u32 {
+            for k in 0..200u32 {
+                let date = if month_first {
+                    format!("3/{day}/2024 {:02}:{:02}", k % 24, k % 60)
+                } else {
+                    format!("{day}/3/2024 {:02}:{:02}", k % 24, k % 60)
+                };
+                for item in 0..2 {
+                    s.push_str(&format!(
+                        "{order},SKU-{},{},{date}\n",
+                        (order * 7 + item) % 500,
+                        order % 300
+                    ));
+                }
+                order += 1;
+            }
+        }
+        let p = dir.path().join("sorted.csv");
+        std::fs::write(&p, &s).expect("write");
+        assert!(s.len() > 4 * 64 * 1024, "the head alone can't settle it");
+        let d = detect_path(&p).expect("detect");
+        assert_eq!(d.day_month, want, "{:#?}", d.notes);
+        let fmt = d.mapping.time_format.clone().expect("format");
+        assert_eq!(
+            fmt,
+            if month_first {
+                "%m/%d/%Y %H:%M"
+            } else {
+                "%d/%m/%Y %H:%M"
+            }
+        );
+        assert!(
+            d.notes.iter().any(|n| n.contains("settles it")),
+            "{:#?}",
+            d.notes
+        );
+        // 3/1 is 1 March either way it is written.
+        let mut c = lbimport::mapping::time::TimeConverter::from_mapping(Some(&fmt), Some("UTC"))
+            .expect("converter");
+        let v = if month_first {
+            "3/1/2024 08:03"
+        } else {
+            "1/3/2024 08:03"
+        };
+        assert_eq!(
+            lbimport::mapping::time::format_naive(&c.convert(v).expect("convert")),
+            "2024-03-01 08:03:00"
+        );
+    }
+}
+
+/// Header names with digits (Shopify's `Billing Address1`, WooCommerce's `Tax 1 Name`) are a
+/// header, not a purchase.
+#[test]
+fn header_names_with_digits_are_a_header() {
+    let src = "Name,Email,Lineitem sku,Billing Address1,Tax 1 Name,Created at\n\
+               #1001,a@example.com,SKU-1,Main St 1,VAT 20%,2024-03-01 10:00:00 +0100\n\
+               #1001,a@example.com,SKU-2,Main St 1,VAT 20%,2024-03-01 10:00:00 +0100\n\
+               #1002,b@example.com,SKU-1,High St 9,VAT 20%,2024-03-02 11:00:00 +0100\n";
+    let d = detect_bytes(src.as_bytes(), true, false);
+    assert!(d.header, "{d:#?}");
+    assert_eq!(d.headers[3], "Billing Address1");
+    assert_eq!(d.mapping.identity, Source::Column(2));
+}
+
+/// A column named like an identity whose values differ on every row is a line-item id, not the
+/// product; an empty column named like a URL is not used.
+#[test]
+fn names_are_believed_only_when_the_values_agree() {
+    let mut src = String::from("order_id,item_id,url,sku,customer,quantity\n");
+    for o in 0..40 {
+        for i in 0..2 {
+            src.push_str(&format!(
+                "{},{},,P-{},C{},{}\n",
+                500 + o,
+                9000 + o * 2 + i,
+                (o * 3 + i) % 17,
+                o % 11,
+                1 + i
+            ));
+        }
+    }
+    let d = detect_bytes(src.as_bytes(), true, false);
+    assert_eq!(d.mapping.order_id, Source::Column(0));
+    assert_eq!(d.mapping.identity, Source::Column(3), "{:#?}", d.notes);
+    assert_eq!(d.mapping.user_id, Some(Source::Column(4)));
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("\"url\"") && n.contains("empty")),
+        "{:#?}",
+        d.notes
+    );
+}

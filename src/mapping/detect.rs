@@ -283,7 +283,114 @@ pub fn detect_path_with(path: &Path, hints: &Hints) -> std::io::Result<Detection
     (&mut f).take(SAMPLE_BYTES as u64).read_to_end(&mut buf)?;
     let complete = buf.len() < SAMPLE_BYTES;
     let ext_json = crate::spec::format_hint_from_extension(path) == Some(Format::Json);
-    Ok(detect_bytes_with(&buf, complete, ext_json, hints))
+    let mut d = detect_bytes_with(&buf, complete, ext_json, hints);
+    if !complete && d.day_month == DayMonth::Undecided {
+        let size = f.metadata()?.len();
+        settle_day_month(&mut d, &mut f, size)?;
+    }
+    Ok(d)
+}
+
+/// Pieces read spread evenly over a file, for what its head cannot settle (exports are sorted
+/// by date: the first lines of a month-first export are all ambiguous while a line of
+/// 13 March further down settles it). 64 × 64 KiB: 4 MiB of any file.
+const SPREAD_CHUNKS: u64 = 64;
+const SPREAD_CHUNK_BYTES: u64 = 64 * 1024;
+
+/// Whole lines of [`SPREAD_CHUNKS`] pieces spread over the file (the partial first and last
+/// line of each piece dropped).
+fn spread_lines(f: &mut std::fs::File, size: u64) -> std::io::Result<Vec<String>> {
+    use std::io::{Seek, SeekFrom};
+    let mut lines = Vec::new();
+    let mut buf = Vec::with_capacity(SPREAD_CHUNK_BYTES as usize);
+    for k in 0..SPREAD_CHUNKS {
+        let at = size / SPREAD_CHUNKS * k;
+        f.seek(SeekFrom::Start(at))?;
+        buf.clear();
+        (&mut *f).take(SPREAD_CHUNK_BYTES).read_to_end(&mut buf)?;
+        let text = String::from_utf8_lossy(&buf);
+        let mut it = text.split('\n');
+        if at > 0 {
+            it.next(); // partial first line
+        }
+        let mut piece: Vec<&str> = it.collect();
+        piece.pop(); // partial (or empty) last line
+        lines.extend(
+            piece
+                .into_iter()
+                .map(|l| l.trim_end_matches('\r').to_string()),
+        );
+    }
+    Ok(lines)
+}
+
+/// Decide day/month order of a CSV created_at column from a sample spread over the whole
+/// file, when the head had no day or month above 12. The deciding value is named in a note.
+fn settle_day_month(d: &mut Detection, f: &mut std::fs::File, size: u64) -> std::io::Result<()> {
+    let Some(Source::Column(col)) = d.mapping.created_at.clone() else {
+        return Ok(());
+    };
+    if d.format != Format::Csv {
+        return Ok(());
+    }
+    let lines = spread_lines(f, size)?;
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let delim = u8::try_from(d.delimiter).unwrap_or(b',');
+    let (mut day_first, mut month_first): (Option<String>, Option<String>) = (None, None);
+    for r in split_rows(&refs, delim) {
+        let Some(v) = r.get(col).map(|v| v.trim()) else {
+            continue;
+        };
+        let Some(fl) = parse_fields(v.as_bytes()) else {
+            continue;
+        };
+        if fl.a_digits > 2 {
+            continue;
+        }
+        if fl.a > 12 && fl.b <= 12 && day_first.is_none() {
+            day_first = Some(v.to_string());
+        }
+        if fl.b > 12 && fl.a <= 12 && month_first.is_none() {
+            month_first = Some(v.to_string());
+        }
+    }
+    let (order, dm, evidence) = match (day_first, month_first) {
+        (Some(v), None) => (DateOrder::Dmy, DayMonth::DayFirst, v),
+        (None, Some(v)) => (DateOrder::Mdy, DayMonth::MonthFirst, v),
+        (Some(a), Some(b)) => {
+            d.notes.push(format!(
+                "day/month order: both {a:?} (day first) and {b:?} (month first) occur in the \
+                 file; set the time format"
+            ));
+            return Ok(());
+        }
+        (None, None) => return Ok(()),
+    };
+    let first = d
+        .sample
+        .iter()
+        .filter_map(|r| r.get(col))
+        .find_map(|v| parse_fields(v.trim().as_bytes()));
+    let Some(first) = first else {
+        return Ok(());
+    };
+    let fmt = first.pattern(order);
+    d.day_month = dm;
+    d.mapping.time_format = Some(fmt.clone());
+    if let Some(c) = d.columns.get_mut(col) {
+        c.time_format = Some(fmt);
+    }
+    d.notes.retain(|n| !n.contains("day/month"));
+    d.notes.push(format!(
+        "day/month order: {} — the head of the file is ambiguous; {evidence:?}, further down, \
+         settles it (a sample spread over the whole file)",
+        if dm == DayMonth::DayFirst {
+            "day first"
+        } else {
+            "month first"
+        }
+    ));
+    Ok(())
 }
 
 /// Detect from bytes already read. `complete`: `bytes` is the whole file (else the last
@@ -402,6 +509,8 @@ struct ColStats {
     ts_service: usize,
     epoch_s: usize,
     epoch_ms: usize,
+    epoch_us: usize,
+    epoch_ns: usize,
     first_gt12: usize,
     second_gt12: usize,
     ymd: usize,
@@ -441,6 +550,14 @@ fn col_stats(values: &[&str]) -> ColStats {
             }
             if b.len() == 13 && (&b"0946684800000"[..]..=&b"4102444800000"[..]).contains(&b) {
                 s.epoch_ms += 1;
+            }
+            if b.len() == 16 && (&b"0946684800000000"[..]..=&b"4102444800000000"[..]).contains(&b) {
+                s.epoch_us += 1;
+            }
+            if b.len() == 19
+                && (&b"0946684800000000000"[..]..=&b"4102444800000000000"[..]).contains(&b)
+            {
+                s.epoch_ns += 1;
             }
         }
         if v.starts_with('/') {
@@ -520,6 +637,8 @@ impl ColStats {
         let ts = self.rate(self.ts_fields);
         let es = self.rate(self.epoch_s);
         let ems = self.rate(self.epoch_ms);
+        let eus = self.rate(self.epoch_us);
+        let ens = self.rate(self.epoch_ns);
         if ts >= min && ts > 0.0 {
             let f = self.first_fields?;
             let (order, dm) = if f.a_digits == 4 {
@@ -538,6 +657,12 @@ impl ColStats {
             };
             return Some((ts.min(0.97), fmt, dm));
         }
+        if ens >= min && ens > 0.0 {
+            return Some((ens.min(0.95), "epoch_ns".into(), DayMonth::NotApplicable));
+        }
+        if eus >= min && eus > 0.0 {
+            return Some((eus.min(0.95), "epoch_us".into(), DayMonth::NotApplicable));
+        }
         if ems >= min && ems > 0.0 {
             return Some((ems.min(0.95), "epoch_ms".into(), DayMonth::NotApplicable));
         }
@@ -545,6 +670,17 @@ impl ColStats {
             return Some((es.min(0.9), "epoch_s".into(), DayMonth::NotApplicable));
         }
         None
+    }
+
+    /// A different value on every row of a sample big enough to tell: a row or line-item id,
+    /// never a product identity (no product would be bought twice).
+    fn unique_per_row(&self) -> bool {
+        self.nonempty >= 20 && self.distinct == self.nonempty
+    }
+
+    /// So few distinct values that it is a quantity, a flag or a status, not a user id.
+    fn few_values(&self) -> bool {
+        self.nonempty >= 20 && self.distinct <= 3
     }
 
     fn id_like(&self) -> bool {
@@ -594,11 +730,19 @@ fn looks_like_header(row: &[String], data: &[Vec<String>], stats: &[ColStats]) -
         }
         let b = c.as_bytes();
         let has_alpha = b.iter().any(u8::is_ascii_alphabetic);
+        // A name with a digit (`Billing Address1`, `Tax 1 Name`, `Address 1&2 (Billing)`) is
+        // still a name; a digit makes a cell data only when the cell is shaped like an id
+        // (no space, few letters: `A-1000`, `SKU123` above a column of such ids).
+        let id_shaped = b.iter().any(u8::is_ascii_digit)
+            && role_from_name(c).is_none()
+            && !c.contains(' ')
+            && (b.iter().filter(|x| x.is_ascii_alphabetic()).count() <= 3
+                || stats.get(i).is_some_and(|s| s.rate(s.skus) > 0.5));
         if parse_fields(b).is_some()
             || c.starts_with('/')
             || c.starts_with("http")
             || (!b.is_empty() && b.iter().all(u8::is_ascii_digit))
-            || (b.iter().any(u8::is_ascii_digit) && role_from_name(c).is_none())
+            || id_shaped
         {
             data_like += 1;
             continue;
@@ -670,12 +814,27 @@ fn guess_roles(
                 continue;
             }
             let s = &stats[i];
-            let agrees = match role {
-                Role::CreatedAt => s.timestamp_at(0.3).is_some() || s.nonempty == 0,
-                Role::Identity | Role::OrderId | Role::UserId => s.rate(s.ts_fields) < 0.5,
-                Role::Other => true,
+            // Contents first: a name is believed only when the values agree with it.
+            let why_not = match role {
+                _ if s.nonempty == 0 && role != Role::Other => Some("it is empty in the sample"),
+                Role::CreatedAt if s.timestamp_at(0.3).is_none() => Some("its values aren't times"),
+                Role::Identity | Role::OrderId | Role::UserId if s.rate(s.ts_fields) >= 0.5 => {
+                    Some("its values are times")
+                }
+                Role::Identity if s.unique_per_row() => {
+                    Some("it has a different value on every row (a row id, not a product)")
+                }
+                Role::UserId if s.few_values() => {
+                    Some("it has at most 3 distinct values (a quantity or a flag, not a user)")
+                }
+                Role::UserId if s.rate(s.decimals) > 0.5 => Some("its values are decimals"),
+                _ => None,
             };
-            if !agrees {
+            if let Some(why) = why_not {
+                notes.push(format!(
+                    "{n:?} is named like {} but {why}: not used for it",
+                    role.as_str()
+                ));
                 continue;
             }
             taken.insert(role, i);
@@ -732,6 +891,7 @@ fn guess_roles(
                     let s = &stats[i];
                     r + s.rate(s.distinct) * 0.2
                         - s.rate(s.adjacent_repeats) * 0.3
+                        - if s.unique_per_row() { 0.5 } else { 0.0 }
                         - (i as f32 - 1.0).abs() * 0.001
                 };
                 score(*a).total_cmp(&score(*b))
@@ -809,12 +969,17 @@ fn guess_roles(
         }
     }
     if !taken.contains_key(&Role::Identity) {
-        // a remaining id-like column with many distinct values
+        // a remaining id-like column with many distinct values, but not one per row
         let best = free
             .iter()
             .copied()
             .filter(|i| !taken.values().any(|t| t == i))
-            .max_by(|&a, &b| stats[a].distinct.cmp(&stats[b].distinct).then(b.cmp(&a)));
+            .max_by(|&a, &b| {
+                (!stats[a].unique_per_row())
+                    .cmp(&!stats[b].unique_per_row())
+                    .then(stats[a].distinct.cmp(&stats[b].distinct))
+                    .then(b.cmp(&a))
+            });
         if let Some(i) = best {
             taken.insert(Role::Identity, i);
             cols[i].role = Role::Identity;
@@ -831,7 +996,9 @@ fn guess_roles(
             .filter(|i| !taken.values().any(|t| t == i))
             .find(|&j| {
                 let s = &stats[j];
-                determines(rows, o, j).0 && (s.ints + s.skus + s.emails) * 2 >= s.nonempty
+                determines(rows, o, j).0
+                    && (s.ints + s.skus + s.emails) * 2 >= s.nonempty
+                    && !s.few_values()
             });
         if let Some(i) = best {
             taken.insert(Role::UserId, i);
@@ -859,6 +1026,15 @@ fn guess_roles(
 
     let order = taken.get(&Role::OrderId).copied();
     let identity = taken.get(&Role::Identity).copied();
+    if let Some(i) = identity
+        && stats[i].unique_per_row()
+    {
+        notes.push(format!(
+            "identity {} has a different value on every row of the sample: no product would be \
+             bought twice (is it a line-item id?)",
+            cols[i].name.clone().unwrap_or_else(|| column_letter(i))
+        ));
+    }
     if order.is_none() {
         notes.push("no order id column found; assuming the first column".into());
     }

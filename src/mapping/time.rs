@@ -7,8 +7,11 @@
 //!   zone designator (`Z`, `+02:00`, `+0200`, `+02`, ` UTC`). strftime strings such as
 //!   `%d/%m/%Y %H:%M`, `%m/%d/%Y %H:%M:%S`, `%Y-%m-%d %H:%M:%S%.f` and `%Y-%m-%dT%H:%M:%S%:z`
 //!   select this parser (the date order is what matters; the time parts are optional);
-//! - `iso8601` (year-month-day fields), `epoch_s` (seconds, optionally fractional) and
-//!   `epoch_ms` (milliseconds);
+//!   Two-digit years (`3/1/24`: 2000–2069, else 19xx) and 12-hour clocks (`8:03 AM`,
+//!   `12:30 pm`) are read by the same parser;
+//! - `iso8601` (year-month-day fields), `epoch_s` (seconds, optionally fractional),
+//!   `epoch_ms` (milliseconds), `epoch_us` (microseconds, GA4's `event_timestamp`) and
+//!   `epoch_ns` (nanoseconds);
 //! - any other strftime string is handed to chrono (`%z` in it means values carry an offset).
 //!
 //! Values without a zone designator are read in the mapping's zone ([`Zone`]): `UTC`, a fixed
@@ -49,9 +52,14 @@ pub enum TimeFormat {
     EpochSeconds,
     /// Milliseconds since 1970-01-01 UTC.
     EpochMillis,
+    /// Microseconds since 1970-01-01 UTC (GA4's `event_timestamp`).
+    EpochMicros,
+    /// Nanoseconds since 1970-01-01 UTC.
+    EpochNanos,
     /// Another strftime format, parsed by chrono.
     Custom(String),
-    /// Decide per value: digits only → epoch (≥ 12 digits: milliseconds), a 4-digit first part
+    /// Decide per value: digits only → epoch (by length: seconds, ms from 12 digits, µs from 15,
+    /// ns from 18), a 4-digit first part
     /// → year first, otherwise day first unless the second part is > 12.
     Auto,
 }
@@ -66,12 +74,22 @@ impl TimeFormat {
             "" | "auto" => return TimeFormat::Auto,
             "epoch_s" | "epoch" | "unix" | "epoch_seconds" => return TimeFormat::EpochSeconds,
             "epoch_ms" | "unix_ms" | "epoch_millis" => return TimeFormat::EpochMillis,
+            "epoch_us" | "unix_us" | "epoch_micros" | "epoch_µs" => {
+                return TimeFormat::EpochMicros;
+            }
+            "epoch_ns" | "unix_ns" | "epoch_nanos" => return TimeFormat::EpochNanos,
             "iso8601" | "iso" | "iso_8601" | "rfc3339" => {
                 return TimeFormat::Fields(DateOrder::Ymd);
             }
             _ => {}
         }
-        const DATES: [(&str, DateOrder); 10] = [
+        const DATES: [(&str, DateOrder); 16] = [
+            ("%d/%m/%y", DateOrder::Dmy),
+            ("%d.%m.%y", DateOrder::Dmy),
+            ("%d-%m-%y", DateOrder::Dmy),
+            ("%m/%d/%y", DateOrder::Mdy),
+            ("%m.%d.%y", DateOrder::Mdy),
+            ("%m-%d-%y", DateOrder::Mdy),
             ("%Y-%m-%d", DateOrder::Ymd),
             ("%Y/%m/%d", DateOrder::Ymd),
             ("%Y.%m.%d", DateOrder::Ymd),
@@ -85,8 +103,9 @@ impl TimeFormat {
         ];
         for (prefix, order) in DATES {
             if let Some(mut rest) = s.strip_prefix(prefix) {
-                const TOKENS: [&str; 13] = [
-                    "%H", "%M", "%S", "%.f", ".%f", ",%f", "%f", "%:z", "%z", "%T", "%Z", ":", " ",
+                const TOKENS: [&str; 16] = [
+                    "%H", "%M", "%S", "%.f", ".%f", ",%f", "%f", "%:z", "%z", "%T", "%Z", "%I",
+                    "%l", "%p", ":", " ",
                 ];
                 loop {
                     if rest.is_empty() {
@@ -114,6 +133,8 @@ impl TimeFormat {
             TimeFormat::Fields(DateOrder::Mdy) => "%m/%d/%Y %H:%M:%S".into(),
             TimeFormat::EpochSeconds => "epoch_s".into(),
             TimeFormat::EpochMillis => "epoch_ms".into(),
+            TimeFormat::EpochMicros => "epoch_us".into(),
+            TimeFormat::EpochNanos => "epoch_ns".into(),
             TimeFormat::Custom(s) => s.clone(),
             TimeFormat::Auto => "auto".into(),
         }
@@ -243,6 +264,10 @@ pub struct Fields {
     pub date_sep: u8,
     /// `T` or space between date and time.
     pub time_sep: u8,
+    /// Digits in the third part (2 = a two-digit year after a day and a month).
+    pub c_digits: usize,
+    /// A 12-hour clock: `Some(true)` for PM, `Some(false)` for AM.
+    pub pm: Option<bool>,
 }
 
 /// Parse the field layout of a timestamp (no calendar check, no order decided).
@@ -275,7 +300,7 @@ pub fn parse_fields(s: &[u8]) -> Option<Fields> {
         if cd > 2 {
             return None;
         }
-    } else if cd != 4 || a_digits > 2 {
+    } else if !(cd == 4 || cd == 2) || a_digits > 2 {
         return None;
     }
     let _ = bd;
@@ -291,6 +316,8 @@ pub fn parse_fields(s: &[u8]) -> Option<Fields> {
         has_fraction: false,
         date_sep: sep,
         time_sep: b' ',
+        c_digits: cd,
+        pm: None,
     };
     if i == s.len() {
         return Some(f);
@@ -338,10 +365,37 @@ pub fn parse_fields(s: &[u8]) -> Option<Fields> {
             f.has_fraction = true;
         }
     }
-    // zone designator
+    // zone designator, after an optional AM/PM
     let mut rest = &s[i..];
     while let Some(r) = rest.strip_prefix(b" ") {
         rest = r;
+    }
+    let meridiem = |r: &[u8]| -> Option<(bool, usize)> {
+        let lower: Vec<u8> = r.iter().take(4).map(u8::to_ascii_lowercase).collect();
+        for (text, pm) in [
+            (&b"a.m."[..], false),
+            (b"p.m.", true),
+            (b"am", false),
+            (b"pm", true),
+        ] {
+            if lower.starts_with(text) {
+                return Some((pm, text.len()));
+            }
+        }
+        None
+    };
+    if let Some((pm, n)) = meridiem(rest) {
+        if !(1..=12).contains(&f.hms.0) {
+            return None;
+        }
+        f.pm = Some(pm);
+        rest = &rest[n..];
+        while let Some(r) = rest.strip_prefix(b" ") {
+            rest = r;
+        }
+        if rest.is_empty() {
+            return Some(f);
+        }
     }
     if rest.is_empty() {
         return (i == s.len()).then_some(f);
@@ -362,8 +416,19 @@ impl Fields {
             DateOrder::Mdy if self.a_digits <= 2 => (self.c, self.a, self.b),
             _ => return None,
         };
+        // two-digit years: 00–69 are 2000–2069, 70–99 are 1970–1999
+        let y = match (self.a_digits, self.c_digits) {
+            (d, 2) if d <= 2 && y < 70 => 2000 + y,
+            (d, 2) if d <= 2 => 1900 + y,
+            _ => y,
+        };
         let date = NaiveDate::from_ymd_opt(y as i32, m, d)?;
-        let (h, mi, s, n) = self.hms;
+        let (mut h, mi, s, n) = self.hms;
+        match self.pm {
+            Some(false) if h == 12 => h = 0,
+            Some(true) if h < 12 => h += 12,
+            _ => {}
+        }
         let time = NaiveTime::from_hms_nano_opt(h, mi, s.min(59), n)?;
         let mut dt = date.and_time(time);
         if s == 60 {
@@ -377,19 +442,27 @@ impl Fields {
     /// The strftime pattern this value is written in, under a date order.
     pub fn pattern(&self, order: DateOrder) -> String {
         let sep = char::from(self.date_sep);
+        let y = if self.c_digits == 2 && self.a_digits <= 2 {
+            "%y"
+        } else {
+            "%Y"
+        };
         let mut p = match order {
             DateOrder::Ymd => format!("%Y{sep}%m{sep}%d"),
-            DateOrder::Dmy => format!("%d{sep}%m{sep}%Y"),
-            DateOrder::Mdy => format!("%m{sep}%d{sep}%Y"),
+            DateOrder::Dmy => format!("%d{sep}%m{sep}{y}"),
+            DateOrder::Mdy => format!("%m{sep}%d{sep}{y}"),
         };
         if self.has_time {
             p.push(char::from(self.time_sep));
-            p.push_str("%H:%M");
+            p.push_str(if self.pm.is_some() { "%I:%M" } else { "%H:%M" });
             if self.has_seconds {
                 p.push_str(":%S");
             }
             if self.has_fraction {
                 p.push_str("%.f");
+            }
+            if self.pm.is_some() {
+                p.push_str(" %p");
             }
             if self.offset.is_some() {
                 p.push_str("%:z");
@@ -399,8 +472,9 @@ impl Fields {
     }
 }
 
-/// Parse an epoch value: optional `-`, digits, optional `.fraction`.
-fn parse_epoch(s: &[u8], millis: bool) -> Option<NaiveDateTime> {
+/// Parse an epoch value in units of 10^-`scale` seconds (0 s, 3 ms, 6 µs, 9 ns): optional
+/// `-`, digits, optional `.fraction`.
+fn parse_epoch(s: &[u8], scale: u32) -> Option<NaiveDateTime> {
     let (neg, body) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         _ => (false, s),
@@ -409,12 +483,12 @@ fn parse_epoch(s: &[u8], millis: bool) -> Option<NaiveDateTime> {
         Some(p) => (&body[..p], Some(&body[p + 1..])),
         None => (body, None),
     };
-    if int.is_empty() || int.len() > 15 || !int.iter().all(u8::is_ascii_digit) {
+    if int.is_empty() || int.len() > 19 || !int.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut n: i64 = 0;
     for &c in int {
-        n = n * 10 + i64::from(c - b'0');
+        n = n.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
     }
     let mut nanos: i64 = 0;
     if let Some(f) = frac {
@@ -425,11 +499,9 @@ fn parse_epoch(s: &[u8], millis: bool) -> Option<NaiveDateTime> {
             nanos = nanos * 10 + f.get(k).map_or(0, |d| i64::from(d - b'0'));
         }
     }
-    let total_nanos: i128 = if millis {
-        i128::from(n) * 1_000_000 + i128::from(nanos) / 1000
-    } else {
-        i128::from(n) * 1_000_000_000 + i128::from(nanos)
-    };
+    // `n` units of 10^-scale s, and a fraction of one unit in nanoseconds of a unit
+    let unit_ns: i128 = 10i128.pow(9 - scale.min(9));
+    let total_nanos: i128 = i128::from(n) * unit_ns + i128::from(nanos) * unit_ns / 1_000_000_000;
     let total_nanos = if neg { -total_nanos } else { total_nanos };
     let secs = total_nanos.div_euclid(1_000_000_000) as i64;
     let ns = total_nanos.rem_euclid(1_000_000_000) as u32;
@@ -507,8 +579,10 @@ impl TimeConverter {
         let v = value.trim();
         let b = v.as_bytes();
         let out = match &self.format {
-            TimeFormat::EpochSeconds => parse_epoch(b, false).ok_or(TimeError::Format)?,
-            TimeFormat::EpochMillis => parse_epoch(b, true).ok_or(TimeError::Format)?,
+            TimeFormat::EpochSeconds => parse_epoch(b, 0).ok_or(TimeError::Format)?,
+            TimeFormat::EpochMillis => parse_epoch(b, 3).ok_or(TimeError::Format)?,
+            TimeFormat::EpochMicros => parse_epoch(b, 6).ok_or(TimeError::Format)?,
+            TimeFormat::EpochNanos => parse_epoch(b, 9).ok_or(TimeError::Format)?,
             TimeFormat::Fields(order) => {
                 let f = parse_fields(b).ok_or(TimeError::Format)?;
                 let naive = f.naive(*order).ok_or(TimeError::Calendar)?;
@@ -517,7 +591,13 @@ impl TimeConverter {
             TimeFormat::Auto => {
                 if !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
                     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
-                    parse_epoch(b, digits >= 12).ok_or(TimeError::Format)?
+                    let scale = match digits {
+                        ..=11 => 0,
+                        12..=14 => 3,
+                        15..=17 => 6,
+                        _ => 9,
+                    };
+                    parse_epoch(b, scale).ok_or(TimeError::Format)?
                 } else {
                     let f = parse_fields(b).ok_or(TimeError::Format)?;
                     let order = if f.a_digits == 4 {
@@ -768,5 +848,82 @@ mod tests {
         );
         assert!(is_service_format("2023-04-22 15:04:30.12312"));
         assert!(!is_service_format("2023-04-22T15:04:30Z"));
+    }
+}
+
+#[cfg(test)]
+mod more_formats {
+    use super::*;
+
+    fn conv(fmt: Option<&str>, zone: &str, v: &str) -> Result<String, TimeError> {
+        let mut c = TimeConverter::from_mapping(fmt, Some(zone)).map_err(|_| TimeError::Format)?;
+        c.convert(v).map(|d| format_naive(&d))
+    }
+
+    #[test]
+    fn epoch_units_by_name_and_by_length() {
+        // 2023-04-22 15:04:30.123456 UTC in four units
+        let want = "2023-04-22 15:04:30.123456";
+        assert_eq!(
+            conv(Some("epoch_us"), "UTC", "1682175870123456").unwrap(),
+            want
+        );
+        assert_eq!(
+            conv(Some("epoch_ns"), "UTC", "1682175870123456789").unwrap(),
+            want
+        );
+        assert_eq!(conv(None, "UTC", "1682175870123456").unwrap(), want);
+        assert_eq!(conv(None, "UTC", "1682175870123456000").unwrap(), want);
+        assert_eq!(
+            conv(None, "UTC", "1682175870123").unwrap(),
+            "2023-04-22 15:04:30.123000"
+        );
+        assert_eq!(
+            conv(None, "UTC", "1682175870").unwrap(),
+            "2023-04-22 15:04:30"
+        );
+        // 20 digits overflow: an error, not a panic
+        assert_eq!(
+            conv(Some("epoch_ns"), "UTC", "99999999999999999999"),
+            Err(TimeError::Format)
+        );
+    }
+
+    #[test]
+    fn twelve_hour_clocks_and_two_digit_years() {
+        assert_eq!(
+            conv(Some("%m/%d/%y %I:%M %p"), "UTC", "3/1/24 8:03 AM").unwrap(),
+            "2024-03-01 08:03:00"
+        );
+        assert_eq!(
+            conv(Some("%m/%d/%y %I:%M %p"), "UTC", "3/1/24 8:03 PM").unwrap(),
+            "2024-03-01 20:03:00"
+        );
+        assert_eq!(
+            conv(Some("%m/%d/%Y %I:%M %p"), "UTC", "12/31/2023 12:15 am").unwrap(),
+            "2023-12-31 00:15:00"
+        );
+        assert_eq!(
+            conv(Some("%m/%d/%Y %I:%M %p"), "UTC", "12/31/2023 12:15 p.m.").unwrap(),
+            "2023-12-31 12:15:00"
+        );
+        assert_eq!(
+            conv(Some("%d.%m.%y"), "UTC", "22.04.99").unwrap(),
+            "1999-04-22 00:00:00"
+        );
+        // 13 PM is no time
+        assert!(parse_fields(b"3/1/24 13:03 PM").is_none());
+        let f = parse_fields(b"3/1/24 8:03 PM").unwrap();
+        assert_eq!(f.pattern(DateOrder::Mdy), "%m/%d/%y %I:%M %p");
+        // local time with a zone
+        assert_eq!(
+            conv(
+                Some("%m/%d/%y %I:%M %p"),
+                "Europe/Bratislava",
+                "7/1/24 2:00 PM"
+            )
+            .unwrap(),
+            "2024-07-01 12:00:00"
+        );
     }
 }
