@@ -498,3 +498,39 @@ fn invalid_rows_kept_make_the_output_fail_validation() {
         "{text}"
     );
 }
+
+#[test]
+fn an_implausible_mapping_exits_3_unless_forced() {
+    let env = Env::new();
+    let input = env.path("export.csv");
+    // 200 rows; the created_at column of 12 rows in 100 is garbage
+    let mut s = String::from("order;sku;date\n");
+    for i in 0..200u32 {
+        let date = if i % 100 < 12 {
+            "soon".to_string()
+        } else {
+            format!("2024-03-{:02} 10:00:00", 1 + i % 28)
+        };
+        s.push_str(&format!("{};/p/{};{date}\n", i / 2, i % 37));
+    }
+    std::fs::write(&input, &s).unwrap();
+    let out = env.path("out.csv");
+    let args = [
+        "normalize",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--exclude-invalid",
+    ];
+    let (o, text) = env.run(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(o.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("implausible: 24 of 200 rows (12.0 %) are invalid"),
+        "{text}"
+    );
+    let (o, text) = env.run(&args);
+    assert_eq!(o.status.code(), Some(3), "{text}");
+    let (o, text) = env.run(&[&args[..], &["--force"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("accepted (--force)"), "{text}");
+}

@@ -681,3 +681,33 @@ fn preview_matches_conversion() {
     let p = preview(&sample, &m, 10);
     assert!(p[2].clone().unwrap_err().contains("\"xx\""));
 }
+
+#[test]
+fn placeholder_ids_are_read_as_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "2024-01-01 10:00:00;1;/p/1;0\n\
+         2024-01-01 10:00:00;1;/p/2;NULL\n\
+         2024-01-01 11:00:00;2;/p/3;Guest\n\
+         2024-01-01 12:00:00;3;N/A;u7\n\
+         2024-01-01 13:00:00;4;/p/4; u8\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    let m = mapping(';', false, "iso8601", "UTC");
+    let s = convert_path(&input, &m, &Clean::default(), &out, None).unwrap();
+    assert_eq!(
+        s.placeholders, 4,
+        "0, NULL, Guest as users; N/A as identity"
+    );
+    assert_eq!(
+        s.invalid, 1,
+        "a row whose identity is a placeholder has none"
+    );
+    let lines = read_lines(&out);
+    assert_eq!(lines[0], "1,/p/1,,2024-01-01 10:00:00");
+    assert_eq!(lines[1], "1,/p/2,,2024-01-01 10:00:00");
+    assert_eq!(lines[2], "2,/p/3,,2024-01-01 11:00:00");
+}

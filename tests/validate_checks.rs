@@ -567,3 +567,38 @@ fn first_row_after_a_bom_reads_back_whole_in_samples() {
     assert_eq!(ids, vec!["first-item", "x2"]);
     assert_eq!(a.rows[0].user_id.as_deref(), Some("u1"));
 }
+
+#[test]
+fn identity_unique_per_row_is_warned_on_1000_rows_or_more() {
+    // 1,200 rows in 400 orders, every identity different (a line-item id as identity)
+    let mut s = String::new();
+    for i in 0..1200u32 {
+        s.push_str(&format!("{},/line/{i}\n", i / 3));
+    }
+    let r = check("a.csv", s.as_bytes());
+    let i = r.issue(Code::IdentityUniquePerRow).expect("warned");
+    assert_eq!(i.count, 1200);
+    assert_eq!(i.severity, Severity::Warning);
+    assert!(
+        i.message
+            .contains("1200 distinct identities in 1200 valid rows (100 %)")
+    );
+    // the same rows over 100 products: no warning
+    let s: String = (0..1200u32)
+        .map(|i| format!("{},/p/{}\n", i / 3, i % 100))
+        .collect();
+    assert!(
+        check("b.csv", s.as_bytes())
+            .issue(Code::IdentityUniquePerRow)
+            .is_none()
+    );
+    // under 1,000 rows it can't tell yet
+    let s: String = (0..999u32)
+        .map(|i| format!("{},/line/{i}\n", i / 3))
+        .collect();
+    assert!(
+        check("c.csv", s.as_bytes())
+            .issue(Code::IdentityUniquePerRow)
+            .is_none()
+    );
+}

@@ -13,6 +13,9 @@ use crate::validate::{Options, Verdict, validate_path};
 
 /// Exit status: the output still has errors (the service would reject it).
 pub const EXIT_INVALID: u8 = 1;
+/// Exit status: the mapping gives an implausible file (over 5 % of rows invalid, identities
+/// unique per row); `--force` accepts it.
+pub const EXIT_IMPLAUSIBLE: u8 = 3;
 
 /// Arguments of `lbimport normalize`.
 #[derive(Debug, Default, clap::Args)]
@@ -39,6 +42,50 @@ pub struct Args {
     /// Don't validate the output.
     #[arg(long)]
     pub no_validate: bool,
+    /// Accept a mapping whose result looks implausible (over 5 % of rows invalid, an identity
+    /// that differs on nearly every row) instead of exiting with status 3.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Why a conversion's result looks wrong, if it does: the mapping is probably not what the
+/// file holds, and the file should not be uploaded as is. Excluded invalid rows count too: a
+/// mapping that throws away most rows is as wrong as one that keeps them.
+fn implausible(s: &ConvertSummary, report: Option<&crate::validate::Report>) -> Vec<String> {
+    let mut why = Vec::new();
+    // (on 100 rows or more: a handful of rows says nothing about a mapping)
+    if s.rows_in >= 100 && s.invalid * 20 > s.rows_in {
+        why.push(format!(
+            "{} of {} rows ({:.1} %) are invalid under this mapping",
+            s.invalid,
+            s.rows_in,
+            s.invalid as f64 * 100.0 / s.rows_in as f64
+        ));
+    }
+    if let Some(i) = report.and_then(|r| r.issue(crate::validate::Code::IdentityUniquePerRow)) {
+        why.push(format!("identity: {}", i.message));
+    }
+    why
+}
+
+/// Print the reasons and decide the exit status.
+fn implausible_exit(why: &[String], force: bool) -> Option<ExitCode> {
+    if why.is_empty() {
+        return None;
+    }
+    for w in why {
+        println!("implausible: {w}");
+    }
+    if force {
+        println!("implausible: accepted (--force)");
+        return None;
+    }
+    eprintln!(
+        "lbimport: the mapping looks wrong for this file ({}); check the columns above, fix the \
+         mapping (--columns, --time-format), or pass --force to accept it\n",
+        why.join("; ")
+    );
+    Some(ExitCode::from(EXIT_IMPLAUSIBLE))
 }
 
 /// Run `lbimport normalize`.
@@ -193,6 +240,13 @@ pub fn print_summary(s: &ConvertSummary, dry_run: bool) {
     if s.timestamps > 0 {
         println!("timestamps: {} converted to UTC", s.timestamps);
     }
+    if s.placeholders > 0 {
+        println!(
+            "placeholders: {} ids like NULL, N/A, -, 0 or guest read as absent (users left \
+             empty)",
+            s.placeholders
+        );
+    }
     if s.dst_gaps > 0 || s.dst_overlaps > 0 {
         println!(
             "daylight saving: {} local time(s) in a gap (read with the offset before it), {} in an overlap (first occurrence taken)",
@@ -259,6 +313,9 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         let s = plan(input, m, &clean, None)?;
         print_summary(&s, true);
         println!("output size: {} bytes", s.bytes_out);
+        if let Some(code) = implausible_exit(&implausible(&s, None), args.force) {
+            return Ok(code);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let s = convert_path(input, m, &clean, &output, None)?;
@@ -298,12 +355,19 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         );
     }
     if args.no_validate {
+        if let Some(code) = implausible_exit(&implausible(&s, None), args.force) {
+            return Ok(code);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut worst = Verdict::Ok;
+    let mut why = implausible(&s, None);
     for o in &outputs {
         match validate_path(o, &Options::default(), None) {
             Ok(rep) => {
+                if outputs.len() == 1 {
+                    why = implausible(&s, Some(&rep));
+                }
                 let v = match rep.verdict {
                     Verdict::Ok => "ok",
                     Verdict::Warnings => "warnings",
@@ -340,9 +404,11 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
             }
         }
     }
-    Ok(if worst == Verdict::Errors {
-        ExitCode::from(EXIT_INVALID)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if worst == Verdict::Errors {
+        return Ok(ExitCode::from(EXIT_INVALID));
+    }
+    if let Some(code) = implausible_exit(&why, args.force) {
+        return Ok(code);
+    }
+    Ok(ExitCode::SUCCESS)
 }

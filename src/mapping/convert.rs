@@ -81,6 +81,9 @@ pub struct ConvertSummary {
     pub header_skipped: bool,
     /// Timestamps converted.
     pub timestamps: u64,
+    /// Ids that were placeholders (`NULL`, `N/A`, `-`; for users also `0` and `guest`), read
+    /// as absent: user ids left empty, rows without an order id or identity invalid.
+    pub placeholders: u64,
     /// Local times in a daylight-saving gap (read with the offset before the gap).
     pub dst_gaps: u64,
     /// Local times in a daylight-saving overlap (first occurrence taken).
@@ -212,6 +215,17 @@ struct RowConv {
     had_ws: bool,
     trimmed_any: bool,
     timestamps: u64,
+    placeholders: u64,
+}
+
+/// Whether an id is a placeholder for "none" (`NULL`, `null`, `N/A`, `-`, …; for a user id also
+/// `0` and `guest`), compared without case and surrounding whitespace.
+pub fn is_placeholder(v: &[u8], user: bool) -> bool {
+    let t = v.trim_ascii();
+    const ANY: [&[u8]; 6] = [b"null", b"nil", b"none", b"n/a", b"-", b"undefined"];
+    const USER: [&[u8]; 4] = [b"0", b"guest", b"anonymous", b"guest user"];
+    ANY.iter().any(|p| t.eq_ignore_ascii_case(p))
+        || (user && USER.iter().any(|p| t.eq_ignore_ascii_case(p)))
 }
 
 fn is_ws(b: &[u8]) -> bool {
@@ -276,6 +290,7 @@ impl RowConv {
             had_ws: false,
             trimmed_any: false,
             timestamps: 0,
+            placeholders: 0,
         })
     }
 
@@ -341,6 +356,12 @@ impl RowConv {
                     reason: "not UTF-8",
                     detail: format!("{} is not valid UTF-8", SLOT_NAMES[slot]),
                 });
+            }
+        }
+        for (slot, v) in vals.iter_mut().enumerate().take(3) {
+            if !v.is_empty() && is_placeholder(v, slot == 2) {
+                *v = b"";
+                self.placeholders += 1;
             }
         }
         if err.is_none() && vals[0].trim_ascii().is_empty() {
@@ -1397,6 +1418,7 @@ fn run(
         s.dst_overlaps = t.overlaps;
     }
     s.timestamps = conv.timestamps;
+    s.placeholders = conv.placeholders;
     s.reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     s.output = out.map(Path::to_path_buf);
     s.invalid_file = if out.is_some() {

@@ -90,6 +90,9 @@ pub enum Code {
     FewCoPurchases,
     /// More than 80 % of orders have a single item.
     MostlySingleItem,
+    /// Distinct identities are at least 90 % of the valid rows (on 1,000 rows or more): the
+    /// identity column is probably a row or line-item id, and nothing is bought twice.
+    IdentityUniquePerRow,
     // info
     /// No row has a user id.
     NoUserIds,
@@ -101,7 +104,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in report order (errors, warnings, info).
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 32] = [
         Code::Encoding,
         Code::LineTooLong,
         Code::JsonSyntax,
@@ -130,6 +133,7 @@ impl Code {
         Code::MixedAttributeNames,
         Code::FewCoPurchases,
         Code::MostlySingleItem,
+        Code::IdentityUniquePerRow,
         Code::NoUserIds,
         Code::NoTimestamps,
         Code::PartialTimestamps,
@@ -179,6 +183,7 @@ impl Code {
             MixedAttributeNames => "mixed_attribute_names",
             FewCoPurchases => "few_co_purchases",
             MostlySingleItem => "mostly_single_item",
+            IdentityUniquePerRow => "identity_unique_per_row",
             NoUserIds => "no_user_ids",
             NoTimestamps => "no_timestamps",
             PartialTimestamps => "partial_timestamps",

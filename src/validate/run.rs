@@ -380,6 +380,9 @@ pub(crate) fn run(
         last_purchase: eng.last_ts.map(checks::format_key),
         top_products: top_products(path, format, bom, &col),
     };
+    if stats.valid_rows >= 1000 && stats.products * 10 >= stats.valid_rows * 9 {
+        eng.acc[Code::IdentityUniquePerRow as usize].count = stats.products;
+    }
 
     let mut issues = Vec::new();
     for code in Code::ALL {
@@ -700,6 +703,11 @@ fn message(
             "{n} of {} orders ({:.0} %) have a single item and give no co-purchase pairs",
             stats.orders,
             n as f64 * 100.0 / stats.orders.max(1) as f64
+        ),
+        Code::IdentityUniquePerRow => format!(
+            "{n} distinct identities in {} valid rows ({:.0} %): nearly every product is bought once, so there are almost no co-purchases; is the identity column a row or line-item id?",
+            stats.valid_rows,
+            n as f64 * 100.0 / stats.valid_rows.max(1) as f64
         ),
         Code::NoUserIds => "no row has a user id: the data helps recommendations but not personalization".into(),
         Code::NoTimestamps => "no row has created_at".into(),
