@@ -30,6 +30,7 @@ fn sample_config() -> Config {
             created_at: Some(Source::Column(3)),
             time_format: Some("%d.%m.%Y %H:%M".into()),
             time_zone: Some("Europe/Bratislava".into()),
+            encoding: None,
         },
     }];
     let mut env = Tracker::new("shop-test", "1292-1", KeySource::Env("LB_KEY".into()));

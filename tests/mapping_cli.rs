@@ -97,7 +97,9 @@ fn normalize_end_to_end() {
         "{text}"
     );
     assert!(
-        text.contains("A   \"Datum\" e.g. \"22/04/2023 15:04\": created_at 97% [%d/%m/%Y %H:%M]"),
+        text.contains(
+            "A   \"Datum\" e.g. \"22/04/2023 15:04\": created_at 95% [%d/%m/%Y %H:%M] — header \"Datum\""
+        ),
         "{text}"
     );
     assert!(
@@ -533,4 +535,84 @@ fn an_implausible_mapping_exits_3_unless_forced() {
     let (o, text) = env.run(&[&args[..], &["--force"]].concat());
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("accepted (--force)"), "{text}");
+}
+
+fn utf16le_with_bom(s: &str) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xFE];
+    for u in s.encode_utf16() {
+        v.extend_from_slice(&u.to_le_bytes());
+    }
+    v
+}
+
+/// Excel's "Unicode Text": UTF-16LE with a BOM, tab-separated, CRLF, Slovak header names.
+#[test]
+fn excel_unicode_text_is_read_and_written_as_utf8() {
+    let env = Env::new();
+    let input = env.path("export.txt");
+    let text = "Číslo objednávky\tKód produktu\tZákazník\tDátum\r\n\
+                1001\tSKU-Č1\tJán\t2024-03-01 10:00:00\r\n\
+                1001\tSKU-Ž2\tJán\t2024-03-01 10:00:00\r\n\
+                1002\tSKU-Č1\tŽofia\t2024-03-02 11:30:00\r\n";
+    std::fs::write(&input, utf16le_with_bom(text)).unwrap();
+    let out = env.path("out.csv");
+    let (o, t) = env.run(&[
+        "normalize",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--columns",
+        "order=Číslo objednávky,identity=Kód produktu,user=Zákazník,created_at=Dátum",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("utf-16le (BOM)"), "{t}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "1001,SKU-Č1,Ján,2024-03-01 10:00:00\n\
+         1001,SKU-Ž2,Ján,2024-03-01 10:00:00\n\
+         1002,SKU-Č1,Žofia,2024-03-02 11:30:00\n"
+    );
+}
+
+/// A Windows-1250 export with `;` and `d.m.Y H:i` local times: detected with no flags but
+/// the shop's zone.
+#[test]
+fn windows_1250_semicolons_and_day_first_dates() {
+    let env = Env::new();
+    let input = env.path("objednavky.csv");
+    let mut text = String::from("Objednávka;Produkt;Zákazník;Dátum\r\n");
+    for (o, day) in [(501, 1), (502, 13), (503, 14)] {
+        for (k, p) in ["/p/čaj", "/p/šálka"].iter().enumerate() {
+            text.push_str(&format!(
+                "{o};{p};zákazník{};{day}.3.2024 1{k}:05\r\n",
+                o % 2
+            ));
+        }
+    }
+    let (bytes, _, _) = encoding_rs::WINDOWS_1250.encode(&text);
+    std::fs::write(&input, &bytes).unwrap();
+    let out = env.path("out.csv");
+    let (o, t) = env.run(&[
+        "normalize",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--time-zone",
+        "Europe/Bratislava",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("(guessed)"), "{t}");
+    let got = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        got.lines().collect::<Vec<_>>(),
+        [
+            "501,/p/čaj,zákazník1,2024-03-01 09:05:00",
+            "501,/p/šálka,zákazník1,2024-03-01 10:05:00",
+            "502,/p/čaj,zákazník0,2024-03-13 09:05:00",
+            "502,/p/šálka,zákazník0,2024-03-13 10:05:00",
+            "503,/p/čaj,zákazník1,2024-03-14 09:05:00",
+            "503,/p/šálka,zákazník1,2024-03-14 10:05:00",
+        ],
+        "{t}"
+    );
 }

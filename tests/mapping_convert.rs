@@ -38,6 +38,7 @@ fn mapping(delim: char, header: bool, fmt: &str, zone: &str) -> Mapping {
         created_at: Some(Source::Column(0)),
         time_format: Some(fmt.to_string()),
         time_zone: Some(zone.to_string()),
+        encoding: None,
     }
 }
 
@@ -193,6 +194,7 @@ fn iso_offsets_epochs_exact() {
         time_format: Some(fmt.into()),
         // the zone must not matter for values with an offset or epochs
         time_zone: Some("America/Los_Angeles".into()),
+        encoding: None,
     };
     for (name, body, fmt, with_ms) in [
         ("iso.csv", &iso, "iso8601", true),
@@ -243,6 +245,7 @@ fn dst_gaps_and_overlaps_follow_the_documented_rule() {
         created_at: Some(Source::Column(0)),
         time_format: Some("%Y-%m-%d %H:%M:%S".into()),
         time_zone: Some("Europe/Bratislava".into()),
+        encoding: None,
     };
     let out = dir.path().join("out.csv");
     let s = convert_path(&input, &m, &Clean::default(), &out, None).unwrap();
@@ -289,6 +292,7 @@ fn messy_mapping() -> Mapping {
         created_at: Some(Source::Column(3)),
         time_format: Some("%d/%m/%Y %H:%M".into()),
         time_zone: Some("UTC".into()),
+        encoding: None,
     }
 }
 
@@ -586,6 +590,7 @@ fn json_lines_convert() {
         created_at: Some(Source::Key("ts".into())),
         time_format: Some("iso8601".into()),
         time_zone: None,
+        encoding: None,
     };
     let side = dir.path().join("bad.csv");
     let clean = Clean {
@@ -665,6 +670,7 @@ fn preview_matches_conversion() {
         created_at: Some(Source::Column(0)),
         time_format: Some("%d/%m/%Y %H:%M".into()),
         time_zone: Some("Europe/Bratislava".into()),
+        encoding: None,
     };
     let p = preview(&sample, &m, 2);
     assert_eq!(p.len(), 2);

@@ -206,11 +206,21 @@ fn bounded_sample_of_a_large_file() {
 }
 
 #[test]
-fn utf16_is_reported() {
-    let d = detect_bytes(b"\xFF\xFEa\0,\0b\0", true, false);
-    assert_eq!(d.encoding, "utf-16le");
-    assert!(!d.fits);
-    assert!(d.notes.iter().any(|n| n.contains("UTF-16")));
+fn utf16_is_reported_and_read() {
+    let d = detect_bytes(
+        b"\xFF\xFE1\0,\0/\0p\0/\x001\0\n\x001\0,\0/\0p\0/\x002\0\n\0",
+        true,
+        false,
+    );
+    assert_eq!(d.encoding, "utf-16le (BOM)");
+    assert!(!d.fits, "it needs converting to UTF-8");
+    assert_eq!(d.mapping.encoding.as_deref(), Some("utf-16le"));
+    assert!(
+        d.notes.iter().any(|n| n.contains("output is UTF-8")),
+        "{:?}",
+        d.notes
+    );
+    assert_eq!(d.sample[1], ["1", "/p/2"]);
 }
 
 #[test]

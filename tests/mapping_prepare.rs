@@ -64,6 +64,7 @@ fn prepare_converts_into_the_data_dir_and_applies_saved_mappings() {
             created_at: Some(Source::Column(0)),
             time_format: Some("%d/%m/%Y %H:%M".into()),
             time_zone: Some("+01:00".into()),
+            encoding: None,
         },
     ));
     ConfigStore::at(&cfg)

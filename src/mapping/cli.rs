@@ -16,6 +16,11 @@ pub struct MappingArgs {
     /// Field delimiter of the input: `,` `;` `tab` (or `\t`) `|`.
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Text encoding of the input: `utf-8`, `utf-16le`, `utf-16be`, `windows-1250`,
+    /// `windows-1252`, `iso-8859-2`… (default: from a BOM, the NUL pattern of UTF-16, or a guess
+    /// for files that aren't UTF-8). The output is always UTF-8.
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
     /// The first row is a header.
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
@@ -69,6 +74,7 @@ impl MappingArgs {
     /// Whether any flag asks for a mapping or cleaning (a tracker alone doesn't).
     pub fn any(&self) -> bool {
         self.delimiter.is_some()
+            || self.encoding.is_some()
             || self.header
             || self.no_header
             || self.columns.is_some()
@@ -273,6 +279,12 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         } else {
             None
         },
+        encoding: args
+            .encoding
+            .as_deref()
+            .map(super::encoding::by_label)
+            .transpose()
+            .map_err(MappingError::Invalid)?,
     };
     let detection = detect_path_with(input, &hints).map_err(|e| MappingError::io(input, e))?;
     let mut mapping = detection.mapping.clone();
@@ -325,6 +337,10 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
     }
     if let Some(d) = &hints.delimiter {
         mapping.delimiter = *d;
+        explicit = true;
+    }
+    if let Some(e) = hints.encoding {
+        mapping.encoding = Some(e.name().to_ascii_lowercase());
         explicit = true;
     }
     if let Some(h) = hints.header {

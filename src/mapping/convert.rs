@@ -761,10 +761,13 @@ impl RunDedupe {
     }
 }
 
+/// The input as UTF-8: the file itself, or the file transcoded from its encoding.
+type Source8 = Box<dyn Read + Send>;
+
 /// Rows of the input, one at a time, as the four mapped fields.
 enum Rows {
     Csv {
-        rdr: csv::Reader<File>,
+        rdr: csv::Reader<Source8>,
         rec: csv::ByteRecord,
         idx: [Option<usize>; 4],
         mapped: [bool; 4],
@@ -772,7 +775,7 @@ enum Rows {
         delimiter: u8,
     },
     Json {
-        rdr: BufReader<File>,
+        rdr: BufReader<Source8>,
         buf: Vec<u8>,
         keys: [Option<String>; 4],
         vals: [Option<Result<String, ()>>; 4],
@@ -813,10 +816,23 @@ fn open_rows(input: &Path, m: &Mapping, strip_bom: bool) -> Result<Opened, Mappi
         n += k;
     }
     let head = &head[..n];
-    let bom = head.starts_with(BOM);
-    let skip = if bom && strip_bom { 3 } else { 0 };
-    file.seek(SeekFrom::Start(skip)).map_err(io)?;
-    let format = detect_format(input, &head[skip as usize..], m);
+    let encoding = match &m.encoding {
+        Some(label) => super::encoding::by_label(label).map_err(MappingError::Invalid)?,
+        None => super::encoding::sniff(head, (n as u64) >= size).encoding,
+    };
+    let (file, head_text, bom, skip): (Source8, Vec<u8>, bool, u64) =
+        if encoding == encoding_rs::UTF_8 {
+            let bom = head.starts_with(BOM);
+            let skip = if bom && strip_bom { 3 } else { 0 };
+            file.seek(SeekFrom::Start(skip)).map_err(io)?;
+            (Box::new(file), head[skip as usize..].to_vec(), bom, skip)
+        } else {
+            // Transcoded to UTF-8 (its BOM dropped); positions count the UTF-8 text.
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            let text = super::encoding::decode(head, encoding).into_bytes();
+            (super::encoding::utf8_reader(file, encoding), text, false, 0)
+        };
+    let format = detect_format(input, &head_text, m);
     let slots = [
         Some(&m.order_id),
         Some(&m.identity),
@@ -1454,6 +1470,7 @@ mod tests {
             created_at: Some(Source::Column(0)),
             time_format: Some("%d/%m/%Y %H:%M".into()),
             time_zone: Some("Europe/Bratislava".into()),
+            encoding: None,
         };
         let p = preview(&sample, &m, 10);
         assert_eq!(p.len(), 3);

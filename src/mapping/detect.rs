@@ -157,9 +157,33 @@ pub fn normalize_name(s: &str) -> String {
     out
 }
 
-/// The role a header name suggests, by synonyms (case- and punctuation-insensitive).
+/// A letter of Central and Western European alphabets without its diacritics (`č` → `c`,
+/// `ß` → `s`), for matching header names written in the shop's language.
+fn fold_letter(c: char) -> char {
+    match c {
+        'á' | 'ä' | 'à' | 'â' | 'ą' | 'ã' | 'å' => 'a',
+        'č' | 'ć' | 'ç' => 'c',
+        'ď' => 'd',
+        'é' | 'ě' | 'ë' | 'è' | 'ê' | 'ę' => 'e',
+        'í' | 'ï' | 'î' | 'ì' => 'i',
+        'ĺ' | 'ľ' | 'ł' => 'l',
+        'ň' | 'ń' | 'ñ' => 'n',
+        'ó' | 'ô' | 'ö' | 'ő' | 'ò' | 'õ' => 'o',
+        'ŕ' | 'ř' => 'r',
+        'š' | 'ś' | 'ß' => 's',
+        'ť' => 't',
+        'ú' | 'ů' | 'ü' | 'ű' | 'ù' | 'û' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ž' | 'ź' | 'ż' => 'z',
+        c => c,
+    }
+}
+
+/// The role a header name suggests, by synonyms (case- and punctuation-insensitive; English,
+/// and the common words of Slovak, Czech, German, Polish, Hungarian, French, Spanish and
+/// Italian exports, diacritics ignored).
 pub fn role_from_name(name: &str) -> Option<Role> {
-    let n = normalize_name(name);
+    let n: String = normalize_name(name).chars().map(fold_letter).collect();
     if n.is_empty() {
         return None;
     }
@@ -220,6 +244,36 @@ pub fn role_from_name(name: &str) -> Option<Role> {
         "discount",
         "tax",
         "vat",
+        // other languages: price, quantity, name, amount, status…
+        "cena",
+        "mnozstvo",
+        "mnozstvi",
+        "pocet",
+        "ks",
+        "nazov",
+        "nazev",
+        "popis",
+        "stav",
+        "suma",
+        "preis",
+        "menge",
+        "anzahl",
+        "bezeichnung",
+        "betrag",
+        "ilosc",
+        "nazwa",
+        "ar",
+        "mennyiseg",
+        "nev",
+        "prix",
+        "quantite",
+        "nom",
+        "precio",
+        "cantidad",
+        "nombre",
+        "prezzo",
+        "quantita",
+        "nome",
     ]) {
         return None;
     }
@@ -232,18 +286,63 @@ pub fn role_from_name(name: &str) -> Option<Role> {
         "datetime",
         "purchased",
         "when",
-    ]) || joined.contains("timestamp")
+        "datum",
+        "cas",
+        "zeit",
+        "fecha",
+        "datumu",
+        "datumy",
+        "idopont",
+    ]) || exact(&["data"])
+        || joined.contains("timestamp")
         || joined.contains("date")
     {
         return Some(Role::CreatedAt);
     }
     if has(&[
-        "customer", "user", "client", "buyer", "email", "member", "account",
+        "customer",
+        "user",
+        "client",
+        "buyer",
+        "email",
+        "member",
+        "account",
+        "zakaznik",
+        "zakaznika",
+        "kunde",
+        "kunden",
+        "kundennummer",
+        "klient",
+        "klienta",
+        "vevo",
+        "cliente",
     ]) {
         return Some(Role::UserId);
     }
     if has(&[
-        "sku", "product", "item", "url", "identity", "ean", "article", "variant", "gtin", "isbn",
+        "sku",
+        "product",
+        "item",
+        "url",
+        "identity",
+        "ean",
+        "article",
+        "variant",
+        "gtin",
+        "isbn",
+        "produkt",
+        "produktu",
+        "tovar",
+        "tovaru",
+        "zbozi",
+        "artikel",
+        "artikelnummer",
+        "towar",
+        "termek",
+        "produit",
+        "producto",
+        "prodotto",
+        "articolo",
     ]) {
         return Some(Role::Identity);
     }
@@ -256,6 +355,19 @@ pub fn role_from_name(name: &str) -> Option<Role> {
         "cart",
         "receipt",
         "txn",
+        "objednavka",
+        "objednavky",
+        "bestellung",
+        "bestellnummer",
+        "auftrag",
+        "zamowienie",
+        "zamowienia",
+        "rendeles",
+        "commande",
+        "pedido",
+        "ordine",
+        "faktura",
+        "doklad",
     ]) {
         return Some(Role::OrderId);
     }
@@ -274,6 +386,8 @@ pub struct Hints {
     pub delimiter: Option<char>,
     /// The first row is (true) / is not (false) a header.
     pub header: Option<bool>,
+    /// Read the file in this encoding (else found from its first bytes).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
 }
 
 /// [`detect_path`] with forced settings.
@@ -406,24 +520,30 @@ pub fn detect_bytes_with(
     json_hint: bool,
     hints: &Hints,
 ) -> Detection {
-    let (encoding, bom, body) = if let Some(b) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        ("utf-8 with BOM", true, b)
-    } else if bytes.starts_with(b"\xFF\xFE") {
-        ("utf-16le", false, bytes)
-    } else if bytes.starts_with(b"\xFE\xFF") {
-        ("utf-16be", false, bytes)
-    } else if std::str::from_utf8(bytes).is_ok()
-        || std::str::from_utf8(bytes).map_err(|e| e.error_len().is_none()) == Err(true)
-    {
-        ("utf-8", false, bytes)
-    } else {
-        ("unknown", false, bytes)
+    let sniffed = match hints.encoding {
+        Some(e) => super::encoding::Sniffed {
+            encoding: e,
+            evidence: "--encoding",
+        },
+        None => super::encoding::sniff(bytes, complete),
     };
-    let mut body = body;
-    if !complete && let Some(p) = memchr::memrchr(b'\n', body) {
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF");
+    let mut body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if !complete
+        && sniffed.is_utf8()
+        && let Some(p) = memchr::memrchr(b'\n', body)
+    {
         body = &body[..=p];
     }
-    let text = String::from_utf8_lossy(body);
+    let text: String = if sniffed.is_utf8() {
+        String::from_utf8_lossy(body).into_owned()
+    } else {
+        let mut t = super::encoding::decode(bytes, sniffed.encoding);
+        if !complete && let Some(p) = t.rfind('\n') {
+            t.truncate(p + 1);
+        }
+        t
+    };
     let lines: Vec<&str> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -435,15 +555,22 @@ pub fn detect_bytes_with(
     } else {
         detect_csv(&lines, hints)
     };
-    d.encoding = encoding.to_string();
     d.bom = bom;
-    if encoding.starts_with("utf-16") {
-        d.notes
-            .push("the file is UTF-16; save it as UTF-8 before importing".to_string());
-        d.fits = false;
-    } else if encoding == "unknown" {
-        d.notes
-            .push("the file is not valid UTF-8 (maybe Windows-1250/1252)".to_string());
+    if sniffed.is_utf8() {
+        d.encoding = if bom { "utf-8 with BOM" } else { "utf-8" }.to_string();
+    } else {
+        d.encoding = sniffed.describe();
+        let name = sniffed.encoding.name().to_ascii_lowercase();
+        d.notes.push(format!(
+            "the file is {}: it is read as such and the output is UTF-8{}",
+            d.encoding,
+            if sniffed.evidence == "guessed" {
+                " (a guess: --encoding sets it)"
+            } else {
+                ""
+            }
+        ));
+        d.mapping.encoding = Some(name);
         d.fits = false;
     }
     d
@@ -1053,6 +1180,7 @@ fn guess_roles(
         created_at: created.map(&key),
         time_format: created.and_then(|i| cols[i].time_format.clone()),
         time_zone: None,
+        encoding: None,
     };
     Guessed {
         columns: cols,

@@ -32,6 +32,10 @@ pub struct Mapping {
     pub time_format: Option<String>,
     /// Zone for timestamps without one: `UTC`, a fixed offset like `+02:00`, or an IANA name.
     pub time_zone: Option<String>,
+    /// Text encoding of the source (`windows-1250`, `utf-16le`, …); `None`: UTF-8 or found
+    /// from the file's first bytes (see [`encoding::sniff`]). The output is always UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 /// A mapping saved for a tracker, applied automatically to files of the same shape.
@@ -46,6 +50,7 @@ pub struct SavedMapping {
 pub mod cli;
 pub mod convert;
 pub mod detect;
+pub mod encoding;
 pub mod saved;
 pub mod split;
 pub mod time;
@@ -141,6 +146,7 @@ impl Mapping {
             created_at: (columns >= 4).then_some(Source::Column(3)),
             time_format: None,
             time_zone: None,
+            encoding: None,
         }
     }
 
@@ -160,6 +166,9 @@ impl Mapping {
                 self.time_format.as_deref().unwrap_or("auto"),
                 self.time_zone.as_deref().unwrap_or("UTC")
             ));
+        }
+        if let Some(e) = &self.encoding {
+            out.push_str(&format!(", read as {e}"));
         }
         out
     }

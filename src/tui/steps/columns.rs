@@ -213,7 +213,17 @@ impl ColumnsView {
             created_at: find(Role::CreatedAt),
             time_format: (!tf.is_empty()).then(|| tf.to_string()),
             time_zone: (!tz.is_empty()).then(|| tz.to_string()),
+            encoding: self.detection.mapping.encoding.clone(),
         })
+    }
+
+    /// The encoding detection settled on, kept when detection runs again with new hints.
+    fn encoding_hint(&self) -> Option<&'static encoding_rs::Encoding> {
+        self.detection
+            .mapping
+            .encoding
+            .as_deref()
+            .and_then(|e| crate::mapping::encoding::by_label(e).ok())
     }
 
     /// Recompute the preview.
@@ -443,12 +453,14 @@ impl ColumnsView {
                 self.redetect(Hints {
                     delimiter: Some(DELIMITERS[i]),
                     header: Some(self.detection.header),
+                    encoding: self.encoding_hint(),
                 });
             }
             KeyCode::Char('H') if self.detection.format == Format::Csv => {
                 self.redetect(Hints {
                     delimiter: Some(self.detection.delimiter),
                     header: Some(!self.detection.header),
+                    encoding: self.encoding_hint(),
                 });
             }
             _ if is_char(key, 'w') => self.clean.trim_ids = !self.clean.trim_ids,
