@@ -31,6 +31,7 @@ fn sample_config() -> Config {
             time_format: Some("%d.%m.%Y %H:%M".into()),
             time_zone: Some("Europe/Bratislava".into()),
             encoding: None,
+            items: None,
         },
     }];
     let mut env = Tracker::new("shop-test", "1292-1", KeySource::Env("LB_KEY".into()));

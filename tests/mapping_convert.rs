@@ -39,6 +39,7 @@ fn mapping(delim: char, header: bool, fmt: &str, zone: &str) -> Mapping {
         time_format: Some(fmt.to_string()),
         time_zone: Some(zone.to_string()),
         encoding: None,
+        items: None,
     }
 }
 
@@ -195,6 +196,7 @@ fn iso_offsets_epochs_exact() {
         // the zone must not matter for values with an offset or epochs
         time_zone: Some("America/Los_Angeles".into()),
         encoding: None,
+        items: None,
     };
     for (name, body, fmt, with_ms) in [
         ("iso.csv", &iso, "iso8601", true),
@@ -246,6 +248,7 @@ fn dst_gaps_and_overlaps_follow_the_documented_rule() {
         time_format: Some("%Y-%m-%d %H:%M:%S".into()),
         time_zone: Some("Europe/Bratislava".into()),
         encoding: None,
+        items: None,
     };
     let out = dir.path().join("out.csv");
     let s = convert_path(&input, &m, &Clean::default(), &out, None).unwrap();
@@ -293,6 +296,7 @@ fn messy_mapping() -> Mapping {
         time_format: Some("%d/%m/%Y %H:%M".into()),
         time_zone: Some("UTC".into()),
         encoding: None,
+        items: None,
     }
 }
 
@@ -591,6 +595,7 @@ fn json_lines_convert() {
         time_format: Some("iso8601".into()),
         time_zone: None,
         encoding: None,
+        items: None,
     };
     let side = dir.path().join("bad.csv");
     let clean = Clean {
@@ -671,6 +676,7 @@ fn preview_matches_conversion() {
         time_format: Some("%d/%m/%Y %H:%M".into()),
         time_zone: Some("Europe/Bratislava".into()),
         encoding: None,
+        items: None,
     };
     let p = preview(&sample, &m, 2);
     assert_eq!(p.len(), 2);

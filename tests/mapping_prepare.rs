@@ -65,6 +65,7 @@ fn prepare_converts_into_the_data_dir_and_applies_saved_mappings() {
             time_format: Some("%d/%m/%Y %H:%M".into()),
             time_zone: Some("+01:00".into()),
             encoding: None,
+            items: None,
         },
     ));
     ConfigStore::at(&cfg)

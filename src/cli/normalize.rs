@@ -240,6 +240,12 @@ pub fn print_summary(s: &ConvertSummary, dry_run: bool) {
     if s.timestamps > 0 {
         println!("timestamps: {} converted to UTC", s.timestamps);
     }
+    if s.carried_down > 0 {
+        println!(
+            "carried:    {} rows took the user id or created_at of their order's first line",
+            s.carried_down
+        );
+    }
     if s.placeholders > 0 {
         println!(
             "placeholders: {} ids like NULL, N/A, -, 0 or guest read as absent (users left \

@@ -21,6 +21,10 @@ pub struct MappingArgs {
     /// for files that aren't UTF-8). The output is always UTF-8.
     #[arg(long, value_name = "NAME")]
     pub encoding: Option<String>,
+    /// JSON: the key path of the array of products in each record (`line_items`), exploded
+    /// into one row per product (default: found from the records).
+    #[arg(long, value_name = "PATH")]
+    pub items: Option<String>,
     /// The first row is a header.
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
@@ -75,6 +79,7 @@ impl MappingArgs {
     pub fn any(&self) -> bool {
         self.delimiter.is_some()
             || self.encoding.is_some()
+            || self.items.is_some()
             || self.header
             || self.no_header
             || self.columns.is_some()
@@ -178,9 +183,23 @@ fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError>
         return Ok(None);
     }
     if d.format == Format::Json {
-        return Ok(Some(Source::Key(
-            v.strip_prefix("key:").unwrap_or(v).to_string(),
-        )));
+        let key = v.strip_prefix("key:").unwrap_or(v);
+        let item_rel = d
+            .mapping
+            .items
+            .as_deref()
+            .map(|i| format!("{i}.{key}"))
+            .filter(|p| d.headers.contains(p));
+        if let Some(p) = item_rel {
+            return Ok(Some(Source::Key(p)));
+        }
+        if !d.headers.is_empty() && !d.headers.iter().any(|h| h == key) {
+            return Err(MappingError::Invalid(format!(
+                "--columns: no key {key:?} in the file's records (keys: {})",
+                d.headers.join(", ")
+            )));
+        }
+        return Ok(Some(Source::Key(key.to_string())));
     }
     if let Some(i) = d.headers.iter().position(|h| h == v).or_else(|| {
         d.headers
@@ -285,6 +304,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
             .map(super::encoding::by_label)
             .transpose()
             .map_err(MappingError::Invalid)?,
+        items: args.items.clone(),
     };
     let detection = detect_path_with(input, &hints).map_err(|e| MappingError::io(input, e))?;
     let mut mapping = detection.mapping.clone();
@@ -337,6 +357,10 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
     }
     if let Some(d) = &hints.delimiter {
         mapping.delimiter = *d;
+        explicit = true;
+    }
+    if let Some(i) = &hints.items {
+        mapping.items = Some(i.clone());
         explicit = true;
     }
     if let Some(e) = hints.encoding {

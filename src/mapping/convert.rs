@@ -84,6 +84,9 @@ pub struct ConvertSummary {
     /// Ids that were placeholders (`NULL`, `N/A`, `-`; for users also `0` and `guest`), read
     /// as absent: user ids left empty, rows without an order id or identity invalid.
     pub placeholders: u64,
+    /// Rows whose empty user id or created_at was carried down from the row before of the same
+    /// order (exports that fill order-level fields on an order's first line only).
+    pub carried_down: u64,
     /// Local times in a daylight-saving gap (read with the offset before the gap).
     pub dst_gaps: u64,
     /// Local times in a daylight-saving overlap (first occurrence taken).
@@ -216,6 +219,9 @@ struct RowConv {
     trimmed_any: bool,
     timestamps: u64,
     placeholders: u64,
+    /// The last row's order id, user id and created_at (as read), for carrying down.
+    last: [Vec<u8>; 3],
+    carried_down: u64,
 }
 
 /// Whether an id is a placeholder for "none" (`NULL`, `null`, `N/A`, `-`, …; for a user id also
@@ -291,6 +297,8 @@ impl RowConv {
             trimmed_any: false,
             timestamps: 0,
             placeholders: 0,
+            last: Default::default(),
+            carried_down: 0,
         })
     }
 
@@ -363,6 +371,29 @@ impl RowConv {
                 *v = b"";
                 self.placeholders += 1;
             }
+        }
+        // Order-level fields given on an order's first line only: the next lines of the same
+        // order (consecutive rows, same order id) take the user id and created_at from it.
+        let carry = !vals[0].is_empty() && vals[0] == self.last[0].as_slice();
+        let (mut carried_user, mut carried_created) = (Vec::new(), Vec::new());
+        if carry && vals[2].trim_ascii().is_empty() && !self.last[1].is_empty() {
+            carried_user = self.last[1].clone();
+        }
+        if carry && vals[3].trim_ascii().is_empty() && !self.last[2].is_empty() {
+            carried_created = self.last[2].clone();
+        }
+        if !carried_user.is_empty() {
+            vals[2] = &carried_user;
+        }
+        if !carried_created.is_empty() {
+            vals[3] = &carried_created;
+        }
+        if !carried_user.is_empty() || !carried_created.is_empty() {
+            self.carried_down += 1;
+        }
+        for (k, slot) in [0usize, 2, 3].into_iter().enumerate() {
+            self.last[k].clear();
+            self.last[k].extend_from_slice(vals[slot]);
         }
         if err.is_none() && vals[0].trim_ascii().is_empty() {
             err = Some(Invalid {
@@ -776,6 +807,12 @@ enum Rows {
     },
     Json {
         rdr: BufReader<Source8>,
+        /// Set when the file is a JSON array rather than JSON lines.
+        array: Option<super::json::ArraySplitter>,
+        /// The array of products to explode in each record.
+        items: Option<String>,
+        /// Rows of the current record not yet returned (exploded items).
+        queue: std::collections::VecDeque<[Option<Result<String, ()>>; 4]>,
         buf: Vec<u8>,
         keys: [Option<String>; 4],
         vals: [Option<Result<String, ()>>; 4],
@@ -932,6 +969,9 @@ fn open_rows(input: &Path, m: &Mapping, strip_bom: bool) -> Result<Opened, Mappi
             Ok(Opened {
                 rows: Rows::Json {
                     rdr: BufReader::with_capacity(IO_BUF, file),
+                    array: super::json::is_array(&head_text).then(super::json::ArraySplitter::new),
+                    items: m.items.clone(),
+                    queue: std::collections::VecDeque::new(),
                     buf: Vec::with_capacity(4096),
                     keys,
                     vals: Default::default(),
@@ -967,6 +1007,9 @@ impl Rows {
             },
             Rows::Json {
                 rdr,
+                array,
+                items,
+                queue,
                 buf,
                 keys,
                 vals,
@@ -974,44 +1017,65 @@ impl Rows {
                 byte,
                 next_byte,
             } => loop {
-                buf.clear();
-                let n = rdr
-                    .read_until(b'\n', buf)
-                    .map_err(|e| MappingError::io(input, e))?;
-                if n == 0 {
-                    return Ok(false);
+                if let Some(v) = queue.pop_front() {
+                    *vals = v;
+                    return Ok(true);
                 }
-                *line += 1;
-                *byte = *next_byte;
-                *next_byte += n as u64;
-                if buf.trim_ascii().is_empty() {
-                    continue;
+                match array {
+                    Some(sp) => {
+                        match sp
+                            .next_record(rdr, buf)
+                            .map_err(|e| MappingError::io(input, e))?
+                        {
+                            Some((l, b)) => {
+                                *line = l;
+                                *byte = b;
+                            }
+                            None => return Ok(false),
+                        }
+                    }
+                    None => {
+                        buf.clear();
+                        let n = rdr
+                            .read_until(b'\n', buf)
+                            .map_err(|e| MappingError::io(input, e))?;
+                        if n == 0 {
+                            return Ok(false);
+                        }
+                        *line += 1;
+                        *byte = *next_byte;
+                        *next_byte += n as u64;
+                        if buf.trim_ascii().is_empty() {
+                            continue;
+                        }
+                    }
                 }
                 let parsed: Result<serde_json::Map<String, serde_json::Value>, _> =
                     serde_json::from_slice(buf);
                 match parsed {
                     Ok(obj) => {
-                        for (k, key) in keys.iter().enumerate() {
-                            vals[k] = key.as_ref().map(|key| match obj.get(key) {
-                                None => Ok(String::new()),
-                                Some(v) => json_text(v).ok_or(()),
-                            });
-                        }
-                        // absent keys for order/identity
-                        for (k, key) in keys.iter().enumerate().take(2) {
-                            if let Some(key) = key
-                                && !obj.contains_key(key)
-                            {
-                                vals[k] = None;
+                        let items = items.as_deref();
+                        for ctx in super::json::rows_of(&obj, items) {
+                            let mut v: [Option<Result<String, ()>>; 4] = Default::default();
+                            for (k, key) in keys.iter().enumerate() {
+                                let Some(key) = key else { continue };
+                                v[k] = match ctx.get(key, items) {
+                                    // absent order id / identity: the row has none
+                                    None if k < 2 => None,
+                                    None => Some(Ok(String::new())),
+                                    Some(x) => Some(json_text(x).ok_or(())),
+                                };
                             }
+                            queue.push_back(v);
                         }
+                        // a record without products gives no row
                     }
                     Err(_) => {
                         *vals = Default::default();
                         vals[0] = Some(Err(()));
+                        return Ok(true);
                     }
                 }
-                return Ok(true);
             },
         }
     }
@@ -1435,6 +1499,7 @@ fn run(
     }
     s.timestamps = conv.timestamps;
     s.placeholders = conv.placeholders;
+    s.carried_down = conv.carried_down;
     s.reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     s.output = out.map(Path::to_path_buf);
     s.invalid_file = if out.is_some() {
@@ -1471,6 +1536,7 @@ mod tests {
             time_format: Some("%d/%m/%Y %H:%M".into()),
             time_zone: Some("Europe/Bratislava".into()),
             encoding: None,
+            items: None,
         };
         let p = preview(&sample, &m, 10);
         assert_eq!(p.len(), 3);

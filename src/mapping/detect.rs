@@ -179,6 +179,33 @@ fn fold_letter(c: char) -> char {
     }
 }
 
+/// Whether a name is one of the exact synonyms (`order_id`, `sku`, `customer_id`, `created_at`)
+/// rather than a name that merely contains a word.
+fn name_is_exact(name: &str) -> bool {
+    let joined: String = normalize_name(name)
+        .chars()
+        .map(fold_letter)
+        .filter(|c| *c != '_')
+        .collect();
+    [
+        "orderid",
+        "sessionid",
+        "invoiceid",
+        "transactionid",
+        "identity",
+        "url",
+        "sku",
+        "productid",
+        "userid",
+        "authuserid",
+        "customerid",
+        "clientid",
+        "createdat",
+        "timestamp",
+    ]
+    .contains(&joined.as_str())
+}
+
 /// The role a header name suggests, by synonyms (case- and punctuation-insensitive; English,
 /// and the common words of Slovak, Czech, German, Polish, Hungarian, French, Spanish and
 /// Italian exports, diacritics ignored).
@@ -388,6 +415,8 @@ pub struct Hints {
     pub header: Option<bool>,
     /// Read the file in this encoding (else found from its first bytes).
     pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// JSON: explode this array of products in each record (else found from the records).
+    pub items: Option<String>,
 }
 
 /// [`detect_path`] with forced settings.
@@ -550,8 +579,25 @@ pub fn detect_bytes_with(
         .take(SAMPLE_LINES)
         .collect();
     let first = lines.first().map(|l| l.trim_start()).unwrap_or("");
-    let mut d = if first.starts_with('{') || (json_hint && first.is_empty()) {
-        detect_json(&lines)
+    let array = super::json::is_array(text.as_bytes());
+    let records;
+    let mut d = if array {
+        // a JSON array (an API dump): its records, however they are laid out on lines
+        records = super::json::array_records(text.as_bytes());
+        let refs: Vec<&str> = records
+            .iter()
+            .map(String::as_str)
+            .take(SAMPLE_LINES)
+            .collect();
+        let mut d = detect_json(&refs, hints.items.as_deref());
+        d.fits = false;
+        d.notes.push(format!(
+            "a JSON array of {} records in the sample: converted to the documented CSV",
+            refs.len()
+        ));
+        d
+    } else if first.starts_with('{') || (json_hint && first.is_empty()) {
+        detect_json(&lines, hints.items.as_deref())
     } else {
         detect_csv(&lines, hints)
     };
@@ -931,9 +977,21 @@ fn guess_roles(
     let mut day_month = DayMonth::NotApplicable;
     let mut notes = Vec::new();
 
-    // 1. header names
+    // 1. header names: exact names (`customer_id`, the last part of a key path) before names
+    // that only contain a word (`billing.email`), each in file order
     if let Some(names) = names {
-        for (i, n) in names.iter().enumerate().take(ncols) {
+        let mut order: Vec<(u8, usize)> = names
+            .iter()
+            .enumerate()
+            .take(ncols)
+            .map(|(i, n)| {
+                let last = n.rsplit('.').next().unwrap_or(n);
+                (u8::from(!(name_is_exact(n) || name_is_exact(last))), i)
+            })
+            .collect();
+        order.sort();
+        for (_, i) in order {
+            let n = &names[i];
             let Some(role) = role_from_name(n) else {
                 continue;
             };
@@ -944,6 +1002,9 @@ fn guess_roles(
             // Contents first: a name is believed only when the values agree with it.
             let why_not = match role {
                 _ if s.nonempty == 0 && role != Role::Other => Some("it is empty in the sample"),
+                Role::OrderId | Role::Identity if s.nonempty * 10 < rows.len() * 9 => {
+                    Some("it is empty on more than a tenth of the rows")
+                }
                 Role::CreatedAt if s.timestamp_at(0.3).is_none() => Some("its values aren't times"),
                 Role::Identity | Role::OrderId | Role::UserId if s.rate(s.ts_fields) >= 0.5 => {
                     Some("its values are times")
@@ -1058,10 +1119,15 @@ fn guess_roles(
         .filter(|i| !taken.values().any(|t| t == i))
         .collect();
     if !taken.contains_key(&Role::OrderId) {
-        // the order column repeats (several products per order) and determines the user
+        // the order column repeats (several products per order) and determines the user; it is
+        // filled on (nearly) every row and has more than one value — a sparse column (an
+        // order-level field given on an order's first line only) or a constant is no order id
         let mut best: Option<(usize, f32)> = None;
         for &i in &free {
             let s = &stats[i];
+            if s.nonempty * 10 < rows.len() * 9 || (rows.len() >= 3 && s.distinct < 2) {
+                continue;
+            }
             let mut score = 0.3 + s.rate(s.adjacent_repeats) * 0.5;
             if let Some(&u) = taken.get(&Role::UserId) {
                 let (det, _) = determines(rows, i, u);
@@ -1181,6 +1247,7 @@ fn guess_roles(
         time_format: created.and_then(|i| cols[i].time_format.clone()),
         time_zone: None,
         encoding: None,
+        items: None,
     };
     Guessed {
         columns: cols,
@@ -1359,7 +1426,148 @@ impl<'de> serde::Deserialize<'de> for Ordered {
     }
 }
 
-fn detect_json(lines: &[&str]) -> Detection {
+/// JSON records with an array of products inside (`line_items`), or nested objects: one row
+/// per product, keys flattened to dotted paths.
+fn detect_nested_json(
+    maps: &[serde_json::Map<String, serde_json::Value>],
+    items: Option<&str>,
+) -> Detection {
+    let mut keys: Vec<String> = Vec::new();
+    let mut flat_rows: Vec<HashMap<String, String>> = Vec::new();
+    for m in maps {
+        for row in super::json::rows_of(m, items) {
+            let flat = super::json::flatten(&row, items);
+            for (k, _) in &flat {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+            flat_rows.push(flat.into_iter().collect());
+        }
+    }
+    let rows: Vec<Vec<String>> = flat_rows
+        .iter()
+        .map(|o| {
+            keys.iter()
+                .map(|k| o.get(k).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    let kk = keys.clone();
+    let g = guess_roles(Some(&keys), &rows, keys.len(), |i| {
+        Source::Key(kk.get(i).cloned().unwrap_or_default())
+    });
+    let mut notes = g.notes;
+    if let Some(i) = items {
+        notes.push(format!(
+            "each record holds its products in {i:?}: one row per product, the record's fields \
+             (order id, customer, date) carried to each"
+        ));
+    }
+    let mut mapping = g.mapping;
+    let mut cols = g.columns;
+    mapping.items = items.map(str::to_string);
+    let filled = |k: &str| {
+        let i = keys.iter().position(|x| x == k);
+        i.is_some_and(|i| rows.iter().all(|r| r.get(i).is_some_and(|v| !v.is_empty())))
+    };
+    let role_of = |cols: &mut Vec<ColumnGuess>, key: &str, role: Role, why: String| {
+        for c in cols.iter_mut() {
+            if c.role == role {
+                c.role = Role::Other;
+                c.confidence = 0.5;
+                c.reason = "not needed".into();
+            }
+        }
+        if let Some(i) = keys.iter().position(|x| x == key) {
+            cols[i].role = role;
+            cols[i].confidence = 0.9;
+            cols[i].reason = why;
+        }
+    };
+    if items.is_some() {
+        // the order is the record: its id, filled on every row, not a key of the items
+        let current = match &mapping.order_id {
+            Source::Key(k) => Some(k.clone()),
+            Source::Column(_) => None,
+        };
+        let record_level = |k: &str| !items.is_some_and(|i| k.starts_with(&format!("{i}.")));
+        if current
+            .as_deref()
+            .is_none_or(|k| !record_level(k) || !filled(k))
+        {
+            let pick = ["order_id", "id", "number", "order_number", "increment_id"]
+                .into_iter()
+                .find(|k| filled(k));
+            if let Some(k) = pick {
+                mapping.order_id = Source::Key(k.to_string());
+                role_of(
+                    &mut cols,
+                    k,
+                    Role::OrderId,
+                    "the record's id: every product of a record is one order".into(),
+                );
+            }
+        }
+    }
+    // a created_at with a UTC twin (`date_created` and `date_created_gmt`): take the UTC one
+    if let Some(Source::Key(k)) = mapping.created_at.clone() {
+        let twin = ["_gmt", "_utc", "Gmt", "Utc", "_GMT", "_UTC"]
+            .iter()
+            .map(|s| format!("{k}{s}"))
+            .find(|t| filled(t));
+        if let Some(t) = twin {
+            mapping.created_at = Some(Source::Key(t.clone()));
+            role_of(
+                &mut cols,
+                &t,
+                Role::CreatedAt,
+                format!("the UTC twin of {k:?}: no time zone needed"),
+            );
+            if let Some(i) = keys.iter().position(|x| *x == t)
+                && let Some(v) = rows.iter().filter_map(|r| r.get(i)).find(|v| !v.is_empty())
+                && let Some(f) = parse_fields(v.as_bytes())
+            {
+                let fmt = f.pattern(DateOrder::Ymd);
+                cols[i].time_format = Some(fmt.clone());
+                mapping.time_format = Some(fmt);
+            }
+        }
+    }
+    let shape = shape_key(Format::Json, ',', keys.len(), &keys);
+    Detection {
+        format: Format::Json,
+        delimiter: ',',
+        header: false,
+        headers: keys,
+        sample: rows.into_iter().take(SAMPLE_ROWS).collect(),
+        columns: cols,
+        mapping,
+        fits: false,
+        day_month: g.day_month,
+        shape,
+        quote: '"',
+        encoding: String::new(),
+        bom: false,
+        notes,
+    }
+}
+
+fn detect_json(lines: &[&str], items: Option<&str>) -> Detection {
+    // Records with an items array or nested objects are flattened; flat ones keep their order.
+    let maps: Vec<serde_json::Map<String, serde_json::Value>> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let items = items
+        .map(str::to_string)
+        .or_else(|| super::json::find_items(&maps));
+    let nested = maps
+        .iter()
+        .any(|m| m.values().any(|v| v.is_object() || v.is_array()));
+    if items.is_some() || nested {
+        return detect_nested_json(&maps, items.as_deref());
+    }
     let mut keys: Vec<String> = Vec::new();
     let mut objs = Vec::new();
     let mut bad = 0;

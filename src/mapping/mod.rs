@@ -36,6 +36,10 @@ pub struct Mapping {
     /// from the file's first bytes (see [`encoding::sniff`]). The output is always UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
+    /// JSON: the key path of an array of products inside each record (`line_items`), exploded
+    /// into one row per product with the record's fields carried to each (see [`json`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<String>,
 }
 
 /// A mapping saved for a tracker, applied automatically to files of the same shape.
@@ -51,6 +55,7 @@ pub mod cli;
 pub mod convert;
 pub mod detect;
 pub mod encoding;
+pub mod json;
 pub mod saved;
 pub mod split;
 pub mod time;
@@ -147,6 +152,7 @@ impl Mapping {
             time_format: None,
             time_zone: None,
             encoding: None,
+            items: None,
         }
     }
 
@@ -169,6 +175,9 @@ impl Mapping {
         }
         if let Some(e) = &self.encoding {
             out.push_str(&format!(", read as {e}"));
+        }
+        if let Some(i) = &self.items {
+            out.push_str(&format!(", one row per item of {i}"));
         }
         out
     }

@@ -214,6 +214,7 @@ impl ColumnsView {
             time_format: (!tf.is_empty()).then(|| tf.to_string()),
             time_zone: (!tz.is_empty()).then(|| tz.to_string()),
             encoding: self.detection.mapping.encoding.clone(),
+            items: self.detection.mapping.items.clone(),
         })
     }
 
@@ -454,6 +455,7 @@ impl ColumnsView {
                     delimiter: Some(DELIMITERS[i]),
                     header: Some(self.detection.header),
                     encoding: self.encoding_hint(),
+                    items: self.detection.mapping.items.clone(),
                 });
             }
             KeyCode::Char('H') if self.detection.format == Format::Csv => {
@@ -461,6 +463,7 @@ impl ColumnsView {
                     delimiter: Some(self.detection.delimiter),
                     header: Some(!self.detection.header),
                     encoding: self.encoding_hint(),
+                    items: self.detection.mapping.items.clone(),
                 });
             }
             _ if is_char(key, 'w') => self.clean.trim_ids = !self.clean.trim_ids,
