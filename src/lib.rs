@@ -9,6 +9,7 @@ pub mod config;
 pub mod generate;
 pub mod mapping;
 pub mod read;
+pub mod report_store;
 pub mod server;
 pub mod tui;
 pub mod upload;

@@ -341,6 +341,7 @@ fn tracker_commands_and_key_never_leaks() {
             status: Some(if i == 0 { 200 } else { 400 }),
             duration_ms: 2100,
             detail: None,
+            report: None,
         };
         assert!(h.append(&e).is_ok());
     }

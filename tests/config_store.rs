@@ -327,6 +327,7 @@ fn entry(minute: u32, tracker_id: &str, sha: &str, outcome: Outcome) -> HistoryE
         },
         duration_ms: 1500,
         detail: None,
+        report: None,
     }
 }
 

@@ -214,6 +214,8 @@ struct Facts {
     rows: Option<u64>,
     orders: Option<u64>,
     summary: String,
+    /// The validation report (saved with the attempt and linked from its history entry).
+    report: Option<Box<validate::Report>>,
 }
 
 fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
@@ -230,6 +232,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
             rows: None,
             orders: None,
             summary: "not validated (--no-validate)".into(),
+            report: None,
         });
     }
     let opts = validate::Options {
@@ -289,6 +292,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
             "{} rows in {} orders, no errors, {warnings} warning kind(s)",
             report.stats.rows, report.stats.orders
         ),
+        report: Some(Box::new(report)),
     })
 }
 
@@ -505,6 +509,7 @@ pub fn run(a: Args) -> ExitCode {
         status: outcome.status(),
         duration_ms: duration.as_millis() as u64,
         detail,
+        report: crate::report_store::save_for_history(&history, facts.report.as_deref()),
     };
     if let Err(e) = history.append(&entry) {
         eprintln!("lbimport: warning: could not record the upload in the history: {e}");

@@ -99,6 +99,9 @@ pub struct HistoryEntry {
     /// A short explanation (server body excerpt, failure reason); bounded when stored.
     #[serde(default)]
     pub detail: Option<String>,
+    /// The validation report saved with this attempt (see `lbimport report`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<PathBuf>,
 }
 
 fn path_lossy<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {

@@ -332,6 +332,8 @@ pub enum Effect {
         sha256: String,
         /// Cancels it.
         cancel: CancellationToken,
+        /// The validation report (saved with the attempt, linked from the history entry).
+        report: Arc<Report>,
     },
     /// Cancel an upload.
     CancelUpload(CancellationToken),
@@ -1181,6 +1183,7 @@ impl App {
             stats: (report.file.bytes, report.stats.rows, report.stats.orders),
             sha256: report.file.sha256.clone(),
             cancel: view.cancel.clone(),
+            report: Arc::new(report.clone()),
         }];
         (view, fx)
     }

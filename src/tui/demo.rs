@@ -115,6 +115,7 @@ fn history() -> Vec<HistoryEntry> {
         status,
         duration_ms: 48_200,
         detail: None,
+        report: None,
     };
     vec![
         e(
@@ -312,7 +313,21 @@ fn report(errors: bool) -> Report {
                 ],
             },
         ],
+        validated_at: None,
+        validated_by: None,
+        file_absolute: None,
+        lbimport_version: None,
     }
+}
+
+/// The newest entry of the demo history.
+pub fn demo_history_entry() -> HistoryEntry {
+    history().remove(0)
+}
+
+/// The demo report (the Validate step's finished run): with errors, or with warnings only.
+pub fn demo_report(errors: bool) -> Report {
+    report(errors)
 }
 
 fn validate_view(errors: bool, done: bool) -> validate::ValidateView {
@@ -534,6 +549,7 @@ fn big_history_entry() -> HistoryEntry {
         status: Some(200),
         duration_ms: 402_118,
         detail: None,
+        report: None,
     }
 }
 

@@ -295,6 +295,7 @@ impl Driver {
                     stats,
                     sha256,
                     cancel,
+                    report,
                 } => {
                     let tx = self.tx.clone();
                     let history = self.history.clone();
@@ -348,6 +349,7 @@ impl Driver {
                             status: outcome.status(),
                             duration_ms: t0.elapsed().as_millis() as u64,
                             detail: services::outcome_detail(&outcome),
+                            report: crate::report_store::save_for_history(&history, Some(&report)),
                         };
                         tracing::info!(
                             tracker = %entry.tracker_name,
