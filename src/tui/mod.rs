@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod demo;
+pub mod report_view;
 pub mod driver;
 pub mod screenshot;
 pub mod services;
@@ -187,7 +188,7 @@ fn draw(terminal: &mut Terminal<CrosstermBackend<Stdout>>, app: &App) -> io::Res
     Ok(())
 }
 
-fn setup_terminal() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+pub(crate) fn setup_terminal() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut out = io::stdout();
