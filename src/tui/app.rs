@@ -421,6 +421,9 @@ pub struct App {
     /// Largest file sent in one upload; larger files are split into parts this size at most
     /// (the service's 1 GiB by default; tests use a few KB).
     pub part_bytes: u64,
+    /// A saved report of the pending file (its file checked unchanged): once a tracker is
+    /// chosen, Confirm follows without validating again.
+    pub reviewed: Option<Arc<Report>>,
     next_run: u64,
 }
 
@@ -451,6 +454,7 @@ impl App {
             convert_run: 0,
             quit: false,
             part_bytes: crate::mapping::split::DEFAULT_PART_BYTES,
+            reviewed: None,
             next_run: 1,
         }
     }
@@ -485,7 +489,7 @@ impl App {
                     sandbox: false,
                 };
                 match file {
-                    Some(f) => self.start_validation(chosen, FileChoice::plain(f)),
+                    Some(f) => self.begin_file(chosen, f),
                     None => {
                         self.go_file(chosen);
                         Vec::new()
@@ -893,7 +897,7 @@ impl App {
 
     fn chosen(&mut self, chosen: Chosen) -> Vec<Effect> {
         match self.pending_file.take() {
-            Some(f) => self.start_validation(chosen, FileChoice::plain(f)),
+            Some(f) => self.begin_file(chosen, f),
             None => {
                 self.go_file(chosen);
                 Vec::new()
@@ -927,6 +931,28 @@ impl App {
             self.file = Some(file::FileView::open(&dir));
         }
         self.step = Step::File { tracker };
+    }
+
+    /// A file given on the command line: validate it, or — when a reviewed saved report of
+    /// it came along — go straight to Confirm.
+    fn begin_file(&mut self, tracker: Chosen, f: PathBuf) -> Vec<Effect> {
+        match self.reviewed.take() {
+            Some(r) => self.start_reviewed(tracker, f, r),
+            None => self.start_validation(tracker, FileChoice::plain(f)),
+        }
+    }
+
+    /// Confirm for `tracker` with a saved report of `f` (checked unchanged by the report
+    /// viewer) instead of a fresh validation; Esc from Confirm shows that report.
+    pub fn start_reviewed(&mut self, tracker: Chosen, f: PathBuf, report: Arc<Report>) -> Vec<Effect> {
+        let run = self.next_run;
+        self.next_run += 1;
+        let mut view = validate::ValidateView::new(run, f.clone(), Arc::new(Progress::new()), None);
+        view.part_limit = self.part_bytes;
+        view.result = Some(Ok(report.clone()));
+        view.message = Some("from a saved report; the file was checked unchanged".to_string());
+        self.validate = Some(view);
+        self.go_confirm(tracker, FileChoice::plain(f), report)
     }
 
     /// Start validating `file` for `tracker`.

@@ -48,6 +48,9 @@ pub struct Options {
     /// Largest file sent in one upload (default: the service's 1 GiB); larger files are
     /// split into parts. For tests and rehearsals.
     pub part_bytes: Option<u64>,
+    /// The saved report of `file` (its file checked unchanged): Confirm follows the tracker
+    /// step without validating again (see `lbimport report`).
+    pub reviewed: Option<std::sync::Arc<crate::validate::Report>>,
 }
 
 /// Render tick: progress polling and clocks.
@@ -124,6 +127,7 @@ async fn event_loop(
     if let Some(n) = opts.part_bytes {
         app.part_bytes = n;
     }
+    app.reviewed = opts.reviewed.clone();
     let mut driver = Driver::new(store, history, data_dir);
     let fx = app.start(opts.tracker.as_deref(), opts.file.clone());
     let mut quit = driver.execute(fx);
