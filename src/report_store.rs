@@ -278,6 +278,15 @@ impl CheckProgress {
         )
     }
 
+    /// Progress as of `done` of `total` bytes (demos and tests).
+    pub fn at(done: u64, total: u64) -> Self {
+        CheckProgress {
+            done: AtomicU64::new(done),
+            total: AtomicU64::new(total),
+            cancel: AtomicBool::new(false),
+        }
+    }
+
     /// Ask the check to stop.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
@@ -441,6 +450,10 @@ pub struct Comparison {
     pub new_file: String,
     /// The older report's file.
     pub old_file: String,
+    /// When the newer report was made, when recorded.
+    pub new_validated_at: Option<DateTime<Utc>>,
+    /// When the older report was made, when recorded.
+    pub old_validated_at: Option<DateTime<Utc>>,
     /// Verdicts (new, old).
     pub verdict: (Verdict, Verdict),
     /// The counters, by name: rows, orders, multi_item_orders, pairs, products, users.
@@ -514,6 +527,8 @@ pub fn compare(new: &Report, old: &Report) -> Comparison {
     Comparison {
         new_file: new.file.path.clone(),
         old_file: old.file.path.clone(),
+        new_validated_at: new.validated_at,
+        old_validated_at: old.validated_at,
         verdict: (new.verdict, old.verdict),
         counters,
         first_purchase: (
@@ -549,8 +564,8 @@ impl Comparison {
             .map(|(c, v)| (c.as_str().to_string(), ch(v)))
             .collect();
         serde_json::json!({
-            "new": self.new_file,
-            "old": self.old_file,
+            "new": {"file": self.new_file, "validated_at": self.new_validated_at},
+            "old": {"file": self.old_file, "validated_at": self.old_validated_at},
             "verdict": {"old": self.verdict.1, "new": self.verdict.0},
             "counters": counters,
             "date_range": {
@@ -623,8 +638,22 @@ impl Comparison {
     pub fn render_text(&self) -> String {
         use std::fmt::Write as _;
         let mut o = String::new();
-        let _ = writeln!(o, "Comparing {} (new)", self.new_file);
-        let _ = writeln!(o, "     with {} (old)", self.old_file);
+        let at = |a: &Option<DateTime<Utc>>| {
+            a.map(|a| format!(", validated {}", a.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            o,
+            "Comparing {} (new{})",
+            self.new_file,
+            at(&self.new_validated_at)
+        );
+        let _ = writeln!(
+            o,
+            "     with {} (old{})",
+            self.old_file,
+            at(&self.old_validated_at)
+        );
         let _ = writeln!(o);
         let _ = writeln!(o, "{:<24} {:>22} {:>22}   change", "", "old", "new");
         for [a, b, c, d] in self.rows() {

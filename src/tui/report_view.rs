@@ -561,7 +561,10 @@ impl ReportViewer {
                 (Some(o), Screen::View | Screen::Compare) => Line::styled(
                     format!(
                         " report {}",
-                        ui::short_path(&o.loaded.path.display().to_string(), 100)
+                        ui::short_path(
+                            &o.loaded.path.display().to_string(),
+                            (status.width as usize).saturating_sub(9)
+                        )
                     ),
                     t.muted,
                 ),
@@ -637,12 +640,10 @@ impl ReportViewer {
                     }
                     None => ("unreadable", t.error, "–".into(), "–".into()),
                 };
-                let file = if x.file.is_empty() {
-                    x.path.display().to_string()
-                } else {
-                    x.file.clone()
+                let mut name = match &x.problem {
+                    Some(p) => format!("{} — {}", file_name(&x.path), ui::sanitize(p, 80)),
+                    None => file_name(std::path::Path::new(&x.file)),
                 };
-                let mut name = ui::short_path(&ui::sanitize(&file, 300), 60);
                 if let Some(u) = &x.upload {
                     name = format!("{name}  [{}]", ui::sanitize(u, 40));
                 }
@@ -782,33 +783,44 @@ impl ReportViewer {
             Constraint::Length(4),
         ])
         .areas(area);
-        let w = area.width.saturating_sub(12) as usize;
+        let w = area.width.saturating_sub(40) as usize;
+        let side = |label: &'static str, file: &str, at: &Option<chrono::DateTime<chrono::Utc>>, report: &std::path::Path| {
+            Line::from(vec![
+                Span::styled(label, t.muted),
+                Span::styled(ui::short_path(&ui::sanitize(file, 300), w), t.text),
+                Span::styled(
+                    match at {
+                        Some(at) => format!("  validated {}", at.format("%Y-%m-%d %H:%M")),
+                        None => format!("  {}", file_name(report)),
+                    },
+                    t.muted,
+                ),
+            ])
+        };
         frame.render_widget(
             Paragraph::new(vec![
-                Line::from(vec![
-                    Span::styled("new  ", t.muted),
-                    Span::styled(ui::short_path(&ui::sanitize(&c.cmp.new_file, 300), w), t.text),
-                ]),
-                Line::from(vec![
-                    Span::styled("old  ", t.muted),
-                    Span::styled(ui::short_path(&ui::sanitize(&c.cmp.old_file, 300), w), t.text),
-                ]),
+                side("new  ", &c.cmp.new_file, &c.cmp.new_validated_at, &o.loaded.path),
+                side("old  ", &c.cmp.old_file, &c.cmp.old_validated_at, &c.old_path),
             ])
-            .block(ui::block(
-                t,
-                format!(
-                    "{} against {}",
-                    file_name(&o.loaded.path),
-                    file_name(&c.old_path)
-                ),
-            )),
+            .block(ui::block(t, "Comparing two saved reports")),
             head,
         );
-        let rows: Vec<Row> = c
-            .cmp
-            .rows()
+        let all = c.cmp.rows();
+        let fits = (table_area.height as usize).saturating_sub(3).max(1);
+        let scroll = c.scroll.min(all.len().saturating_sub(fits));
+        let title = if all.len() > fits {
+            format!(
+                "Side by side — rows {}–{} of {}, ↑↓ scrolls",
+                scroll + 1,
+                (scroll + fits).min(all.len()),
+                all.len()
+            )
+        } else {
+            "Side by side".to_string()
+        };
+        let rows: Vec<Row> = all
             .into_iter()
-            .skip(c.scroll)
+            .skip(scroll)
             .map(|[a, b, n, d]| {
                 let st = if d == "=" {
                     t.muted
@@ -830,14 +842,14 @@ impl ReportViewer {
         let table = Table::new(
             rows,
             [
-                Constraint::Length(22),
-                Constraint::Length(20),
-                Constraint::Length(20),
+                Constraint::Length(18),
+                Constraint::Length(19),
+                Constraint::Length(19),
                 Constraint::Fill(1),
             ],
         )
         .header(Row::new(["", "old", "new", "change"]).style(t.muted))
-        .block(ui::block(t, "Side by side"));
+        .block(ui::block(t, title));
         frame.render_widget(table, table_area);
         let list = |v: &[String]| {
             if v.is_empty() {
@@ -957,6 +969,120 @@ pub fn run(mut viewer: ReportViewer, initial: Action) -> anyhow::Result<Outcome>
     })();
     super::restore_terminal();
     result
+}
+
+/// Render a viewer into a buffer of `width`×`height` (snapshots, screenshots).
+pub fn render(v: &ReportViewer, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let Ok(mut term) = ratatui::Terminal::new(backend);
+    let _ = term.draw(|f| v.draw(f));
+    term.backend().buffer().clone()
+}
+
+/// Deterministic viewer states from the demo data (no disk, clock or thread): the list, the
+/// list filtered, a report whose file is unchanged, one still being checked, one whose file
+/// changed after `c`, an issue's examples, and a comparison.
+pub fn demo_states(theme: &Theme) -> Vec<(&'static str, ReportViewer)> {
+    use chrono::TimeZone;
+    let at = |d: u32, h: u32| chrono::Utc.with_ymd_and_hms(2026, 11, d, h, 5, 0).single();
+    let mut oct = crate::tui::demo::demo_report(false);
+    oct.validated_at = at(2, 9);
+    oct.validated_by = Some("ana@shop-export-01".into());
+    oct.lbimport_version = Some("0.1.0".into());
+    oct.stats.top_products = ["/p/coffee-beans-1kg", "/p/descaler", "/p/milk-frother"]
+        .iter()
+        .map(|p| crate::validate::TopProduct {
+            identity: (*p).into(),
+            rows: 1,
+        })
+        .collect();
+    let mut sep = oct.clone();
+    sep.file.path = "/home/demo/exports/orders-2026-09.csv".into();
+    sep.validated_at = at(1, 8);
+    sep.stats.rows = 1_190_004;
+    sep.stats.orders = 398_551;
+    sep.stats.multi_item_orders = 229_001;
+    sep.stats.pairs = 1_360_410;
+    sep.stats.products = 18_002;
+    sep.stats.users = 95_870;
+    sep.stats.first_purchase = Some("2026-09-01 00:02:13".into());
+    sep.stats.last_purchase = Some("2026-09-30 23:58:40".into());
+    sep.issues.retain(|i| i.code != crate::validate::Code::FutureTimestamp);
+    sep.stats.top_products[2].identity = "/p/grinder-pro".into();
+    let dir = "/home/demo/.local/share/lbimport/reports";
+    let loaded = |r: &Report, name: &str| Loaded {
+        report: r.clone(),
+        path: PathBuf::from(format!("{dir}/{name}")),
+        unknown: Vec::new(),
+    };
+    let listed = |r: &Report, name: &str, upload: Option<&str>| Listed {
+        path: PathBuf::from(format!("{dir}/{name}")),
+        when: r.validated_at,
+        file: r.file.path.clone(),
+        summary: Some((r.verdict, r.stats.rows, r.stats.orders)),
+        problem: None,
+        upload: upload.map(str::to_string),
+    };
+    let items = vec![
+        listed(
+            &oct,
+            "orders-2026-10-20261102-090500.report.json",
+            Some("accepted to shop-prod"),
+        ),
+        listed(&sep, "orders-2026-09-20261101-080500.report.json", None),
+        Listed {
+            path: PathBuf::from(format!("{dir}/notes.json")),
+            when: at(1, 7),
+            file: String::new(),
+            summary: None,
+            problem: Some("it is not a JSON object".into()),
+            upload: None,
+        },
+    ];
+    let mut out = Vec::new();
+    let list = ReportViewer::with_list(theme.clone(), items.clone());
+    out.push(("report-list", list.clone()));
+    let mut filtered = list.clone();
+    if let Some(l) = &mut filtered.listing {
+        l.filter.value = "2026-09".into();
+        l.filtering = true;
+    }
+    out.push(("report-list-filter", filtered));
+    let mut view = list.clone();
+    view.open(loaded(&oct, "orders-2026-10-20261102-090500.report.json"));
+    let unchanged = |v: &mut ReportViewer, c: Check| {
+        if let Some(o) = &mut v.opened {
+            o.check = c;
+        }
+    };
+    let mut ok = view.clone();
+    unchanged(&mut ok, Check::Done(FileCheck::Unchanged));
+    out.push(("report-view", ok.clone()));
+    let mut checking = view.clone();
+    unchanged(
+        &mut checking,
+        Check::Running(Arc::new(CheckProgress::at(17_000_000, oct.file.bytes))),
+    );
+    out.push(("report-view-checking", checking));
+    let mut changed = view.clone();
+    unchanged(
+        &mut changed,
+        Check::Done(FileCheck::Resized {
+            was: oct.file.bytes,
+            now: oct.file.bytes + 4_096,
+        }),
+    );
+    changed.try_continue();
+    out.push(("report-view-changed", changed));
+    let mut drill = ok.clone();
+    if let Some(o) = &mut drill.opened {
+        o.body.drill = true;
+    }
+    out.push(("report-drill", drill));
+    let mut cmp = ok;
+    cmp.compare_with(loaded(&sep, "orders-2026-09-20261101-080500.report.json"));
+    out.push(("report-compare", cmp));
+    out
 }
 
 #[cfg(test)]
