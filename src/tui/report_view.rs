@@ -942,8 +942,12 @@ pub fn run(mut viewer: ReportViewer, initial: Action) -> anyhow::Result<Outcome>
         }
     };
     start(initial, &viewer);
+    let stop = stop_on_signals();
     let result = (|| -> anyhow::Result<Outcome> {
         loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(Outcome::Quit);
+            }
             while let Ok((p, r)) = rx.try_recv() {
                 viewer.check_done(&p, r);
             }
@@ -1083,6 +1087,38 @@ pub fn demo_states(theme: &Theme) -> Vec<(&'static str, ReportViewer)> {
     cmp.compare_with(loaded(&sep, "orders-2026-09-20261101-080500.report.json"));
     out.push(("report-compare", cmp));
     out
+}
+
+/// A flag set on SIGTERM or SIGHUP (a small thread waits for them), so the loop can restore
+/// the terminal before leaving.
+fn stop_on_signals() -> Arc<std::sync::atomic::AtomicBool> {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let f2 = flag.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build();
+    if let Ok(rt) = rt {
+        // register before the first frame, so an early signal is not lost
+        let sigs = rt.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            Some((
+                signal(SignalKind::terminate()).ok()?,
+                signal(SignalKind::hangup()).ok()?,
+            ))
+        });
+        if let Some((mut term, mut hup)) = sigs {
+            std::thread::spawn(move || {
+                rt.block_on(async {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = hup.recv() => {}
+                    }
+                });
+                f2.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+    }
+    flag
 }
 
 #[cfg(test)]
