@@ -252,3 +252,44 @@ async fn a_reviewed_report_goes_to_confirm_without_validating_and_the_upload_lin
     assert_eq!(saved.report.stats, report.stats);
     assert_eq!(saved.report.validated_at, report.validated_at);
 }
+
+#[test]
+fn enter_in_the_wizard_history_opens_the_entrys_report() {
+    use crossterm::event::KeyCode;
+    let mut h = common::Harness::new(lbimport::config::Config::default());
+    let path = h.write("oct.csv", OCT);
+    let report = lbimport::validate::validate_path(
+        &path,
+        &lbimport::validate::Options::default(),
+        None,
+    )
+    .expect("validate");
+    let saved = lbimport::report_store::save(&h.data.join("reports"), &report).expect("save");
+    let mut with = lbimport::tui::demo::demo_history_entry();
+    with.report = Some(saved);
+    let mut without = with.clone();
+    without.report = None;
+    h.app.history = vec![with, without];
+    h.press(common::ch('h'));
+    h.press(common::key(KeyCode::Enter));
+    assert!(h.app.report_viewer.is_some());
+    let s = common::screen(&h.app);
+    assert!(s.contains("Saved report"), "{s}");
+    assert!(s.contains("rows         6"), "{s}");
+    assert!(s.contains("not checked (shown from the upload history)"), "{s}");
+    // `c` explains instead of uploading; Esc goes back to the history
+    h.press(common::ch('c'));
+    let s = common::screen(&h.app);
+    assert!(s.contains("cannot continue: this report is shown from the history"), "{s}");
+    h.press(common::key(KeyCode::Esc));
+    assert!(h.app.report_viewer.is_none());
+    assert!(common::screen(&h.app).contains("Upload history (2)"));
+    // the second entry has no report: a notice says so
+    h.press(common::key(KeyCode::Down));
+    h.press(common::key(KeyCode::Enter));
+    assert!(h.app.report_viewer.is_none());
+    assert_eq!(
+        h.app.notice.as_deref(),
+        Some("this upload has no saved report (older lbimport, or sent with --no-validate)")
+    );
+}

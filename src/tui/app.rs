@@ -424,6 +424,8 @@ pub struct App {
     /// A saved report of the pending file (its file checked unchanged): once a tracker is
     /// chosen, Confirm follows without validating again.
     pub reviewed: Option<Arc<Report>>,
+    /// A saved report opened from the history (`h`, Enter), shown over the step.
+    pub report_viewer: Option<Box<crate::tui::report_view::ReportViewer>>,
     next_run: u64,
 }
 
@@ -455,6 +457,7 @@ impl App {
             quit: false,
             part_bytes: crate::mapping::split::DEFAULT_PART_BYTES,
             reviewed: None,
+            report_viewer: None,
             next_run: 1,
         }
     }
@@ -600,6 +603,12 @@ impl App {
         {
             return self.quit_now();
         }
+        if let Some(v) = &mut self.report_viewer {
+            if matches!(v.on_key(&k), crate::tui::report_view::Action::Quit) {
+                self.report_viewer = None;
+            }
+            return Vec::new();
+        }
         if let Some(ov) = self.overlay.clone() {
             match ov {
                 Overlay::Quit(_) => {
@@ -622,9 +631,8 @@ impl App {
                         let max = self.history.len().saturating_sub(1);
                         self.overlay = Some(Overlay::History((scroll + 1).min(max)));
                     }
-                    KeyCode::Esc | KeyCode::Char('h') | KeyCode::Char('q') | KeyCode::Enter => {
-                        self.overlay = None
-                    }
+                    KeyCode::Enter => self.open_history_report(scroll),
+                    KeyCode::Esc | KeyCode::Char('h') | KeyCode::Char('q') => self.overlay = None,
                     _ => {}
                 },
             }
@@ -931,6 +939,32 @@ impl App {
             self.file = Some(file::FileView::open(&dir));
         }
         self.step = Step::File { tracker };
+    }
+
+    /// Enter in the history: open the selected entry's saved report over the step.
+    fn open_history_report(&mut self, sel: usize) {
+        let Some(e) = self.history.get(sel) else {
+            return;
+        };
+        let Some(path) = e.report.clone() else {
+            self.notice = Some(
+                "this upload has no saved report (older lbimport, or sent with --no-validate)"
+                    .to_string(),
+            );
+            self.overlay = None;
+            return;
+        };
+        match crate::report_store::load(&path) {
+            Ok(l) => {
+                self.report_viewer = Some(Box::new(
+                    crate::tui::report_view::ReportViewer::embedded(self.theme.clone(), l),
+                ))
+            }
+            Err(e) => {
+                self.notice = Some(e.to_string());
+                self.overlay = None;
+            }
+        }
     }
 
     /// A file given on the command line: validate it, or — when a reviewed saved report of
@@ -1497,6 +1531,9 @@ impl App {
 
     /// Key bindings of the current step (they feed the hint bar and the help overlay).
     pub fn keys(&self) -> Vec<KeyHint> {
+        if let Some(v) = &self.report_viewer {
+            return v.keys();
+        }
         match &self.step {
             Step::Tracker => self.tracker.keys(),
             Step::File { .. } => self.file.as_ref().map(|f| f.keys()).unwrap_or_default(),
@@ -1570,6 +1607,10 @@ impl App {
                 ],
                 56,
             ),
+        }
+        if let Some(v) = &self.report_viewer {
+            frame.render_widget(Clear, body);
+            v.draw_in(frame, body);
         }
     }
 
@@ -1752,7 +1793,7 @@ impl App {
         if self.history.is_empty() {
             lines.push(Line::styled("no uploads yet", t.muted));
         }
-        for e in self.history.iter().skip(scroll) {
+        for (i, e) in self.history.iter().enumerate().skip(scroll) {
             let style = match e.outcome {
                 crate::config::Outcome::Accepted => t.ok,
                 crate::config::Outcome::Rejected | crate::config::Outcome::Failed => t.error,
@@ -1779,13 +1820,19 @@ impl App {
                 ),
                 Span::styled(format!("{:>9} ", ui::bytes(e.bytes)), t.muted),
                 Span::styled(ui::sanitize(&name, 40), t.text),
+                Span::styled(if e.report.is_some() { "  report" } else { "" }, t.muted),
             ]));
+            if i == scroll
+                && let Some(l) = lines.last_mut()
+            {
+                *l = std::mem::take(l).style(ui::selected(t));
+            }
         }
         frame.render_widget(
             Paragraph::new(lines).block(ui::block(
                 t,
                 format!(
-                    "Upload history ({}) — ↑↓ scroll, Esc closes",
+                    "Upload history ({}) — ↑↓ select, Enter opens its report, Esc closes",
                     self.history.len()
                 ),
             )),

@@ -799,7 +799,20 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     out.push(("help", help));
     let mut hist = a.clone();
     hist.overlay = Some(Overlay::History(0));
-    out.push(("history", hist));
+    out.push(("history", hist.clone()));
+    // Enter in the history: the entry's saved report, read-only over the step
+    let mut hist_report = hist;
+    hist_report.report_viewer = Some(Box::new(super::report_view::ReportViewer::embedded(
+        theme.clone(),
+        crate::report_store::Loaded {
+            report: report(false),
+            path: PathBuf::from(
+                "/home/demo/.local/share/lbimport/reports/orders-2026-10-20261120-141200.report.json",
+            ),
+            unknown: Vec::new(),
+        },
+    )));
+    out.push(("history-report", hist_report));
     let mut quit = at_validate(theme, false, true);
     quit.overlay = Some(Overlay::Quit(
         "the validated file has not been uploaded".into(),

@@ -172,6 +172,18 @@ impl ReportViewer {
         (v, a)
     }
 
+    /// A viewer on one report inside the wizard (from the upload history): read-only, no file
+    /// check, `c` explains how to upload from it.
+    pub fn embedded(theme: Theme, loaded: Loaded) -> Self {
+        let mut v = ReportViewer {
+            listing: None,
+            can_continue: false,
+            ..ReportViewer::with_list(theme, Vec::new())
+        };
+        v.open(loaded);
+        v
+    }
+
     /// Show `loaded`; returns the file check to start (none when continuing is off).
     pub fn open(&mut self, loaded: Loaded) -> Action {
         let report = Arc::new(loaded.report.clone());
@@ -292,15 +304,23 @@ impl ReportViewer {
                     ),
                     hint("Tab", "samples", "Switch between the issues and the sample orders"),
                     hint("←→", "page", "Previous / next sampled order"),
-                    hint("d", "compare", "Compare this report against another saved report"),
-                    if self.listing.is_some() {
-                        hint("Esc", "list", "Back to the list of saved reports")
-                    } else {
-                        hint("Esc", "quit", "Leave the viewer")
-                    },
-                    hint("?", "help", "Show all keys"),
-                    hint("q", "quit", "Leave the viewer"),
                 ]);
+                if self.listing.is_some() {
+                    v.push(hint(
+                        "d",
+                        "compare",
+                        "Compare this report against another saved report",
+                    ));
+                    v.push(hint("Esc", "list", "Back to the list of saved reports"));
+                } else if self.can_continue {
+                    v.push(hint("Esc", "quit", "Leave the viewer"));
+                } else {
+                    v.push(hint("Esc", "back", "Back to the upload history"));
+                }
+                v.push(hint("?", "help", "Show all keys"));
+                if self.can_continue {
+                    v.push(hint("q", "quit", "Leave the viewer"));
+                }
                 v
             }
             Screen::Compare => vec![
@@ -756,7 +776,10 @@ impl ReportViewer {
     fn draw_view(&self, frame: &mut Frame, area: Rect) {
         let t = &self.theme;
         let Some(o) = &self.opened else { return };
-        let header = self.header_lines();
+        let mut header = self.header_lines();
+        if !self.can_continue && let Some(m) = &self.message {
+            header.push(Line::styled(ui::sanitize(m, 300), t.warning));
+        }
         let [head, body] = Layout::vertical([
             Constraint::Length(header.len() as u16 + 2),
             Constraint::Min(8),
