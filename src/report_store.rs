@@ -185,7 +185,10 @@ pub fn save(dir: &Path, report: &Report) -> Result<PathBuf, String> {
 
 /// Save the report of an upload attempt in `reports/` beside `history` (for the entry's
 /// `report` link). Failures are logged, never fatal: the attempt is recorded without a link.
-pub fn save_for_history(history: &crate::config::History, report: Option<&Report>) -> Option<PathBuf> {
+pub fn save_for_history(
+    history: &crate::config::History,
+    report: Option<&Report>,
+) -> Option<PathBuf> {
     let dir = history.path().parent()?.join(REPORTS_DIR);
     match save(&dir, report?) {
         Ok(p) => Some(p),
@@ -608,12 +611,7 @@ impl Comparison {
         ]];
         for name in COUNTERS {
             if let Some(c) = self.counters.get(name) {
-                v.push([
-                    name.replace('_', "-"),
-                    n(c.old),
-                    n(c.new),
-                    delta(c),
-                ]);
+                v.push([name.replace('_', "-"), n(c.old), n(c.new), delta(c)]);
             }
         }
         let d = |s: &Option<String>| s.clone().unwrap_or_else(|| "–".to_string());
@@ -686,7 +684,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -767,10 +765,7 @@ mod tests {
         std::fs::write(&f, b"1,/p/a\n1,/p/c\n").unwrap();
         assert_eq!(check_file(&r, &p), FileCheck::Modified);
         std::fs::write(&f, b"1,/p/a\n").unwrap();
-        assert_eq!(
-            check_file(&r, &p),
-            FileCheck::Resized { was: 14, now: 7 }
-        );
+        assert_eq!(check_file(&r, &p), FileCheck::Resized { was: 14, now: 7 });
         std::fs::remove_file(&f).unwrap();
         assert_eq!(check_file(&r, &p), FileCheck::Missing(f.clone()));
         assert!(FileCheck::Modified.refusal().unwrap().contains("changed"));
@@ -820,7 +815,11 @@ mod tests {
         let mut b = sample();
         b.validated_at = Some(at(5));
         b.stats.rows = 20;
-        std::fs::write(reports.join("a.report.json"), serde_json::to_vec(&a).unwrap()).unwrap();
+        std::fs::write(
+            reports.join("a.report.json"),
+            serde_json::to_vec(&a).unwrap(),
+        )
+        .unwrap();
         std::fs::write(reports.join("junk.json"), b"not json").unwrap();
         let elsewhere = d.path().join("b.report.json");
         std::fs::write(&elsewhere, serde_json::to_vec(&b).unwrap()).unwrap();

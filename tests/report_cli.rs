@@ -40,7 +40,12 @@ fn validated(dir: &Path, name: &str, body: &str) -> PathBuf {
     let report = dir.join(format!("{name}.report.json"));
     let o = run(
         dir,
-        &["validate", name, "--report-out", report.to_str().expect("utf-8")],
+        &[
+            "validate",
+            name,
+            "--report-out",
+            report.to_str().expect("utf-8"),
+        ],
     );
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}", err(&o));
     report
@@ -54,7 +59,11 @@ fn text_is_the_text_report_of_validate() {
     let o = run(d.path(), &["report", r.to_str().expect("utf-8"), "--text"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(out(&o), out(&v));
-    assert!(out(&o).contains("Rows              6 (6 valid, 0 invalid)"), "{}", out(&o));
+    assert!(
+        out(&o).contains("Rows              6 (6 valid, 0 invalid)"),
+        "{}",
+        out(&o)
+    );
 }
 
 #[test]
@@ -75,7 +84,10 @@ fn against_json_gives_the_differences() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let c = &v["counters"];
-    assert_eq!((c["rows"]["old"].as_u64(), c["rows"]["new"].as_u64()), (Some(3), Some(6)));
+    assert_eq!(
+        (c["rows"]["old"].as_u64(), c["rows"]["new"].as_u64()),
+        (Some(3), Some(6))
+    );
     assert_eq!(c["rows"]["delta"], 3);
     assert_eq!(c["rows"]["percent"], 100.0);
     // the zoned row is invalid, so SEP's valid rows name 1 order with 2 items… and order 2 is gone
@@ -101,11 +113,19 @@ fn against_json_gives_the_differences() {
         .collect();
     appearing.sort_unstable();
     assert_eq!(appearing, ["/p/b", "/p/c", "/p/d", "/p/e"]);
-    assert_eq!(v["top_products"]["disappearing"], serde_json::json!(["/p/x"]));
+    assert_eq!(
+        v["top_products"]["disappearing"],
+        serde_json::json!(["/p/x"])
+    );
     // without --json (not a terminal): the same comparison as text
     let t = run(
         d.path(),
-        &["report", new.to_str().expect("utf-8"), "--against", old.to_str().expect("utf-8")],
+        &[
+            "report",
+            new.to_str().expect("utf-8"),
+            "--against",
+            old.to_str().expect("utf-8"),
+        ],
     );
     assert!(out(&t).contains("+3 (+100.0%)"), "{}", out(&t));
 }
@@ -143,7 +163,8 @@ fn a_report_from_a_newer_version_opens_and_names_the_unknown_fields() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(out(&o).contains("Orders            3"), "{}", out(&o));
     assert!(
-        err(&o).contains("was made by a newer lbimport; ignored fields: catalog_match, stats.revenue"),
+        err(&o)
+            .contains("was made by a newer lbimport; ignored fields: catalog_match, stats.revenue"),
         "{}",
         err(&o)
     );
@@ -154,11 +175,20 @@ fn validate_records_when_and_where_and_list_shows_it() {
     let d = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(d.path().join("data/reports")).expect("mkdir");
     std::fs::write(d.path().join("oct.csv"), OCT).expect("write");
-    let o = run(d.path(), &["validate", "oct.csv", "--report-out", "data/reports/oct.json"]);
+    let o = run(
+        d.path(),
+        &[
+            "validate",
+            "oct.csv",
+            "--report-out",
+            "data/reports/oct.json",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.path().join("data/reports/oct.json")).expect("read"))
-            .expect("json");
+    let v: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(d.path().join("data/reports/oct.json")).expect("read"),
+    )
+    .expect("json");
     assert!(v["validated_at"].is_string());
     let abs = std::fs::canonicalize(d.path().join("oct.csv")).expect("abs");
     assert_eq!(v["file_absolute"], abs.display().to_string());
@@ -193,13 +223,20 @@ fn a_cli_upload_saves_its_report_and_links_it_from_the_history() {
     let d = tempfile::tempdir().expect("tmp");
     let (_rt, srv) = sandbox_tracker(d.path());
     std::fs::write(d.path().join("oct.csv"), OCT).expect("write");
-    let o = run(d.path(), &["upload", "oct.csv", "--tracker", "shop", "--yes"]);
+    let o = run(
+        d.path(),
+        &["upload", "oct.csv", "--tracker", "shop", "--yes"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
     assert_eq!(srv.uploads(), 1);
     let h = History::at(d.path().join("data")).list().expect("history");
     assert_eq!(h.len(), 1);
     let link = h[0].report.clone().expect("report link");
-    assert!(link.starts_with(d.path().join("data/reports")), "{}", link.display());
+    assert!(
+        link.starts_with(d.path().join("data/reports")),
+        "{}",
+        link.display()
+    );
     let r = lbimport::report_store::load(&link).expect("load");
     assert_eq!(r.report.file.sha256, h[0].sha256);
     assert_eq!(r.report.stats.rows, 6);
@@ -218,12 +255,9 @@ fn a_cli_upload_saves_its_report_and_links_it_from_the_history() {
 async fn a_reviewed_report_goes_to_confirm_without_validating_and_the_upload_links_it() {
     let mut h = common::Harness::new(lbimport::config::Config::default());
     let path = h.write("oct.csv", OCT);
-    let mut report = lbimport::validate::validate_path(
-        &path,
-        &lbimport::validate::Options::default(),
-        None,
-    )
-    .expect("validate");
+    let mut report =
+        lbimport::validate::validate_path(&path, &lbimport::validate::Options::default(), None)
+            .expect("validate");
     lbimport::report_store::stamp(&mut report);
     assert_eq!(
         lbimport::report_store::check_file(&report, &Default::default()),
@@ -236,7 +270,10 @@ async fn a_reviewed_report_goes_to_confirm_without_validating_and_the_upload_lin
         .await;
     // no validation ran: the Validate view holds the saved report itself
     let v = h.app.validate.as_ref().expect("view");
-    assert_eq!(v.report().map(|r| r.validated_at), Some(report.validated_at));
+    assert_eq!(
+        v.report().map(|r| r.validated_at),
+        Some(report.validated_at)
+    );
     h.pump_until("the clock check", |a| {
         a.confirm.as_ref().is_some_and(|c| c.skew.is_some())
     })
@@ -258,12 +295,9 @@ fn enter_in_the_wizard_history_opens_the_entrys_report() {
     use crossterm::event::KeyCode;
     let mut h = common::Harness::new(lbimport::config::Config::default());
     let path = h.write("oct.csv", OCT);
-    let report = lbimport::validate::validate_path(
-        &path,
-        &lbimport::validate::Options::default(),
-        None,
-    )
-    .expect("validate");
+    let report =
+        lbimport::validate::validate_path(&path, &lbimport::validate::Options::default(), None)
+            .expect("validate");
     let saved = lbimport::report_store::save(&h.data.join("reports"), &report).expect("save");
     let mut with = lbimport::tui::demo::demo_history_entry();
     with.report = Some(saved);
@@ -276,11 +310,17 @@ fn enter_in_the_wizard_history_opens_the_entrys_report() {
     let s = common::screen(&h.app);
     assert!(s.contains("Saved report"), "{s}");
     assert!(s.contains("rows         6"), "{s}");
-    assert!(s.contains("not checked (shown from the upload history)"), "{s}");
+    assert!(
+        s.contains("not checked (shown from the upload history)"),
+        "{s}"
+    );
     // `c` explains instead of uploading; Esc goes back to the history
     h.press(common::ch('c'));
     let s = common::screen(&h.app);
-    assert!(s.contains("cannot continue: this report is shown from the history"), "{s}");
+    assert!(
+        s.contains("cannot continue: this report is shown from the history"),
+        "{s}"
+    );
     h.press(common::key(KeyCode::Esc));
     assert!(h.app.report_viewer.is_none());
     assert!(common::screen(&h.app).contains("Upload history (2)"));

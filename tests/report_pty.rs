@@ -101,14 +101,21 @@ impl Session {
                 std::thread::sleep(Duration::from_millis(200));
                 return st;
             }
-            assert!(Instant::now() < deadline, "did not exit:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "did not exit:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     fn assert_restored(&self) {
         let p = self.parser.lock().expect("parser");
-        assert!(!p.screen().alternate_screen(), "still on the alternate screen");
+        assert!(
+            !p.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
         assert!(!p.screen().hide_cursor(), "cursor still hidden");
     }
 }
@@ -138,10 +145,20 @@ fn prepared() -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(&files).expect("mkdir");
     std::fs::write(files.join("orders.csv"), orders()).expect("write");
     let o = lbimport(tmp.path())
-        .args(["validate", "orders.csv", "--report-out", "orders.report.json"])
+        .args([
+            "validate",
+            "orders.csv",
+            "--report-out",
+            "orders.report.json",
+        ])
         .output()
         .expect("validate");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     (tmp, files.join("orders.report.json"))
 }
 
@@ -180,10 +197,15 @@ fn a_changed_file_refuses_to_continue_and_says_why() {
     s.send("c");
     let screen = s.wait_for("cannot continue");
     assert!(
-        screen.contains("cannot continue: the file changed since it was validated (same size, different sha256)"),
+        screen.contains(
+            "cannot continue: the file changed since it was validated (same size, different sha256)"
+        ),
         "{screen}"
     );
-    assert!(screen.contains("[Report]"), "still in the viewer:\n{screen}");
+    assert!(
+        screen.contains("[Report]"),
+        "still in the viewer:\n{screen}"
+    );
     s.send("q");
     assert!(s.wait_exit().success());
     s.assert_restored();

@@ -32,8 +32,14 @@ fn the_screens_say_what_matters() {
         demo::text(&report_view::render(v, 120, 40))
     };
     let view = screen("report-view");
-    assert!(view.contains("validated 2026-11-02 09:05 UTC by ana@shop-export-01"), "{view}");
-    assert!(view.contains("✔ unchanged (same size and sha256) — c continues to Confirm"), "{view}");
+    assert!(
+        view.contains("validated 2026-11-02 09:05 UTC by ana@shop-export-01"),
+        "{view}"
+    );
+    assert!(
+        view.contains("✔ unchanged (same size and sha256) — c continues to Confirm"),
+        "{view}"
+    );
     assert!(view.contains("duplicate_row"), "{view}");
     let changed = screen("report-view-changed");
     assert!(
@@ -41,7 +47,10 @@ fn the_screens_say_what_matters() {
         "{changed}"
     );
     let checking = screen("report-view-checking");
-    assert!(checking.contains("checking size and sha256… 40% (17.0 MB of 41.9 MB)"), "{checking}");
+    assert!(
+        checking.contains("checking size and sha256… 40% (17.0 MB of 41.9 MB)"),
+        "{checking}"
+    );
     let cmp = screen("report-compare");
     // 1,204,331 − 1,190,004 = 14,327 rows more; 14,327 / 1,190,004 = 1.2 %
     assert!(cmp.contains("+14,327 (+1.2%)"), "{cmp}");

@@ -978,7 +978,12 @@ impl App {
 
     /// Confirm for `tracker` with a saved report of `f` (checked unchanged by the report
     /// viewer) instead of a fresh validation; Esc from Confirm shows that report.
-    pub fn start_reviewed(&mut self, tracker: Chosen, f: PathBuf, report: Arc<Report>) -> Vec<Effect> {
+    pub fn start_reviewed(
+        &mut self,
+        tracker: Chosen,
+        f: PathBuf,
+        report: Arc<Report>,
+    ) -> Vec<Effect> {
         let run = self.next_run;
         self.next_run += 1;
         let mut view = validate::ValidateView::new(run, f.clone(), Arc::new(Progress::new()), None);

@@ -6,8 +6,8 @@
 
 pub mod app;
 pub mod demo;
-pub mod report_view;
 pub mod driver;
+pub mod report_view;
 pub mod screenshot;
 pub mod services;
 pub mod steps;

@@ -285,7 +285,11 @@ impl ReportViewer {
             }
             Screen::View => {
                 if self.opened.as_ref().is_some_and(|o| o.body.drill) {
-                    return self.opened.as_ref().map(|o| o.body.keys()).unwrap_or_default();
+                    return self
+                        .opened
+                        .as_ref()
+                        .map(|o| o.body.keys())
+                        .unwrap_or_default();
                 }
                 let mut v = Vec::new();
                 if self.can_continue {
@@ -302,7 +306,11 @@ impl ReportViewer {
                         "examples",
                         "Show where the issue occurs (line, byte, text)",
                     ),
-                    hint("Tab", "samples", "Switch between the issues and the sample orders"),
+                    hint(
+                        "Tab",
+                        "samples",
+                        "Switch between the issues and the sample orders",
+                    ),
                     hint("←→", "page", "Previous / next sampled order"),
                 ]);
                 if self.listing.is_some() {
@@ -341,8 +349,10 @@ impl ReportViewer {
             self.help = false;
             return Action::None;
         }
-        let typing = self.screen == Screen::List && self.listing.as_ref().is_some_and(|l| l.filtering);
-        let drilling = self.screen == Screen::View && self.opened.as_ref().is_some_and(|o| o.body.drill);
+        let typing =
+            self.screen == Screen::List && self.listing.as_ref().is_some_and(|l| l.filtering);
+        let drilling =
+            self.screen == Screen::View && self.opened.as_ref().is_some_and(|o| o.body.drill);
         if !typing && !drilling {
             if is_char(key, 'q') {
                 return self.quit();
@@ -352,7 +362,11 @@ impl ReportViewer {
                 return Action::None;
             }
         }
-        if key.code == KeyCode::Char('c') && key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) {
+        if key.code == KeyCode::Char('c')
+            && key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL)
+        {
             return self.quit();
         }
         self.message = None;
@@ -413,7 +427,11 @@ impl ReportViewer {
             KeyCode::Esc if !l.filter.value.is_empty() => l.filter.value.clear(),
             KeyCode::Esc => return self.quit(),
             KeyCode::Enter => {
-                let Some(item) = l.visible().get(l.sel.min(n.saturating_sub(1))).map(|x| (*x).clone()) else {
+                let Some(item) = l
+                    .visible()
+                    .get(l.sel.min(n.saturating_sub(1)))
+                    .map(|x| (*x).clone())
+                else {
                     self.message = Some("no saved report to open".to_string());
                     return Action::None;
                 };
@@ -496,7 +514,10 @@ impl ReportViewer {
         };
         let report = &o.loaded.report;
         let refusal = if !self.can_continue {
-            Some("this report is shown from the history — start `lbimport report` on it to upload".to_string())
+            Some(
+                "this report is shown from the history — start `lbimport report` on it to upload"
+                    .to_string(),
+            )
         } else if report.has_errors() {
             Some(format!(
                 "{} — fix the file and validate it again",
@@ -714,10 +735,7 @@ impl ReportViewer {
         let sha: String = r.file.sha256.chars().take(12).collect();
         lines.push(Line::from(vec![
             label("file"),
-            Span::styled(
-                ui::short_path(&ui::sanitize(&r.file.path, 300), 60),
-                t.text,
-            ),
+            Span::styled(ui::short_path(&ui::sanitize(&r.file.path, 300), 60), t.text),
             Span::styled(
                 format!(
                     " · {} {} · sha256 {sha}…",
@@ -746,7 +764,7 @@ impl ReportViewer {
             Check::Running(p) => {
                 let (done, total) = p.get();
                 let total = total.max(r.file.bytes);
-                let pct = if total == 0 { 0 } else { done * 100 / total };
+                let pct = (done * 100).checked_div(total).unwrap_or(0);
                 Span::styled(
                     format!(
                         "checking size and sha256… {pct}% ({} of {})",
@@ -764,10 +782,9 @@ impl ReportViewer {
                 },
                 t.ok,
             ),
-            Check::Done(c) => Span::styled(
-                format!("✘ {}", c.refusal().unwrap_or_default()),
-                t.error,
-            ),
+            Check::Done(c) => {
+                Span::styled(format!("✘ {}", c.refusal().unwrap_or_default()), t.error)
+            }
         };
         lines.push(Line::from(vec![label("now"), check]));
         lines
@@ -777,7 +794,9 @@ impl ReportViewer {
         let t = &self.theme;
         let Some(o) = &self.opened else { return };
         let mut header = self.header_lines();
-        if !self.can_continue && let Some(m) = &self.message {
+        if !self.can_continue
+            && let Some(m) = &self.message
+        {
             header.push(Line::styled(ui::sanitize(m, 300), t.warning));
         }
         let [head, body] = Layout::vertical([
@@ -807,7 +826,10 @@ impl ReportViewer {
         ])
         .areas(area);
         let w = area.width.saturating_sub(40) as usize;
-        let side = |label: &'static str, file: &str, at: &Option<chrono::DateTime<chrono::Utc>>, report: &std::path::Path| {
+        let side = |label: &'static str,
+                    file: &str,
+                    at: &Option<chrono::DateTime<chrono::Utc>>,
+                    report: &std::path::Path| {
             Line::from(vec![
                 Span::styled(label, t.muted),
                 Span::styled(ui::short_path(&ui::sanitize(file, 300), w), t.text),
@@ -822,8 +844,18 @@ impl ReportViewer {
         };
         frame.render_widget(
             Paragraph::new(vec![
-                side("new  ", &c.cmp.new_file, &c.cmp.new_validated_at, &o.loaded.path),
-                side("old  ", &c.cmp.old_file, &c.cmp.old_validated_at, &c.old_path),
+                side(
+                    "new  ",
+                    &c.cmp.new_file,
+                    &c.cmp.new_validated_at,
+                    &o.loaded.path,
+                ),
+                side(
+                    "old  ",
+                    &c.cmp.old_file,
+                    &c.cmp.old_validated_at,
+                    &c.old_path,
+                ),
             ])
             .block(ui::block(t, "Comparing two saved reports")),
             head,
@@ -1034,7 +1066,8 @@ pub fn demo_states(theme: &Theme) -> Vec<(&'static str, ReportViewer)> {
     sep.stats.users = 95_870;
     sep.stats.first_purchase = Some("2026-09-01 00:02:13".into());
     sep.stats.last_purchase = Some("2026-09-30 23:58:40".into());
-    sep.issues.retain(|i| i.code != crate::validate::Code::FutureTimestamp);
+    sep.issues
+        .retain(|i| i.code != crate::validate::Code::FutureTimestamp);
     sep.stats.top_products[2].identity = "/p/grinder-pro".into();
     let dir = "/home/demo/.local/share/lbimport/reports";
     let loaded = |r: &Report, name: &str| Loaded {
@@ -1166,7 +1199,12 @@ mod tests {
         let (mut v, a) = ReportViewer::with_report(Theme::default(), loaded());
         assert!(matches!(a, Action::StartCheck { .. }));
         assert!(matches!(v.on_key(&key(KeyCode::Char('c'))), Action::None));
-        assert!(v.message.as_deref().unwrap_or("").contains("still checking"));
+        assert!(
+            v.message
+                .as_deref()
+                .unwrap_or("")
+                .contains("still checking")
+        );
         v.check_done(
             std::path::Path::new("/r/a.report.json"),
             FileCheck::Resized { was: 10, now: 12 },
@@ -1174,7 +1212,9 @@ mod tests {
         assert!(matches!(v.on_key(&key(KeyCode::Char('c'))), Action::None));
         assert_eq!(
             v.message.as_deref(),
-            Some("cannot continue: the file changed since it was validated (12 bytes now, 10 then) — validate it again")
+            Some(
+                "cannot continue: the file changed since it was validated (12 bytes now, 10 then) — validate it again"
+            )
         );
     }
 
@@ -1182,8 +1222,14 @@ mod tests {
     fn continue_goes_on_when_unchanged_and_stale_checks_are_ignored() {
         let (mut v, _) = ReportViewer::with_report(Theme::default(), loaded());
         v.check_done(std::path::Path::new("/r/other.json"), FileCheck::Modified);
-        assert!(matches!(v.opened.as_ref().unwrap().check, Check::Running(_)));
-        v.check_done(std::path::Path::new("/r/a.report.json"), FileCheck::Unchanged);
+        assert!(matches!(
+            v.opened.as_ref().unwrap().check,
+            Check::Running(_)
+        ));
+        v.check_done(
+            std::path::Path::new("/r/a.report.json"),
+            FileCheck::Unchanged,
+        );
         match v.on_key(&key(KeyCode::Char('c'))) {
             Action::Continue { file, report } => {
                 assert_eq!(file, PathBuf::from("/home/demo/exports/orders-2026-10.csv"));
@@ -1198,11 +1244,16 @@ mod tests {
         let mut l = loaded();
         l.report = crate::tui::demo::demo_report(true);
         let (mut v, _) = ReportViewer::with_report(Theme::default(), l);
-        v.check_done(std::path::Path::new("/r/a.report.json"), FileCheck::Unchanged);
+        v.check_done(
+            std::path::Path::new("/r/a.report.json"),
+            FileCheck::Unchanged,
+        );
         assert!(matches!(v.on_key(&key(KeyCode::Char('c'))), Action::None));
         assert_eq!(
             v.message.as_deref(),
-            Some("cannot continue: 1206 errors — the service would reject the whole file — fix the file and validate it again")
+            Some(
+                "cannot continue: 1206 errors — the service would reject the whole file — fix the file and validate it again"
+            )
         );
     }
 
