@@ -333,3 +333,29 @@ fn enter_in_the_wizard_history_opens_the_entrys_report() {
         Some("this upload has no saved report (older lbimport, or sent with --no-validate)")
     );
 }
+
+#[test]
+fn check_exits_0_when_unchanged_and_1_with_the_reason_when_not() {
+    let d = tempfile::tempdir().expect("tmp");
+    let r = validated(d.path(), "oct.csv", OCT);
+    let r = r.to_str().expect("utf-8");
+    let o = run(d.path(), &["report", r, "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let abs = std::fs::canonicalize(d.path().join("oct.csv")).expect("abs");
+    assert!(out(&o).starts_with(&format!("unchanged: {} ({} bytes, sha256 ", abs.display(), OCT.len())), "{}", out(&o));
+    std::fs::write(d.path().join("oct.csv"), format!("{OCT}4,/p/z,u4,2026-10-04 10:00:00\n")).expect("write");
+    let o = run(d.path(), &["report", r, "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        err(&o),
+        format!(
+            "lbimport: report: the file changed since it was validated ({} bytes now, {} then) — validate it again\n",
+            OCT.len() + "4,/p/z,u4,2026-10-04 10:00:00\n".len(),
+            OCT.len()
+        )
+    );
+    std::fs::remove_file(d.path().join("oct.csv")).expect("rm");
+    let o = run(d.path(), &["report", r, "--check"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("no longer exists"), "{}", err(&o));
+}

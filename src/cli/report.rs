@@ -25,6 +25,10 @@ pub struct Args {
     /// instead of opening the viewer.
     #[arg(long)]
     pub text: bool,
+    /// Only check whether the validated file is still the same bytes (size and sha256): exit 0
+    /// when unchanged, 1 when it changed, is gone or cannot be read (the reason on stderr).
+    #[arg(long, conflicts_with_all = ["against", "json", "text"], requires = "report")]
+    pub check: bool,
     /// The tracker to continue to (skips the wizard's tracker step when the report goes on
     /// to an upload).
     #[arg(long, value_name = "NAME")]
@@ -43,6 +47,9 @@ pub fn run(a: Args) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
+    if a.check {
+        return check(&new);
+    }
     let old = match &a.against {
         Some(p) => match open(p) {
             Ok(l) => Some(l),
@@ -81,6 +88,26 @@ pub fn run(a: Args) -> ExitCode {
         });
     }
     finish(viewer, first, &a)
+}
+
+fn check(l: &Loaded) -> ExitCode {
+    let file = report_store::file_location(&l.report);
+    let r = report_store::check_file(&l.report, &report_store::CheckProgress::default());
+    match r.refusal() {
+        None => {
+            out(&format!(
+                "unchanged: {} ({} bytes, sha256 {})\n",
+                file.display(),
+                l.report.file.bytes,
+                l.report.file.sha256
+            ));
+            ExitCode::from(super::EXIT_OK)
+        }
+        Some(why) => {
+            eprintln!("lbimport: report: {why}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn list(a: &Args) -> ExitCode {
