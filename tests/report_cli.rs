@@ -342,8 +342,20 @@ fn check_exits_0_when_unchanged_and_1_with_the_reason_when_not() {
     let o = run(d.path(), &["report", r, "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let abs = std::fs::canonicalize(d.path().join("oct.csv")).expect("abs");
-    assert!(out(&o).starts_with(&format!("unchanged: {} ({} bytes, sha256 ", abs.display(), OCT.len())), "{}", out(&o));
-    std::fs::write(d.path().join("oct.csv"), format!("{OCT}4,/p/z,u4,2026-10-04 10:00:00\n")).expect("write");
+    assert!(
+        out(&o).starts_with(&format!(
+            "unchanged: {} ({} bytes, sha256 ",
+            abs.display(),
+            OCT.len()
+        )),
+        "{}",
+        out(&o)
+    );
+    std::fs::write(
+        d.path().join("oct.csv"),
+        format!("{OCT}4,/p/z,u4,2026-10-04 10:00:00\n"),
+    )
+    .expect("write");
     let o = run(d.path(), &["report", r, "--check"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(

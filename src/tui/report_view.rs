@@ -213,12 +213,7 @@ impl ReportViewer {
         {
             p.cancel();
         }
-        self.message = (!loaded.unknown.is_empty()).then(|| {
-            format!(
-                "made by a newer lbimport — ignored: {}",
-                loaded.unknown.join(", ")
-            )
-        });
+        self.message = None;
         self.opened = Some(Opened {
             loaded,
             body,
@@ -787,6 +782,18 @@ impl ReportViewer {
             }
         };
         lines.push(Line::from(vec![label("now"), check]));
+        if !o.loaded.unknown.is_empty() {
+            lines.push(Line::from(vec![
+                label("note"),
+                Span::styled(
+                    format!(
+                        "made by a newer lbimport; fields not shown: {}",
+                        ui::sanitize(&o.loaded.unknown.join(", "), 200)
+                    ),
+                    t.warning,
+                ),
+            ]));
+        }
         lines
     }
 
@@ -1006,7 +1013,16 @@ pub fn run(mut viewer: ReportViewer, initial: Action) -> anyhow::Result<Outcome>
             while let Ok((p, r)) = rx.try_recv() {
                 viewer.check_done(&p, r);
             }
+            // one frame per synchronized update, as in the wizard (no tearing)
+            crossterm::queue!(
+                terminal.backend_mut(),
+                crossterm::terminal::BeginSynchronizedUpdate
+            )?;
             terminal.draw(|f| viewer.draw(f))?;
+            crossterm::execute!(
+                terminal.backend_mut(),
+                crossterm::terminal::EndSynchronizedUpdate
+            )?;
             if !event::poll(Duration::from_millis(100))? {
                 continue;
             }
@@ -1305,6 +1321,21 @@ mod tests {
         v.on_key(&key(KeyCode::Esc));
         assert_eq!(v.screen, Screen::View);
         assert!(matches!(v.on_key(&key(KeyCode::Char('q'))), Action::Quit));
+    }
+
+    #[test]
+    fn unknown_fields_stay_in_the_header() {
+        let mut l = loaded();
+        l.unknown = vec!["catalog_match".into(), "stats.revenue".into()];
+        let (mut v, _) = ReportViewer::with_report(Theme::default(), l);
+        v.on_key(&key(KeyCode::Down));
+        let text = crate::tui::demo::text(&render(&v, 120, 40));
+        assert!(
+            text.contains(
+                "note  made by a newer lbimport; fields not shown: catalog_match, stats.revenue"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
