@@ -233,3 +233,25 @@ fn an_unchanged_file_continues_to_confirm_and_uploads_to_the_sandbox() {
     assert_eq!(h.len(), 1);
     assert!(h[0].report.as_ref().is_some_and(|p| p.exists()));
 }
+
+#[test]
+fn the_list_filters_opens_a_report_and_goes_back() {
+    let (tmp, report) = prepared();
+    let reports = tmp.path().join("data/reports");
+    std::fs::create_dir_all(&reports).expect("mkdir");
+    std::fs::copy(&report, reports.join("orders.report.json")).expect("copy");
+    std::fs::write(reports.join("other.report.json"), "not a report").expect("write");
+    let mut s = Session::start(tmp.path(), &["report"]);
+    let screen = s.wait_for("Saved reports (2 of 2)");
+    assert!(screen.contains("unreadable"), "{screen}");
+    s.send("/orders");
+    s.send("\r");
+    s.wait_for("Saved reports (1 of 2)");
+    s.send("\r");
+    s.wait_for("unchanged (same size and sha256)");
+    s.send("\x1b");
+    s.wait_for("Saved reports (1 of 2)");
+    s.send("q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+}
