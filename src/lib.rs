@@ -10,6 +10,7 @@ pub mod generate;
 pub mod mapping;
 pub mod pipeline;
 pub mod read;
+pub mod report_store;
 pub mod server;
 pub mod spec;
 pub mod tui;

@@ -339,6 +339,7 @@ fn tracker_commands_and_key_never_leaks() {
             detail: None,
             attempt: None,
             pid: None,
+            report: None,
         };
         assert!(h.append(&e).is_ok());
     }

@@ -338,6 +338,7 @@ fn entry(minute: u32, tracker_id: &str, sha: &str, outcome: Outcome) -> HistoryE
         detail: None,
         attempt: None,
         pid: None,
+        report: None,
     }
 }
 

@@ -2,6 +2,8 @@
 //!
 //! - `screenshots/default-<step>.svg`: every wizard step at 100×30 in the default theme,
 //!   drawn by `tui::demo::screens` with its deterministic demo data;
+//! - `screenshots/default-report-view.svg`, `default-report-compare.svg`: the saved-report
+//!   viewer (`lbimport report`) at 100×30;
 //! - `screenshots/light-validate.svg`: the validate step in the light theme;
 //! - `screenshots/theme-<name>.svg`: a specimen of every built-in theme's styles.
 //!
@@ -37,6 +39,8 @@ const STEPS: [&str; 9] = [
     "result-accepted",
     "result-rejected",
 ];
+/// Screens of the saved-report viewer (`lbimport report`), in the default theme.
+const REPORT_SCREENS: [&str; 2] = ["report-view", "report-compare"];
 /// Steps also shown in the light theme.
 const LIGHT_STEPS: [&str; 1] = ["validate"];
 
@@ -129,6 +133,15 @@ fn images() -> Vec<(String, String)> {
             "screen {name} has the wrong size"
         );
         out.push((format!("default-{name}"), buffer_to_svg(buf, &default)));
+    }
+    let viewer = lbimport::tui::report_view::demo_states(&default);
+    for name in REPORT_SCREENS {
+        let (_, v) = viewer
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("report_view::demo_states draws no \"{name}\" screen"));
+        let buf = lbimport::tui::report_view::render(v, WIDTH, HEIGHT);
+        out.push((format!("default-{name}"), buffer_to_svg(&buf, &default)));
     }
     let light = theme("light");
     for (name, buf) in demo::screens(&light, WIDTH, HEIGHT) {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod generate;
 pub mod history;
 pub mod normalize;
+pub mod report;
 pub mod serve;
 pub mod tracker;
 pub mod upload;
@@ -38,6 +39,8 @@ pub enum Command {
     Tracker(tracker::Command),
     /// List past uploads, newest first.
     History(history::Args),
+    /// Review saved validation reports: open one, list them, compare two.
+    Report(report::Args),
     /// Run the sandbox import endpoint locally.
     Serve(serve::Args),
     /// Write a deterministic, realistic purchases file (for benchmarks and demos).
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
         Some(Command::Normalize(a)) => normalize::run(a),
         Some(Command::Tracker(c)) => tracker::run(c),
         Some(Command::History(a)) => history::run(a),
+        Some(Command::Report(a)) => report::run(a),
         Some(Command::Serve(a)) => serve::run(a),
         Some(Command::Generate(a)) => generate::run(a),
         Some(Command::Wizard(a)) => wizard::run(a),

@@ -195,6 +195,8 @@ struct Facts {
     rows: Option<u64>,
     orders: Option<u64>,
     summary: String,
+    /// The validation report (saved with the attempt and linked from its history entry).
+    report: Option<Box<validate::Report>>,
 }
 
 fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
@@ -211,6 +213,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
             rows: None,
             orders: None,
             summary: "not validated (--no-validate)".into(),
+            report: None,
         });
     }
     let opts = validate::Options {
@@ -270,6 +273,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
             "{} rows in {} orders, no errors, {warnings} warning kind(s)",
             report.stats.rows, report.stats.orders
         ),
+        report: Some(Box::new(report)),
     })
 }
 
@@ -541,6 +545,7 @@ pub fn run(a: Args) -> ExitCode {
         format: facts.format,
         rows: facts.rows,
         orders: facts.orders,
+        report: crate::report_store::save_for_history(&history, facts.report.as_deref()),
     };
     // Lock the tracker, check the history again under the lock, and record the attempt
     // before the first byte leaves: a killed process leaves a "sending" record that later
@@ -743,6 +748,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             format: f.format,
             rows: f.rows,
             orders: f.orders,
+            report: crate::report_store::save_for_history(&history, f.report.as_deref()),
         };
         let attempt = match Attempt::begin(&history, facts_h, a.allow_duplicate, || {
             eprintln!(

@@ -88,7 +88,10 @@ pub fn run(args: Args) -> ExitCode {
     let mut reports = Vec::with_capacity(paths.len());
     for path in &paths {
         match validate::validate_path(path, &opts, None) {
-            Ok(r) => reports.push(r),
+            Ok(mut r) => {
+                crate::report_store::stamp(&mut r);
+                reports.push(r)
+            }
             Err(e) => return super::fail_usage(format!("validate: {e}")),
         }
     }

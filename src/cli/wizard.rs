@@ -47,6 +47,7 @@ pub fn run(args: Args) -> ExitCode {
         tracker: args.tracker,
         theme: args.theme,
         part_bytes: args.part_bytes,
+        reviewed: None,
     };
     match crate::tui::run(opts) {
         Ok(ended) => ExitCode::from(ended.exit_code()),

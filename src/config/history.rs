@@ -113,6 +113,9 @@ pub struct HistoryEntry {
     /// A short explanation (server body excerpt, failure reason); bounded when stored.
     #[serde(default)]
     pub detail: Option<String>,
+    /// The validation report saved with this attempt (see `lbimport report`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<PathBuf>,
     /// Id shared by the `sending` line of an attempt and the line recording its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<String>,

@@ -22,6 +22,12 @@ pub use paths::{CONFIG_DIR_ENV, DATA_DIR_ENV, config_dir, data_dir};
 pub use secret::PrivateKey;
 pub use store::{CONFIG_FILE, ConfigStore, Loaded, create_private_dir, create_private_file};
 
+/// Replace `path` with `bytes` atomically (temp file in the same directory, mode 0600, fsync,
+/// rename): how every piece of stored state is written.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    store::write_atomic(path, bytes)
+}
+
 /// The documented production endpoint base.
 pub const DEFAULT_BASE_URL: &str = "https://live.luigisbox.com";
 

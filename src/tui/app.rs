@@ -334,6 +334,8 @@ pub enum Effect {
         cancel: CancellationToken,
         /// The user chose to send bytes the history has as sent already.
         allow_duplicate: bool,
+        /// The validation report (saved with the attempt, linked from the history entry).
+        report: Arc<Report>,
     },
     /// Cancel an upload.
     CancelUpload(CancellationToken),
@@ -421,6 +423,11 @@ pub struct App {
     /// Largest file sent in one upload; larger files are split into parts this size at most
     /// (the service's 1 GiB by default; tests use a few KB).
     pub part_bytes: u64,
+    /// A saved report of the pending file (its file checked unchanged): once a tracker is
+    /// chosen, Confirm follows without validating again.
+    pub reviewed: Option<Arc<Report>>,
+    /// A saved report opened from the history (`h`, Enter), shown over the step.
+    pub report_viewer: Option<Box<crate::tui::report_view::ReportViewer>>,
     next_run: u64,
 }
 
@@ -451,6 +458,8 @@ impl App {
             convert_run: 0,
             quit: false,
             part_bytes: crate::mapping::split::DEFAULT_PART_BYTES,
+            reviewed: None,
+            report_viewer: None,
             next_run: 1,
         }
     }
@@ -485,7 +494,7 @@ impl App {
                     sandbox: false,
                 };
                 match file {
-                    Some(f) => self.start_validation(chosen, FileChoice::plain(f)),
+                    Some(f) => self.begin_file(chosen, f),
                     None => {
                         self.go_file(chosen);
                         Vec::new()
@@ -596,6 +605,12 @@ impl App {
         {
             return self.quit_now();
         }
+        if let Some(v) = &mut self.report_viewer {
+            if matches!(v.on_key(&k), crate::tui::report_view::Action::Quit) {
+                self.report_viewer = None;
+            }
+            return Vec::new();
+        }
         if let Some(ov) = self.overlay.clone() {
             match ov {
                 Overlay::Quit(_) => {
@@ -618,9 +633,8 @@ impl App {
                         let max = self.history.len().saturating_sub(1);
                         self.overlay = Some(Overlay::History((scroll + 1).min(max)));
                     }
-                    KeyCode::Esc | KeyCode::Char('h') | KeyCode::Char('q') | KeyCode::Enter => {
-                        self.overlay = None
-                    }
+                    KeyCode::Enter => self.open_history_report(scroll),
+                    KeyCode::Esc | KeyCode::Char('h') | KeyCode::Char('q') => self.overlay = None,
                     _ => {}
                 },
             }
@@ -893,7 +907,7 @@ impl App {
 
     fn chosen(&mut self, chosen: Chosen) -> Vec<Effect> {
         match self.pending_file.take() {
-            Some(f) => self.start_validation(chosen, FileChoice::plain(f)),
+            Some(f) => self.begin_file(chosen, f),
             None => {
                 self.go_file(chosen);
                 Vec::new()
@@ -927,6 +941,59 @@ impl App {
             self.file = Some(file::FileView::open(&dir));
         }
         self.step = Step::File { tracker };
+    }
+
+    /// Enter in the history: open the selected entry's saved report over the step.
+    fn open_history_report(&mut self, sel: usize) {
+        let Some(e) = self.history.get(sel) else {
+            return;
+        };
+        let Some(path) = e.report.clone() else {
+            self.notice = Some(
+                "this upload has no saved report (older lbimport, or sent with --no-validate)"
+                    .to_string(),
+            );
+            self.overlay = None;
+            return;
+        };
+        match crate::report_store::load(&path) {
+            Ok(l) => {
+                self.report_viewer = Some(Box::new(
+                    crate::tui::report_view::ReportViewer::embedded(self.theme.clone(), l),
+                ))
+            }
+            Err(e) => {
+                self.notice = Some(e.to_string());
+                self.overlay = None;
+            }
+        }
+    }
+
+    /// A file given on the command line: validate it, or — when a reviewed saved report of
+    /// it came along — go straight to Confirm.
+    fn begin_file(&mut self, tracker: Chosen, f: PathBuf) -> Vec<Effect> {
+        match self.reviewed.take() {
+            Some(r) => self.start_reviewed(tracker, f, r),
+            None => self.start_validation(tracker, FileChoice::plain(f)),
+        }
+    }
+
+    /// Confirm for `tracker` with a saved report of `f` (checked unchanged by the report
+    /// viewer) instead of a fresh validation; Esc from Confirm shows that report.
+    pub fn start_reviewed(
+        &mut self,
+        tracker: Chosen,
+        f: PathBuf,
+        report: Arc<Report>,
+    ) -> Vec<Effect> {
+        let run = self.next_run;
+        self.next_run += 1;
+        let mut view = validate::ValidateView::new(run, f.clone(), Arc::new(Progress::new()), None);
+        view.part_limit = self.part_bytes;
+        view.result = Some(Ok(report.clone()));
+        view.message = Some("from a saved report; the file was checked unchanged".to_string());
+        self.validate = Some(view);
+        self.go_confirm(tracker, FileChoice::plain(f), report)
     }
 
     /// Start validating `file` for `tracker`.
@@ -1184,6 +1251,7 @@ impl App {
             sha256: report.file.sha256.clone(),
             cancel: view.cancel.clone(),
             allow_duplicate: self.confirm.as_ref().is_some_and(|c| c.override_duplicate),
+            report: Arc::new(report.clone()),
         }];
         (view, fx)
     }
@@ -1474,6 +1542,9 @@ impl App {
 
     /// Key bindings of the current step (they feed the hint bar and the help overlay).
     pub fn keys(&self) -> Vec<KeyHint> {
+        if let Some(v) = &self.report_viewer {
+            return v.keys();
+        }
         match &self.step {
             Step::Tracker => self.tracker.keys(),
             Step::File { .. } => self.file.as_ref().map(|f| f.keys()).unwrap_or_default(),
@@ -1547,6 +1618,10 @@ impl App {
                 ],
                 56,
             ),
+        }
+        if let Some(v) = &self.report_viewer {
+            frame.render_widget(Clear, body);
+            v.draw_in(frame, body);
         }
     }
 
@@ -1730,7 +1805,7 @@ impl App {
         if self.history.is_empty() {
             lines.push(Line::styled("no uploads yet", t.muted));
         }
-        for e in self.history.iter().skip(scroll) {
+        for (i, e) in self.history.iter().enumerate().skip(scroll) {
             let style = match e.outcome {
                 crate::config::Outcome::Accepted => t.ok,
                 crate::config::Outcome::Rejected | crate::config::Outcome::Failed => t.error,
@@ -1757,13 +1832,19 @@ impl App {
                 ),
                 Span::styled(format!("{:>9} ", ui::bytes(e.bytes)), t.muted),
                 Span::styled(ui::sanitize(&name, 40), t.text),
+                Span::styled(if e.report.is_some() { "  report" } else { "" }, t.muted),
             ]));
+            if i == scroll
+                && let Some(l) = lines.last_mut()
+            {
+                *l = std::mem::take(l).style(ui::selected(t));
+            }
         }
         frame.render_widget(
             Paragraph::new(lines).block(ui::block(
                 t,
                 format!(
-                    "Upload history ({}) — ↑↓ scroll, Esc closes",
+                    "Upload history ({}) — ↑↓ select, Enter opens its report, Esc closes",
                     self.history.len()
                 ),
             )),

@@ -117,6 +117,7 @@ fn history() -> Vec<HistoryEntry> {
         detail: None,
         attempt: None,
         pid: None,
+        report: None,
     };
     vec![
         e(
@@ -314,7 +315,21 @@ fn report(errors: bool) -> Report {
                 ],
             },
         ],
+        validated_at: None,
+        validated_by: None,
+        file_absolute: None,
+        lbimport_version: None,
     }
+}
+
+/// The newest entry of the demo history.
+pub fn demo_history_entry() -> HistoryEntry {
+    history().remove(0)
+}
+
+/// The demo report (the Validate step's finished run): with errors, or with warnings only.
+pub fn demo_report(errors: bool) -> Report {
+    report(errors)
 }
 
 fn validate_view(errors: bool, done: bool) -> validate::ValidateView {
@@ -538,6 +553,7 @@ fn big_history_entry() -> HistoryEntry {
         detail: None,
         attempt: None,
         pid: None,
+        report: None,
     }
 }
 
@@ -787,7 +803,20 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     out.push(("help", help));
     let mut hist = a.clone();
     hist.overlay = Some(Overlay::History(0));
-    out.push(("history", hist));
+    out.push(("history", hist.clone()));
+    // Enter in the history: the entry's saved report, read-only over the step
+    let mut hist_report = hist;
+    hist_report.report_viewer = Some(Box::new(super::report_view::ReportViewer::embedded(
+        theme.clone(),
+        crate::report_store::Loaded {
+            report: report(false),
+            path: PathBuf::from(
+                "/home/demo/.local/share/lbimport/reports/orders-2026-10-20261120-141200.report.json",
+            ),
+            unknown: Vec::new(),
+        },
+    )));
+    out.push(("history-report", hist_report));
     let mut quit = at_validate(theme, false, true);
     quit.overlay = Some(Overlay::Quit(
         "the validated file has not been uploaded".into(),

@@ -311,6 +311,7 @@ impl Driver {
                     sha256,
                     cancel,
                     allow_duplicate,
+                    report,
                 } => {
                     let tx = self.tx.clone();
                     let history = self.history.clone();
@@ -325,6 +326,7 @@ impl Driver {
                             format,
                             rows: Some(stats.1),
                             orders: Some(stats.2),
+                            report: crate::report_store::save_for_history(&history, Some(&report)),
                         };
                         // The tracker's lock, the duplicate check and the "sending" record,
                         // before the first byte leaves (another process may have sent the

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod demo;
 pub mod driver;
+pub mod report_view;
 pub mod screenshot;
 pub mod services;
 pub mod steps;
@@ -47,6 +48,9 @@ pub struct Options {
     /// Largest file sent in one upload (default: the service's 1 GiB); larger files are
     /// split into parts. For tests and rehearsals.
     pub part_bytes: Option<u64>,
+    /// The saved report of `file` (its file checked unchanged): Confirm follows the tracker
+    /// step without validating again (see `lbimport report`).
+    pub reviewed: Option<std::sync::Arc<crate::validate::Report>>,
 }
 
 /// Render tick: progress polling and clocks.
@@ -145,6 +149,7 @@ async fn event_loop(
     if let Some(n) = opts.part_bytes {
         app.part_bytes = n;
     }
+    app.reviewed = opts.reviewed.clone();
     let mut driver = Driver::new(store, history, data_dir);
     driver.set_config_base(app.config.clone());
     let fx = app.start(opts.tracker.as_deref(), opts.file.clone());
@@ -261,7 +266,7 @@ fn draw(
     Ok(())
 }
 
-fn setup_terminal() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+pub(crate) fn setup_terminal() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut out = io::stdout();

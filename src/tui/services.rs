@@ -146,7 +146,10 @@ pub fn random_key() -> PrivateKey {
 /// Validate a file (blocking; run it on its own thread).
 pub fn validate(path: &Path, progress: &Progress) -> Result<Report, String> {
     match crate::validate::validate_path(path, &Options::default(), Some(progress)) {
-        Ok(r) => Ok(r),
+        Ok(mut r) => {
+            crate::report_store::stamp(&mut r);
+            Ok(r)
+        }
         Err(ValidateError::Cancelled) => Err("cancelled".to_string()),
         Err(e) => Err(e.to_string()),
     }
@@ -211,29 +214,10 @@ pub fn find_duplicate(history: &History, tracker_id: &str, sha256: &str) -> Opti
     history.find_duplicate(tracker_id, sha256).ok().flatten()
 }
 
-/// Save a report as JSON and text in `dir`; returns the JSON path.
+/// Save a report as JSON and text in `dir` (atomically, 0600, stamped with when and where it
+/// was made); returns the JSON path.
 pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf, String> {
-    crate::config::create_private_dir(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let stem = Path::new(&report.file.path)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".to_string());
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    let json = dir.join(format!("{stem}-{stamp}.report.json"));
-    let text = dir.join(format!("{stem}-{stamp}.report.txt"));
-    let body = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
-    write_private(&json, &body)?;
-    write_private(&text, report_text(report).as_bytes())?;
-    Ok(json)
-}
-
-/// Write a file of the data directory, 0600.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write as _;
-    crate::config::create_private_file(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::report_store::save(dir, report)
 }
 
 /// A plain-text rendering of a report (the same text `lbimport validate` prints).

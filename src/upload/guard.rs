@@ -44,6 +44,8 @@ pub struct AttemptFacts {
     pub rows: Option<u64>,
     /// Orders counted by the validator, if it ran.
     pub orders: Option<u64>,
+    /// The validation report saved for this attempt (linked from its history entry).
+    pub report: Option<PathBuf>,
 }
 
 /// Why an upload may not start.
@@ -139,6 +141,7 @@ pub fn sending_entry(f: AttemptFacts, time: DateTime<Utc>) -> HistoryEntry {
         detail: None,
         attempt: Some(HistoryEntry::new_attempt_id()),
         pid: Some(std::process::id()),
+        report: f.report,
     }
 }
 
@@ -169,6 +172,7 @@ mod tests {
             format: Format::Csv,
             rows: Some(1),
             orders: Some(1),
+            report: None,
         }
     }
 

@@ -360,6 +360,19 @@ pub struct Report {
     pub issues: Vec<Issue>,
     /// Sampled multi-item orders.
     pub samples: Vec<Sample>,
+    /// When the report was made (UTC). Absent in reports from older versions and in bare
+    /// validation runs; filled when a report is shown, saved or sent with an upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who made it (`user@host`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validated_by: Option<String>,
+    /// The file's absolute path when it was validated (`file.path` is as given), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_absolute: Option<String>,
+    /// The lbimport version that made it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lbimport_version: Option<String>,
 }
 
 impl Report {

@@ -439,6 +439,10 @@ pub(crate) fn run(
         stats,
         issues,
         samples,
+        validated_at: None,
+        validated_by: None,
+        file_absolute: None,
+        lbimport_version: None,
     })
 }
 

@@ -420,6 +420,16 @@ impl ValidateView {
         ])
         .areas(area);
         self.draw_gauge(frame, gauge_area, theme);
+        self.draw_body(frame, mid, theme);
+        self.draw_banner(frame, banner, theme);
+        if self.drill {
+            self.draw_examples(frame, area, theme);
+        }
+    }
+
+    /// The middle of the step: counters on the left, the issues / sample orders / parts tabs
+    /// on the right (also the body of the saved-report viewer).
+    pub fn draw_body(&self, frame: &mut Frame, mid: Rect, theme: &Theme) {
         let [counters, right] =
             Layout::horizontal([Constraint::Length(32), Constraint::Min(20)]).areas(mid);
         self.draw_counters(frame, counters, theme);
@@ -460,10 +470,6 @@ impl ValidateView {
                 Some(sp) => sp.draw_table(frame, panel, theme),
                 None => self.draw_issues(frame, panel, theme),
             },
-        }
-        self.draw_banner(frame, banner, theme);
-        if self.drill {
-            self.draw_examples(frame, area, theme);
         }
     }
 
@@ -809,7 +815,8 @@ impl ValidateView {
         );
     }
 
-    fn draw_examples(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+    /// The examples popup of the selected issue, over `area`.
+    pub fn draw_examples(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let Some(r) = self.report() else { return };
         let Some(issue) = r.issues.get(self.issue_sel) else {
             return;
