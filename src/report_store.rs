@@ -178,8 +178,11 @@ pub fn save(dir: &Path, report: &Report) -> Result<PathBuf, String> {
     body.push(b'\n');
     crate::config::write_private(&json, &body)
         .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
-    crate::config::write_private(&text, crate::cli::validate::render_text(&report).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", text.display()))?;
+    crate::config::write_private(
+        &text,
+        crate::validate::text::render_text(&report).as_bytes(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", text.display()))?;
     Ok(json)
 }
 
@@ -794,7 +797,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let text = std::fs::read_to_string(p.with_extension("txt")).unwrap();
-        assert_eq!(text, crate::cli::validate::render_text(&l.report));
+        assert_eq!(text, crate::validate::text::render_text(&l.report));
     }
 
     #[test]

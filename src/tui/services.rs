@@ -222,7 +222,7 @@ pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf, String> {
 
 /// A plain-text rendering of a report (the same text `lbimport validate` prints).
 pub fn report_text(r: &Report) -> String {
-    crate::cli::validate::render_text(r)
+    crate::validate::text::render_text(r)
 }
 
 /// The verdict in the words the banner uses.

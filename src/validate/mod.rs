@@ -20,6 +20,7 @@ mod engine;
 pub mod report;
 mod resolve;
 mod run;
+pub mod text;
 
 pub use engine::example_text;
 

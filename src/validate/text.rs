@@ -1,0 +1,180 @@
+//! The human text report of a validation (what `lbimport validate` prints, saved beside JSON
+//! reports and shown by `lbimport report --text`).
+
+use std::fmt::Write as _;
+
+use super::{Report, Severity, Verdict};
+use crate::read::Format;
+use crate::validate;
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The human text report: a summary table, then issues by severity with examples, then samples.
+pub fn render_text(r: &Report) -> String {
+    let s = &r.stats;
+    let mut o = String::new();
+    let fmt = match r.file.format {
+        Format::Csv => "CSV",
+        Format::Json => "JSON lines",
+    };
+    let endings = match r.file.line_endings {
+        validate::LineEndings::Lf => "LF",
+        validate::LineEndings::Crlf => "CRLF",
+        validate::LineEndings::Mixed => "mixed LF/CRLF",
+    };
+    let verdict = match r.verdict {
+        Verdict::Ok => "OK — no problems found",
+        Verdict::Warnings => "WARNINGS — the service would accept the file; review the warnings",
+        Verdict::Errors => "ERRORS — the service would cancel the whole import",
+    };
+    let row = |o: &mut String, k: &str, v: String| {
+        let _ = writeln!(o, "  {k:<17} {v}");
+    };
+    let _ = writeln!(o, "Validation of {}", r.file.path);
+    row(
+        &mut o,
+        "File",
+        format!(
+            "{} bytes, {fmt}, {endings} line endings{}",
+            thousands(r.file.bytes),
+            if r.file.bom { ", UTF-8 BOM" } else { "" }
+        ),
+    );
+    row(&mut o, "SHA-256", r.file.sha256.clone());
+    row(&mut o, "Verdict", verdict.to_string());
+    let _ = writeln!(o);
+    row(&mut o, "Lines", thousands(s.lines));
+    row(
+        &mut o,
+        "Rows",
+        format!(
+            "{} ({} valid, {} invalid)",
+            thousands(s.rows),
+            thousands(s.valid_rows),
+            thousands(s.invalid_rows)
+        ),
+    );
+    row(
+        &mut o,
+        "Orders",
+        format!(
+            "{} ({} single-item, {} multi-item)",
+            thousands(s.orders),
+            thousands(s.single_item_orders),
+            thousands(s.multi_item_orders)
+        ),
+    );
+    row(&mut o, "Co-purchase pairs", thousands(s.pairs));
+    let d = &s.items_per_order;
+    row(
+        &mut o,
+        "Items per order",
+        format!(
+            "mean {:.2}, median {}, p90 {}, p99 {}, max {}",
+            d.mean, d.p50, d.p90, d.p99, d.max
+        ),
+    );
+    row(&mut o, "Products", thousands(s.products));
+    row(
+        &mut o,
+        "Users",
+        format!(
+            "{} ({} rows with a user id)",
+            thousands(s.users),
+            thousands(s.rows_with_user)
+        ),
+    );
+    let span = match (&s.first_purchase, &s.last_purchase) {
+        (Some(a), Some(b)) => format!(", {a} … {b}"),
+        _ => String::new(),
+    };
+    row(
+        &mut o,
+        "Timestamps",
+        format!("{} rows{span}", thousands(s.rows_with_timestamp)),
+    );
+    if !s.top_products.is_empty() {
+        let top: Vec<String> = s
+            .top_products
+            .iter()
+            .take(5)
+            .map(|t| format!("{} ({})", t.identity, thousands(t.rows)))
+            .collect();
+        row(&mut o, "Top products", top.join(", "));
+    }
+    for sev in [Severity::Error, Severity::Warning, Severity::Info] {
+        let list: Vec<_> = r.issues.iter().filter(|i| i.severity == sev).collect();
+        let title = match sev {
+            Severity::Error => "Errors",
+            Severity::Warning => "Warnings",
+            Severity::Info => "Info",
+        };
+        let _ = writeln!(o);
+        if list.is_empty() {
+            let _ = writeln!(o, "{title}: none");
+            continue;
+        }
+        let _ = writeln!(o, "{title}:");
+        for i in list {
+            let _ = writeln!(
+                o,
+                "  {} ×{}: {}",
+                i.code.as_str(),
+                thousands(i.count),
+                i.message
+            );
+            for e in &i.examples {
+                if e.line == 0 {
+                    let _ = writeln!(o, "      {}", e.text);
+                } else {
+                    let _ = writeln!(o, "      line {} (byte {}): {}", e.line, e.byte, e.text);
+                }
+            }
+        }
+    }
+    if !r.samples.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Sample orders:");
+        for smp in &r.samples {
+            let _ = writeln!(o, "  order {} ({} rows)", smp.order_id, smp.rows.len());
+            for sr in smp.rows.iter().take(20) {
+                let _ = writeln!(
+                    o,
+                    "      line {:<8} {}  user {}  at {}",
+                    sr.line,
+                    sr.identity,
+                    sr.user_id.as_deref().unwrap_or("-"),
+                    sr.created_at.as_deref().unwrap_or("-")
+                );
+            }
+            if smp.rows.len() > 20 {
+                let _ = writeln!(o, "      … {} more rows", smp.rows.len() - 20);
+            }
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(21_000_000), "21,000,000");
+    }
+}
