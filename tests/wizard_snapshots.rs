@@ -104,3 +104,40 @@ fn selection_is_visible_without_colour() {
         cell
     );
 }
+
+/// Every key a demo screen's hint bar shows does something there: it changes the screen or
+/// the step, or asks the driver for work. (A key that would do nothing is not shown.)
+#[test]
+fn every_shown_key_does_something() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbimport::tui::app::Input;
+    let theme = Theme::default();
+    let mut dead = Vec::new();
+    let mut tried = 0;
+    for (name, app) in demo::apps(&theme) {
+        for h in app.keys() {
+            let code = match h.key {
+                "Enter" => KeyCode::Enter,
+                "Esc" => KeyCode::Esc,
+                "Tab" => KeyCode::Tab,
+                "⌫" => KeyCode::Backspace,
+                k if k.chars().count() == 1 => match k.chars().next() {
+                    Some(c) => KeyCode::Char(c),
+                    None => continue,
+                },
+                _ => continue, // ↑↓, ←→, Esc/Enter…: several keys, tried by the flow tests
+            };
+            let mut a = app.clone();
+            let before = text(&demo::render(&a, 120, 40));
+            let step = a.step.name();
+            let fx = a.handle(Input::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+            let after = text(&demo::render(&a, 120, 40));
+            tried += 1;
+            if fx.is_empty() && after == before && a.step.name() == step {
+                dead.push(format!("{name}: {} ({})", h.key, h.action));
+            }
+        }
+    }
+    assert!(tried > 60, "keys tried: {tried}");
+    assert!(dead.is_empty(), "keys shown that do nothing:\n{}", dead.join("\n"));
+}

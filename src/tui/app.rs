@@ -1540,8 +1540,28 @@ impl App {
         }
     }
 
-    /// Key bindings of the current step (they feed the hint bar and the help overlay).
+    /// The keys that act now (they feed the hint bar): an open overlay's, else the step's.
     pub fn keys(&self) -> Vec<KeyHint> {
+        if let Some(v) = &self.report_viewer {
+            return v.keys();
+        }
+        match &self.overlay {
+            Some(Overlay::Help) => vec![hint("Esc/?", "close", "Close the help")],
+            Some(Overlay::History(_)) => vec![
+                hint("↑↓", "select", "Select an upload"),
+                hint("Enter", "report", "Open the upload's saved report"),
+                hint("Esc/h", "close", "Close the history"),
+            ],
+            Some(Overlay::Quit(_)) => vec![
+                hint("y", "quit", "Quit (work in progress is lost)"),
+                hint("n", "stay", "Stay in lbimport"),
+            ],
+            None => self.step_keys(),
+        }
+    }
+
+    /// Key bindings of the current step (the help overlay lists them).
+    pub fn step_keys(&self) -> Vec<KeyHint> {
         if let Some(v) = &self.report_viewer {
             return v.keys();
         }
@@ -1769,7 +1789,7 @@ impl App {
             ])
         };
         for k in self
-            .keys()
+            .step_keys()
             .iter()
             .filter(|k| k.key != "?" && k.key != "q" && k.key != "h")
         {

@@ -81,8 +81,10 @@ pub fn draw_key_bar(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[KeyHin
         ));
         spans.push(Span::styled(format!(" {}  ", k.action), theme.muted));
     }
+    // `?` works on every step; over an overlay (whose keys include a `close`) only its keys act
+    let overlay = keys.iter().any(|k| k.action == "close");
     for k in tail {
-        if keys.iter().any(|x| x.key == k.key) || k.key == "?" {
+        if keys.iter().any(|x| x.key == k.key) || (k.key == "?" && !overlay) {
             spans.push(Span::styled(
                 k.key,
                 theme.accent.add_modifier(Modifier::BOLD),

@@ -203,11 +203,6 @@ impl ValidateView {
         }
         let mut v = vec![
             hint(
-                "c",
-                "continue",
-                "Go on to Confirm (only when the file has no errors)",
-            ),
-            hint(
                 "Esc",
                 "back",
                 "Back to the file step (stops a running validation)",
@@ -227,11 +222,16 @@ impl ValidateView {
             ),
         ];
         if self.splitting() {
-            v[1] = hint(
+            v[0] = hint(
                 "Esc",
                 "stop split",
                 "Stop splitting (the parts written are removed)",
             );
+        }
+        // `c` is shown only when it goes on (a file with errors, still validating or over the
+        // limit keeps Confirm closed, and the bar says so instead of offering a dead key)
+        if self.can_continue() {
+            v.insert(0, hint("c", "continue", "Go on to Confirm"));
         }
         if self.over_limit()
             && !self.splitting()
@@ -247,7 +247,7 @@ impl ValidateView {
             );
         }
         match self.tab {
-            Tab::Issues => {
+            Tab::Issues if self.report().is_some_and(|r| !r.issues.is_empty()) => {
                 v.push(hint("↑↓", "select", "Select an issue"));
                 v.push(hint(
                     "Enter",
@@ -255,6 +255,7 @@ impl ValidateView {
                     "Show where the issue occurs (line, byte, text)",
                 ));
             }
+            Tab::Issues => {}
             Tab::Samples => v.push(hint("←→", "page", "Previous / next sampled order")),
             Tab::Parts => v.push(hint("↑↓", "select", "Select a part")),
         }
@@ -362,6 +363,16 @@ impl ValidateView {
             Tab::Samples if self.split.is_some() => Tab::Parts,
             Tab::Samples | Tab::Parts => Tab::Issues,
         }
+    }
+
+    /// Whether `c` goes on to Confirm now.
+    pub fn can_continue(&self) -> bool {
+        if self.over_limit() {
+            return self.split.as_ref().is_some_and(|s| {
+                !s.running() && s.error.is_none() && s.parts_with_errors().is_empty()
+            });
+        }
+        matches!(&self.result, Some(Ok(r)) if !r.has_errors())
     }
 
     fn try_continue(&mut self) -> Action {
@@ -624,28 +635,56 @@ impl ValidateView {
             );
             return;
         }
+        // Narrow (80 columns): the message goes on a second line of each row, full width,
+        // instead of being cut to a few letters.
+        let narrow = area.width < 90;
+        let msg_width = if narrow {
+            area.width.saturating_sub(10) as usize
+        } else {
+            200
+        };
         let rows: Vec<Row> = issues
             .iter()
             .map(|i| {
                 let (sym, st) = severity_style(theme, i.severity);
-                Row::new(vec![
-                    Cell::from(Span::styled(sym, st)),
-                    Cell::from(Span::styled(i.code.as_str(), st)),
-                    Cell::from(Span::styled(ui::count(i.count), theme.text)),
-                    Cell::from(Span::styled(ui::sanitize(&i.message, 200), theme.muted)),
-                ])
+                let message = ui::sanitize(&i.message, msg_width);
+                if narrow {
+                    Row::new(vec![
+                        Cell::from(Span::styled(sym, st)),
+                        Cell::from(vec![
+                            Line::from(vec![
+                                Span::styled(i.code.as_str(), st),
+                                Span::styled(format!("  ×{}", ui::count(i.count)), theme.text),
+                            ]),
+                            Line::styled(message, theme.muted),
+                        ]),
+                    ])
+                    .height(2)
+                } else {
+                    Row::new(vec![
+                        Cell::from(Span::styled(sym, st)),
+                        Cell::from(Span::styled(i.code.as_str(), st)),
+                        Cell::from(Span::styled(ui::count(i.count), theme.text)),
+                        Cell::from(Span::styled(message, theme.muted)),
+                    ])
+                }
             })
             .collect();
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Length(5),
-                Constraint::Length(21),
-                Constraint::Length(9),
-                Constraint::Fill(1),
-            ],
-        )
-        .header(Row::new(["sev", "code", "count", "message"]).style(theme.muted))
+        let table = if narrow {
+            Table::new(rows, [Constraint::Length(5), Constraint::Fill(1)])
+                .header(Row::new(["sev", "code ×count / message"]).style(theme.muted))
+        } else {
+            Table::new(
+                rows,
+                [
+                    Constraint::Length(5),
+                    Constraint::Length(21),
+                    Constraint::Length(9),
+                    Constraint::Fill(1),
+                ],
+            )
+            .header(Row::new(["sev", "code", "count", "message"]).style(theme.muted))
+        }
         .row_highlight_style(ui::selected(theme))
         .highlight_symbol(ui::SELECT_SYMBOL)
         .block(ui::block(theme, "Issues"));
@@ -804,8 +843,12 @@ impl ValidateView {
             Some(Err(e)) => lines.push(Line::styled(ui::sanitize(e, 200), theme.error)),
             None => {}
         }
+        // the answer to the last key goes right under the verdict, where it is always seen
         if let Some(m) = &self.message {
-            lines.push(Line::styled(ui::sanitize(m, 200), theme.warning));
+            lines.insert(
+                1.min(lines.len()),
+                Line::styled(ui::sanitize(m, 200), theme.warning),
+            );
         }
         frame.render_widget(
             Paragraph::new(lines)
