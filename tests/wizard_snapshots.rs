@@ -139,5 +139,44 @@ fn every_shown_key_does_something() {
         }
     }
     assert!(tried > 60, "keys tried: {tried}");
-    assert!(dead.is_empty(), "keys shown that do nothing:\n{}", dead.join("\n"));
+    assert!(
+        dead.is_empty(),
+        "keys shown that do nothing:\n{}",
+        dead.join("\n")
+    );
+}
+
+/// A sampled order longer than the panel scrolls with ↓ (its first shown row moves on).
+#[test]
+fn a_long_sample_order_scrolls() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use lbimport::tui::app::Input;
+    let theme = Theme::default();
+    let (_, mut app) = demo::apps(&theme)
+        .into_iter()
+        .find(|(n, _)| *n == "samples")
+        .expect("samples screen");
+    let longest = app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report())
+        .map(|r| {
+            r.samples
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, s)| s.rows.len())
+                .map_or((0, 0), |(i, s)| (i, s.rows.len()))
+        })
+        .expect("report");
+    assert!(longest.1 >= 2, "the demo has a multi-row sample");
+    if let Some(v) = app.validate.as_mut() {
+        v.sample = longest.0;
+    }
+    let before = text(&demo::render(&app, 80, 24));
+    app.handle(Input::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    let after = text(&demo::render(&app, 80, 24));
+    assert_ne!(before, after);
+    assert!(after.contains("↑↓ rows 2–"), "{after}");
+    app.handle(Input::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)));
+    assert_eq!(text(&demo::render(&app, 80, 24)), before);
 }

@@ -55,6 +55,8 @@ pub struct ValidateView {
     pub drill: bool,
     /// Sample order shown.
     pub sample: usize,
+    /// First row shown of the sampled order (↑↓ scroll a long order).
+    pub sample_scroll: usize,
     /// Where the report was saved, or why not.
     pub saved: Option<Result<PathBuf, String>>,
     /// A notice.
@@ -111,6 +113,7 @@ impl ValidateView {
             issue_sel: 0,
             drill: false,
             sample: 0,
+            sample_scroll: 0,
             saved: None,
             message: None,
             can_map: false,
@@ -256,7 +259,16 @@ impl ValidateView {
                 ));
             }
             Tab::Issues => {}
-            Tab::Samples => v.push(hint("←→", "page", "Previous / next sampled order")),
+            Tab::Samples => {
+                v.push(hint("←→", "page", "Previous / next sampled order"));
+                if self
+                    .report()
+                    .and_then(|r| r.samples.get(self.sample))
+                    .is_some_and(|s| s.rows.len() > 8)
+                {
+                    v.push(hint("↑↓", "scroll", "Scroll a long order"));
+                }
+            }
             Tab::Parts => v.push(hint("↑↓", "select", "Select a part")),
         }
         v.push(hint(
@@ -329,11 +341,23 @@ impl ValidateView {
                 }
             }
             KeyCode::Left if self.tab == Tab::Samples => {
-                self.sample = self.sample.saturating_sub(1)
+                self.sample = self.sample.saturating_sub(1);
+                self.sample_scroll = 0;
             }
             KeyCode::Right if self.tab == Tab::Samples => {
                 let n = self.report().map_or(0, |r| r.samples.len());
                 self.sample = (self.sample + 1).min(n.saturating_sub(1));
+                self.sample_scroll = 0;
+            }
+            KeyCode::Up if self.tab == Tab::Samples => {
+                self.sample_scroll = self.sample_scroll.saturating_sub(1);
+            }
+            KeyCode::Down if self.tab == Tab::Samples => {
+                let rows = self
+                    .report()
+                    .and_then(|r| r.samples.get(self.sample))
+                    .map_or(0, |s| s.rows.len());
+                self.sample_scroll = (self.sample_scroll + 1).min(rows.saturating_sub(1));
             }
             _ if is_char(key, 'c') => return self.try_continue(),
             _ if is_char(key, 'r') => {
@@ -723,9 +747,16 @@ impl ValidateView {
             self.sample.min(r.samples.len() - 1) + 1,
             r.samples.len()
         );
+        let skip = self.sample_scroll.min(s.rows.len().saturating_sub(1));
+        let title = if skip > 0 || s.rows.len() > area.height.saturating_sub(3) as usize {
+            format!("{title}  ↑↓ rows {}–", skip + 1)
+        } else {
+            title
+        };
         let rows: Vec<Row> = s
             .rows
             .iter()
+            .skip(skip)
             .map(|row| {
                 Row::new(vec![
                     Cell::from(row.line.to_string()),
