@@ -616,3 +616,67 @@ fn windows_1250_semicolons_and_day_first_dates() {
         "{t}"
     );
 }
+
+/// The shop's time zone saved with its tracker reads the naive local times of its exports.
+#[test]
+fn a_trackers_time_zone_reads_naive_local_times() {
+    let env = Env::new();
+    let (o, t) = env.run(&[
+        "tracker",
+        "add",
+        "shop",
+        "--tracker-id",
+        "1292-9381",
+        "--private-key-env",
+        "LB_KEY",
+        "--time-zone",
+        "Europe/Bratislava",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    let (_, t) = env.run(&["tracker", "show", "shop"]);
+    assert!(t.contains("time zone:    Europe/Bratislava"), "{t}");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exports");
+    let out = env.path("out.csv");
+    let (o, t) = env.run(&[
+        "normalize",
+        fixtures
+            .join("woocommerce_order_export.csv")
+            .to_str()
+            .unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--tracker",
+        "shop",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("read in Europe/Bratislava, the time zone of tracker \"shop\""),
+        "{t}"
+    );
+    assert_eq!(
+        read(&out),
+        read(&fixtures.join("woocommerce_order_export.expected.csv"))
+    );
+    // a bad zone is refused when saved
+    let (o, t) = env.run(&["tracker", "edit", "shop", "--time-zone", "Mars/Olympus"]);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+}
+
+#[test]
+fn a_time_format_without_a_created_at_column_is_an_error() {
+    let env = Env::new();
+    let input = env.path("two.csv");
+    std::fs::write(&input, "1,/p/1\n1,/p/2\n").unwrap();
+    let (o, t) = env.run(&[
+        "normalize",
+        input.to_str().unwrap(),
+        "--dry-run",
+        "--time-format",
+        "%d/%m/%Y",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("--time-format applies to a created_at column"),
+        "{t}"
+    );
+}

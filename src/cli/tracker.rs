@@ -82,6 +82,10 @@ pub struct AddArgs {
     /// Client name in the Authorization header (default ApiAuth).
     #[arg(long, value_name = "NAME")]
     pub client_name: Option<String>,
+    /// The shop's time zone (`Europe/Bratislava`, `+01:00`): naive local times in its exports
+    /// are read in it.
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    pub time_zone: Option<String>,
     /// The private key's source (exactly one is required).
     #[command(flatten)]
     pub key: KeyArgs,
@@ -129,6 +133,9 @@ pub struct EditArgs {
     /// New client name ("" resets it to the default, ApiAuth).
     #[arg(long, value_name = "NAME")]
     pub client_name: Option<String>,
+    /// The shop's time zone ("" removes it).
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
+    pub time_zone: Option<String>,
     /// A new private key source (replaces the old one).
     #[command(flatten)]
     pub key: KeyArgs,
@@ -175,6 +182,7 @@ pub fn run_with(store: &ConfigStore, cmd: Command) -> ExitCode {
             let mut t = Tracker::new(a.name, a.tracker_id, key);
             t.base_url = normalize_url(&a.base_url);
             t.client_name = a.client_name.filter(|c| !c.is_empty());
+            t.time_zone = a.time_zone.filter(|z| !z.is_empty());
             // Under the config lock, on the file as it is now: parallel adds all survive.
             match store.update(|cfg| cfg.add_tracker(t.clone())) {
                 Ok(()) => {}
@@ -215,11 +223,12 @@ fn edit(store: &ConfigStore, loaded: Loaded, a: EditArgs) -> ExitCode {
         && a.tracker_id.is_none()
         && a.base_url.is_none()
         && a.client_name.is_none()
+        && a.time_zone.is_none()
         && !a.key.given()
     {
         return super::fail_usage(
             "tracker edit: nothing to change (give --tracker-id, --base-url, --client-name, \
-             --rename or a --private-key-* flag)",
+             --time-zone, --rename or a --private-key-* flag)",
         );
     }
     let Some(current) = loaded.config.tracker(&a.name).cloned() else {
@@ -231,6 +240,9 @@ fn edit(store: &ConfigStore, loaded: Loaded, a: EditArgs) -> ExitCode {
     }
     if let Some(url) = a.base_url {
         t.base_url = normalize_url(&url);
+    }
+    if let Some(z) = a.time_zone {
+        t.time_zone = (!z.is_empty()).then_some(z);
     }
     if let Some(c) = a.client_name {
         t.client_name = (!c.is_empty()).then_some(c);
@@ -333,6 +345,7 @@ struct TrackerView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     private_key_command: Option<&'a str>,
     client_name: &'a str,
+    time_zone: Option<&'a str>,
     last_dir: Option<String>,
     mapping_count: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -356,6 +369,7 @@ impl<'a> TrackerView<'a> {
                 _ => None,
             },
             client_name: t.client_name(),
+            time_zone: t.time_zone.as_deref(),
             last_dir: t.last_dir.as_ref().map(|p| p.display().to_string()),
             mapping_count: t.mappings.len(),
             mappings: with_mappings.then_some(t.mappings.as_slice()),
@@ -454,6 +468,12 @@ fn show(store: &ConfigStore, t: &Tracker, json: bool) -> ExitCode {
     println!("base URL:     {}", t.base_url);
     println!("private key:  {key}");
     println!("client name:  {}", t.client_name());
+    println!(
+        "time zone:    {}",
+        t.time_zone
+            .as_deref()
+            .unwrap_or("- (naive times are read as UTC)")
+    );
     println!("last dir:     {last_dir}");
     println!("mappings:     {}", t.mappings.len());
     for m in &t.mappings {

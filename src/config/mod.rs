@@ -124,6 +124,9 @@ pub struct Tracker {
     pub last_dir: Option<std::path::PathBuf>,
     /// Column mappings saved for this tracker, keyed by file shape.
     pub mappings: Vec<crate::mapping::SavedMapping>,
+    /// The shop's time zone (`Europe/Bratislava`, `+01:00`): naive local times in its exports
+    /// are read in it unless a mapping or `--time-zone` says otherwise.
+    pub time_zone: Option<String>,
 }
 
 impl Tracker {
@@ -137,6 +140,7 @@ impl Tracker {
             client_name: None,
             last_dir: None,
             mappings: Vec::new(),
+            time_zone: None,
         }
     }
 
@@ -200,6 +204,9 @@ impl Tracker {
         }
         if let Some(c) = &self.client_name {
             check_client_name(c)?;
+        }
+        if let Some(z) = &self.time_zone {
+            crate::mapping::time::Zone::parse(z).map_err(|e| invalid("time_zone", e))?;
         }
         Ok(())
     }

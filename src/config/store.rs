@@ -198,6 +198,7 @@ struct TrackerIn {
     last_dir: Option<PathBuf>,
     #[serde(default)]
     mappings: Vec<SavedMapping>,
+    time_zone: Option<Spanned<String>>,
 }
 
 /// Parse the text of a `trackers.toml` (`path` is used in messages only).
@@ -253,6 +254,15 @@ pub fn parse(src: &str, path: &Path) -> Result<Loaded, ConfigError> {
         }
         if let Some(c) = &t.client_name {
             check_client_name(c.get_ref()).map_err(|e| field_err("client_name", c.span(), e))?;
+        }
+        if let Some(z) = &t.time_zone
+            && let Err(e) = crate::mapping::time::Zone::parse(z.get_ref())
+        {
+            return Err(err_at(
+                Some(z.span()),
+                Some(format!("tracker[{i}].time_zone")),
+                &e,
+            ));
         }
         let present: Vec<(&str, &Spanned<String>)> = [
             ("private_key", &t.private_key),
@@ -331,6 +341,7 @@ pub fn parse(src: &str, path: &Path) -> Result<Loaded, ConfigError> {
             client_name: t.client_name.map(Spanned::into_inner),
             last_dir: t.last_dir,
             mappings: t.mappings,
+            time_zone: t.time_zone.map(Spanned::into_inner),
         });
     }
 
@@ -579,6 +590,8 @@ struct TrackerOut<'a> {
     client_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_dir: Option<&'a Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_zone: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     mappings: &'a [SavedMapping],
 }
@@ -619,6 +632,7 @@ fn to_toml(config: &Config, path: &Path) -> Result<String, ConfigError> {
                     private_key_command: cmd,
                     client_name: t.client_name.as_deref(),
                     last_dir: t.last_dir.as_deref(),
+                    time_zone: t.time_zone.as_deref(),
                     mappings: &t.mappings,
                 }
             })

@@ -311,6 +311,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
     let mut notices = Vec::new();
     let mut explicit = false;
     let mut saved_auto = false;
+    let mut tracker_zone: Option<(String, String)> = None;
     // saved mapping
     if let Some(tracker) = args.tracker.as_deref() {
         let store = ConfigStore::open_default()?;
@@ -318,6 +319,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         let t = config
             .tracker(tracker)
             .ok_or_else(|| crate::config::ConfigError::NotFound(tracker.to_string()))?;
+        tracker_zone = t.time_zone.clone().map(|z| (z, t.name.clone()));
         let auto = matches!(args.mapping.as_deref(), Some("auto") | None);
         let found = match args.mapping.as_deref() {
             // A file in the documented layout is never remapped by a mapping saved for its
@@ -383,6 +385,28 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         super::time::Zone::parse(z).map_err(MappingError::Invalid)?;
         mapping.time_zone = Some(z.clone());
         explicit = true;
+    }
+    if (args.time_format.is_some() || args.time_zone.is_some()) && mapping.created_at.is_none() {
+        return Err(MappingError::Invalid(format!(
+            "{} applies to a created_at column, and none is mapped (name it with --columns \
+             created_at=COLUMN)",
+            if args.time_format.is_some() {
+                "--time-format"
+            } else {
+                "--time-zone"
+            }
+        )));
+    }
+    // the shop's zone, saved with its tracker, for naive local times of a converted file
+    if let Some((z, name)) = tracker_zone
+        && mapping.time_zone.is_none()
+        && mapping.created_at.is_some()
+        && !detection.fits
+    {
+        notices.push(format!(
+            "created_at without a zone is read in {z}, the time zone of tracker \"{name}\""
+        ));
+        mapping.time_zone = Some(z);
     }
     if detection.day_month == super::detect::DayMonth::Undecided && args.time_format.is_none() {
         notices.extend(

@@ -1085,6 +1085,12 @@ impl App {
         let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
         let had_saved = saved.is_some();
         let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        // the shop's zone saved with the tracker, for naive local times
+        if view.time_zone.value.trim().is_empty()
+            && let Some(z) = &tracker.tracker.time_zone
+        {
+            view.time_zone.value = z.clone();
+        }
         let file_path = file.original.clone();
         self.step = Step::Columns { tracker, file };
         if had_saved && auto {
