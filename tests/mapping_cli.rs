@@ -680,3 +680,34 @@ fn a_time_format_without_a_created_at_column_is_an_error() {
         "{t}"
     );
 }
+
+#[test]
+fn messages_say_how_to_fix_things() {
+    let env = Env::new();
+    // a header name used in --columns while the header is read as data
+    let input = env.path("h.csv");
+    std::fs::write(&input, "Basket,Sku\n1,/p/1\n1,/p/2\n").unwrap();
+    let (o, t) = env.run(&[
+        "normalize",
+        input.to_str().unwrap(),
+        "--dry-run",
+        "--no-header",
+        "--columns",
+        "order=Basket,identity=Sku",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("add --header"), "{t}");
+    assert!(t.contains("columns:"), "the detection table is shown: {t}");
+    // an undecided day/month order suggests the other order with the file's separators
+    let input = env.path("d.csv");
+    std::fs::write(
+        &input,
+        "1;/p/1;u1;01.02.2024 10:00\n1;/p/2;u1;01.02.2024 10:00\n2;/p/3;u2;02.03.2024 11:00\n",
+    )
+    .unwrap();
+    let (_, t) = env.run(&["normalize", input.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        t.contains("set --time-format '%m.%d.%Y %H:%M' if not"),
+        "{t}"
+    );
+}

@@ -159,9 +159,20 @@ pub fn print_detection(d: &Detection) {
         DayMonth::MonthFirst => {
             println!("dates:      month first (a month position above 12 was seen)")
         }
-        DayMonth::Undecided => println!(
-            "dates:      day/month order undecided; assuming day first (set --time-format '%m/%d/%Y %H:%M' if not)"
-        ),
+        DayMonth::Undecided => {
+            // the month-first twin of the detected format, with the file's own separators
+            let month_first = d
+                .mapping
+                .time_format
+                .as_deref()
+                .unwrap_or("%d/%m/%Y %H:%M")
+                .replace("%d", "\0")
+                .replace("%m", "%d")
+                .replace('\0', "%m");
+            println!(
+                "dates:      day/month order undecided; assuming day first (set --time-format '{month_first}' if not)"
+            )
+        }
         DayMonth::NotApplicable => {}
     }
     println!("shape:      {}", d.shape);
@@ -276,7 +287,17 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
             std::io::Error::new(std::io::ErrorKind::NotFound, "not a readable file"),
         ));
     }
-    let r = resolve(input, &args.mapping)?;
+    let r = match resolve(input, &args.mapping) {
+        Ok(r) => r,
+        Err(e @ MappingError::Invalid(_)) => {
+            // show what detection saw, so the message can be acted on
+            if let Ok(d) = crate::mapping::detect::detect_path(input) {
+                print_detection(&d);
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     print_detection(&r.detection);
     for n in &r.notices {
         println!("notice:     {n}");

@@ -208,6 +208,18 @@ fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError>
     }) {
         return Ok(Some(Source::Column(i)));
     }
+    // a name from the first row while the first row is read as data: say how to fix it
+    let first_row_names = !d.header
+        && d.sample.first().is_some_and(|r| {
+            r.iter()
+                .any(|c| c.trim() == v || normalize_name(c) == normalize_name(v))
+        });
+    if first_row_names && v.chars().count() > 3 {
+        return Err(MappingError::Invalid(format!(
+            "--columns: {v:?} is a name in the first row, which is read as data; add --header \
+             to read the first row as column names"
+        )));
+    }
     match Source::parse(v) {
         Some(Source::Column(i)) if !d.columns.is_empty() && i >= d.columns.len() => {
             Err(MappingError::Invalid(format!(

@@ -1232,10 +1232,22 @@ fn guess_roles(
         notes.push("no order id column found; assuming the first column".into());
     }
     if identity.is_none() {
-        notes.push("no identity column found; assuming the second column".into());
+        notes.push(format!(
+            "no identity column found; assuming column {} (the first one no other role uses)",
+            column_letter(
+                (0..ncols.max(2))
+                    .find(|i| *i != order.unwrap_or(0) && !taken.values().any(|t| t == i))
+                    .unwrap_or(1)
+            )
+        ));
     }
     let order_i = order.unwrap_or(0);
-    let identity_i = identity.unwrap_or(if order_i == 1 { 0 } else { 1 });
+    // a fallback identity is a column no other role took
+    let identity_i = identity.unwrap_or_else(|| {
+        (0..ncols.max(2))
+            .find(|i| *i != order_i && !taken.values().any(|t| t == i))
+            .unwrap_or(if order_i == 1 { 0 } else { 1 })
+    });
     let created = taken.get(&Role::CreatedAt).copied();
     let mapping = Mapping {
         delimiter: ',',

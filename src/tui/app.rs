@@ -287,6 +287,8 @@ pub enum Effect {
         mapping: Box<crate::mapping::Mapping>,
         /// The options counted for.
         clean: Box<crate::mapping::convert::Clean>,
+        /// Cancelled when a newer count is asked for.
+        progress: Arc<Progress>,
     },
     /// Split a file at order boundaries into parts in the data directory, then validate each
     /// part, on one thread (answers: [`Msg::SplitDone`], then one [`Msg::PartValidated`] per
@@ -744,6 +746,7 @@ impl App {
                 };
                 let action = c.on_key(&k);
                 let plan = c.take_plan_request();
+                let plan_progress = c.plan_progress();
                 let input = file.original.clone();
                 let mut fx = match action {
                     columns::Action::None => Vec::new(),
@@ -788,6 +791,7 @@ impl App {
                         input,
                         mapping: Box::new(mapping),
                         clean: Box::new(clean),
+                        progress: plan_progress,
                     });
                 }
                 fx
@@ -1113,6 +1117,7 @@ impl App {
                 input: file_path,
                 mapping: Box::new(mapping),
                 clean: Box::new(clean),
+                progress: view.plan_progress(),
             }],
             None => Vec::new(),
         };

@@ -188,14 +188,19 @@ impl Driver {
                     input,
                     mapping,
                     clean,
+                    progress,
                 } => {
                     let tx = self.tx.clone();
                     let spawned = std::thread::Builder::new()
                         .name("lbimport-plan".into())
                         .spawn(move || {
-                            let result =
-                                crate::mapping::convert::plan(&input, &mapping, &clean, None)
-                                    .map_err(|e| e.to_string());
+                            let result = crate::mapping::convert::plan(
+                                &input,
+                                &mapping,
+                                &clean,
+                                Some(&progress),
+                            )
+                            .map_err(|e| e.to_string());
                             let _ = tx.send(Msg::Planned { generation, result });
                         });
                     if let Err(e) = spawned {

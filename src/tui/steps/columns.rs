@@ -123,6 +123,9 @@ pub struct ColumnsView {
     planned: Option<(Mapping, u64)>,
     /// A count to start: (generation, mapping, options) — taken by the app.
     plan_request: Option<(u64, Mapping, Clean)>,
+    /// Stops the count in flight when a newer one is asked for (typing a zone or a format
+    /// must not leave a whole-file count per key running).
+    plan_progress: std::sync::Arc<crate::validate::Progress>,
 }
 
 /// What the columns step asks the app to do.
@@ -169,6 +172,7 @@ impl ColumnsView {
             plan_gen: 0,
             planned: None,
             plan_request: None,
+            plan_progress: std::sync::Arc::new(crate::validate::Progress::new()),
             detection: Box::new(detection),
         };
         v.roles = roles_from(&v.detection, &m);
@@ -250,11 +254,21 @@ impl ColumnsView {
                 PlanState::Failed("no counts until the order id and identity are set".into());
             return;
         };
+        // a zone still being typed (`Europe/Bra`) is not counted: the count waits for a zone
+        if let Some(z) = &m.time_zone
+            && crate::mapping::time::Zone::parse(z).is_err()
+        {
+            self.plan_request = None;
+            self.plan = PlanState::Failed(format!("no counts until the time zone is valid ({z})"));
+            return;
+        }
         let key = (m.clone(), self.clean.plan_limit());
         if self.planned.as_ref() == Some(&key) {
             return;
         }
         self.planned = Some(key);
+        self.plan_progress.cancel();
+        self.plan_progress = std::sync::Arc::new(crate::validate::Progress::new());
         self.plan_gen += 1;
         self.plan = PlanState::Counting;
         let clean = Clean {
@@ -270,6 +284,11 @@ impl ColumnsView {
     /// The count to start, if one is due.
     pub fn take_plan_request(&mut self) -> Option<(u64, Mapping, Clean)> {
         self.plan_request.take()
+    }
+
+    /// The cancel handle of the latest count.
+    pub fn plan_progress(&self) -> std::sync::Arc<crate::validate::Progress> {
+        self.plan_progress.clone()
     }
 
     /// A count finished; stale generations are ignored.
@@ -942,6 +961,25 @@ mod tests {
         t.draw(|f| v.draw(f, f.area(), &Theme::default()))
             .expect("draw");
         crate::tui::demo::text(t.backend().buffer())
+    }
+
+    #[test]
+    fn typing_a_zone_counts_once_it_is_valid_and_stops_the_older_count() {
+        let mut v = view();
+        assert!(v.take_plan_request().is_some(), "a count on open");
+        let first = v.plan_progress();
+        let mapped_time = v.mapping().is_ok_and(|m| m.created_at.is_some());
+        assert!(mapped_time, "the demo file has a created_at column");
+        for partial in ["E", "Europe/", "Europe/Bra"] {
+            v.time_zone.value = partial.to_string();
+            v.refresh();
+            assert!(v.take_plan_request().is_none(), "{partial}: no count yet");
+        }
+        assert!(!first.is_cancelled(), "nothing newer was asked for yet");
+        v.time_zone.value = "Europe/Bratislava".to_string();
+        v.refresh();
+        assert!(v.take_plan_request().is_some(), "a valid zone is counted");
+        assert!(first.is_cancelled(), "the older count was stopped");
     }
 
     #[test]
