@@ -91,6 +91,19 @@ pub fn prepare_mapping(
     Ok(prepared)
 }
 
+/// An error about `file` as one message that names the file: `e` itself when it already does,
+/// else `FILE: e`. Control characters in the name are escaped.
+pub fn about_file(file: &std::path::Path, e: impl std::fmt::Display) -> String {
+    let shown = file.display().to_string();
+    let msg = e.to_string();
+    let name = crate::validate::escape_controls(&shown);
+    if msg.contains(&shown) || msg.contains(name.as_ref()) {
+        msg
+    } else {
+        format!("{name}: {msg}")
+    }
+}
+
 /// Paths as one comma-separated line.
 pub fn join_paths(paths: &[std::path::PathBuf]) -> String {
     paths

@@ -49,7 +49,7 @@ pub fn run(mut args: Args) -> ExitCode {
     }
     match run_inner(&args) {
         Ok(code) => code,
-        Err(e) => super::fail_usage(format!("normalize: {e}")),
+        Err(e) => super::fail_usage(format!("normalize: {}", super::about_file(&args.file, e))),
     }
 }
 
@@ -210,11 +210,8 @@ fn same_path(a: &Path, b: &Path) -> bool {
 
 fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
     let input = &args.file;
-    if !input.is_file() {
-        return Err(MappingError::io(
-            input,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "not a readable file"),
-        ));
+    if let Err(e) = crate::read::regular_file(input) {
+        return Err(MappingError::io(input, e));
     }
     let r = resolve(input, &args.mapping)?;
     print_detection(&r.detection);

@@ -317,7 +317,10 @@ pub fn run(a: Args) -> ExitCode {
     let source = path.clone();
     let prepared = match super::prepare_mapping(&path, &a.mapping, a.tracker.as_deref()) {
         Ok(p) => p,
-        Err(e) => return fail(super::EXIT_USAGE, format!("upload: {e}")),
+        Err(e) => {
+            let msg = super::about_file(&path, e);
+            return fail(super::EXIT_USAGE, format!("upload: {msg}"));
+        }
     };
     if prepared.parts.len() > 1 {
         return fail(

@@ -65,7 +65,9 @@ pub fn run(args: Args) -> ExitCode {
     let prepared = match super::prepare_mapping(&args.file, &args.mapping, args.tracker.as_deref())
     {
         Ok(p) => p,
-        Err(e) => return super::fail_usage(format!("validate: {e}")),
+        Err(e) => {
+            return super::fail_usage(format!("validate: {}", super::about_file(&args.file, e)));
+        }
     };
     if prepared.temp {
         eprintln!(
@@ -149,7 +151,7 @@ pub fn render_parts(reports: &[Report], part_bytes: u64) -> String {
             thousands(r.stats.rows),
             thousands(r.stats.orders),
             thousands(r.file.bytes),
-            r.file.path
+            esc(&r.file.path)
         );
     }
     o
@@ -166,6 +168,12 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Every field of a report that came from the file (or its name) goes through this: terminal
+/// escape sequences in ids must not reach the terminal.
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    validate::escape_controls(s)
 }
 
 /// The human text report: a summary table, then issues by severity with examples, then samples.
@@ -189,7 +197,7 @@ pub fn render_text(r: &Report) -> String {
     let row = |o: &mut String, k: &str, v: String| {
         let _ = writeln!(o, "  {k:<17} {v}");
     };
-    let _ = writeln!(o, "Validation of {}", r.file.path);
+    let _ = writeln!(o, "Validation of {}", esc(&r.file.path));
     row(
         &mut o,
         "File",
@@ -244,7 +252,7 @@ pub fn render_text(r: &Report) -> String {
         ),
     );
     let span = match (&s.first_purchase, &s.last_purchase) {
-        (Some(a), Some(b)) => format!(", {a} … {b}"),
+        (Some(a), Some(b)) => format!(", {} … {}", esc(a), esc(b)),
         _ => String::new(),
     };
     row(
@@ -257,7 +265,7 @@ pub fn render_text(r: &Report) -> String {
             .top_products
             .iter()
             .take(5)
-            .map(|t| format!("{} ({})", t.identity, thousands(t.rows)))
+            .map(|t| format!("{} ({})", esc(&t.identity), thousands(t.rows)))
             .collect();
         row(&mut o, "Top products", top.join(", "));
     }
@@ -280,13 +288,19 @@ pub fn render_text(r: &Report) -> String {
                 "  {} ×{}: {}",
                 i.code.as_str(),
                 thousands(i.count),
-                i.message
+                esc(&i.message)
             );
             for e in &i.examples {
                 if e.line == 0 {
-                    let _ = writeln!(o, "      {}", e.text);
+                    let _ = writeln!(o, "      {}", esc(&e.text));
                 } else {
-                    let _ = writeln!(o, "      line {} (byte {}): {}", e.line, e.byte, e.text);
+                    let _ = writeln!(
+                        o,
+                        "      line {} (byte {}): {}",
+                        e.line,
+                        e.byte,
+                        esc(&e.text)
+                    );
                 }
             }
         }
@@ -295,15 +309,20 @@ pub fn render_text(r: &Report) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "Sample orders:");
         for smp in &r.samples {
-            let _ = writeln!(o, "  order {} ({} rows)", smp.order_id, smp.rows.len());
+            let _ = writeln!(
+                o,
+                "  order {} ({} rows)",
+                esc(&smp.order_id),
+                smp.rows.len()
+            );
             for sr in smp.rows.iter().take(20) {
                 let _ = writeln!(
                     o,
                     "      line {:<8} {}  user {}  at {}",
                     sr.line,
-                    sr.identity,
-                    sr.user_id.as_deref().unwrap_or("-"),
-                    sr.created_at.as_deref().unwrap_or("-")
+                    esc(&sr.identity),
+                    esc(sr.user_id.as_deref().unwrap_or("-")),
+                    esc(sr.created_at.as_deref().unwrap_or("-"))
                 );
             }
             if smp.rows.len() > 20 {

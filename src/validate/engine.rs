@@ -25,18 +25,39 @@ pub fn example_text(bytes: &[u8]) -> String {
             out.push('…');
             break;
         }
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\0' => out.push_str("\\0"),
-            c if c.is_control() || c == '\u{feff}' => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c);
     }
     out
+}
+
+/// `s` safe to print on a terminal: control characters (C0, DEL, C1 — escape sequences start
+/// with them), and the BOM written as `\t`, `\r`, `\n`, `\0` or `\u{1b}`; no length limit.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{feff}'
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\n' => out.push_str("\\n"),
+        '\0' => out.push_str("\\0"),
+        c if needs_escape(c) => {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+        c => out.push(c),
+    }
 }
 
 #[derive(Debug, Default, Clone)]

@@ -21,7 +21,7 @@ pub mod report;
 mod resolve;
 mod run;
 
-pub use engine::example_text;
+pub use engine::{escape_controls, example_text};
 
 pub use report::{
     Code, Distribution, Example, FileInfo, Issue, LineEndings, Report, Sample, SampleRow, Severity,

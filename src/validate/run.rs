@@ -97,10 +97,14 @@ pub(crate) fn run(
         path: path.to_path_buf(),
         source,
     };
+    crate::read::regular_file(path).map_err(io)?;
     let file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(io(std::io::Error::other("is a directory")));
+    if !meta.is_file() {
+        return Err(io(std::io::Error::other(format!(
+            "not a regular file ({})",
+            crate::read::file_kind(&meta)
+        ))));
     }
     let total = meta.len();
     if let Some(p) = progress {

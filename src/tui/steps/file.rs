@@ -322,7 +322,14 @@ impl FileView {
             self.cd(&d);
             Action::None
         } else {
-            Action::Choose(self.dir.join(&e.name))
+            let p = self.dir.join(&e.name);
+            match crate::read::regular_file(&p) {
+                Ok(_) => Action::Choose(p),
+                Err(err) => {
+                    self.message = Some(format!("{}: {err}", p.display()));
+                    Action::None
+                }
+            }
         }
     }
 
@@ -332,6 +339,14 @@ impl FileView {
             Ok(m) if m.is_dir() => {
                 self.cd(&p);
                 self.focus = Focus::List;
+                Action::None
+            }
+            Ok(m) if !m.is_file() => {
+                self.message = Some(format!(
+                    "{}: not a regular file ({})",
+                    p.display(),
+                    crate::read::file_kind(&m)
+                ));
                 Action::None
             }
             Ok(_) => Action::Choose(p),
@@ -624,7 +639,9 @@ pub fn fuzzy(pattern: &str, name: &str) -> Option<i64> {
 /// First lines and sniffed format of a file (reads at most 8 KiB).
 pub fn preview(path: &Path) -> Preview {
     let mut buf = vec![0u8; 8192];
-    let n = match std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)) {
+    // a FIFO would block the wizard on open, a device would preview endless bytes
+    let n = match crate::read::regular_file(path)
+        .and_then(|_| std::fs::File::open(path)).and_then(|mut f| f.read(&mut buf)) {
         Ok(n) => n,
         Err(e) => {
             return Preview {
