@@ -74,10 +74,12 @@ pub struct Args {
     #[arg(long)]
     pub no_validate: bool,
     /// Give up the whole upload after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=7 * 86_400))]
     pub deadline_secs: u64,
     /// Abort when no bytes are accepted for this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub stall_secs: u64,
     /// Most attempts (retries happen only when nothing can have been imported).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
