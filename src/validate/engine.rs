@@ -224,6 +224,8 @@ struct JsonRow<'a> {
     bad_type: Option<(String, &'static str)>,
     unknown: Vec<String>,
     seen: [u8; 3],
+    /// A documented attribute appeared twice (which value the service reads is not said).
+    duplicate: bool,
 }
 
 fn json_row(text: &str) -> JsonRow<'_> {
@@ -231,7 +233,21 @@ fn json_row(text: &str) -> JsonRow<'_> {
     let mut bad_type: Option<(String, &'static str)> = None;
     let mut unknown: Vec<String> = Vec::new();
     let mut seen = [0u8; 3];
+    let mut named = 0u8;
+    let mut duplicate = false;
     let res = json::parse_object(text, &mut |k, v| {
+        let bit = match &*k {
+            "order_id" => 1u8,
+            "session_id" => 2,
+            "identity" => 4,
+            "url" => 8,
+            "auth_user_id" => 16,
+            "user_id" => 32,
+            "created_at" => 64,
+            _ => 0,
+        };
+        duplicate |= named & bit != 0;
+        named |= bit;
         let slot = match &*k {
             "order_id" => Some((0, 1u8)),
             "session_id" => Some((0, 2)),
@@ -274,6 +290,7 @@ fn json_row(text: &str) -> JsonRow<'_> {
         bad_type,
         unknown,
         seen,
+        duplicate,
     }
 }
 
@@ -743,6 +760,7 @@ impl<'o> Engine<'o> {
             bad_type,
             unknown,
             seen,
+            duplicate,
         } = json_row(text);
         self.rows += 1;
         if let Err(e) = res {
@@ -782,6 +800,11 @@ impl<'o> Engine<'o> {
         }
         if mixed {
             self.issue(Code::MixedAttributeNames, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        if duplicate {
+            self.issue(Code::DuplicateKey, no, offset, || {
                 example_text(text.as_bytes())
             });
         }

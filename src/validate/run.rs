@@ -696,6 +696,10 @@ fn message(
             "{} a different generation of attribute names (order_id/session_id, identity/url, auth_user_id/user_id) than the first rows",
             rows("uses")
         ),
+        Code::DuplicateKey => format!(
+            "{} an attribute twice in one object (the service may read either value)",
+            rows("names")
+        ),
         Code::FewCoPurchases => format!(
             "only {} 2 or more distinct items (fewer than 1,000); recommendations learn from co-purchases",
             plural(n, "order has", "orders have")
