@@ -618,3 +618,23 @@ fn devices_fifos_and_directories_are_refused_without_reading() {
         assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 }
+
+#[test]
+fn a_line_spanning_three_blocks_is_checked_for_utf8_in_all_of_them() {
+    // blocks of 8 bytes: "1,/p/1\n2" | ",/p/\xffaaa" (not UTF-8) | "aaaaaaaa" | "aaaaaa\n3" | …
+    // the second line ends in a clean block after a clean one, but it began in the dirty one
+    let data = b"1,/p/1\n2,/p/\xffaaaaaaaaaaaaaaaaa\n3,/p/3\n";
+    let (_d, p) = write("span.csv", data);
+    for threads in [1, 2] {
+        let o = Options {
+            block_bytes: 8,
+            threads,
+            ..opts()
+        };
+        let r = validate_path(&p, &o, None).unwrap();
+        assert_eq!(count(&r, Code::Encoding), 1);
+        assert_eq!(first_line(&r, Code::Encoding), 2);
+        assert_eq!(r.stats.rows, 3);
+        assert_eq!(r.stats.invalid_rows, 1);
+    }
+}
