@@ -316,8 +316,9 @@ pub fn detect_bytes_with(
         ("unknown", false, bytes)
     };
     let mut body = body;
-    if !complete && let Some(p) = memchr::memrchr(b'\n', body) {
-        body = &body[..=p];
+    if !complete {
+        // only whole lines: a first line longer than the sample gives nothing to sample
+        body = memchr::memrchr(b'\n', body).map_or(&[][..], |p| &body[..=p]);
     }
     let text = String::from_utf8_lossy(body);
     let lines: Vec<&str> = text
