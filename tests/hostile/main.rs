@@ -132,6 +132,13 @@ fn problems(cmd: &str, case: &corpus::Case, path: &Path, o: &Outcome) -> Vec<Str
             p.push(format!("{who}: raw control character {c} on {stream}"));
         }
     }
+    if case.name == "escapes_csv" && cmd == "validate" {
+        // the identities are in the report, escaped
+        let out = String::from_utf8_lossy(&o.stdout);
+        if !out.contains("/p/\\u{1b}]0;pwned\\u{7}title") || !out.contains("\\u{9b}31mc1") {
+            p.push(format!("{who}: escaped identities missing from the report:\n{out}"));
+        }
+    }
     // a failure that is not "the file has errors" (exit 1, explained on stdout) must explain
     // itself on stderr, end with a newline, and name the file
     let explained_elsewhere = o.code == Some(1) && !o.stdout.is_empty();
@@ -277,4 +284,49 @@ fn hostile_corpus_never_panics_hangs_bloats_or_mumbles() {
         all_problems.len(),
         all_problems.join("\n")
     );
+}
+
+/// Conversion holds at most one capped row in memory: a 40 MB line, a 40 MB JSON line and an
+/// unclosed quote swallowing 40 MB stop `normalize` and `validate --trim` with the row's line
+/// and byte, in far less memory than the line (it used to take ~2.4x the line).
+#[test]
+fn conversion_memory_is_bounded_by_the_row_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = 40_000_000;
+    let cases = [
+        ("long.csv", format!("1,/p/1,u1\n2,/p/{},u2\n3,/p/3,u3\n", "y".repeat(big)), 2, 10),
+        (
+            "long.json",
+            format!(
+                "{{\"order_id\":\"1\",\"identity\":\"/p/1\"}}\n{{\"order_id\":\"2\",\"identity\":\"{}\"}}\n",
+                "y".repeat(big)
+            ),
+            2,
+            35,
+        ),
+        ("unclosed.csv", format!("1,/p/1\n2,\"/p/2\n{}", "3,/p/3\n".repeat(big / 7)), 2, 7),
+    ];
+    let env = [
+        ("LBIMPORT_CONFIG_DIR", dir.path().join("config")),
+        ("LBIMPORT_DATA_DIR", dir.path().join("data")),
+    ];
+    for (name, text, line, byte) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        for args in [&["normalize", "--dry-run"][..], &["validate", "--trim"][..]] {
+            let mut argv: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+            argv.push(path.as_os_str());
+            let o = run(&argv, &env);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.code, Some(2), "{name} {args:?}: {stderr}");
+            let want = format!("line {line} (byte {byte}): a row longer than 1048576 bytes");
+            assert!(stderr.contains(&want), "{name} {args:?}: {stderr}");
+            assert!(stderr.contains(name), "{stderr}");
+            assert!(
+                o.peak_kib < 64 * 1024,
+                "{name} {args:?}: peak RSS {} KiB",
+                o.peak_kib
+            );
+        }
+    }
 }

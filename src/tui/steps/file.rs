@@ -688,3 +688,51 @@ pub fn preview_bytes(buf: &[u8]) -> Preview {
     };
     Preview { lines, sniffed }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn enter() -> KeyEvent {
+        KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_fifo_or_a_device_is_not_a_regular_file_and_is_never_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("pipe.csv");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // listing and previewing the directory must not block on the FIFO
+        let mut v = FileView::open(dir.path());
+        v.select_name("pipe.csv");
+        let shown = v.preview.as_ref().map(|p| p.sniffed.clone());
+        assert_eq!(
+            shown.as_deref(),
+            Some("cannot read: not a regular file (a named pipe)")
+        );
+        let fifo = std::fs::canonicalize(&fifo).expect("canonical");
+        assert_eq!(v.on_key(&enter()), Action::None);
+        assert_eq!(
+            v.message.as_deref(),
+            Some(format!("{}: not a regular file (a named pipe)", fifo.display()).as_str())
+        );
+        // typed paths: the FIFO, a character device, a missing file
+        for (path, want) in [
+            (fifo.display().to_string(), "not a regular file (a named pipe)"),
+            ("/dev/zero".to_string(), "not a regular file (a character device)"),
+        ] {
+            v.focus = Focus::Path;
+            v.path = TextField::new(path.clone());
+            assert_eq!(v.on_key(&enter()), Action::None);
+            assert_eq!(v.message, Some(format!("{path}: {want}")));
+        }
+        v.focus = Focus::Path;
+        v.path = TextField::new(dir.path().join("missing.csv").display().to_string());
+        assert_eq!(v.on_key(&enter()), Action::None);
+        let msg = v.message.clone().unwrap_or_default();
+        assert!(msg.contains("No such file"), "{msg}");
+    }
+}
