@@ -283,7 +283,10 @@ fn json_lines_with_nothing_to_sample_read_the_documented_keys() {
         let d = detect_bytes(bytes, complete, true);
         assert_eq!(d.format, Format::Json, "{name}");
         assert!(documented(&d), "{name}: {:?}", d.mapping);
-        assert!(d.fits, "{name}: nothing to convert, validation judges the lines");
+        assert!(
+            d.fits,
+            "{name}: nothing to convert, validation judges the lines"
+        );
         assert!(lbimport::mapping::cli::check_distinct(&d.mapping).is_ok());
     }
     // garbage named .json: JSON lines, documented keys, and it does not fit
@@ -291,5 +294,9 @@ fn json_lines_with_nothing_to_sample_read_the_documented_keys() {
     assert_eq!(d.format, Format::Json);
     assert!(documented(&d), "{:?}", d.mapping);
     assert!(!d.fits);
-    assert!(d.notes.iter().any(|n| n.contains("2 sampled lines are not JSON objects")));
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("2 sampled lines are not JSON objects"))
+    );
 }

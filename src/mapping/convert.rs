@@ -54,7 +54,10 @@ impl Read for CappedReader {
         use std::sync::atomic::Ordering::Relaxed;
         let start = self.end.byte.load(Relaxed);
         if self.delivered.saturating_sub(start) > (ROW_CAP + IO_BUF) as u64 {
-            return Err(too_long(self.end.line.load(Relaxed) + 1, start + self.offset));
+            return Err(too_long(
+                self.end.line.load(Relaxed) + 1,
+                start + self.offset,
+            ));
         }
         let n = self.inner.read(buf)?;
         self.delivered += n as u64;

@@ -107,7 +107,9 @@ pub fn keep_growing(path: PathBuf, stop: std::sync::Arc<std::sync::atomic::Atomi
 
 fn utf16(s: &str, big_endian: bool, bom: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let units = (if bom { "\u{feff}" } else { "" }).encode_utf16().chain(s.encode_utf16());
+    let units = (if bom { "\u{feff}" } else { "" })
+        .encode_utf16()
+        .chain(s.encode_utf16());
     for u in units {
         if big_endian {
             out.extend_from_slice(&u.to_be_bytes());
@@ -151,7 +153,8 @@ fn gzip_stored(data: &[u8]) -> Vec<u8> {
 
 /// Every input of the corpus.
 pub fn all() -> Vec<Case> {
-    let latin1: Vec<u8> = b"order_id,identity\n1,/p/caf\xe9\n1,/p/na\xefve\n2,/p/\xa3\xa9\n".to_vec();
+    let latin1: Vec<u8> =
+        b"order_id,identity\n1,/p/caf\xe9\n1,/p/na\xefve\n2,/p/\xa3\xa9\n".to_vec();
     let body = "1,/p/1,u1\n1,/p/2,u1\n2,/p/3,u2\n";
     let esc_ids = "order_id,identity,user_id,created_at\n\
         \x1b[2J\x1b[H1,/p/\x1b]0;pwned\x07title,\x1b[?1049hu1,2023-04-22 15:04:30\n\
@@ -182,10 +185,17 @@ pub fn all() -> Vec<Case> {
         "p".repeat(70_000)
     );
     let json_10mb_string = format!("\"{}\"\n", "s".repeat(3_000_000));
-    let many_cols = format!("{}\n", (0..20_000).map(|i| format!("c{i}")).collect::<Vec<_>>().join(","));
+    let many_cols = format!(
+        "{}\n",
+        (0..20_000)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     let many_orders: String = (0..20_000).map(|i| format!("{i},/p/{i}\n")).collect();
     let one_order: String = (0..20_000).map(|i| format!("7,/p/{i}\n")).collect();
-    let unclosed = "order_id,identity\n1,\"/p/1\n2,/p/2\n3,/p/3\n".to_string() + &repeat("4,/p/4\n", 1000);
+    let unclosed =
+        "order_id,identity\n1,\"/p/1\n2,/p/2\n3,/p/3\n".to_string() + &repeat("4,/p/4\n", 1000);
 
     vec![
         // emptiness
@@ -196,7 +206,11 @@ pub fn all() -> Vec<Case> {
         Case::bytes("bom_only_json", "json", "\u{feff}"),
         Case::bytes("newline_only", "csv", "\n"),
         Case::bytes("newlines_only", "csv", "\n\n\n\r\n\r\n"),
-        Case::bytes("header_only", "csv", "order_id,identity,user_id,created_at\n"),
+        Case::bytes(
+            "header_only",
+            "csv",
+            "order_id,identity,user_id,created_at\n",
+        ),
         Case::bytes("header_only_no_nl", "csv", "order_id,identity"),
         Case::bytes("spaces_only", "csv", "   \n \t \n"),
         // encodings
@@ -204,10 +218,22 @@ pub fn all() -> Vec<Case> {
         Case::bytes("utf16be_bom", "csv", utf16(VALID, true, true)),
         Case::bytes("utf16le_nobom", "csv", utf16(VALID, false, false)),
         Case::bytes("utf16be_nobom", "csv", utf16(VALID, true, false)),
-        Case::bytes("utf16le_json", "json", utf16("{\"order_id\":\"1\",\"identity\":\"/p/1\"}\n", false, true)),
+        Case::bytes(
+            "utf16le_json",
+            "json",
+            utf16("{\"order_id\":\"1\",\"identity\":\"/p/1\"}\n", false, true),
+        ),
         Case::bytes("latin1", "csv", latin1),
-        Case::bytes("invalid_utf8", "csv", b"1,/p/\xff\xfe\n1,/p/\xc3\x28\n2,/p/\xed\xa0\x80\n".to_vec()),
-        Case::bytes("invalid_utf8_json", "json", b"{\"order_id\":\"1\",\"identity\":\"/p/\xff\"}\n".to_vec()),
+        Case::bytes(
+            "invalid_utf8",
+            "csv",
+            b"1,/p/\xff\xfe\n1,/p/\xc3\x28\n2,/p/\xed\xa0\x80\n".to_vec(),
+        ),
+        Case::bytes(
+            "invalid_utf8_json",
+            "json",
+            b"{\"order_id\":\"1\",\"identity\":\"/p/\xff\"}\n".to_vec(),
+        ),
         Case::bytes("utf8_bom_twice", "csv", format!("\u{feff}\u{feff}{body}")),
         Case::bytes("utf32le_bom", "csv", {
             let mut v = vec![0xff, 0xfe, 0, 0];
@@ -217,27 +243,65 @@ pub fn all() -> Vec<Case> {
             v
         }),
         // NULs and binary
-        Case::bytes("nul_in_ids", "csv", "1,/p/\01,u\0\n1\0,/p/2,u1\n"),
+        Case::bytes("nul_in_ids", "csv", "1,/p/\x001,u\0\n1\0,/p/2,u1\n"),
         Case::bytes("all_nul", "csv", vec![0u8; 100_000]),
-        Case::bytes("nul_json", "json", "{\"order_id\":\"1\0\",\"identity\":\"/p/\u{0}\"}\n\0\0\0\n"),
+        Case::bytes(
+            "nul_json",
+            "json",
+            "{\"order_id\":\"1\0\",\"identity\":\"/p/\u{0}\"}\n\0\0\0\n",
+        ),
         Case::bytes("noise", "csv", noise(1, 200_000)),
         Case::bytes("noise_json", "json", noise(2, 200_000)),
-        Case::bytes("noise_no_newline", "csv", noise(3, 3_000_000).into_iter().map(|b| if b == b'\n' { b'a' } else { b }).collect::<Vec<u8>>()),
+        Case::bytes(
+            "noise_no_newline",
+            "csv",
+            noise(3, 3_000_000)
+                .into_iter()
+                .map(|b| if b == b'\n' { b'a' } else { b })
+                .collect::<Vec<u8>>(),
+        ),
         Case::bytes("gzip_csv", "csv", gzip_stored(VALID.as_bytes())),
         Case::bytes("gzip_gz", "gz", gzip_stored(VALID.as_bytes())),
-        Case::bytes("zip_magic", "csv", b"PK\x03\x04\x14\0\0\0\x08\0rest of a zip".to_vec()),
-        Case::bytes("xlsx_named_csv", "csv", noise(9, 5000).into_iter().chain(b"PK\x05\x06".iter().copied()).collect::<Vec<u8>>()),
+        Case::bytes(
+            "zip_magic",
+            "csv",
+            b"PK\x03\x04\x14\0\0\0\x08\0rest of a zip".to_vec(),
+        ),
+        Case::bytes(
+            "xlsx_named_csv",
+            "csv",
+            noise(9, 5000)
+                .into_iter()
+                .chain(b"PK\x05\x06".iter().copied())
+                .collect::<Vec<u8>>(),
+        ),
         // line endings
-        Case::bytes("cr_only", "csv", "order_id,identity\r1,/p/1\r1,/p/2\r2,/p/3\r"),
-        Case::bytes("cr_only_json", "json", "{\"order_id\":\"1\",\"identity\":\"/p/1\"}\r{\"order_id\":\"1\",\"identity\":\"/p/2\"}\r"),
-        Case::bytes("mixed_endings", "csv", "1,/p/1\r\n1,/p/2\n2,/p/3\r2,/p/4\n\r"),
+        Case::bytes(
+            "cr_only",
+            "csv",
+            "order_id,identity\r1,/p/1\r1,/p/2\r2,/p/3\r",
+        ),
+        Case::bytes(
+            "cr_only_json",
+            "json",
+            "{\"order_id\":\"1\",\"identity\":\"/p/1\"}\r{\"order_id\":\"1\",\"identity\":\"/p/2\"}\r",
+        ),
+        Case::bytes(
+            "mixed_endings",
+            "csv",
+            "1,/p/1\r\n1,/p/2\n2,/p/3\r2,/p/4\n\r",
+        ),
         Case::bytes("no_final_newline", "csv", "1,/p/1\n2,/p/2"),
         Case::bytes("lone_cr_end", "csv", "1,/p/1\n2,/p/2\r"),
         // quotes
         Case::bytes("unclosed_quote", "csv", unclosed),
         Case::bytes("unclosed_quote_eof", "csv", "1,/p/1\n2,\"/p/2"),
         Case::bytes("quote_in_middle", "csv", "1,/p/\"1\",u1\n2,\"/p/\"2\",u2\n"),
-        Case::bytes("quoted_newlines", "csv", "1,\"/p/\n1\",u1\n2,\"/p/\r\n2\",u2\n"),
+        Case::bytes(
+            "quoted_newlines",
+            "csv",
+            "1,\"/p/\n1\",u1\n2,\"/p/\r\n2\",u2\n",
+        ),
         Case::bytes("only_quotes", "csv", "\"\"\"\"\"\"\"\"\"\n\"\n"),
         // giant lines and fields
         Case::bytes("long_field", "csv", long_field),
@@ -249,38 +313,114 @@ pub fn all() -> Vec<Case> {
         Case::bytes("many_orders", "csv", many_orders),
         Case::bytes("one_big_order", "csv", one_order),
         // separators and shapes
-        Case::bytes("semicolons", "csv", "order_id;identity;user_id\n1;/p/1;u1\n2;/p/2;u2\n"),
+        Case::bytes(
+            "semicolons",
+            "csv",
+            "order_id;identity;user_id\n1;/p/1;u1\n2;/p/2;u2\n",
+        ),
         Case::bytes("tabs", "csv", "order_id\tidentity\n1\t/p/1\n2\t/p/2\n"),
         Case::bytes("one_column", "csv", "1\n2\n3\n"),
         Case::bytes("ragged", "csv", "1,/p/1\n2\n3,/p/3,u,t,x,y\n,\n,,,,\n"),
         Case::bytes("empty_ids", "csv", ",\n,\n,/p/1\n1,\n"),
-        Case::bytes("whitespace_ids", "csv", " 1 ,\u{a0}/p/1\u{3000}\n\t2\t,/p/2 \n"),
+        Case::bytes(
+            "whitespace_ids",
+            "csv",
+            " 1 ,\u{a0}/p/1\u{3000}\n\t2\t,/p/2 \n",
+        ),
         // escape sequences
         Case::bytes("escapes_csv", "csv", esc_ids),
         Case::bytes("escapes_json", "json", esc_json),
-        Case::bytes("bidi_ids", "csv", "1,/p/\u{202e}gnp.exe\n2,/p/\u{2066}x\u{2069}\n"),
+        Case::bytes(
+            "bidi_ids",
+            "csv",
+            "1,/p/\u{202e}gnp.exe\n2,/p/\u{2066}x\u{2069}\n",
+        ),
         // JSON oddities
         Case::bytes("json_deep_array", "json", deep(100_000)),
         Case::bytes("json_deep_object", "json", deep_obj(50_000)),
-        Case::bytes("json_dup_keys", "json", "{\"order_id\":\"1\",\"identity\":\"/p/1\",\"identity\":\"/p/2\"}\n{\"order_id\":\"2\",\"order_id\":\"3\",\"identity\":\"/p/3\"}\n"),
-        Case::bytes("json_huge_numbers", "json", "{\"order_id\":1e999999,\"identity\":123456789012345678901234567890}\n{\"order_id\":-0.0,\"identity\":1e-400}\n{\"order_id\":18446744073709551616,\"identity\":\"/p/1\",\"created_at\":9223372036854775808}\n"),
+        Case::bytes(
+            "json_dup_keys",
+            "json",
+            "{\"order_id\":\"1\",\"identity\":\"/p/1\",\"identity\":\"/p/2\"}\n{\"order_id\":\"2\",\"order_id\":\"3\",\"identity\":\"/p/3\"}\n",
+        ),
+        Case::bytes(
+            "json_huge_numbers",
+            "json",
+            "{\"order_id\":1e999999,\"identity\":123456789012345678901234567890}\n{\"order_id\":-0.0,\"identity\":1e-400}\n{\"order_id\":18446744073709551616,\"identity\":\"/p/1\",\"created_at\":9223372036854775808}\n",
+        ),
         Case::bytes("json_not_objects", "json", "[1,2]\n\"x\"\n3\nnull\ntrue\n"),
-        Case::bytes("json_truncated", "json", "{\"order_id\":\"1\",\"identity\":\"/p/1\"}\n{\"order_id\":\"2\",\"ident"),
-        Case::bytes("json_one_document", "json", "[\n {\"order_id\":\"1\",\"identity\":\"/p/1\"},\n {\"order_id\":\"1\",\"identity\":\"/p/2\"}\n]\n"),
-        Case::bytes("json_bad_escapes", "json", "{\"order_id\":\"\\ud800\",\"identity\":\"/p/\\uZZZZ\"}\n{\"order_id\":\"\\udc00\\ud800\",\"identity\":\"\\\"}\n"),
-        Case::bytes("json_in_csv", "csv", "{\"order_id\":\"1\",\"identity\":\"/p/1\"}\n"),
+        Case::bytes(
+            "json_truncated",
+            "json",
+            "{\"order_id\":\"1\",\"identity\":\"/p/1\"}\n{\"order_id\":\"2\",\"ident",
+        ),
+        Case::bytes(
+            "json_one_document",
+            "json",
+            "[\n {\"order_id\":\"1\",\"identity\":\"/p/1\"},\n {\"order_id\":\"1\",\"identity\":\"/p/2\"}\n]\n",
+        ),
+        Case::bytes(
+            "json_bad_escapes",
+            "json",
+            "{\"order_id\":\"\\ud800\",\"identity\":\"/p/\\uZZZZ\"}\n{\"order_id\":\"\\udc00\\ud800\",\"identity\":\"\\\"}\n",
+        ),
+        Case::bytes(
+            "json_in_csv",
+            "csv",
+            "{\"order_id\":\"1\",\"identity\":\"/p/1\"}\n",
+        ),
         Case::bytes("csv_in_json", "json", VALID),
-        Case::bytes("json_huge_timestamps", "json", "{\"order_id\":\"1\",\"identity\":\"/p/1\",\"created_at\":\"99999999999999999999\"}\n{\"order_id\":\"1\",\"identity\":\"/p/2\",\"created_at\":-9223372036854775808}\n"),
-        Case::bytes("csv_huge_timestamps", "csv", "1,/p/1,u,99999999999999999999999\n1,/p/2,u,-9223372036854775808\n2,/p/3,u,9999-99-99 99:99:99\n3,/p/4,u,+275760-09-13T00:00:00Z\n"),
+        Case::bytes(
+            "json_huge_timestamps",
+            "json",
+            "{\"order_id\":\"1\",\"identity\":\"/p/1\",\"created_at\":\"99999999999999999999\"}\n{\"order_id\":\"1\",\"identity\":\"/p/2\",\"created_at\":-9223372036854775808}\n",
+        ),
+        Case::bytes(
+            "csv_huge_timestamps",
+            "csv",
+            "1,/p/1,u,99999999999999999999999\n1,/p/2,u,-9223372036854775808\n2,/p/3,u,9999-99-99 99:99:99\n3,/p/4,u,+275760-09-13T00:00:00Z\n",
+        ),
         // file system oddities
-        Case { name: "fifo", ext: "csv", make: Make::Fifo },
-        Case { name: "directory", ext: "csv", make: Make::Dir },
-        Case { name: "dev_zero", ext: "csv", make: Make::Device("/dev/zero") },
-        Case { name: "dev_null", ext: "csv", make: Make::Device("/dev/null") },
-        Case { name: "dev_urandom", ext: "csv", make: Make::Device("/dev/urandom") },
-        Case { name: "unreadable", ext: "csv", make: Make::Unreadable(VALID.as_bytes().to_vec()) },
-        Case { name: "dangling_link", ext: "csv", make: Make::Dangling },
-        Case { name: "growing", ext: "csv", make: Make::Growing },
+        Case {
+            name: "fifo",
+            ext: "csv",
+            make: Make::Fifo,
+        },
+        Case {
+            name: "directory",
+            ext: "csv",
+            make: Make::Dir,
+        },
+        Case {
+            name: "dev_zero",
+            ext: "csv",
+            make: Make::Device("/dev/zero"),
+        },
+        Case {
+            name: "dev_null",
+            ext: "csv",
+            make: Make::Device("/dev/null"),
+        },
+        Case {
+            name: "dev_urandom",
+            ext: "csv",
+            make: Make::Device("/dev/urandom"),
+        },
+        Case {
+            name: "unreadable",
+            ext: "csv",
+            make: Make::Unreadable(VALID.as_bytes().to_vec()),
+        },
+        Case {
+            name: "dangling_link",
+            ext: "csv",
+            make: Make::Dangling,
+        },
+        Case {
+            name: "growing",
+            ext: "csv",
+            make: Make::Growing,
+        },
         Case::bytes("name with spaces", "csv", VALID),
         Case::bytes("valid", "csv", VALID),
     ]

@@ -53,6 +53,8 @@ fn run(args: &[&std::ffi::OsStr], env: &[(&str, PathBuf)]) -> Outcome {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    // reaped below with wait4 (which clippy does not see)
+    #[allow(clippy::zombie_processes)]
     let mut child = cmd.spawn().expect("spawn lbimport");
     let pid = child.id();
     // drain the pipes on threads so that a chatty child never blocks on a full pipe
@@ -136,7 +138,9 @@ fn problems(cmd: &str, case: &corpus::Case, path: &Path, o: &Outcome) -> Vec<Str
         // the identities are in the report, escaped
         let out = String::from_utf8_lossy(&o.stdout);
         if !out.contains("/p/\\u{1b}]0;pwned\\u{7}title") || !out.contains("\\u{9b}31mc1") {
-            p.push(format!("{who}: escaped identities missing from the report:\n{out}"));
+            p.push(format!(
+                "{who}: escaped identities missing from the report:\n{out}"
+            ));
         }
     }
     // a failure that is not "the file has errors" (exit 1, explained on stdout) must explain
@@ -151,7 +155,9 @@ fn problems(cmd: &str, case: &corpus::Case, path: &Path, o: &Outcome) -> Vec<Str
             p.push(format!("{who}: exit {:?} with an empty stderr", o.code));
         } else {
             if !stderr.ends_with('\n') {
-                p.push(format!("{who}: stderr does not end with a newline: {stderr:?}"));
+                p.push(format!(
+                    "{who}: stderr does not end with a newline: {stderr:?}"
+                ));
             }
             let all = format!("{}{stderr}", String::from_utf8_lossy(&o.stdout));
             if !all.contains(&name) {
@@ -205,7 +211,16 @@ fn hostile_corpus_never_panics_hangs_bloats_or_mumbles() {
     let commands: [(&str, Vec<&str>); 3] = [
         ("validate", vec!["validate"]),
         ("normalize", vec!["normalize", "--dry-run"]),
-        ("upload", vec!["upload", "--tracker", "shop", "--dry-run", "--no-clock-check"]),
+        (
+            "upload",
+            vec![
+                "upload",
+                "--tracker",
+                "shop",
+                "--dry-run",
+                "--no-clock-check",
+            ],
+        ),
     ];
     let mut jobs = Vec::new();
     for (case, path) in cases.iter().zip(&paths) {
@@ -294,7 +309,12 @@ fn conversion_memory_is_bounded_by_the_row_cap() {
     let dir = tempfile::tempdir().expect("tempdir");
     let big = 40_000_000;
     let cases = [
-        ("long.csv", format!("1,/p/1,u1\n2,/p/{},u2\n3,/p/3,u3\n", "y".repeat(big)), 2, 10),
+        (
+            "long.csv",
+            format!("1,/p/1,u1\n2,/p/{},u2\n3,/p/3,u3\n", "y".repeat(big)),
+            2,
+            10,
+        ),
         (
             "long.json",
             format!(
@@ -304,7 +324,12 @@ fn conversion_memory_is_bounded_by_the_row_cap() {
             2,
             35,
         ),
-        ("unclosed.csv", format!("1,/p/1\n2,\"/p/2\n{}", "3,/p/3\n".repeat(big / 7)), 2, 7),
+        (
+            "unclosed.csv",
+            format!("1,/p/1\n2,\"/p/2\n{}", "3,/p/3\n".repeat(big / 7)),
+            2,
+            7,
+        ),
     ];
     let env = [
         ("LBIMPORT_CONFIG_DIR", dir.path().join("config")),
@@ -328,5 +353,81 @@ fn conversion_memory_is_bounded_by_the_row_cap() {
                 o.peak_kib
             );
         }
+    }
+}
+
+/// Absurd numbers on the command line are refused by clap with the accepted range (they used
+/// to overflow a `Duration` / `Instant` and panic).
+#[test]
+fn absurd_flag_values_are_refused_with_the_range() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a.csv");
+    std::fs::write(&file, corpus::VALID).expect("write");
+    let f = file.to_str().expect("utf-8 path");
+    let env = [
+        ("LBIMPORT_CONFIG_DIR", dir.path().join("config")),
+        ("LBIMPORT_DATA_DIR", dir.path().join("data")),
+    ];
+    let max = u64::MAX.to_string();
+    let imax = i64::MAX.to_string();
+    let imin = i64::MIN.to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["upload", "--deadline-secs", &max, "--dry-run", f],
+        vec!["upload", "--deadline-secs", "0", "--dry-run", f],
+        vec!["upload", "--stall-secs", &max, "--dry-run", f],
+        vec![
+            "serve",
+            "--skew-secs",
+            &imax,
+            "--tracker-id",
+            "1-1",
+            "--private-key-env",
+            "K",
+        ],
+        vec![
+            "serve",
+            "--skew-secs",
+            &imin,
+            "--tracker-id",
+            "1-1",
+            "--private-key-env",
+            "K",
+        ],
+        vec![
+            "serve",
+            "--timeout",
+            &max,
+            "--tracker-id",
+            "1-1",
+            "--private-key-env",
+            "K",
+        ],
+        vec![
+            "serve",
+            "--retry-after",
+            &max,
+            "--tracker-id",
+            "1-1",
+            "--private-key-env",
+            "K",
+        ],
+        vec![
+            "serve",
+            "--throttle",
+            "0",
+            "--tracker-id",
+            "1-1",
+            "--private-key-env",
+            "K",
+        ],
+    ];
+    for args in cases {
+        let argv: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        let o = run(&argv, &env);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("is not in"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.ends_with('\n'));
     }
 }

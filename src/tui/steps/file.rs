@@ -641,7 +641,9 @@ pub fn preview(path: &Path) -> Preview {
     let mut buf = vec![0u8; 8192];
     // a FIFO would block the wizard on open, a device would preview endless bytes
     let n = match crate::read::regular_file(path)
-        .and_then(|_| std::fs::File::open(path)).and_then(|mut f| f.read(&mut buf)) {
+        .and_then(|_| std::fs::File::open(path))
+        .and_then(|mut f| f.read(&mut buf))
+    {
         Ok(n) => n,
         Err(e) => {
             return Preview {
@@ -721,8 +723,14 @@ mod tests {
         );
         // typed paths: the FIFO, a character device, a missing file
         for (path, want) in [
-            (fifo.display().to_string(), "not a regular file (a named pipe)"),
-            ("/dev/zero".to_string(), "not a regular file (a character device)"),
+            (
+                fifo.display().to_string(),
+                "not a regular file (a named pipe)",
+            ),
+            (
+                "/dev/zero".to_string(),
+                "not a regular file (a character device)",
+            ),
         ] {
             v.focus = Focus::Path;
             v.path = TextField::new(path.clone());
