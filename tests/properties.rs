@@ -1,6 +1,6 @@
 //! Property tests over arbitrary bytes for the readers, detection and validation: none of them
 //! panics on any input, and what they count agrees with counts computed here independently.
-//! (Coverage-guided fuzzing needs cargo-fuzz, which is not installed on the build machines;
+//! (Coverage-guided fuzzing would need cargo-fuzz, which is not installed where this is built;
 //! these run in CI with the normal test suite.)
 
 use lbimport::read::lines::{Ending, LineSplitter, Piece};
