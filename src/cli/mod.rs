@@ -70,8 +70,22 @@ pub fn main() -> ExitCode {
 
 /// Print a one-line error on stderr and return the usage exit status.
 pub fn fail_usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("lbimport: {msg}");
+    eprintln!("lbimport: {}", terminal_safe(&msg.to_string()));
     ExitCode::from(EXIT_USAGE)
+}
+
+/// `msg` with control characters other than newline and tab escaped (`\u{1b}`): file names and
+/// values quoted in messages must not reach the terminal as escape sequences.
+pub fn terminal_safe(msg: &str) -> String {
+    msg.split('\n')
+        .map(|line| {
+            line.split('\t')
+                .map(|part| crate::validate::escape_controls(part).into_owned())
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Apply the mapping flags shared by `validate` and `upload` (with the command's own tracker

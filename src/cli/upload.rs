@@ -113,7 +113,7 @@ struct Target {
 }
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("lbimport: {msg}");
+    eprintln!("lbimport: {}", super::terminal_safe(&msg.to_string()));
     ExitCode::from(code)
 }
 
@@ -299,10 +299,14 @@ pub fn run(a: Args) -> ExitCode {
     let path = a.file.clone();
     let meta = match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => m,
-        Ok(_) => {
+        Ok(m) => {
             return fail(
                 super::EXIT_USAGE,
-                format!("{} is not a file", path.display()),
+                format!(
+                    "{}: not a regular file ({})",
+                    path.display(),
+                    crate::read::file_kind(&m)
+                ),
             );
         }
         Err(e) => {

@@ -422,6 +422,13 @@ pub fn all() -> Vec<Case> {
             make: Make::Growing,
         },
         Case::bytes("name with spaces", "csv", VALID),
+        Case::bytes("name_\u{1b}[31m_escape", "csv", VALID),
+        Case::bytes("bad_name_\u{1b}]0;x\u{7}", "csv", "1\n"),
+        Case {
+            name: "fifo_\u{1b}[2J_name",
+            ext: "csv",
+            make: Make::Fifo,
+        },
         Case::bytes("valid", "csv", VALID),
     ]
 }
