@@ -100,7 +100,7 @@ pub fn prepare_mapping(
     args.tracker = tracker.map(str::to_string);
     let prepared = crate::mapping::cli::prepare(file, &args)?;
     for n in &prepared.notices {
-        eprintln!("lbimport: {n}");
+        eprintln!("lbimport: {}", terminal_safe(n));
     }
     Ok(prepared)
 }

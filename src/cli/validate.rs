@@ -71,9 +71,12 @@ pub fn run(args: Args) -> ExitCode {
     };
     if prepared.temp {
         eprintln!(
-            "lbimport: validating the converted file {} (from {})",
-            prepared.path_to_use.display(),
-            args.file.display()
+            "lbimport: {}",
+            super::terminal_safe(&format!(
+                "validating the converted file {} (from {})",
+                prepared.path_to_use.display(),
+                args.file.display()
+            ))
         );
     }
     let paths = if prepared.parts.len() > 1 {
@@ -81,7 +84,7 @@ pub fn run(args: Args) -> ExitCode {
             "lbimport: validating each of the {} parts: {} (the JSON output is an array with \
              one report per part)",
             prepared.parts.len(),
-            super::join_paths(&prepared.parts)
+            super::terminal_safe(&super::join_paths(&prepared.parts))
         );
         prepared.parts
     } else {

@@ -1,5 +1,5 @@
 //! The hostile corpus runner: every input of `corpus::all()` through `lbimport validate`,
-//! `normalize --dry-run` and `upload --dry-run` (to a tracker on the in-process sandbox), each
+//! `validate --trim` (conversion first), `normalize --dry-run` and `upload --dry-run` (to a tracker on the in-process sandbox), each
 //! as a subprocess with a timeout, while its peak RSS (VmHWM) is polled. A run fails the test when
 //! it panics, hangs, grows past the memory bound, prints raw terminal control characters, or
 //! fails without a clear message (empty stderr, no final newline, no file name).
@@ -214,8 +214,9 @@ fn hostile_corpus_never_panics_hangs_bloats_or_mumbles() {
             std::thread::spawn(move || corpus::keep_growing(p, stop))
         });
 
-    let commands: [(&str, Vec<&str>); 3] = [
+    let commands: [(&str, Vec<&str>); 4] = [
         ("validate", vec!["validate"]),
+        ("trim", vec!["validate", "--trim"]),
         ("normalize", vec!["normalize", "--dry-run"]),
         (
             "upload",
@@ -307,7 +308,7 @@ fn hostile_corpus_never_panics_hangs_bloats_or_mumbles() {
         slowest.1,
         slowest.2
     );
-    assert_eq!(results.len(), cases.len() * 3);
+    assert_eq!(results.len(), cases.len() * commands.len());
     assert!(
         all_problems.is_empty(),
         "{} problems:\n{}",
