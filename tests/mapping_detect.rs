@@ -420,3 +420,43 @@ fn names_are_believed_only_when_the_values_agree() {
         d.notes
     );
 }
+
+#[test]
+fn json_lines_with_nothing_to_sample_read_the_documented_keys() {
+    let documented = |d: &lbimport::mapping::detect::Detection| {
+        d.mapping.order_id == Source::Key("order_id".into())
+            && d.mapping.identity == Source::Key("identity".into())
+            && d.mapping.user_id == Some(Source::Key("auth_user_id".into()))
+            && d.mapping.created_at == Some(Source::Key("created_at".into()))
+    };
+    // an empty file, a BOM only, and a first line longer than the sample (cut, incomplete)
+    let long = format!(
+        "{{\"order_id\":\"1\",\"identity\":\"/p/1\",\"pad\":\"{}\"}}\n",
+        "p".repeat(70_000)
+    );
+    let head = &long.as_bytes()[..lbimport::mapping::detect::SAMPLE_BYTES];
+    for (name, bytes, complete) in [
+        ("empty", &b""[..], true),
+        ("bom", &b"\xEF\xBB\xBF"[..], true),
+        ("long first line", head, false),
+    ] {
+        let d = detect_bytes(bytes, complete, true);
+        assert_eq!(d.format, Format::Json, "{name}");
+        assert!(documented(&d), "{name}: {:?}", d.mapping);
+        assert!(
+            d.fits,
+            "{name}: nothing to convert, validation judges the lines"
+        );
+        assert!(lbimport::mapping::cli::check_distinct(&d.mapping).is_ok());
+    }
+    // garbage named .json: JSON lines, documented keys, and it does not fit
+    let d = detect_bytes(b"\x00\x01garbage\nmore, garbage\n", true, true);
+    assert_eq!(d.format, Format::Json);
+    assert!(documented(&d), "{:?}", d.mapping);
+    assert!(!d.fits);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n.contains("2 sampled lines are not JSON objects"))
+    );
+}

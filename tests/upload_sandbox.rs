@@ -283,6 +283,84 @@ async fn too_many_requests_gives_up_after_three_attempts() {
 }
 
 #[tokio::test]
+async fn retry_after_beyond_the_deadline_gives_up_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = data_file(dir.path(), "a.csv", 20_000);
+    let srv = sandbox(
+        dir.path(),
+        Faults {
+            fail_with: Some(429),
+            retry_after: Some(3600),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let s = Settings {
+        deadline: Duration::from_secs(120),
+        ..settings()
+    };
+    let t = Instant::now();
+    let (outcome, events) = run_collect(request(&srv.base_url, KEY, &file, s)).await;
+    match outcome {
+        Outcome::Rejected {
+            status,
+            explanation,
+            ..
+        } => {
+            assert_eq!(status, 429);
+            assert!(
+                explanation.contains("retry after 3600 s, later than the 120 s deadline"),
+                "{explanation}"
+            );
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    assert_eq!(attempts(&events), vec![1]);
+    assert!(t.elapsed() < Duration::from_secs(30), "did not wait");
+    assert_eq!(srv.uploads(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_longer_than_the_longest_wait_is_cut_and_said() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = data_file(dir.path(), "a.csv", 20_000);
+    let srv = sandbox(
+        dir.path(),
+        Faults {
+            fail_with: Some(429),
+            retry_after: Some(5),
+            times: Some(1),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let s = Settings {
+        backoff_max: Duration::from_secs(1),
+        ..settings()
+    };
+    let (outcome, events) = run_collect(request(&srv.base_url, KEY, &file, s)).await;
+    assert!(
+        matches!(outcome, Outcome::Accepted { status: 200, .. }),
+        "{outcome:?}"
+    );
+    let retry = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Retrying { after, reason } => Some((*after, reason.clone())),
+            _ => None,
+        })
+        .expect("retrying event");
+    assert_eq!(retry.0, Duration::from_secs(1));
+    assert!(
+        retry
+            .1
+            .contains("asked to retry after 5 s; retrying after 1 s, the longest"),
+        "{}",
+        retry.1
+    );
+}
+
+#[tokio::test]
 async fn server_error_is_not_retried() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = data_file(dir.path(), "a.csv", 20_000);

@@ -602,3 +602,74 @@ fn identity_unique_per_row_is_warned_on_1000_rows_or_more() {
             .is_none()
     );
 }
+
+#[test]
+fn duplicate_documented_json_keys_warn_once_per_row() {
+    let r = check(
+        "dup.json",
+        b"{\"order_id\":\"1\",\"identity\":\"/p/1\",\"identity\":\"/p/2\"}\n\
+          {\"order_id\":\"1\",\"identity\":\"/p/3\",\"x\":1,\"x\":2}\n\
+          {\"order_id\":\"2\",\"order_id\":\"3\",\"created_at\":\"2023-01-01 00:00:00\",\"created_at\":\"2023-01-01 00:00:01\",\"identity\":\"/p/4\"}\n\
+          {\"order_id\":\"2\",\"session_id\":\"2\",\"identity\":\"/p/5\"}\n",
+    );
+    // lines 1 and 3 repeat a documented key; line 2 repeats an unknown one; line 4 uses two
+    // generations (that is mixed_attribute_names, not a duplicate)
+    assert_eq!(count(&r, Code::DuplicateKey), 2);
+    assert_eq!(first_line(&r, Code::DuplicateKey), 1);
+    assert_eq!(
+        r.issue(Code::DuplicateKey).map(|i| i.severity),
+        Some(Severity::Warning)
+    );
+    assert_eq!(Code::DuplicateKey.as_str(), "duplicate_key");
+}
+
+#[test]
+fn devices_fifos_and_directories_are_refused_without_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.csv");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let cases = [
+        (PathBuf::from("/dev/zero"), "a character device"),
+        (PathBuf::from("/dev/null"), "a character device"),
+        (fifo, "a named pipe"),
+        (dir.path().to_path_buf(), "a directory"),
+    ];
+    for (p, kind) in cases {
+        let t = std::time::Instant::now();
+        match validate_path(&p, &opts(), None) {
+            Err(e @ ValidateError::Io { .. }) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains(&format!("not a regular file ({kind})")),
+                    "{}: {msg}",
+                    p.display()
+                );
+                assert!(msg.contains(&p.display().to_string()), "{msg}");
+            }
+            other => panic!("{}: {other:?}", p.display()),
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn a_line_spanning_three_blocks_is_checked_for_utf8_in_all_of_them() {
+    // blocks of 8 bytes: "1,/p/1\n2" | ",/p/\xffaaa" (not UTF-8) | "aaaaaaaa" | "aaaaaa\n3" | …
+    // the second line ends in a clean block after a clean one, but it began in the dirty one
+    let data = b"1,/p/1\n2,/p/\xffaaaaaaaaaaaaaaaaa\n3,/p/3\n";
+    let (_d, p) = write("span.csv", data);
+    for threads in [1, 2] {
+        let o = Options {
+            block_bytes: 8,
+            threads,
+            ..opts()
+        };
+        let r = validate_path(&p, &o, None).unwrap();
+        assert_eq!(count(&r, Code::Encoding), 1);
+        assert_eq!(first_line(&r, Code::Encoding), 2);
+        assert_eq!(r.stats.rows, 3);
+        assert_eq!(r.stats.invalid_rows, 1);
+    }
+}

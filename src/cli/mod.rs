@@ -74,8 +74,22 @@ pub fn main() -> ExitCode {
 
 /// Print a one-line error on stderr and return the usage exit status.
 pub fn fail_usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("lbimport: {msg}");
+    eprintln!("lbimport: {}", terminal_safe(&msg.to_string()));
     ExitCode::from(EXIT_USAGE)
+}
+
+/// `msg` with control characters other than newline and tab escaped (`\u{1b}`): file names and
+/// values quoted in messages must not reach the terminal as escape sequences.
+pub fn terminal_safe(msg: &str) -> String {
+    msg.split('\n')
+        .map(|line| {
+            line.split('\t')
+                .map(|part| crate::validate::escape_controls(part).into_owned())
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Apply the mapping flags shared by `validate` and `upload` (with the command's own tracker
@@ -90,9 +104,22 @@ pub fn prepare_mapping(
     args.tracker = tracker.map(str::to_string);
     let prepared = crate::mapping::cli::prepare(file, &args)?;
     for n in &prepared.notices {
-        eprintln!("lbimport: {n}");
+        eprintln!("lbimport: {}", terminal_safe(n));
     }
     Ok(prepared)
+}
+
+/// An error about `file` as one message that names the file: `e` itself when it already does,
+/// else `FILE: e`. Control characters in the name are escaped.
+pub fn about_file(file: &std::path::Path, e: impl std::fmt::Display) -> String {
+    let shown = file.display().to_string();
+    let msg = e.to_string();
+    let name = crate::validate::escape_controls(&shown);
+    if msg.contains(&shown) || msg.contains(name.as_ref()) {
+        msg
+    } else {
+        format!("{name}: {msg}")
+    }
 }
 
 /// Paths as one comma-separated line.

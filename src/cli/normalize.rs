@@ -69,7 +69,7 @@ fn implausible(s: &ConvertSummary, report: Option<&crate::validate::Report>) -> 
 }
 
 /// Print the reasons and decide the exit status.
-fn implausible_exit(why: &[String], force: bool) -> Option<ExitCode> {
+fn implausible_exit(file: &Path, why: &[String], force: bool) -> Option<ExitCode> {
     if why.is_empty() {
         return None;
     }
@@ -81,8 +81,9 @@ fn implausible_exit(why: &[String], force: bool) -> Option<ExitCode> {
         return None;
     }
     eprintln!(
-        "lbimport: the mapping looks wrong for this file ({}); check the columns above, fix the \
-         mapping (--columns, --time-format), or pass --force to accept it\n",
+        "lbimport: {}: the mapping looks wrong for this file ({}); check the columns above, fix \
+         the mapping (--columns, --time-format), or pass --force to accept it",
+        crate::validate::escape_controls(&file.display().to_string()),
         why.join("; ")
     );
     Some(ExitCode::from(EXIT_IMPLAUSIBLE))
@@ -96,7 +97,7 @@ pub fn run(mut args: Args) -> ExitCode {
     }
     match run_inner(&args) {
         Ok(code) => code,
-        Err(e) => super::fail_usage(format!("normalize: {e}")),
+        Err(e) => super::fail_usage(format!("normalize: {}", super::about_file(&args.file, e))),
     }
 }
 
@@ -281,11 +282,8 @@ fn same_path(a: &Path, b: &Path) -> bool {
 
 fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
     let input = &args.file;
-    if !input.is_file() {
-        return Err(MappingError::io(
-            input,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "not a readable file"),
-        ));
+    if let Err(e) = crate::read::regular_file(input) {
+        return Err(MappingError::io(input, e));
     }
     let r = match resolve(input, &args.mapping) {
         Ok(r) => r,
@@ -340,7 +338,7 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         let s = plan(input, m, &clean, None)?;
         print_summary(&s, true);
         println!("output size: {} bytes", s.bytes_out);
-        if let Some(code) = implausible_exit(&implausible(&s, None), args.force) {
+        if let Some(code) = implausible_exit(input, &implausible(&s, None), args.force) {
             return Ok(code);
         }
         return Ok(ExitCode::SUCCESS);
@@ -382,7 +380,7 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         );
     }
     if args.no_validate {
-        if let Some(code) = implausible_exit(&implausible(&s, None), args.force) {
+        if let Some(code) = implausible_exit(input, &implausible(&s, None), args.force) {
             return Ok(code);
         }
         return Ok(ExitCode::SUCCESS);
@@ -434,7 +432,7 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
     if worst == Verdict::Errors {
         return Ok(ExitCode::from(EXIT_INVALID));
     }
-    if let Some(code) = implausible_exit(&why, args.force) {
+    if let Some(code) = implausible_exit(input, &why, args.force) {
         return Ok(code);
     }
     Ok(ExitCode::SUCCESS)

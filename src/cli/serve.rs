@@ -11,6 +11,9 @@ use crate::config::{KeySource, Tracker};
 use crate::server::{self, Faults};
 
 /// Arguments of `lbimport serve`.
+/// Largest `--skew-secs` either way: ten years.
+pub const MAX_SKEW_SECS: i64 = 10 * 366 * 86_400;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Port to listen on (0 picks a free one; the URL is printed).
@@ -32,7 +35,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = crate::validate::MAX_FILE_BYTES)]
     pub max_bytes: u64,
     /// Seconds the upload may take (408 after).
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=7 * 86_400))]
     pub timeout: u64,
     /// Don't validate received files (accept any well-formed upload).
     #[arg(long)]
@@ -41,7 +45,7 @@ pub struct Args {
     #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(100..=599))]
     pub fail_with: Option<u16>,
     /// Fault: add `Retry-After: SECS` to --fail-with answers.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub retry_after: Option<u64>,
     /// Fault: cut the connection after reading this many body bytes.
     #[arg(long, value_name = "BYTES")]
@@ -50,7 +54,7 @@ pub struct Args {
     #[arg(long)]
     pub drop_after_body: bool,
     /// Fault: read bodies at most this fast.
-    #[arg(long, value_name = "BYTES_PER_S")]
+    #[arg(long, value_name = "BYTES_PER_S", value_parser = clap::value_parser!(u64).range(1..))]
     pub throttle: Option<u64>,
     /// Fault: wait this many seconds after reading the whole body before answering.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
@@ -60,7 +64,8 @@ pub struct Args {
         long,
         value_name = "SECS",
         allow_negative_numbers = true,
-        default_value_t = 0
+        default_value_t = 0,
+        value_parser = clap::value_parser!(i64).range(-MAX_SKEW_SECS..=MAX_SKEW_SECS)
     )]
     pub skew_secs: i64,
     /// Apply the faults to the first N uploads only.

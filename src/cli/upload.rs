@@ -73,10 +73,12 @@ pub struct Args {
     #[arg(long)]
     pub no_validate: bool,
     /// Give up the whole upload after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=7 * 86_400))]
     pub deadline_secs: u64,
     /// Abort when no bytes are accepted for this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub stall_secs: u64,
     /// Most attempts (retries happen only when nothing can have been imported).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
@@ -109,8 +111,13 @@ struct Target {
     client_name: String,
 }
 
+/// A path as printed: control characters in a file name never reach the terminal.
+fn shown(p: &Path) -> String {
+    validate::escape_controls(&p.display().to_string()).into_owned()
+}
+
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("lbimport: {msg}");
+    eprintln!("lbimport: {}", super::terminal_safe(&msg.to_string()));
     ExitCode::from(code)
 }
 
@@ -204,7 +211,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
         let sha256 = crate::config::sha256_file(path).map_err(|e| {
             fail(
                 super::EXIT_USAGE,
-                format!("cannot read {}: {e}", path.display()),
+                format!("cannot read {}: {e}", shown(path)),
             )
         })?;
         return Ok(Facts {
@@ -221,7 +228,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
         ..Default::default()
     };
     if std::io::stderr().is_terminal() {
-        eprint!("Validating {}…\r", path.display());
+        eprint!("Validating {}…\r", shown(path));
     }
     let result = validate::validate_path(path, &opts, None);
     if std::io::stderr().is_terminal() {
@@ -249,7 +256,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
     if !errors.is_empty() {
         eprintln!(
             "lbimport: refused: {} has {} error(s); the service would cancel the whole import:",
-            path.display(),
+            shown(path),
             report.error_count()
         );
         for i in &errors {
@@ -260,7 +267,7 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
         }
         eprintln!(
             "Run `lbimport validate {}` for the full report.",
-            path.display()
+            shown(path)
         );
         return Err(ExitCode::from(EXIT_REFUSED));
     }
@@ -282,16 +289,20 @@ pub fn run(a: Args) -> ExitCode {
     let path = a.file.clone();
     let meta = match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => m,
-        Ok(_) => {
+        Ok(m) => {
             return fail(
                 super::EXIT_USAGE,
-                format!("{} is not a file", path.display()),
+                format!(
+                    "{}: not a regular file ({})",
+                    shown(&path),
+                    crate::read::file_kind(&m)
+                ),
             );
         }
         Err(e) => {
             return fail(
                 super::EXIT_USAGE,
-                format!("cannot read {}: {e}", path.display()),
+                format!("cannot read {}: {e}", shown(&path)),
             );
         }
     };
@@ -302,7 +313,10 @@ pub fn run(a: Args) -> ExitCode {
     let source = path.clone();
     let prepared = match super::prepare_mapping(&path, &a.mapping, a.tracker.as_deref()) {
         Ok(p) => p,
-        Err(e) => return fail(super::EXIT_USAGE, format!("upload: {e}")),
+        Err(e) => {
+            let msg = super::about_file(&path, e);
+            return fail(super::EXIT_USAGE, format!("upload: {msg}"));
+        }
     };
     if prepared.parts.len() > 1 {
         eprintln!(
@@ -317,8 +331,8 @@ pub fn run(a: Args) -> ExitCode {
     if converted {
         eprintln!(
             "lbimport: sending the converted file {} instead of {}",
-            prepared.path_to_use.display(),
-            source.display()
+            shown(&prepared.path_to_use),
+            shown(&source)
         );
         if let Some(m) = &mapping_applied {
             eprintln!("lbimport: mapping applied: {m}");
@@ -331,7 +345,7 @@ pub fn run(a: Args) -> ExitCode {
             Err(e) => {
                 return fail(
                     super::EXIT_USAGE,
-                    format!("cannot read {}: {e}", path.display()),
+                    format!("cannot read {}: {e}", shown(&path)),
                 );
             }
         }
@@ -359,7 +373,7 @@ pub fn run(a: Args) -> ExitCode {
                     eprintln!(
                         "lbimport: refused: {} is over {} and has {} error(s) besides its size; \
                          the service would cancel the whole import:",
-                        path.display(),
+                        shown(&path),
                         crate::mapping::cli::limit_text(prepared.part_bytes),
                         blocking.iter().map(|i| i.count).sum::<u64>()
                     );
@@ -389,11 +403,11 @@ pub fn run(a: Args) -> ExitCode {
         eprintln!(
             "lbimport: {} is {} ({} bytes), over {} for one upload: splitting it at order \
              boundaries into {}…",
-            path.display(),
+            shown(&path),
             human_bytes(meta.len()),
             meta.len(),
             crate::mapping::cli::limit_text(prepared.part_bytes),
-            dir.display()
+            shown(&dir)
         );
         let progress = validate::Progress::new();
         let parts = match crate::pipeline::split_into_parts(
@@ -416,7 +430,7 @@ pub fn run(a: Args) -> ExitCode {
                 "refused: {} is {} ({} bytes), over the service's 1 GiB limit ({MAX_FILE_BYTES} \
                  bytes). Split it into smaller files, keeping each order in one file. Nothing \
                  was sent.",
-                path.display(),
+                shown(&path),
                 human_bytes(meta.len()),
                 meta.len()
             ),
@@ -491,14 +505,14 @@ pub fn run(a: Args) -> ExitCode {
 
     eprintln!(
         "File:     {} ({}, {}, sent as \"{}\")",
-        path.display(),
+        shown(&path),
         human_bytes(meta.len()),
         facts.format.extension(),
         req.body.filename()
     );
     eprintln!("Content:  {}", facts.summary);
     if let Some(m) = &mapping_applied {
-        eprintln!("Mapping:  {m}, converted from {}", source.display());
+        eprintln!("Mapping:  {m}, converted from {}", shown(&source));
     }
     eprintln!("sha256:   {}", facts.sha256);
     eprintln!(
@@ -647,7 +661,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             "lbimport: validating part {} of {}: {}",
             i + 1,
             parts.len(),
-            p.display()
+            shown(p)
         );
         match validate_file(p, a) {
             Ok(f) => facts.push(f),
@@ -685,7 +699,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             "Part {}/{}: {} ({}), {} — {state}",
             i + 1,
             parts.len(),
-            p.display(),
+            shown(p),
             human_bytes(bytes),
             f.summary
         );
@@ -776,7 +790,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
                 );
             }
         };
-        eprintln!("Part {n}/{}: sending {}", parts.len(), p.display());
+        eprintln!("Part {n}/{}: sending {}", parts.len(), shown(p));
         let req = UploadRequest {
             base_url: target.base_url.clone(),
             tracker_id: target.tracker_id.clone(),
@@ -858,7 +872,7 @@ fn dry_run(req: &UploadRequest, a: &Args) -> ExitCode {
             "\n[multipart body: one part \"file\", filename \"{}\", {} bytes from {}]",
             p.filename,
             p.file_bytes,
-            req.body.path().display()
+            shown(req.body.path())
         );
         println!(
             "(The Date and signature are made fresh when actually sending; the private key is \

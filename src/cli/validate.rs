@@ -65,13 +65,18 @@ pub fn run(args: Args) -> ExitCode {
     let prepared = match super::prepare_mapping(&args.file, &args.mapping, args.tracker.as_deref())
     {
         Ok(p) => p,
-        Err(e) => return super::fail_usage(format!("validate: {e}")),
+        Err(e) => {
+            return super::fail_usage(format!("validate: {}", super::about_file(&args.file, e)));
+        }
     };
     if prepared.temp {
         eprintln!(
-            "lbimport: validating the converted file {} (from {})",
-            prepared.path_to_use.display(),
-            args.file.display()
+            "lbimport: {}",
+            super::terminal_safe(&format!(
+                "validating the converted file {} (from {})",
+                prepared.path_to_use.display(),
+                args.file.display()
+            ))
         );
     }
     let paths = if prepared.parts.len() > 1 {
@@ -79,7 +84,7 @@ pub fn run(args: Args) -> ExitCode {
             "lbimport: validating each of the {} parts: {} (the JSON output is an array with \
              one report per part)",
             prepared.parts.len(),
-            super::join_paths(&prepared.parts)
+            super::terminal_safe(&super::join_paths(&prepared.parts))
         );
         prepared.parts
     } else {
@@ -152,7 +157,7 @@ pub fn render_parts(reports: &[Report], part_bytes: u64) -> String {
             thousands(r.stats.rows),
             thousands(r.stats.orders),
             thousands(r.file.bytes),
-            r.file.path
+            crate::validate::text::esc(&r.file.path)
         );
     }
     o

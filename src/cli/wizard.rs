@@ -37,9 +37,9 @@ pub fn run(args: Args) -> ExitCode {
         );
     }
     if let Some(f) = &args.file
-        && !f.is_file()
+        && let Err(e) = crate::read::regular_file(f)
     {
-        return super::fail_usage(format!("{}: no such file", f.display()));
+        return super::fail_usage(format!("{}: {e}", f.display()));
     }
     let file = args.file.map(|f| std::fs::canonicalize(&f).unwrap_or(f));
     let opts = crate::tui::Options {

@@ -301,6 +301,8 @@ pub fn check_distinct(m: &Mapping) -> Result<(), MappingError> {
 /// (`--mapping`, or automatically for the tracker when the shape matches and no columns are
 /// given), then overridden by the explicit flags.
 pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingError> {
+    // a FIFO would block detection, a device would feed the conversion forever
+    crate::read::regular_file(input).map_err(|e| MappingError::io(input, e))?;
     let hints = Hints {
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         header: if args.header {

@@ -15,6 +15,55 @@ use crate::validate::Progress;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const IO_BUF: usize = 1 << 20;
+/// Longest row the converter holds in memory (the validator's default line cap): a longer
+/// JSON line is dropped as an invalid row; a longer CSV record (a giant line, or an unclosed
+/// quote swallowing the rest of the file) stops the conversion with its line and byte.
+pub const ROW_CAP: usize = 1 << 20;
+
+/// The error of a row longer than [`ROW_CAP`] starting at `line` (1-based) and `byte`.
+fn too_long(line: u64, byte: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "line {line} (byte {byte}): a row longer than {ROW_CAP} bytes (a giant line, or an \
+             unclosed quote); rows are at most that long, nothing from there on was converted"
+        ),
+    )
+}
+
+/// Where the CSV reader's last complete record ended, shared with [`CappedReader`].
+#[derive(Debug, Default)]
+struct RecordEnd {
+    byte: std::sync::atomic::AtomicU64,
+    line: std::sync::atomic::AtomicU64,
+}
+
+/// The input file under the CSV reader: refuses to hand out more than [`ROW_CAP`] (plus one
+/// read buffer) bytes past the end of the last complete record, so that no record can grow
+/// the reader's memory without bound.
+struct CappedReader {
+    inner: Box<dyn Read + Send>,
+    delivered: u64,
+    /// Bytes skipped before the reader started (a BOM), for messages.
+    offset: u64,
+    end: std::sync::Arc<RecordEnd>,
+}
+
+impl Read for CappedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let start = self.end.byte.load(Relaxed);
+        if self.delivered.saturating_sub(start) > (ROW_CAP + IO_BUF) as u64 {
+            return Err(too_long(
+                self.end.line.load(Relaxed) + 1,
+                start + self.offset,
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.delivered += n as u64;
+        Ok(n)
+    }
+}
 const PROGRESS_EVERY: u64 = 1 << 14;
 /// Reasons kept in [`ConvertSummary::reasons`].
 const MAX_REASONS: usize = 16;
@@ -798,7 +847,8 @@ type Source8 = Box<dyn Read + Send>;
 /// Rows of the input, one at a time, as the four mapped fields.
 enum Rows {
     Csv {
-        rdr: csv::Reader<Source8>,
+        rdr: csv::Reader<CappedReader>,
+        end: std::sync::Arc<RecordEnd>,
         rec: csv::ByteRecord,
         idx: [Option<usize>; 4],
         mapped: [bool; 4],
@@ -885,18 +935,25 @@ fn open_rows(input: &Path, m: &Mapping, strip_bom: bool) -> Result<Opened, Mappi
                 .ok_or_else(|| {
                     MappingError::Invalid(format!("delimiter {:?} is not ASCII", m.delimiter))
                 })?;
+            let end = std::sync::Arc::new(RecordEnd::default());
             let mut rdr = csv::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .has_headers(false)
                 .flexible(true)
                 .buffer_capacity(IO_BUF)
-                .from_reader(file);
+                .from_reader(CappedReader {
+                    inner: file,
+                    delivered: 0,
+                    offset: skip,
+                    end: end.clone(),
+                });
             let mut rec = csv::ByteRecord::new();
             let mut header: Vec<String> = Vec::new();
             let mut header_skipped = false;
             if m.header {
                 match rdr.read_byte_record(&mut rec) {
                     Ok(true) => {
+                        mark_record_end(&rdr, &end);
                         header_skipped = true;
                         header = rec
                             .iter()
@@ -940,6 +997,7 @@ fn open_rows(input: &Path, m: &Mapping, strip_bom: bool) -> Result<Opened, Mappi
             Ok(Opened {
                 rows: Rows::Csv {
                     rdr,
+                    end,
                     rec,
                     idx,
                     mapped,
@@ -987,6 +1045,14 @@ fn open_rows(input: &Path, m: &Mapping, strip_bom: bool) -> Result<Opened, Mappi
     }
 }
 
+/// Remember where the CSV reader's last record ended (for [`CappedReader`]).
+fn mark_record_end(rdr: &csv::Reader<CappedReader>, end: &RecordEnd) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let p = rdr.position();
+    end.byte.store(p.byte(), Relaxed);
+    end.line.store(p.line().saturating_sub(1), Relaxed);
+}
+
 /// One row as the converter sees it.
 struct RowRef<'a> {
     fields: [Field<'a>; 4],
@@ -998,8 +1064,11 @@ impl Rows {
     /// Advance to the next row; `Ok(false)` at the end.
     fn advance(&mut self, input: &Path) -> Result<bool, MappingError> {
         match self {
-            Rows::Csv { rdr, rec, .. } => match rdr.read_byte_record(rec) {
-                Ok(more) => Ok(more),
+            Rows::Csv { rdr, rec, end, .. } => match rdr.read_byte_record(rec) {
+                Ok(more) => {
+                    mark_record_end(rdr, end);
+                    Ok(more)
+                }
                 Err(e) => {
                     // a CSV error that is not I/O (bad UTF-8 can't happen with byte records)
                     Err(MappingError::io(input, std::io::Error::other(e)))
@@ -1036,11 +1105,17 @@ impl Rows {
                     }
                     None => {
                         buf.clear();
+                        // a row is held up to the cap, not a whole over-long line
                         let n = rdr
+                            .by_ref()
+                            .take(ROW_CAP as u64 + 1)
                             .read_until(b'\n', buf)
                             .map_err(|e| MappingError::io(input, e))?;
                         if n == 0 {
                             return Ok(false);
+                        }
+                        if n > ROW_CAP && buf.last() != Some(&b'\n') {
+                            return Err(MappingError::io(input, too_long(*line + 1, *next_byte)));
                         }
                         *line += 1;
                         *byte = *next_byte;

@@ -558,11 +558,9 @@ pub fn detect_bytes_with(
     };
     let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let mut body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if !complete
-        && sniffed.is_utf8()
-        && let Some(p) = memchr::memrchr(b'\n', body)
-    {
-        body = &body[..=p];
+    if !complete && sniffed.is_utf8() {
+        // only whole lines: a first line longer than the sample gives nothing to sample
+        body = memchr::memrchr(b'\n', body).map_or(&[][..], |p| &body[..=p]);
     }
     let text: String = if sniffed.is_utf8() {
         String::from_utf8_lossy(body).into_owned()
@@ -596,7 +594,7 @@ pub fn detect_bytes_with(
             refs.len()
         ));
         d
-    } else if first.starts_with('{') || (json_hint && first.is_empty()) {
+    } else if first.starts_with('{') || json_hint {
         detect_json(&lines, hints.items.as_deref())
     } else {
         detect_csv(&lines, hints)
@@ -864,6 +862,9 @@ impl ColStats {
     }
 }
 
+/// Columns (not yet given a role) compared pairwise when looking for the order id.
+const PAIRWISE_COLUMNS: usize = 64;
+
 /// Whether value in column `a` determines the value in column `b` (same a → same b) on
 /// rows where both are set, and `a` repeats at least once.
 fn determines(rows: &[Vec<String>], a: usize, b: usize) -> (bool, usize) {
@@ -1121,19 +1122,28 @@ fn guess_roles(
     if !taken.contains_key(&Role::OrderId) {
         // the order column repeats (several products per order) and determines the user; it is
         // filled on (nearly) every row and has more than one value — a sparse column (an
-        // order-level field given on an order's first line only) or a constant is no order id
+        // order-level field given on an order's first line only) or a constant is no order id.
+        // Pairs of columns are compared: at most the first 64 candidates, so that a file with
+        // thousands of columns is detected in linear time.
+        let candidates: Vec<usize> = free
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let s = &stats[i];
+                s.nonempty * 10 >= rows.len() * 9 && (rows.len() < 3 || s.distinct >= 2)
+            })
+            .take(PAIRWISE_COLUMNS)
+            .collect();
+        let candidates = &candidates[..];
         let mut best: Option<(usize, f32)> = None;
-        for &i in &free {
+        for &i in candidates {
             let s = &stats[i];
-            if s.nonempty * 10 < rows.len() * 9 || (rows.len() >= 3 && s.distinct < 2) {
-                continue;
-            }
             let mut score = 0.3 + s.rate(s.adjacent_repeats) * 0.5;
             if let Some(&u) = taken.get(&Role::UserId) {
                 let (det, _) = determines(rows, i, u);
                 score += if det { 0.15 } else { -0.2 };
             }
-            for &j in &free {
+            for &j in candidates {
                 if j != i {
                     let (ij, _) = determines(rows, i, j);
                     let (ji, _) = determines(rows, j, i);
@@ -1229,7 +1239,14 @@ fn guess_roles(
         ));
     }
     if order.is_none() {
-        notes.push("no order id column found; assuming the first column".into());
+        notes.push(format!(
+            "no order id column found; assuming column {} (the first one no other role uses)",
+            column_letter(
+                (0..ncols.max(2))
+                    .find(|i| !taken.values().any(|t| t == i))
+                    .unwrap_or(0)
+            )
+        ));
     }
     if identity.is_none() {
         notes.push(format!(
@@ -1241,7 +1258,12 @@ fn guess_roles(
             )
         ));
     }
-    let order_i = order.unwrap_or(0);
+    // a fallback order id is a column no other role took
+    let order_i = order.unwrap_or_else(|| {
+        (0..ncols.max(2))
+            .find(|i| !taken.values().any(|t| t == i))
+            .unwrap_or(0)
+    });
     // a fallback identity is a column no other role took
     let identity_i = identity.unwrap_or_else(|| {
         (0..ncols.max(2))
@@ -1407,6 +1429,22 @@ pub fn json_text(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::Bool(b) => Some(b.to_string()),
         serde_json::Value::Null => Some(String::new()),
         _ => None,
+    }
+}
+
+/// The documented JSON-lines keys as a mapping.
+fn documented_json_mapping() -> Mapping {
+    Mapping {
+        delimiter: ',',
+        header: false,
+        order_id: Source::Key("order_id".into()),
+        identity: Source::Key("identity".into()),
+        user_id: Some(Source::Key("auth_user_id".into())),
+        created_at: Some(Source::Key("created_at".into())),
+        time_format: None,
+        time_zone: None,
+        encoding: None,
+        items: None,
     }
 }
 
@@ -1608,11 +1646,18 @@ fn detect_json(lines: &[&str], items: Option<&str>) -> Detection {
     let g = guess_roles(Some(&keys), &rows, keys.len(), |i| {
         Source::Key(kk.get(i).cloned().unwrap_or_default())
     });
-    let mut notes = g.notes;
+    let (mut notes, mapping) = if keys.is_empty() {
+        // Nothing to learn from (an empty file, a first line longer than the sample, no object
+        // at all): read it with the documented keys and let validation judge every line.
+        let note = "no JSON object in the sampled head; reading the documented keys";
+        (vec![note.to_string()], documented_json_mapping())
+    } else {
+        (g.notes, g.mapping)
+    };
     if bad > 0 {
         notes.push(format!("{bad} sampled lines are not JSON objects"));
     }
-    let created_ok = g.mapping.created_at.as_ref().is_none_or(|c| {
+    let created_ok = mapping.created_at.as_ref().is_none_or(|c| {
         let idx = keys.iter().position(|k| Source::Key(k.clone()) == *c);
         idx.is_some_and(|i| {
             rows.iter().all(|r| {
@@ -1622,9 +1667,8 @@ fn detect_json(lines: &[&str], items: Option<&str>) -> Detection {
         })
     });
     let fits = bad == 0
-        && !keys.is_empty()
-        && keys.iter().all(|k| DOCUMENTED_KEYS.contains(&k.as_str()))
-        && created_ok;
+        && (keys.is_empty()
+            || (keys.iter().all(|k| DOCUMENTED_KEYS.contains(&k.as_str())) && created_ok));
     let shape = shape_key(Format::Json, ',', keys.len(), &keys);
     Detection {
         format: Format::Json,
@@ -1633,7 +1677,7 @@ fn detect_json(lines: &[&str], items: Option<&str>) -> Detection {
         headers: keys,
         sample: rows.into_iter().take(SAMPLE_ROWS).collect(),
         columns: g.columns,
-        mapping: g.mapping,
+        mapping,
         fits,
         day_month: g.day_month,
         shape,

@@ -224,21 +224,11 @@ pub fn parse_object<'a, F: FnMut(Cow<'a, str>, Value<'a>)>(
         }
         return Ok(());
     }
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(format!(
-            "a line must be one JSON object, this is {}",
-            match value {
-                serde_json::Value::Null => "null",
-                serde_json::Value::Bool(_) => "a boolean",
-                serde_json::Value::Number(_) => "a number",
-                serde_json::Value::String(_) => "a string",
-                serde_json::Value::Array(_) => "an array",
-                serde_json::Value::Object(_) => "an object",
-            }
-        ));
+    let members = match serde_json::from_str::<Slow>(line).map_err(|e| e.to_string())? {
+        Slow::Object(m) => m,
+        Slow::Other(what) => return Err(format!("a line must be one JSON object, this is {what}")),
     };
-    for (k, v) in map {
+    for (k, v) in members {
         let v = match v {
             serde_json::Value::String(s) => Value::Str(Cow::Owned(s)),
             serde_json::Value::Number(n) => Value::Num(Cow::Owned(n.to_string())),
@@ -250,6 +240,55 @@ pub fn parse_object<'a, F: FnMut(Cow<'a, str>, Value<'a>)>(
         f(Cow::Owned(k), v);
     }
     Ok(())
+}
+
+/// A line read by serde_json (the slow path): an object's members in file order, repeated keys
+/// included (a `serde_json::Map` would sort them and keep one of each), or what else it is.
+enum Slow {
+    Object(Vec<(String, serde_json::Value)>),
+    Other(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for Slow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Slow;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Slow, A::Error> {
+                let mut v = Vec::new();
+                while let Some(kv) = a.next_entry::<String, serde_json::Value>()? {
+                    v.push(kv);
+                }
+                Ok(Slow::Object(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Slow, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Slow::Other("an array"))
+            }
+            fn visit_unit<E>(self) -> Result<Slow, E> {
+                Ok(Slow::Other("null"))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Slow, E> {
+                Ok(Slow::Other("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Slow, E> {
+                Ok(Slow::Other("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Slow, E> {
+                Ok(Slow::Other("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Slow, E> {
+                Ok(Slow::Other("a number"))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Slow, E> {
+                Ok(Slow::Other("a string"))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[cfg(test)]

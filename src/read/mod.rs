@@ -14,7 +14,45 @@ pub mod json;
 pub mod lines;
 pub mod simd;
 
+use std::path::Path;
+
 pub use crate::spec::{Format, UTF8_BOM, format_for_path, format_from_extension, sniff};
+
+/// What kind of file system object `m` describes, for messages ("a named pipe").
+pub fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = m.file_type();
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+/// The metadata of `path` (following symbolic links) when it is a regular file; otherwise an
+/// `InvalidInput` error "not a regular file (a character device)". Devices and pipes are refused
+/// before they are opened: opening a FIFO blocks, and `/dev/zero` never ends.
+pub fn regular_file(path: &Path) -> std::io::Result<std::fs::Metadata> {
+    let m = std::fs::metadata(path)?;
+    if m.is_file() {
+        Ok(m)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", file_kind(&m)),
+        ))
+    }
+}
 
 /// A byte-order mark of an encoding other than UTF-8, if `head` starts with one.
 pub fn foreign_bom(head: &[u8]) -> Option<&'static str> {

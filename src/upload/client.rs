@@ -274,6 +274,16 @@ pub async fn run(
                 if n >= s.max_attempts {
                     return rejected(&format!(" (gave up after {n} attempts)"));
                 }
+                if let Some(ra) = retry_after
+                    && ra > deadline_at.saturating_duration_since(at_end)
+                {
+                    return rejected(&format!(
+                        " Not retried: the server asked to retry after {} s, later than the \
+                         {} s deadline allows.",
+                        ra.as_secs(),
+                        s.deadline.as_secs()
+                    ));
+                }
                 let wait = match retry_after {
                     Some(ra) => ra.min(s.backoff_max),
                     None => backoff(&s, n),
@@ -283,6 +293,12 @@ pub async fn run(
                     return rejected(&format!(" Not retried: {why}."));
                 }
                 let reason = match retry_after {
+                    Some(ra) if ra > wait => format!(
+                        "the server answered HTTP {status} and asked to retry after {} s; \
+                         retrying after {} s, the longest lbimport waits between attempts",
+                        ra.as_secs(),
+                        wait.as_secs()
+                    ),
                     Some(ra) => format!(
                         "the server answered HTTP {status} and asked to retry after {} s",
                         ra.as_secs()

@@ -25,18 +25,39 @@ pub fn example_text(bytes: &[u8]) -> String {
             out.push('…');
             break;
         }
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\0' => out.push_str("\\0"),
-            c if c.is_control() || c == '\u{feff}' => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c);
     }
     out
+}
+
+/// `s` safe to print on a terminal: control characters (C0, DEL, C1 — escape sequences start
+/// with them), and the BOM written as `\t`, `\r`, `\n`, `\0` or `\u{1b}`; no length limit.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{feff}'
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\n' => out.push_str("\\n"),
+        '\0' => out.push_str("\\0"),
+        c if needs_escape(c) => {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+        c => out.push(c),
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -203,6 +224,8 @@ struct JsonRow<'a> {
     bad_type: Option<(String, &'static str)>,
     unknown: Vec<String>,
     seen: [u8; 3],
+    /// A documented attribute appeared twice (which value the service reads is not said).
+    duplicate: bool,
 }
 
 fn json_row(text: &str) -> JsonRow<'_> {
@@ -210,7 +233,21 @@ fn json_row(text: &str) -> JsonRow<'_> {
     let mut bad_type: Option<(String, &'static str)> = None;
     let mut unknown: Vec<String> = Vec::new();
     let mut seen = [0u8; 3];
+    let mut named = 0u8;
+    let mut duplicate = false;
     let res = json::parse_object(text, &mut |k, v| {
+        let bit = match &*k {
+            "order_id" => 1u8,
+            "session_id" => 2,
+            "identity" => 4,
+            "url" => 8,
+            "auth_user_id" => 16,
+            "user_id" => 32,
+            "created_at" => 64,
+            _ => 0,
+        };
+        duplicate |= named & bit != 0;
+        named |= bit;
         let slot = match &*k {
             "order_id" => Some((0, 1u8)),
             "session_id" => Some((0, 2)),
@@ -253,6 +290,7 @@ fn json_row(text: &str) -> JsonRow<'_> {
         bad_type,
         unknown,
         seen,
+        duplicate,
     }
 }
 
@@ -722,6 +760,7 @@ impl<'o> Engine<'o> {
             bad_type,
             unknown,
             seen,
+            duplicate,
         } = json_row(text);
         self.rows += 1;
         if let Err(e) = res {
@@ -761,6 +800,11 @@ impl<'o> Engine<'o> {
         }
         if mixed {
             self.issue(Code::MixedAttributeNames, no, offset, || {
+                example_text(text.as_bytes())
+            });
+        }
+        if duplicate {
+            self.issue(Code::DuplicateKey, no, offset, || {
                 example_text(text.as_bytes())
             });
         }

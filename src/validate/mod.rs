@@ -22,7 +22,7 @@ mod resolve;
 mod run;
 pub mod text;
 
-pub use engine::example_text;
+pub use engine::{escape_controls, example_text};
 
 pub use report::{
     Code, Distribution, Example, FileInfo, Issue, LineEndings, Report, Sample, SampleRow, Severity,

@@ -86,6 +86,8 @@ pub enum Code {
     UnknownAttribute,
     /// Both attribute-name generations in one file.
     MixedAttributeNames,
+    /// A JSON object naming a documented attribute twice.
+    DuplicateKey,
     /// Fewer than 1,000 orders with at least 2 distinct items.
     FewCoPurchases,
     /// More than 80 % of orders have a single item.
@@ -104,7 +106,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in report order (errors, warnings, info).
-    pub const ALL: [Code; 32] = [
+    pub const ALL: [Code; 33] = [
         Code::Encoding,
         Code::LineTooLong,
         Code::JsonSyntax,
@@ -131,6 +133,7 @@ impl Code {
         Code::WhitespaceId,
         Code::UnknownAttribute,
         Code::MixedAttributeNames,
+        Code::DuplicateKey,
         Code::FewCoPurchases,
         Code::MostlySingleItem,
         Code::IdentityUniquePerRow,
@@ -181,6 +184,7 @@ impl Code {
             WhitespaceId => "whitespace_id",
             UnknownAttribute => "unknown_attribute",
             MixedAttributeNames => "mixed_attribute_names",
+            DuplicateKey => "duplicate_key",
             FewCoPurchases => "few_co_purchases",
             MostlySingleItem => "mostly_single_item",
             IdentityUniquePerRow => "identity_unique_per_row",

@@ -97,10 +97,14 @@ pub(crate) fn run(
         path: path.to_path_buf(),
         source,
     };
+    crate::read::regular_file(path).map_err(io)?;
     let file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(io(std::io::Error::other("is a directory")));
+    if !meta.is_file() {
+        return Err(io(std::io::Error::other(format!(
+            "not a regular file ({})",
+            crate::read::file_kind(&meta)
+        ))));
     }
     let total = meta.len();
     if let Some(p) = progress {
@@ -193,7 +197,10 @@ pub(crate) fn run(
         );
         let mut splitter = LineSplitter::new(cap);
         let mut bytes_read = 0u64;
-        let mut prev_clean = true;
+        // whether every block holding part of the line carried over (not yet ended) is clean:
+        // a line longer than a block spans several, and all of them must be clean for its bytes
+        // to be trusted as UTF-8
+        let mut carry_clean = true;
         let mut next = first.map(Ok);
         loop {
             let block = match next.take() {
@@ -211,13 +218,19 @@ pub(crate) fn run(
                 }
             };
             if foreign.is_none() {
-                eng.clean = clean && prev_clean;
-                prev_clean = clean;
+                eng.clean = clean && carry_clean;
                 eng.set_block(&block);
+                let lines_before = splitter.lines();
                 splitter.feed(&block, &mut |p| match p {
                     Piece::Line(l) => eng.line(l.no, l.offset, l.bytes, l.ending),
                     Piece::TooLong(l) => eng.too_long(l),
                 });
+                // a line ended in this block: what is carried now started in it
+                carry_clean = if splitter.lines() != lines_before {
+                    clean
+                } else {
+                    carry_clean && clean
+                };
             }
             bytes_read += block.len() as u64;
             spares.block(block);
@@ -698,6 +711,10 @@ fn message(
         Code::MixedAttributeNames => format!(
             "{} a different generation of attribute names (order_id/session_id, identity/url, auth_user_id/user_id) than the first rows",
             rows("uses")
+        ),
+        Code::DuplicateKey => format!(
+            "{} an attribute twice in one object (the service may read either value)",
+            rows("names")
         ),
         Code::FewCoPurchases => format!(
             "only {} 2 or more distinct items (fewer than 1,000); recommendations learn from co-purchases",

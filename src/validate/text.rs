@@ -20,6 +20,12 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Every field of a report that came from the file (or its name) goes through this: terminal
+/// escape sequences in ids must not reach the terminal.
+pub(crate) fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    validate::escape_controls(s)
+}
+
 /// The human text report: a summary table, then issues by severity with examples, then samples.
 pub fn render_text(r: &Report) -> String {
     let s = &r.stats;
@@ -41,7 +47,7 @@ pub fn render_text(r: &Report) -> String {
     let row = |o: &mut String, k: &str, v: String| {
         let _ = writeln!(o, "  {k:<17} {v}");
     };
-    let _ = writeln!(o, "Validation of {}", r.file.path);
+    let _ = writeln!(o, "Validation of {}", esc(&r.file.path));
     row(
         &mut o,
         "File",
@@ -96,7 +102,7 @@ pub fn render_text(r: &Report) -> String {
         ),
     );
     let span = match (&s.first_purchase, &s.last_purchase) {
-        (Some(a), Some(b)) => format!(", {a} … {b}"),
+        (Some(a), Some(b)) => format!(", {} … {}", esc(a), esc(b)),
         _ => String::new(),
     };
     row(
@@ -109,7 +115,7 @@ pub fn render_text(r: &Report) -> String {
             .top_products
             .iter()
             .take(5)
-            .map(|t| format!("{} ({})", t.identity, thousands(t.rows)))
+            .map(|t| format!("{} ({})", esc(&t.identity), thousands(t.rows)))
             .collect();
         row(&mut o, "Top products", top.join(", "));
     }
@@ -132,13 +138,19 @@ pub fn render_text(r: &Report) -> String {
                 "  {} ×{}: {}",
                 i.code.as_str(),
                 thousands(i.count),
-                i.message
+                esc(&i.message)
             );
             for e in &i.examples {
                 if e.line == 0 {
-                    let _ = writeln!(o, "      {}", e.text);
+                    let _ = writeln!(o, "      {}", esc(&e.text));
                 } else {
-                    let _ = writeln!(o, "      line {} (byte {}): {}", e.line, e.byte, e.text);
+                    let _ = writeln!(
+                        o,
+                        "      line {} (byte {}): {}",
+                        e.line,
+                        e.byte,
+                        esc(&e.text)
+                    );
                 }
             }
         }
@@ -147,15 +159,20 @@ pub fn render_text(r: &Report) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "Sample orders:");
         for smp in &r.samples {
-            let _ = writeln!(o, "  order {} ({} rows)", smp.order_id, smp.rows.len());
+            let _ = writeln!(
+                o,
+                "  order {} ({} rows)",
+                esc(&smp.order_id),
+                smp.rows.len()
+            );
             for sr in smp.rows.iter().take(20) {
                 let _ = writeln!(
                     o,
                     "      line {:<8} {}  user {}  at {}",
                     sr.line,
-                    sr.identity,
-                    sr.user_id.as_deref().unwrap_or("-"),
-                    sr.created_at.as_deref().unwrap_or("-")
+                    esc(&sr.identity),
+                    esc(sr.user_id.as_deref().unwrap_or("-")),
+                    esc(sr.created_at.as_deref().unwrap_or("-"))
                 );
             }
             if smp.rows.len() > 20 {

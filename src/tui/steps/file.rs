@@ -322,7 +322,14 @@ impl FileView {
             self.cd(&d);
             Action::None
         } else {
-            Action::Choose(self.dir.join(&e.name))
+            let p = self.dir.join(&e.name);
+            match crate::read::regular_file(&p) {
+                Ok(_) => Action::Choose(p),
+                Err(err) => {
+                    self.message = Some(format!("{}: {err}", p.display()));
+                    Action::None
+                }
+            }
         }
     }
 
@@ -332,6 +339,14 @@ impl FileView {
             Ok(m) if m.is_dir() => {
                 self.cd(&p);
                 self.focus = Focus::List;
+                Action::None
+            }
+            Ok(m) if !m.is_file() => {
+                self.message = Some(format!(
+                    "{}: not a regular file ({})",
+                    p.display(),
+                    crate::read::file_kind(&m)
+                ));
                 Action::None
             }
             Ok(_) => Action::Choose(p),
@@ -624,7 +639,11 @@ pub fn fuzzy(pattern: &str, name: &str) -> Option<i64> {
 /// First lines and sniffed format of a file (reads at most 8 KiB).
 pub fn preview(path: &Path) -> Preview {
     let mut buf = vec![0u8; 8192];
-    let n = match std::fs::File::open(path).and_then(|mut f| f.read(&mut buf)) {
+    // a FIFO would block the wizard on open, a device would preview endless bytes
+    let n = match crate::read::regular_file(path)
+        .and_then(|_| std::fs::File::open(path))
+        .and_then(|mut f| f.read(&mut buf))
+    {
         Ok(n) => n,
         Err(e) => {
             return Preview {
@@ -670,4 +689,58 @@ pub fn preview_bytes(buf: &[u8]) -> Preview {
         }
     };
     Preview { lines, sniffed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn enter() -> KeyEvent {
+        KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn a_fifo_or_a_device_is_not_a_regular_file_and_is_never_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("pipe.csv");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // listing and previewing the directory must not block on the FIFO
+        let mut v = FileView::open(dir.path());
+        v.select_name("pipe.csv");
+        let shown = v.preview.as_ref().map(|p| p.sniffed.clone());
+        assert_eq!(
+            shown.as_deref(),
+            Some("cannot read: not a regular file (a named pipe)")
+        );
+        let fifo = std::fs::canonicalize(&fifo).expect("canonical");
+        assert_eq!(v.on_key(&enter()), Action::None);
+        assert_eq!(
+            v.message.as_deref(),
+            Some(format!("{}: not a regular file (a named pipe)", fifo.display()).as_str())
+        );
+        // typed paths: the FIFO, a character device, a missing file
+        for (path, want) in [
+            (
+                fifo.display().to_string(),
+                "not a regular file (a named pipe)",
+            ),
+            (
+                "/dev/zero".to_string(),
+                "not a regular file (a character device)",
+            ),
+        ] {
+            v.focus = Focus::Path;
+            v.path = TextField::new(path.clone());
+            assert_eq!(v.on_key(&enter()), Action::None);
+            assert_eq!(v.message, Some(format!("{path}: {want}")));
+        }
+        v.focus = Focus::Path;
+        v.path = TextField::new(dir.path().join("missing.csv").display().to_string());
+        assert_eq!(v.on_key(&enter()), Action::None);
+        let msg = v.message.clone().unwrap_or_default();
+        assert!(msg.contains("No such file"), "{msg}");
+    }
 }
