@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
@@ -31,6 +31,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 300;
 pub const MAX_PAGE_SIZE: usize = 500;
 /// How long a next link stays valid by default (the service's 10 minutes).
 pub const DEFAULT_CURSOR_TTL: Duration = Duration::from_secs(600);
+/// Products of the demo catalog (`lbimport generate`'s default product count).
+pub const DEMO_PRODUCTS: u64 = 200_000;
 /// Largest catalog file read.
 const MAX_CATALOG_FILE_BYTES: u64 = 4 << 30;
 
@@ -41,13 +43,14 @@ pub struct Object {
     pub url: String,
     /// The type (`item`, `category`, …).
     pub kind: String,
-    /// Attributes (`title`, `web_url`, …).
-    pub attributes: Map<String, Value>,
+    /// Attributes (`title`, `web_url`, …), in the file's order.
+    pub attributes: Vec<(String, Value)>,
 }
 
 /// A served catalog and the cursors handed out for it.
 pub struct Catalog {
-    objects: Vec<Object>,
+    objects: OnceLock<Vec<Object>>,
+    make: Option<fn() -> Vec<Object>>,
     cursors: Mutex<HashMap<String, Cursor>>,
     next_id: AtomicU64,
 }
@@ -55,7 +58,7 @@ pub struct Catalog {
 impl std::fmt::Debug for Catalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Catalog")
-            .field("objects", &self.objects.len())
+            .field("built", &self.objects.get().map(Vec::len))
             .finish()
     }
 }
@@ -75,10 +78,43 @@ impl Catalog {
     /// A catalog of these objects.
     pub fn new(objects: Vec<Object>) -> Self {
         Catalog {
-            objects,
+            objects: OnceLock::from(objects),
+            make: None,
             cursors: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// A catalog built by `make` on first use (so an unused demo catalog costs nothing).
+    pub fn lazy(make: fn() -> Vec<Object>) -> Self {
+        Catalog {
+            objects: OnceLock::new(),
+            make: Some(make),
+            cursors: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// The built-in Sandbox's demo catalog: the items `/product/1` … `/product/200000` that
+    /// `lbimport generate` draws from (default options), except every tenth
+    /// (`/product/10`, `/product/20`, …), so a generated file matches most but not all of it.
+    pub fn demo() -> Self {
+        Catalog::lazy(|| {
+            (1..=DEMO_PRODUCTS)
+                .filter(|p| p % 10 != 0)
+                .map(|p| Object {
+                    url: format!("/product/{p}"),
+                    kind: "item".into(),
+                    attributes: vec![
+                        ("title".into(), Value::String(format!("Product {p}"))),
+                        (
+                            "web_url".into(),
+                            Value::String(format!("https://shop.example/product/{p}")),
+                        ),
+                    ],
+                })
+                .collect()
+        })
     }
 
     /// `n` items `/p/1` … `/p/n` with a title and a `web_url` of `https://shop.example/p/i`.
@@ -88,18 +124,22 @@ impl Catalog {
                 .map(|i| Object {
                     url: format!("/p/{i}"),
                     kind: "item".into(),
-                    attributes: json_map(json!({
-                        "title": format!("Product {i}"),
-                        "web_url": format!("https://shop.example/p/{i}"),
-                    })),
+                    attributes: vec![
+                        ("title".into(), Value::String(format!("Product {i}"))),
+                        (
+                            "web_url".into(),
+                            Value::String(format!("https://shop.example/p/{i}")),
+                        ),
+                    ],
                 })
                 .collect(),
         )
     }
 
-    /// The objects served.
+    /// The objects served (built now when the catalog is lazy).
     pub fn objects(&self) -> &[Object] {
-        &self.objects
+        self.objects
+            .get_or_init(|| self.make.map(|f| f()).unwrap_or_default())
     }
 
     /// Read a catalog file: a saved Content Export response (`{"objects": […]}`, one or several
@@ -148,7 +188,7 @@ impl Catalog {
                 objects.push(Object {
                     url: line.to_string(),
                     kind: "item".into(),
-                    attributes: Map::new(),
+                    attributes: Vec::new(),
                 });
             }
         }
@@ -166,13 +206,6 @@ impl Catalog {
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             .wrapping_add(u64::from(nanos));
         format!("{}{}", n, mixed % 1_000_000_000)
-    }
-}
-
-fn json_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
     }
 }
 
@@ -195,8 +228,8 @@ fn object(v: &Value) -> Result<Object, String> {
         .ok_or_else(|| "an object needs a non-empty string `url` (its identity)".to_string())?;
     let kind = v.get("type").and_then(Value::as_str).unwrap_or("item");
     let attributes = match v.get("attributes") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         Some(_) => return Err("`attributes` must be an object".into()),
     };
     Ok(Object {
@@ -310,7 +343,7 @@ pub(crate) async fn content_export(
             };
             let types = params.get("requested_types").and_then(|s| list(s));
             let total = cat
-                .objects
+                .objects()
                 .iter()
                 .filter(|o| wanted(&types, &o.kind))
                 .count();
@@ -327,18 +360,19 @@ pub(crate) async fn content_export(
 
     let mut page = Vec::with_capacity(cursor.size);
     let mut at = cursor.offset;
-    while at < cat.objects.len() && page.len() < cursor.size {
-        let o = &cat.objects[at];
+    let objects = cat.objects();
+    while at < objects.len() && page.len() < cursor.size {
+        let o = &objects[at];
         at += 1;
         if !wanted(&cursor.types, &o.kind) {
             continue;
         }
         let attributes: Map<String, Value> = match &cursor.fields {
-            None => o.attributes.clone(),
+            None => o.attributes.iter().cloned().collect(),
             Some(f) => o
                 .attributes
                 .iter()
-                .filter(|(k, _)| f.iter().any(|x| x == *k))
+                .filter(|(k, _)| f.iter().any(|x| x == k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         };
@@ -350,7 +384,7 @@ pub(crate) async fn content_export(
             "exact": true,
         }));
     }
-    let more = cat.objects[at.min(cat.objects.len())..]
+    let more = objects[at.min(objects.len())..]
         .iter()
         .any(|o| wanted(&cursor.types, &o.kind));
     let mut links = Vec::new();
@@ -432,7 +466,10 @@ mod tests {
         )
         .expect("lines");
         assert_eq!(c.objects()[0].kind, "category");
-        assert_eq!(c.objects()[0].attributes["title"], "A");
+        assert_eq!(
+            c.objects()[0].attributes,
+            vec![("title".to_string(), Value::from("A"))]
+        );
         assert_eq!(c.objects()[1].kind, "item");
         let c = Catalog::parse(
             "{\n \"total\": 2, \"objects\": [{\"url\": \"/x\"}, {\"url\": \"/y\"}], \"links\": []\n}\n",
@@ -445,5 +482,35 @@ mod tests {
         let e = Catalog::parse("/ok\n{\"title\":\"no url\"}\n").expect_err("no url");
         assert!(e.starts_with("line 2:"), "{e}");
         assert_eq!(Catalog::numbered(3).objects()[2].url, "/p/3");
+        let demo = Catalog::demo();
+        assert_eq!(demo.objects().len(), 180_000);
+        assert_eq!(demo.objects()[8].url, "/product/9");
+        assert_eq!(demo.objects()[9].url, "/product/11");
+    }
+
+    #[test]
+    fn demo_catalog_matches_most_but_not_all_generated_rows() {
+        let mut out = Vec::new();
+        let opts = crate::generate::GenOptions {
+            rows: Some(20_000),
+            ..Default::default()
+        };
+        crate::generate::generate(&mut out, &opts).expect("generate");
+        let demo = Catalog::demo();
+        let ids: std::collections::HashSet<&str> =
+            demo.objects().iter().map(|o| o.url.as_str()).collect();
+        let text = String::from_utf8(out).expect("utf-8");
+        let (mut rows, mut hit) = (0u64, 0u64);
+        for line in text.lines() {
+            let id = line.split(',').nth(1).expect("identity column");
+            rows += 1;
+            // Computed independently of the catalog: every tenth product is left out.
+            let p: u64 = id.trim_start_matches("/product/").parse().expect("number");
+            assert_eq!(ids.contains(id), p % 10 != 0, "{id}");
+            hit += u64::from(ids.contains(id));
+        }
+        assert!(rows >= 20_000);
+        let rate = hit as f64 / rows as f64;
+        assert!((0.75..0.97).contains(&rate), "match rate {rate}");
     }
 }
