@@ -10,7 +10,7 @@ mod error;
 pub mod history;
 mod paths;
 mod secret;
-mod store;
+pub(crate) mod store;
 
 use std::time::Duration;
 
