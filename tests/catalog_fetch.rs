@@ -151,3 +151,97 @@ async fn fetch_rate_of_a_million_objects() {
         cat.objects.len() as f64 / s
     );
 }
+
+/// A fake export answering every request with `page(n)` (n = 1, 2, …), on 127.0.0.1.
+async fn fake(page: fn(u64, &str) -> (u16, String)) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::extract::State;
+    use axum::routing::get;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let n = Arc::new(AtomicU64::new(0));
+    let b2 = base.clone();
+    let app = axum::Router::new()
+        .route(
+            "/v1/content_export",
+            get(move |State(n): State<Arc<AtomicU64>>| async move {
+                let i = n.fetch_add(1, Ordering::Relaxed) + 1;
+                let (status, body) = page(i, &b2);
+                (
+                    axum::http::StatusCode::from_u16(status).expect("status"),
+                    body,
+                )
+            }),
+        )
+        .with_state(n);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, task)
+}
+
+async fn fetch_from(base: &str) -> Result<StoredCatalog, String> {
+    let mut o = FetchOptions::new(base, TRACKER, PrivateKey::new(KEY));
+    o.retry_pause = Duration::from_millis(5);
+    catalog::fetch(&o, &CancellationToken::new(), |_| {}).await
+}
+
+#[tokio::test]
+async fn a_loop_is_stopped() {
+    let (base, _t) = fake(|_, base| {
+        (
+            200,
+            format!(
+                "{{\"total\":2,\"objects\":[{{\"url\":\"/a\"}}],\"links\":[{{\"rel\":\"next\",\"href\":\"{base}/v1/content_export?cursor=7\"}}]}}"
+            ),
+        )
+    })
+    .await;
+    let err = fetch_from(&base).await.expect_err("loop");
+    assert!(err.contains("loops"), "{err}");
+    assert!(err.contains("cursor=7"), "{err}");
+}
+
+#[tokio::test]
+async fn not_json_and_no_objects_are_stopped() {
+    let (base, _t) = fake(|_, _| (200, "<html>maintenance</html>".into())).await;
+    let err = fetch_from(&base).await.expect_err("not json");
+    assert!(err.contains("not JSON") && err.contains("<html>maintenance"), "{err}");
+
+    let (base, _t) = fake(|_, _| (200, "{\"total\":3,\"hits\":[]}".into())).await;
+    let err = fetch_from(&base).await.expect_err("no objects");
+    assert!(err.contains("no `objects`"), "{err}");
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried() {
+    // 503 twice, then a complete one-page export.
+    let (base, _t) = fake(|i, _| {
+        if i <= 2 {
+            (503, "busy".into())
+        } else {
+            (
+                200,
+                "{\"total\":2,\"objects\":[{\"url\":\"/a\"},{\"url\":\"/b\",\"type\":\"item\"}],\"links\":[]}".into(),
+            )
+        }
+    })
+    .await;
+    let cat = fetch_from(&base).await.expect("after retries");
+    let ids: Vec<&str> = cat.objects.iter().map(|o| o.identity.as_str()).collect();
+    assert_eq!(ids, vec!["/a", "/b"]);
+
+    let (base, _t) = fake(|_, _| (503, "busy".into())).await;
+    let err = fetch_from(&base).await.expect_err("gives up");
+    assert!(err.contains("after 4 attempts") && err.contains("503"), "{err}");
+}
+
+#[tokio::test]
+async fn an_empty_catalog_is_complete() {
+    let (base, _t) = fake(|_, _| (200, "{\"total\":0,\"objects\":[],\"links\":[]}".into())).await;
+    let cat = fetch_from(&base).await.expect("empty");
+    assert_eq!(cat.total, 0);
+    assert!(cat.objects.is_empty());
+}
