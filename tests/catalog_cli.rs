@@ -63,7 +63,11 @@ fn json(o: &Output) -> serde_json::Value {
 fn fetch_then_show_then_a_failed_fetch_keeps_the_catalog() {
     let env = Env::new(Catalog::numbered(1234), Duration::from_secs(600));
     let out = env.run(&["catalog", "fetch", "--tracker", "shop", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(v["objects"], 1234);
     assert_eq!(v["total"], 1234);
@@ -130,14 +134,24 @@ fn import_reads_the_three_forms() {
             p.to_str().expect("utf-8"),
             "--json",
         ]);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(json(&out)["objects"], n, "{name}");
     }
     let v = json(&env.run(&["catalog", "show", "--tracker", "shop", "--json"]));
     assert_eq!(v["examples"][0]["identity"], "/x");
     let bad = env.dir.path().join("bad.jsonl");
     std::fs::write(&bad, "/ok\n{\"title\":\"no url\"}\n").expect("write");
-    let out = env.run(&["catalog", "import", "--tracker", "shop", bad.to_str().expect("utf-8")]);
+    let out = env.run(&[
+        "catalog",
+        "import",
+        "--tracker",
+        "shop",
+        bad.to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2"), "{err}");

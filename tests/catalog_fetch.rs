@@ -30,7 +30,12 @@ fn opts(srv: &Running, key: &str) -> FetchOptions {
 #[tokio::test]
 async fn fetch_stores_exactly_1234_identities() {
     let dir = tempfile::tempdir().expect("tmp");
-    let srv = start(dir.path(), Catalog::numbered(1234), Duration::from_secs(600)).await;
+    let srv = start(
+        dir.path(),
+        Catalog::numbered(1234),
+        Duration::from_secs(600),
+    )
+    .await;
     let mut events = Vec::new();
     let cat = catalog::fetch(&opts(&srv, KEY), &CancellationToken::new(), |e| {
         events.push(e)
@@ -55,9 +60,18 @@ async fn fetch_stores_exactly_1234_identities() {
         events,
         vec![
             FetchEvent::Started { attempt: 1 },
-            FetchEvent::Page { got: 500, total: 1234 },
-            FetchEvent::Page { got: 1000, total: 1234 },
-            FetchEvent::Page { got: 1234, total: 1234 },
+            FetchEvent::Page {
+                got: 500,
+                total: 1234
+            },
+            FetchEvent::Page {
+                got: 1000,
+                total: 1234
+            },
+            FetchEvent::Page {
+                got: 1234,
+                total: 1234
+            },
         ]
     );
 
@@ -72,7 +86,10 @@ async fn fetch_stores_exactly_1234_identities() {
     }
     let back: StoredCatalog = catalog::load(&path).expect("load").expect("some");
     assert_eq!(back, cat);
-    assert_eq!(catalog::load(&dir.path().join("none.json")).expect("load"), None);
+    assert_eq!(
+        catalog::load(&dir.path().join("none.json")).expect("load"),
+        None
+    );
 }
 
 #[tokio::test]
@@ -91,9 +108,15 @@ async fn expired_next_link_restarts_once_then_fails() {
         events,
         vec![
             FetchEvent::Started { attempt: 1 },
-            FetchEvent::Page { got: 500, total: 1234 },
+            FetchEvent::Page {
+                got: 500,
+                total: 1234
+            },
             FetchEvent::Started { attempt: 2 },
-            FetchEvent::Page { got: 500, total: 1234 },
+            FetchEvent::Page {
+                got: 500,
+                total: 1234
+            },
         ]
     );
 }
@@ -113,7 +136,12 @@ async fn wrong_key_is_explained() {
 #[tokio::test]
 async fn too_many_objects_stop_the_export() {
     let dir = tempfile::tempdir().expect("tmp");
-    let srv = start(dir.path(), Catalog::numbered(1200), Duration::from_secs(600)).await;
+    let srv = start(
+        dir.path(),
+        Catalog::numbered(1200),
+        Duration::from_secs(600),
+    )
+    .await;
     let mut o = opts(&srv, KEY);
     o.max_objects = 700;
     let err = catalog::fetch(&o, &CancellationToken::new(), |_| {})
@@ -138,7 +166,12 @@ async fn cancel_stops_the_export() {
 #[ignore = "benchmark: cargo test --release --test catalog_fetch -- --ignored --nocapture"]
 async fn fetch_rate_of_a_million_objects() {
     let dir = tempfile::tempdir().expect("tmp");
-    let srv = start(dir.path(), Catalog::numbered(1_000_000), Duration::from_secs(600)).await;
+    let srv = start(
+        dir.path(),
+        Catalog::numbered(1_000_000),
+        Duration::from_secs(600),
+    )
+    .await;
     let t = std::time::Instant::now();
     let cat = catalog::fetch(&opts(&srv, KEY), &CancellationToken::new(), |_| {})
         .await
@@ -208,7 +241,10 @@ async fn a_loop_is_stopped() {
 async fn not_json_and_no_objects_are_stopped() {
     let (base, _t) = fake(|_, _| (200, "<html>maintenance</html>".into())).await;
     let err = fetch_from(&base).await.expect_err("not json");
-    assert!(err.contains("not JSON") && err.contains("<html>maintenance"), "{err}");
+    assert!(
+        err.contains("not JSON") && err.contains("<html>maintenance"),
+        "{err}"
+    );
 
     let (base, _t) = fake(|_, _| (200, "{\"total\":3,\"hits\":[]}".into())).await;
     let err = fetch_from(&base).await.expect_err("no objects");
@@ -235,7 +271,10 @@ async fn transient_errors_are_retried() {
 
     let (base, _t) = fake(|_, _| (503, "busy".into())).await;
     let err = fetch_from(&base).await.expect_err("gives up");
-    assert!(err.contains("after 4 attempts") && err.contains("503"), "{err}");
+    assert!(
+        err.contains("after 4 attempts") && err.contains("503"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -135,7 +135,12 @@ async fn pages_of_500_deliver_exactly_the_catalog() {
 async fn default_size_plain_json_and_all_attributes() {
     let dir = tempfile::tempdir().expect("tmp");
     let srv = start(dir.path(), Some(Catalog::numbered(301)), |_| {}).await;
-    let got = get_signed(&format!("{}{CONTENT_EXPORT_PATH}", srv.base_url), KEY, false).await;
+    let got = get_signed(
+        &format!("{}{CONTENT_EXPORT_PATH}", srv.base_url),
+        KEY,
+        false,
+    )
+    .await;
     assert_eq!(got.status, 200);
     assert_eq!(got.encoding, None);
     assert_eq!(urls(&got.json).len(), 300);
@@ -152,8 +157,18 @@ async fn requested_types_filter_and_queries_are_left_out() {
     let dir = tempfile::tempdir().expect("tmp");
     let text = "{\"url\":\"/a\",\"type\":\"item\"}\n{\"url\":\"/c\",\"type\":\"category\"}\n\
                 {\"url\":\"shoes\",\"type\":\"query\"}\n{\"url\":\"/b\"}\n";
-    let srv = start(dir.path(), Some(Catalog::parse(text).expect("parse")), |_| {}).await;
-    let all = get_signed(&format!("{}{CONTENT_EXPORT_PATH}", srv.base_url), KEY, false).await;
+    let srv = start(
+        dir.path(),
+        Some(Catalog::parse(text).expect("parse")),
+        |_| {},
+    )
+    .await;
+    let all = get_signed(
+        &format!("{}{CONTENT_EXPORT_PATH}", srv.base_url),
+        KEY,
+        false,
+    )
+    .await;
     assert_eq!(all.json["total"], 3);
     assert_eq!(urls(&all.json), vec!["/a", "/c", "/b"]);
     let items = get_signed(
@@ -216,6 +231,11 @@ async fn signature_is_checked_and_no_catalog_is_404() {
 
     let dir2 = tempfile::tempdir().expect("tmp");
     let none = start(dir2.path(), None, |_| {}).await;
-    let got = get_signed(&format!("{}{CONTENT_EXPORT_PATH}", none.base_url), KEY, false).await;
+    let got = get_signed(
+        &format!("{}{CONTENT_EXPORT_PATH}", none.base_url),
+        KEY,
+        false,
+    )
+    .await;
     assert_eq!(got.status, 404);
 }

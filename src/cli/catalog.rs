@@ -292,7 +292,9 @@ fn import(a: ImportArgs) -> ExitCode {
             .find(|(n, _)| n == k)
             .and_then(|(_, v)| match v {
                 serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Array(l) => l.iter().find_map(|x| x.as_str().map(str::to_string)),
+                serde_json::Value::Array(l) => {
+                    l.iter().find_map(|x| x.as_str().map(str::to_string))
+                }
                 _ => None,
             })
     };

@@ -190,7 +190,14 @@ async fn handle(
     let faults = &cfg.faults;
     let deadline = started + cfg.timeout;
 
-    if let Err(why) = check_auth(sh, tracker, "POST", SIGNED_CONTENT_TYPE, uri.path(), headers) {
+    if let Err(why) = check_auth(
+        sh,
+        tracker,
+        "POST",
+        SIGNED_CONTENT_TYPE,
+        uri.path(),
+        headers,
+    ) {
         rec.reason = format!("401: {why}");
         let drained = linger(body, cfg.max_bytes + FRAMING_SLACK, deadline).await;
         return Reply::Answer {
