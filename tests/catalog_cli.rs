@@ -156,3 +156,54 @@ fn import_reads_the_three_forms() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2"), "{err}");
 }
+
+#[test]
+fn serve_with_a_catalog_file_serves_it() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cat = dir.path().join("catalog.txt");
+    let ids: String = (1..=1234).map(|i| format!("/item/{i}\n")).collect();
+    std::fs::write(&cat, ids).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lbimport"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--tracker-id",
+            TRACKER,
+            "--private-key-env",
+            "LB_TEST_KEY",
+            "--store",
+            dir.path().join("store").to_str().expect("utf-8"),
+            "--catalog",
+            cat.to_str().expect("utf-8"),
+        ])
+        .env("LB_TEST_KEY", KEY)
+        .env("LBIMPORT_DATA_DIR", dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("read");
+    let base = first.rsplit(' ').next().expect("url").trim().to_string();
+    let second = lines.next().expect("a line").expect("read");
+    let third = lines.next().expect("a line").expect("read");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let got = rt.block_on(async {
+        let o = lbimport::catalog::FetchOptions::new(&base, TRACKER, PrivateKey::new(KEY));
+        lbimport::catalog::fetch(&o, &tokio_util::sync::CancellationToken::new(), |_| {}).await
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(second.contains("/files"), "{second}");
+    assert!(third.contains("1234 catalog objects"), "{third}");
+    let cat = got.expect("fetch");
+    assert_eq!(cat.objects.len(), 1234);
+    assert_eq!(cat.objects[1233].identity, "/item/1234");
+}
