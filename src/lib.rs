@@ -4,6 +4,7 @@
 //! Core modules ([`read`], [`validate`], [`mapping`], [`upload`], [`config`], [`server`])
 //! have no terminal-UI dependency; the wizard lives in [`tui`].
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod generate;

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["report_store"],
     &["upload"],
+    &["catalog"],
     &["server"],
     &["pipeline"],
     &["tui"],

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod catalog;
 pub mod generate;
 pub mod history;
 pub mod normalize;
@@ -37,6 +38,9 @@ pub enum Command {
     /// Manage saved trackers (id, endpoint, private key source).
     #[command(subcommand)]
     Tracker(tracker::Command),
+    /// A tracker's catalog: fetch it (Content Export API), show it, or import it from a file.
+    #[command(subcommand)]
+    Catalog(catalog::Command),
     /// List past uploads, newest first.
     History(history::Args),
     /// Review saved validation reports: open one, list them, compare two.
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
         Some(Command::Upload(a)) => upload::run(a),
         Some(Command::Normalize(a)) => normalize::run(a),
         Some(Command::Tracker(c)) => tracker::run(c),
+        Some(Command::Catalog(c)) => catalog::run(c),
         Some(Command::History(a)) => history::run(a),
         Some(Command::Report(a)) => report::run(a),
         Some(Command::Serve(a)) => serve::run(a),

@@ -68,6 +68,13 @@ pub struct Args {
         value_parser = clap::value_parser!(i64).range(-MAX_SKEW_SECS..=MAX_SKEW_SECS)
     )]
     pub skew_secs: i64,
+    /// Serve this catalog at GET /v1/content_export: a saved Content Export response (one or
+    /// several pages), JSON lines with `url` (and `type`, `attributes`), or one identity a line.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Seconds a content export next link stays valid (0: every next link has expired).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub cursor_ttl: u64,
     /// Apply the faults to the first N uploads only.
     #[arg(long, value_name = "N")]
     pub fault_times: Option<u32>,
@@ -107,6 +114,13 @@ pub fn run(a: Args) -> ExitCode {
     cfg.max_bytes = a.max_bytes;
     cfg.timeout = Duration::from_secs(a.timeout.max(1));
     cfg.validate = !a.no_validate;
+    if let Some(path) = &a.catalog {
+        match server::catalog::Catalog::load(path) {
+            Ok(c) => cfg.catalog = Some(std::sync::Arc::new(c)),
+            Err(e) => return super::fail_usage(format!("cannot read the catalog {e}")),
+        }
+    }
+    cfg.cursor_ttl = Duration::from_secs(a.cursor_ttl);
     cfg.faults = Faults {
         fail_with: a.fail_with,
         retry_after: a.retry_after,
@@ -135,6 +149,7 @@ pub fn run(a: Args) -> ExitCode {
     rt.block_on(async move {
         let faults = cfg.faults.clone();
         let validate = cfg.validate;
+        let catalog = cfg.catalog.clone();
         let running = match server::start(cfg).await {
             Ok(r) => r,
             Err(e) => {
@@ -149,6 +164,14 @@ pub fn run(a: Args) -> ExitCode {
             store.display(),
             if validate { "on" } else { "off" }
         );
+        if let Some(c) = &catalog {
+            println!(
+                "  GET  {}/v1/content_export  ({} catalog objects, next links valid {} s)",
+                running.base_url,
+                c.objects().len(),
+                a.cursor_ttl
+            );
+        }
         if faults != Faults::default() {
             println!("  faults: {faults:?}");
         }

@@ -11,7 +11,7 @@ pub mod history;
 pub mod lock;
 mod paths;
 mod secret;
-mod store;
+pub(crate) mod store;
 
 use std::time::Duration;
 

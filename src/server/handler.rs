@@ -44,7 +44,7 @@ pub(crate) async fn not_found(State(sh): State<Arc<Shared>>, uri: Uri) -> Respon
     with_date(&sh, json_response(StatusCode::NOT_FOUND, &body))
 }
 
-fn json_response(code: StatusCode, body: &serde_json::Value) -> Response {
+pub(crate) fn json_response(code: StatusCode, body: &serde_json::Value) -> Response {
     let mut text = body.to_string();
     text.push('\n');
     (
@@ -58,14 +58,14 @@ fn json_response(code: StatusCode, body: &serde_json::Value) -> Response {
         .into_response()
 }
 
-fn server_now(sh: &Shared) -> SystemTime {
+pub(crate) fn server_now(sh: &Shared) -> SystemTime {
     upload::shifted(
         SystemTime::now(),
         sh.cfg.faults.skew_secs.saturating_mul(1000),
     )
 }
 
-fn with_date(sh: &Shared, mut r: Response) -> Response {
+pub(crate) fn with_date(sh: &Shared, mut r: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&upload::http_date(server_now(sh))) {
         r.headers_mut().insert(header::DATE, v);
     }
@@ -190,7 +190,14 @@ async fn handle(
     let faults = &cfg.faults;
     let deadline = started + cfg.timeout;
 
-    if let Err(why) = check_auth(sh, tracker, uri.path(), headers) {
+    if let Err(why) = check_auth(
+        sh,
+        tracker,
+        "POST",
+        SIGNED_CONTENT_TYPE,
+        uri.path(),
+        headers,
+    ) {
         rec.reason = format!("401: {why}");
         // An unauthenticated body is not read: at most a little of it, so that the client
         // sees the answer rather than a reset, then the connection is closed.
@@ -402,7 +409,15 @@ fn errors_json(report: &crate::validate::Report) -> serde_json::Value {
     })
 }
 
-fn check_auth(sh: &Shared, tracker: &str, path: &str, headers: &HeaderMap) -> Result<(), String> {
+/// Check the `Authorization` and `Date` of a request signed as `method` with `signed_ct`.
+pub(crate) fn check_auth(
+    sh: &Shared,
+    tracker: &str,
+    method: &str,
+    signed_ct: &str,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<(), String> {
     let cfg = &sh.cfg;
     if tracker != cfg.tracker_id {
         return Err(format!(
@@ -455,7 +470,7 @@ fn check_auth(sh: &Shared, tracker: &str, path: &str, headers: &HeaderMap) -> Re
             if diff < 0 { "behind" } else { "ahead of" }
         ));
     }
-    let expected = upload::digest(&cfg.key, "POST", SIGNED_CONTENT_TYPE, date, path);
+    let expected = upload::digest(&cfg.key, method, signed_ct, date, path);
     if upload::constant_time_eq(expected.as_bytes(), parts.digest.as_bytes()) {
         return Ok(());
     }
@@ -463,8 +478,9 @@ fn check_auth(sh: &Shared, tracker: &str, path: &str, headers: &HeaderMap) -> Re
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
     {
-        let full = upload::digest(&cfg.key, "POST", ct, date, path);
-        if ct != SIGNED_CONTENT_TYPE
+        let full = upload::digest(&cfg.key, method, ct, date, path);
+        if signed_ct == SIGNED_CONTENT_TYPE
+            && ct != SIGNED_CONTENT_TYPE
             && upload::constant_time_eq(full.as_bytes(), parts.digest.as_bytes())
         {
             return Err(format!(
@@ -475,7 +491,7 @@ fn check_auth(sh: &Shared, tracker: &str, path: &str, headers: &HeaderMap) -> Re
     }
     Err(format!(
         "the signature does not match: expected base64(HMAC-SHA256(private key, \
-         \"POST\\n{SIGNED_CONTENT_TYPE}\\n<Date>\\n{path}\")); check the private key"
+         \"{method}\\n{signed_ct}\\n<Date>\\n{path}\")); check the private key"
     ))
 }
 

@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod catalog;
 mod conn;
 mod handler;
 
@@ -79,6 +80,10 @@ pub struct Config {
     pub faults: Faults,
     /// Validate stored files with lbimport's validator (400 with its errors). Default on.
     pub validate: bool,
+    /// The catalog `GET /v1/content_export` serves; `None` answers 404.
+    pub catalog: Option<Arc<catalog::Catalog>>,
+    /// How long a content export next link stays valid. Default 600 s.
+    pub cursor_ttl: Duration,
 }
 
 impl Config {
@@ -93,6 +98,8 @@ impl Config {
             timeout: Duration::from_secs(600),
             faults: Faults::default(),
             validate: true,
+            catalog: None,
+            cursor_ttl: catalog::DEFAULT_CURSOR_TTL,
         }
     }
 }
@@ -201,6 +208,7 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     let app = Router::new()
         .route("/", get(handler::root))
         .route(crate::spec::ENDPOINT_ROUTE, post(handler::upload))
+        .route(catalog::CONTENT_EXPORT_PATH, get(catalog::content_export))
         .fallback(handler::not_found)
         .with_state(shared.clone());
     let cancel = CancellationToken::new();

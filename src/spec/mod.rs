@@ -58,6 +58,20 @@ pub fn endpoint_path(tracker_id: &str) -> String {
 /// The endpoint's route pattern (for a server).
 pub const ENDPOINT_ROUTE: &str = "/v1/interactions/{tracker}/files";
 
+/// The Content Export API that reads a tracker's catalog (`GET /v1/content_export`).
+pub mod content_export {
+    /// The path of the endpoint (signed without its query).
+    pub const PATH: &str = "/v1/content_export";
+    /// The content type signed when the request sends none (the documentation's sample).
+    pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+    /// Page size when the request gives none.
+    pub const DEFAULT_PAGE_SIZE: usize = 300;
+    /// Largest page size; larger requests are capped.
+    pub const MAX_PAGE_SIZE: usize = 500;
+    /// How long a next link stays valid (seconds).
+    pub const CURSOR_TTL_SECS: u64 = 600;
+}
+
 /// JSON-lines attribute names: the current generation and the older one, by role.
 pub mod attr {
     /// Order id: `order_id` (current) or `session_id` (older). Required.

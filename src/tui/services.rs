@@ -109,7 +109,8 @@ pub async fn start_sandbox(store_dir: PathBuf) -> std::io::Result<Sandbox> {
     // The id is derived from a digest of the key, so it reveals nothing of the key itself.
     let digest = <sha2::Sha256 as sha2::Digest>::digest(key.expose());
     let tracker_id = format!("sandbox-{:02x}{:02x}", digest[0], digest[1]);
-    let cfg = crate::server::Config::new(tracker_id.clone(), key.clone(), store_dir);
+    let mut cfg = crate::server::Config::new(tracker_id.clone(), key.clone(), store_dir);
+    cfg.catalog = Some(Arc::new(crate::server::catalog::Catalog::demo()));
     let running = crate::server::start(cfg).await?;
     Ok(Sandbox {
         base_url: running.base_url.clone(),
