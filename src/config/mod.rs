@@ -8,6 +8,7 @@
 
 mod error;
 pub mod history;
+pub mod sent;
 mod paths;
 mod secret;
 mod store;
