@@ -17,6 +17,7 @@ mod buckets;
 pub mod checks;
 mod collect;
 mod engine;
+pub mod overlap;
 pub mod report;
 mod resolve;
 mod run;
