@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod generate;
 pub mod history;
 pub mod normalize;
+pub mod overlap;
 pub mod serve;
 pub mod tracker;
 pub mod upload;

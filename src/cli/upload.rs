@@ -64,6 +64,10 @@ pub struct Args {
     /// Upload even if the history says these exact bytes were already sent to this tracker.
     #[arg(long)]
     pub allow_duplicate: bool,
+    /// Upload even if some of the file's orders were already sent to this tracker by an
+    /// earlier upload (of any file). `--allow-duplicate` implies it.
+    #[arg(long)]
+    pub allow_overlap: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -402,6 +406,15 @@ pub fn run(a: Args) -> ExitCode {
         Ok(None) => {}
         Err(e) => eprintln!("lbimport: warning: cannot read the upload history: {e}"),
     }
+    if !super::overlap::guard(
+        &target.tracker_id,
+        &path,
+        facts.format,
+        facts.orders,
+        a.allow_overlap || a.allow_duplicate,
+    ) {
+        return fail(EXIT_REFUSED, "not sent.");
+    }
 
     let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
     let body = if converted {
@@ -509,6 +522,7 @@ pub fn run(a: Args) -> ExitCode {
     if let Err(e) = history.append(&entry) {
         eprintln!("lbimport: warning: could not record the upload in the history: {e}");
     }
+    super::overlap::record_after_upload(&entry, &path);
 
     if a.json {
         let mut v = json!({

@@ -8,9 +8,9 @@
 
 mod error;
 pub mod history;
-pub mod sent;
 mod paths;
 mod secret;
+pub mod sent;
 mod store;
 
 use std::time::Duration;

@@ -214,7 +214,9 @@ impl SentSets {
         }
         hashes.sort_unstable();
         hashes.dedup();
-        let tmp = self.dir.join(format!(".{key}.bin.tmp{}", std::process::id()));
+        let tmp = self
+            .dir
+            .join(format!(".{key}.bin.tmp{}", std::process::id()));
         let res = write_file(&tmp, &hashes).and_then(|()| {
             fs::rename(&tmp, &path).map_err(|e| SentError::io(&path, e))?;
             if let Ok(d) = File::open(&self.dir) {
@@ -336,7 +338,10 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Vec<u64>, SentError> {
         });
     }
     if version != VERSION {
-        return Err(SentError::corrupt(path, format!("unknown version {version}")));
+        return Err(SentError::corrupt(
+            path,
+            format!("unknown version {version}"),
+        ));
     }
     if bytes.len() < HEADER_BYTES + CHECK_BYTES {
         return Err(SentError::corrupt(path, "truncated header"));
@@ -357,7 +362,10 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Vec<u64>, SentError> {
     if count > body.len() as u64 {
         return Err(SentError::corrupt(
             path,
-            format!("header says {count} orders but the body has {} bytes", body.len()),
+            format!(
+                "header says {count} orders but the body has {} bytes",
+                body.len()
+            ),
         ));
     }
     let mut out = Vec::with_capacity(count as usize);

@@ -41,10 +41,7 @@ pub fn check_file(
         let Ok(text) = std::str::from_utf8(bytes) else {
             return;
         };
-        if let Some(fields) = parse_fields(format, text)
-            && let Some(order) = fields.order
-            && !order.trim().is_empty()
-        {
+        if let Some(order) = order_of(format, text) {
             counter.row(&order, l.no);
         }
     };
@@ -59,6 +56,16 @@ pub fn check_file(
     Ok(counter.finish())
 }
 
+/// The order id of a record, as the service reads it; `None` when missing or blank.
+pub fn order_of(format: Format, text: &str) -> Option<String> {
+    let order = parse_fields(format, text)?.order?;
+    if order.trim().is_empty() {
+        None
+    } else {
+        Some(order.into_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,8 +76,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sets = SentSets::new(dir.path(), "t");
         // upload A: orders 1..=1000
-        sets.store("A", (1..=1000).map(|i| order_hash(&i.to_string())).collect())
-            .unwrap();
+        sets.store(
+            "A",
+            (1..=1000).map(|i| order_hash(&i.to_string())).collect(),
+        )
+        .unwrap();
         // file B: orders 1..=1500, two rows each for even orders, with a header
         let mut csv = String::from("order_id,identity,user_id,created_at\n");
         let mut rows_sent = 0;
