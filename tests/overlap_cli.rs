@@ -115,6 +115,25 @@ fn a_re_export_is_refused_until_allowed_and_counts_exactly() {
     let t = text(&o);
     assert!(t.contains("1,500 of 1,600 orders"), "{t}");
     assert!(t.contains("1,000 on") && t.contains("1,500 on"), "{t}");
+
+    // forget the newest upload (B): only A's 1,000 orders remain
+    let o = env.run(
+        &["history", "forget", "--tracker", "shop", "--entry", "1"],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("orders-b.csv"), "{}", text(&o));
+    let o = env.run(&["validate", path_str(&c), "--tracker", "shop"], KEY);
+    let t = text(&o);
+    assert!(
+        t.contains("1,000 of 1,600 orders (62.5 %, 2,000 rows)"),
+        "{t}"
+    );
+    let o = env.run(
+        &["history", "forget", "--tracker", "shop", "--entry", "9"],
+        KEY,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
 #[test]

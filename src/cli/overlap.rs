@@ -176,11 +176,19 @@ pub fn record_after_upload(entry: &HistoryEntry, path: &Path) {
     }
 }
 
+/// Remove the record of the orders sent by `entry` (`history forget`). Returns whether there
+/// was one.
+pub fn forget(entry: &HistoryEntry) -> Result<bool, String> {
+    let sets = SentSets::open_default(&entry.tracker_id).map_err(|e| e.to_string())?;
+    sets.remove(&entry_key(entry.time, &entry.sha256))
+        .map_err(|e| e.to_string())
+}
+
 fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
