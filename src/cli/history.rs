@@ -15,6 +15,24 @@ pub struct Args {
     /// Print JSON (an array of entries, newest first).
     #[arg(long)]
     pub json: bool,
+    /// `forget`: remove one upload's orders from the already-sent record.
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+}
+
+/// Subcommands of `lbimport history`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// Remove the orders of entry N (1 = the newest upload listed by `history --tracker NAME`)
+    /// from the record of orders already sent, e.g. for an upload the service later rejected.
+    Forget {
+        /// The tracker (its saved name, or its tracker id).
+        #[arg(long, value_name = "NAME")]
+        tracker: String,
+        /// The entry's number in `lbimport history --tracker NAME` (newest = 1).
+        #[arg(long, value_name = "N")]
+        entry: usize,
+    },
 }
 
 /// Run `lbimport history`.
@@ -39,6 +57,37 @@ pub fn run_with(history: &History, args: Args) -> ExitCode {
     };
     for w in &warnings {
         eprintln!("lbimport: warning: {w}");
+    }
+    if let Some(Cmd::Forget { tracker, entry }) = &args.cmd {
+        let mine: Vec<&HistoryEntry> = entries
+            .iter()
+            .filter(|e| &e.tracker_name == tracker || &e.tracker_id == tracker)
+            .collect();
+        let Some(e) = entry.checked_sub(1).and_then(|i| mine.get(i)) else {
+            eprintln!(
+                "lbimport: history forget: no entry {entry} for \"{tracker}\" ({} entries)",
+                mine.len()
+            );
+            return ExitCode::from(2);
+        };
+        return match super::overlap::forget(e) {
+            Ok(true) => {
+                println!(
+                    "Forgot the orders of the upload of {} on {} (entry {entry}).",
+                    e.file.display(),
+                    e.time.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                println!("Entry {entry} has no record of its orders; nothing to forget.");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("lbimport: history forget: {err}");
+                ExitCode::from(1)
+            }
+        };
     }
     let entries: Vec<HistoryEntry> = match &args.tracker {
         Some(t) => entries

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod generate;
 pub mod history;
 pub mod normalize;
+pub mod overlap;
 pub mod report;
 pub mod serve;
 pub mod tracker;

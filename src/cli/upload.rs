@@ -63,6 +63,10 @@ pub struct Args {
     /// Upload even if the history says these exact bytes were already sent to this tracker.
     #[arg(long)]
     pub allow_duplicate: bool,
+    /// Upload even if some of the file's orders were already sent to this tracker by an
+    /// earlier upload (of any file). `--allow-duplicate` implies it.
+    #[arg(long)]
+    pub allow_overlap: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -471,6 +475,15 @@ pub fn run(a: Args) -> ExitCode {
         Ok(None) => {}
         Err(e) => eprintln!("lbimport: warning: cannot read the upload history: {e}"),
     }
+    if !super::overlap::guard(
+        &target.tracker_id,
+        &path,
+        facts.format,
+        facts.orders,
+        a.allow_overlap || a.allow_duplicate,
+    ) {
+        return fail(EXIT_REFUSED, "not sent.");
+    }
 
     let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
     let body = if converted {
@@ -591,12 +604,19 @@ pub fn run(a: Args) -> ExitCode {
     let t0 = Instant::now();
     let (outcome, attempts, skew, signal) = rt.block_on(drive(req));
     let duration = t0.elapsed();
-    if let Err(e) = attempt.finish(&outcome) {
-        eprintln!(
-            "lbimport: warning: could not record the outcome in the history ({e}); it stays \
-             recorded as sending, which later runs read as unknown"
-        );
-    }
+    let sending = attempt.entry().clone();
+    let entry = match attempt.finish(&outcome) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!(
+                "lbimport: warning: could not record the outcome in the history ({e}); it stays \
+                 recorded as sending, which later runs read as unknown"
+            );
+            upload::guard::finished_entry(sending, &outcome, duration)
+        }
+    };
+    // the orders of an upload that counts as sent join the tracker's sent set
+    super::overlap::record_after_upload(&entry, &path);
 
     if a.json {
         let mut v = json!({
@@ -677,6 +697,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
         target.name, target.tracker_id, target.base_url, target.key_label
     );
     let mut waiting = 0;
+    let mut to_send = Vec::with_capacity(parts.len());
     for (i, (p, f)) in parts.iter().zip(&facts).enumerate() {
         let sent = history
             .find_duplicate(&target.tracker_id, &f.sha256)
@@ -684,6 +705,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             .flatten()
             .filter(|_| !a.allow_duplicate);
         let bytes = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        to_send.push(sent.is_none());
         let state = match &sent {
             Some(prev) => format!(
                 "already sent on {} ({}): skipped",
@@ -707,6 +729,19 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
     if a.dry_run {
         eprintln!("Dry run: nothing is sent.");
         return ExitCode::SUCCESS;
+    }
+    // orders sent by earlier uploads (of other files) are refused here too, for each part
+    // still to send (the parts already accepted are skipped, their orders are theirs)
+    for ((p, f), _) in parts.iter().zip(&facts).zip(&to_send).filter(|(_, s)| **s) {
+        if !super::overlap::guard(
+            &target.tracker_id,
+            p,
+            f.format,
+            f.orders,
+            a.allow_overlap || a.allow_duplicate,
+        ) {
+            return fail(EXIT_REFUSED, "not sent.");
+        }
     }
     if waiting == 0 {
         return fail(
@@ -804,12 +839,18 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             settings: settings.clone(),
         };
         let (outcome, _attempts, _skew, signal) = rt.block_on(drive(req));
-        if let Err(e) = attempt.finish(&outcome) {
-            eprintln!(
-                "lbimport: warning: could not record the outcome in the history ({e}); it stays \
-                 recorded as sending, which later runs read as unknown"
-            );
-        }
+        let sending = attempt.entry().clone();
+        let entry = match attempt.finish(&outcome) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!(
+                    "lbimport: warning: could not record the outcome in the history ({e}); it \
+                     stays recorded as sending, which later runs read as unknown"
+                );
+                upload::guard::finished_entry(sending, &outcome, Duration::ZERO)
+            }
+        };
+        super::overlap::record_after_upload(&entry, p);
         results.push(json!({
             "part": n,
             "file": abs.to_string_lossy(),

@@ -100,6 +100,9 @@ pub fn run(args: Args) -> ExitCode {
             Err(e) => return super::fail_usage(format!("validate: {e}")),
         }
     }
+    if let Some(name) = &args.tracker {
+        super::overlap::print_checks(name, &paths, &reports);
+    }
     let rendered = match reports.as_slice() {
         [one] => serde_json::to_string_pretty(one),
         many => serde_json::to_string_pretty(many),

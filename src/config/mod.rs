@@ -11,6 +11,7 @@ pub mod history;
 pub mod lock;
 mod paths;
 mod secret;
+pub mod sent;
 pub(crate) mod store;
 
 use std::time::Duration;

@@ -1,0 +1,268 @@
+//! The overlap guard's command-line side: check a file against a saved tracker's sent sets,
+//! describe the result, and record a sent file's orders.
+
+use std::path::Path;
+
+use crate::config::sent::{Overlap, SentSets, entry_key, order_hash};
+use crate::config::{ConfigStore, History, HistoryEntry};
+use crate::read::Format;
+use crate::read::lines::{LineSplitter, Piece};
+
+/// What the check found for one file.
+#[derive(Debug)]
+pub enum Checked {
+    /// Counted: the overlap and, per set key, the history entry that wrote it (if known).
+    Done(Overlap, Vec<(String, Option<HistoryEntry>)>),
+    /// A set could not be read: the check was skipped (never "0 already sent").
+    Skipped(String),
+}
+
+/// The tracker id of a saved tracker name (or the name itself when no tracker has it).
+pub fn tracker_id(name: &str) -> Result<String, String> {
+    let store = ConfigStore::open_default().map_err(|e| e.to_string())?;
+    let loaded = store.load().map_err(|e| e.to_string())?;
+    Ok(loaded
+        .config
+        .tracker(name)
+        .map_or_else(|| name.to_string(), |t| t.tracker_id.clone()))
+}
+
+/// Check `path` against everything sent to `tracker_id`.
+pub fn check(tracker_id: &str, path: &Path, format: Format) -> Result<Checked, String> {
+    let sets = SentSets::open_default(tracker_id).map_err(|e| e.to_string())?;
+    let lookup = match sets.load_all() {
+        Ok(l) => l,
+        Err(e) => {
+            return Ok(Checked::Skipped(format!(
+                "the already-sent check was skipped: {e}"
+            )));
+        }
+    };
+    if lookup.is_empty() {
+        // nothing recorded for this tracker: no second pass over the file
+        return Ok(Checked::Done(
+            crate::config::sent::Overlap {
+                orders: 0,
+                rows: 0,
+                by_set: Vec::new(),
+                examples: Vec::new(),
+            },
+            Vec::new(),
+        ));
+    }
+    let overlap = crate::pipeline::overlap::check_file(path, format, &lookup, 5)
+        .map_err(|e| e.to_string())?;
+    let entries = History::open_default()
+        .and_then(|h| h.list())
+        .unwrap_or_default();
+    let by = overlap
+        .by_set
+        .iter()
+        .map(|(k, _)| {
+            let e = entries
+                .iter()
+                .find(|e| e.tracker_id == tracker_id && &entry_key(e.time, &e.sha256) == k)
+                .cloned();
+            (k.clone(), e)
+        })
+        .collect();
+    Ok(Checked::Done(overlap, by))
+}
+
+/// One line such as "612,118 of 640,002 orders (95.6 %) were already sent on 2026-11-02 in
+/// orders-until-october.csv".
+pub fn describe(c: &Checked, file_orders: u64) -> String {
+    match c {
+        Checked::Skipped(why) => why.clone(),
+        Checked::Done(o, by) => {
+            if o.orders == 0 {
+                return "none of the file's orders were sent to this tracker before".into();
+            }
+            let pct = if file_orders > 0 {
+                o.orders as f64 * 100.0 / file_orders as f64
+            } else {
+                0.0
+            };
+            let parts: Vec<String> = by
+                .iter()
+                .zip(&o.by_set)
+                .map(|((k, e), (_, n))| match e {
+                    Some(e) => format!(
+                        "{} on {} in {}",
+                        group(*n),
+                        e.time.format("%Y-%m-%d"),
+                        e.file.file_name().map_or_else(
+                            || e.file.display().to_string(),
+                            |f| { f.to_string_lossy().into_owned() }
+                        )
+                    ),
+                    None => format!("{} by upload {k}", group(*n)),
+                })
+                .collect();
+            format!(
+                "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
+                group(o.orders),
+                group(file_orders),
+                group(o.rows),
+                parts.join("; ")
+            )
+        }
+    }
+}
+
+/// Print (to stderr) the already-sent check of each validated file for the tracker `name`.
+pub fn print_checks(name: &str, paths: &[std::path::PathBuf], reports: &[crate::validate::Report]) {
+    let id = match tracker_id(name) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("lbimport: the already-sent check was skipped: {e}");
+            return;
+        }
+    };
+    for (path, report) in paths.iter().zip(reports) {
+        match check(&id, path, report.file.format) {
+            Ok(c) => {
+                eprintln!(
+                    "lbimport: {}: {}",
+                    path.display(),
+                    describe(&c, report.stats.orders)
+                );
+                if let Checked::Done(o, _) = &c {
+                    for (line, order) in &o.examples {
+                        eprintln!("  line {line}: order {order:?} was already sent");
+                    }
+                }
+            }
+            Err(e) => eprintln!("lbimport: the already-sent check was skipped: {e}"),
+        }
+    }
+}
+
+/// The upload guard: check `path` for `tracker_id`; print the overlap and return whether the
+/// upload may go ahead (no overlap, a skipped check, or `allow`).
+pub fn guard(
+    tracker_id: &str,
+    path: &Path,
+    format: Format,
+    orders: Option<u64>,
+    allow: bool,
+) -> bool {
+    let c = match check(tracker_id, path, format) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lbimport: warning: the already-sent check was skipped: {e}");
+            return true;
+        }
+    };
+    let line = describe(&c, orders.unwrap_or(0));
+    match &c {
+        Checked::Skipped(_) => {
+            eprintln!("lbimport: warning: {line}");
+            true
+        }
+        Checked::Done(o, _) if o.orders == 0 => true,
+        Checked::Done(_, _) if allow => {
+            eprintln!("lbimport: warning: {line}; uploading anyway (--allow-overlap)");
+            true
+        }
+        Checked::Done(_, _) => {
+            eprintln!(
+                "lbimport: refused: {}: {line}. Uploads cannot be undone: those orders would be \
+                 imported twice. Leave them out of the file, or pass --allow-overlap if that is \
+                 really intended. Nothing was sent.",
+                crate::validate::escape_controls(&path.display().to_string())
+            );
+            false
+        }
+    }
+}
+
+/// After an upload attempt: record its orders when it counts as sent (accepted or unknown);
+/// a failure to record is a warning.
+pub fn record_after_upload(entry: &HistoryEntry, path: &Path) {
+    if !entry.outcome.counts_as_sent() {
+        return;
+    }
+    if let Err(e) = record(entry, path, entry.format) {
+        eprintln!("lbimport: warning: could not record the sent orders: {e}");
+    }
+}
+
+/// Remove the record of the orders sent by `entry` (`history forget`). Returns whether there
+/// was one.
+pub fn forget(entry: &HistoryEntry) -> Result<bool, String> {
+    let sets = SentSets::open_default(&entry.tracker_id).map_err(|e| e.to_string())?;
+    sets.remove(&entry_key(entry.time, &entry.sha256))
+        .map_err(|e| e.to_string())
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Record the orders of `path` as sent by the upload `entry` (call after an accepted or
+/// unknown outcome). Returns the number of distinct orders stored.
+pub fn record(entry: &HistoryEntry, path: &Path, format: Format) -> Result<u64, String> {
+    let hashes = order_hashes(path, format)?;
+    let sets = SentSets::open_default(&entry.tracker_id).map_err(|e| e.to_string())?;
+    sets.store(&entry_key(entry.time, &entry.sha256), hashes)
+        .map_err(|e| e.to_string())
+}
+
+/// The stable hashes of every order id in the file (one per run of rows of an order).
+fn order_hashes(path: &Path, format: Format) -> Result<Vec<u64>, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    let mut last = None;
+    let mut splitter = LineSplitter::new(1 << 20);
+    let mut each = |p: Piece<'_>| {
+        let Piece::Line(l) = p else { return };
+        let mut bytes = l.bytes;
+        if l.no == 1 {
+            bytes = bytes.strip_prefix(crate::read::UTF8_BOM).unwrap_or(bytes);
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        if let Some(order) = crate::pipeline::overlap::order_of(format, text) {
+            let h = order_hash(&order);
+            if last != Some(h) {
+                out.push(h);
+                last = Some(h);
+            }
+        }
+    };
+    let mut buf = vec![0u8; 512 << 10];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        splitter.feed(&buf[..n], &mut each);
+    }
+    splitter.finish(&mut each);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(612118), "612,118");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(999), "999");
+    }
+}
