@@ -621,3 +621,39 @@ async fn too_large_for_the_server_is_rejected_with_413() {
     }
     assert_eq!(attempts(&events), vec![1]);
 }
+
+/// A small file fits in the socket buffers: all of it is "sent" at once. When the server then
+/// resets the connection having read only part of it, nothing was imported: failed (exit 3),
+/// not unknown, and not retried.
+#[tokio::test]
+async fn a_small_file_cut_mid_body_is_failed_not_unknown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = data_file(dir.path(), "a.csv", 60_000);
+    let srv = sandbox(
+        dir.path(),
+        Faults {
+            drop_after: Some(1_000),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let (outcome, events) = run_collect(request(&srv.base_url, KEY, &file, settings())).await;
+    match &outcome {
+        Outcome::Failed { reason, .. } => {
+            assert!(
+                reason.contains("reset the connection before reading the whole file")
+                    || reason.contains("connection failed"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+    assert_eq!(outcome.exit_code(), 3);
+    assert!(srv.received().iter().all(|r| r.status == 0));
+    // when the reset was seen after the whole body was handed over, no second attempt
+    if let Outcome::Failed { reason, .. } = &outcome
+        && reason.contains("reset the connection")
+    {
+        assert_eq!(attempts(&events), vec![1]);
+    }
+}

@@ -121,6 +121,22 @@ fn build_client(s: &Settings) -> Result<reqwest::Client, String> {
 }
 
 /// The error and its causes on one line.
+/// Whether an error comes from the peer resetting the connection. A TCP endpoint that closes a
+/// connection while bytes it received are still unread sends a reset instead of a normal close:
+/// the server closed before reading everything the client wrote.
+fn was_reset(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionReset
+        {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
+}
+
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
@@ -307,9 +323,27 @@ pub async fn run(
                 };
                 (wait, reason)
             }
-            AttemptEnd::Transport { error, elapsed } => {
+            AttemptEnd::Transport {
+                error,
+                reset,
+                elapsed,
+            } => {
                 if let Some(l) = local {
                     return failed(l, sent_now);
+                }
+                if complete && reset {
+                    // Every byte went into the socket, but the server reset the connection:
+                    // it closed with part of the body unread (small files fit in the socket
+                    // buffers, so "all written" is not "all read"). An incomplete multipart
+                    // body imports nothing; not retried, so that a wrong reading of a reset
+                    // can never import twice.
+                    return failed(
+                        format!(
+                            "the server reset the connection before reading the whole file \
+                             ({error}); an incomplete request imports nothing"
+                        ),
+                        sent_now,
+                    );
                 }
                 if complete {
                     return Outcome::Unknown {
@@ -505,6 +539,9 @@ enum AttemptEnd {
     },
     Transport {
         error: String,
+        /// The peer reset the connection (TCP RST) within a second of the last body byte being
+        /// handed over: it closed it with bytes it never read (not a proxy's timeout).
+        reset: bool,
         elapsed: Duration,
     },
     Cancelled,
@@ -627,7 +664,12 @@ async fn attempt(
                         retry_after,
                         elapsed,
                     },
-                    Err(e) => AttemptEnd::Transport { error: error_chain(&e), elapsed },
+                    Err(e) => AttemptEnd::Transport {
+                        error: error_chain(&e),
+                        reset: was_reset(&e)
+                            && body_done_at.is_none_or(|d| d.elapsed() < Duration::from_secs(1)),
+                        elapsed,
+                    },
                 };
             }
             _ = &mut deadline => return AttemptEnd::Deadline,
