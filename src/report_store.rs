@@ -32,6 +32,8 @@ pub struct Loaded {
     pub path: PathBuf,
     /// Fields this version does not know (from a newer lbimport), as dotted paths.
     pub unknown: Vec<String>,
+    /// For a file holding the reports of a split file's parts: (this part, number of parts).
+    pub part: Option<(usize, usize)>,
 }
 
 /// Why a file could not be opened as a report.
@@ -82,11 +84,74 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_REPORT_BYTES + 1).read_to_end(&mut bytes))
         .map_err(io)?;
-    parse(&bytes).map_err(not).map(|(report, unknown)| Loaded {
+    load_part_bytes(&bytes, path, 1).map_err(not)
+}
+
+/// [`load`], and for a file holding the reports of a split file's parts (what `validate
+/// --report-out` writes for one), part `part` (1-based).
+pub fn load_part(path: &Path, part: usize) -> Result<Loaded, LoadError> {
+    let mut l = load(path);
+    if let Ok(loaded) = &l
+        && let Some((_, n)) = loaded.part
+        && part != 1
+    {
+        if part == 0 || part > n {
+            return Err(LoadError::NotAReport {
+                path: path.display().to_string(),
+                reason: format!("it holds {n} part reports; there is no part {part}"),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        l = load_part_bytes(&bytes, path, part).map_err(|reason| LoadError::NotAReport {
+            path: path.display().to_string(),
+            reason,
+        });
+    }
+    l
+}
+
+fn load_part_bytes(bytes: &[u8], path: &Path, part: usize) -> Result<Loaded, String> {
+    if let Some(list) = part_reports(bytes)? {
+        let n = list.len();
+        let one = list
+            .into_iter()
+            .nth(part.saturating_sub(1))
+            .ok_or_else(|| format!("it holds {n} part reports; there is no part {part}"))?;
+        let one = serde_json::to_vec(&one).map_err(|e| e.to_string())?;
+        let (report, unknown) = parse(&one)?;
+        return Ok(Loaded {
+            report,
+            path: path.to_path_buf(),
+            unknown,
+            part: Some((part, n)),
+        });
+    }
+    parse(bytes).map(|(report, unknown)| Loaded {
         report,
         path: path.to_path_buf(),
         unknown,
+        part: None,
     })
+}
+
+/// The raw part reports of a list file, or `None` when the file is not a JSON array.
+fn part_reports(bytes: &[u8]) -> Result<Option<Vec<serde_json::Value>>, String> {
+    let first = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+    if first.map(|i| bytes[i]) != Some(b'[') {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text ({e})"))?;
+    let list: Vec<serde_json::Value> = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|e| one_line(&e.to_string()))?;
+    if list.is_empty() {
+        return Err("it is an empty list".to_string());
+    }
+    Ok(Some(list))
 }
 
 /// Parse report JSON; on failure a one-line reason.
@@ -99,7 +164,8 @@ pub fn parse(bytes: &[u8]) -> Result<(Report, Vec<String>), String> {
         Some(b'{') => {}
         Some(b'[') => {
             return Err(
-                "it holds a list of reports (one per part of a split file) — open one part's report"
+                "it holds a list of reports (one per part of a split file): open it with \
+                 `lbimport report FILE --part N`"
                     .to_string(),
             );
         }

@@ -371,3 +371,43 @@ fn check_exits_0_when_unchanged_and_1_with_the_reason_when_not() {
     assert_eq!(o.status.code(), Some(1));
     assert!(err(&o).contains("no longer exists"), "{}", err(&o));
 }
+
+/// The report of a split file is a list of part reports: `--part N` opens one (part 1 by
+/// default), and a part that does not exist is one line and exit 2.
+#[test]
+fn a_split_files_report_opens_part_by_part() {
+    let d = tempfile::tempdir().expect("tmp");
+    let a = validated(d.path(), "oct.csv", OCT);
+    let b = validated(d.path(), "sep.csv", SEP);
+    let list = format!(
+        "[{}, {}]",
+        std::fs::read_to_string(&a).expect("a"),
+        std::fs::read_to_string(&b).expect("b")
+    );
+    std::fs::write(d.path().join("parts.json"), list).expect("write");
+    let one = run(d.path(), &["report", "parts.json", "--text"]);
+    assert_eq!(one.status.code(), Some(0), "{}", err(&one));
+    assert_eq!(
+        out(&one),
+        out(&run(
+            d.path(),
+            &["report", a.to_str().expect("a"), "--text"]
+        ))
+    );
+    let two = run(d.path(), &["report", "parts.json", "--part", "2", "--text"]);
+    assert_eq!(two.status.code(), Some(0), "{}", err(&two));
+    assert_eq!(
+        out(&two),
+        out(&run(
+            d.path(),
+            &["report", b.to_str().expect("b"), "--text"]
+        ))
+    );
+    let three = run(d.path(), &["report", "parts.json", "--part", "3", "--text"]);
+    assert_eq!(three.status.code(), Some(2));
+    assert!(
+        err(&three).contains("holds 2 part reports; there is no part 3"),
+        "{}",
+        err(&three)
+    );
+}

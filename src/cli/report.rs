@@ -36,6 +36,9 @@ pub struct Args {
     /// Colour theme (default, light, high-contrast, mono, or one in the config dir).
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// For a report of a split file (a list of part reports): which part (1-based).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub part: u32,
 }
 
 /// Run `lbimport report`.
@@ -43,7 +46,7 @@ pub fn run(a: Args) -> ExitCode {
     let Some(path) = &a.report else {
         return list(&a);
     };
-    let new = match open(path) {
+    let new = match open(path, a.part as usize) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -51,7 +54,7 @@ pub fn run(a: Args) -> ExitCode {
         return check(&new);
     }
     let old = match &a.against {
-        Some(p) => match open(p) {
+        Some(p) => match open(p, 1) {
             Ok(l) => Some(l),
             Err(code) => return code,
         },
@@ -223,8 +226,8 @@ fn finish(
 
 /// Load a report for the command line: unknown fields are mentioned on stderr; a file that is
 /// not a report is one line on stderr and exit status 2.
-fn open(path: &Path) -> Result<Loaded, ExitCode> {
-    match report_store::load(path) {
+fn open(path: &Path, part: usize) -> Result<Loaded, ExitCode> {
+    match report_store::load_part(path, part) {
         Ok(l) => {
             if !l.unknown.is_empty() {
                 eprintln!(

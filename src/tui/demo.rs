@@ -814,6 +814,7 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
                 "/home/demo/.local/share/lbimport/reports/orders-2026-10-20261120-141200.report.json",
             ),
             unknown: Vec::new(),
+            part: None,
         },
     )));
     out.push(("history-report", hist_report));

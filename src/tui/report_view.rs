@@ -782,6 +782,17 @@ impl ReportViewer {
             }
         };
         lines.push(Line::from(vec![label("now"), check]));
+        if let Some((k, n)) = o.loaded.part {
+            lines.push(Line::from(vec![
+                label("part"),
+                Span::styled(
+                    format!(
+                        "{k} of {n} of a split file (`lbimport report FILE --part N` opens another)"
+                    ),
+                    t.text,
+                ),
+            ]));
+        }
         if !o.loaded.unknown.is_empty() {
             lines.push(Line::from(vec![
                 label("note"),
@@ -1090,6 +1101,7 @@ pub fn demo_states(theme: &Theme) -> Vec<(&'static str, ReportViewer)> {
         report: r.clone(),
         path: PathBuf::from(format!("{dir}/{name}")),
         unknown: Vec::new(),
+        part: None,
     };
     let listed = |r: &Report, name: &str, upload: Option<&str>| Listed {
         path: PathBuf::from(format!("{dir}/{name}")),
@@ -1209,6 +1221,7 @@ mod tests {
             report: crate::tui::demo::demo_report(false),
             path: PathBuf::from("/r/a.report.json"),
             unknown: vec![],
+            part: None,
         }
     }
 
