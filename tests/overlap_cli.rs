@@ -176,3 +176,23 @@ fn a_corrupt_set_skips_the_check_with_a_warning() {
     // the damaged set is left as it is
     assert_eq!(std::fs::read(&set).expect("read"), bytes);
 }
+
+/// An upload whose orders were never recorded (made before lbimport kept records) is named
+/// instead of being silently left out of the check.
+#[test]
+fn uploads_without_a_record_are_named_not_guessed() {
+    let env = Env::new(Faults::default());
+    let a = env.file("a.csv", &orders(10, "a"));
+    let o = env.run(&["upload", path_str(&a), "--tracker", "shop", "--yes"], KEY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // as if it had been uploaded by a version that kept no records
+    std::fs::remove_dir_all(env.dir.path().join("data/sent")).expect("remove records");
+    let b = env.file("b.csv", &orders(20, "b"));
+    let o = env.run(&["validate", path_str(&b), "--tracker", "shop"], KEY);
+    let t = text(&o);
+    assert!(
+        t.contains("1 earlier upload(s) to this tracker")
+            && t.contains("have no record of their orders"),
+        "{t}"
+    );
+}

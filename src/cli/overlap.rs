@@ -69,6 +69,40 @@ pub fn check(tracker_id: &str, path: &Path, format: Format) -> Result<Checked, S
     Ok(Checked::Done(overlap, by))
 }
 
+/// Earlier uploads to the tracker that count as sent but whose orders were never recorded
+/// (made before lbimport kept sent-order records, or killed while sending): the check cannot
+/// see their orders, and says so rather than guessing.
+pub fn unrecorded(tracker_id: &str) -> Vec<HistoryEntry> {
+    let Ok(sets) = SentSets::open_default(tracker_id) else {
+        return Vec::new();
+    };
+    let keys = sets.keys().unwrap_or_default();
+    History::open_default()
+        .and_then(|h| h.list())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| {
+            e.tracker_id == tracker_id
+                && e.outcome.counts_as_sent()
+                && e.outcome != crate::config::Outcome::Sending
+                && !keys.contains(&entry_key(e.time, &e.sha256))
+        })
+        .collect()
+}
+
+/// The warning for [`unrecorded`] uploads, if there are any.
+pub fn unrecorded_warning(tracker_id: &str) -> Option<String> {
+    let list = unrecorded(tracker_id);
+    let oldest = list.iter().map(|e| e.time).min()?;
+    Some(format!(
+        "{} earlier upload(s) to this tracker (since {}) have no record of their orders (made \
+         before lbimport kept one, or stopped while sending): their orders are not part of the \
+         already-sent check",
+        list.len(),
+        oldest.format("%Y-%m-%d")
+    ))
+}
+
 /// One line such as "612,118 of 640,002 orders (95.6 %) were already sent on 2026-11-02 in
 /// orders-until-october.csv".
 pub fn describe(c: &Checked, file_orders: u64) -> String {
@@ -119,6 +153,9 @@ pub fn print_checks(name: &str, paths: &[std::path::PathBuf], reports: &[crate::
             return;
         }
     };
+    if let Some(w) = unrecorded_warning(&id) {
+        eprintln!("lbimport: warning: {w}");
+    }
     for (path, report) in paths.iter().zip(reports) {
         match check(&id, path, report.file.format) {
             Ok(c) => {
@@ -147,6 +184,9 @@ pub fn guard(
     orders: Option<u64>,
     allow: bool,
 ) -> bool {
+    if let Some(w) = unrecorded_warning(tracker_id) {
+        eprintln!("lbimport: warning: {w}");
+    }
     let c = match check(tracker_id, path, format) {
         Ok(c) => c,
         Err(e) => {
