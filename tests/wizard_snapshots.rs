@@ -156,26 +156,39 @@ fn a_long_sample_order_scrolls() {
         .into_iter()
         .find(|(n, _)| *n == "samples")
         .expect("samples screen");
-    let longest = app
-        .validate
-        .as_ref()
-        .and_then(|v| v.report())
-        .map(|r| {
-            r.samples
-                .iter()
-                .enumerate()
-                .max_by_key(|(_, s)| s.rows.len())
-                .map_or((0, 0), |(i, s)| (i, s.rows.len()))
-        })
-        .expect("report");
-    assert!(longest.1 >= 2, "the demo has a multi-row sample");
+    // the first sampled order made 30 rows long: more than its 80×24 panel shows
     if let Some(v) = app.validate.as_mut() {
-        v.sample = longest.0;
+        let mut r = (**v.report().expect("report")).clone();
+        let first = r.samples[0].rows[0].clone();
+        r.samples[0].rows = (0..30u64)
+            .map(|k| {
+                let mut row = first.clone();
+                row.line = 100 + k;
+                row
+            })
+            .collect();
+        v.result = Some(Ok(std::sync::Arc::new(r)));
+        v.sample = 0;
     }
+    // an order that fits does not scroll
+    let mut short = app.clone();
+    if let Some(v) = short.validate.as_mut() {
+        let mut r = (**v.report().expect("report")).clone();
+        r.samples[0].rows.truncate(2);
+        v.result = Some(Ok(std::sync::Arc::new(r)));
+    }
+    let still = text(&demo::render(&short, 80, 24));
+    short.handle(Input::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    assert_eq!(text(&demo::render(&short, 80, 24)), still);
     let before = text(&demo::render(&app, 80, 24));
     app.handle(Input::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
     let after = text(&demo::render(&app, 80, 24));
     assert_ne!(before, after);
+    assert!(before.contains("│100 "), "{before}");
+    assert!(
+        !after.contains("│100 "),
+        "the first row scrolled away: {after}"
+    );
     assert!(after.contains("↑↓ rows 2–"), "{after}");
     app.handle(Input::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)));
     assert_eq!(text(&demo::render(&app, 80, 24)), before);

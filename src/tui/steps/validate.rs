@@ -747,8 +747,12 @@ impl ValidateView {
             self.sample.min(r.samples.len() - 1) + 1,
             r.samples.len()
         );
-        let skip = self.sample_scroll.min(s.rows.len().saturating_sub(1));
-        let title = if skip > 0 || s.rows.len() > area.height.saturating_sub(3) as usize {
+        // rows that fit under the borders and the header; an order that fits never scrolls
+        let visible = area.height.saturating_sub(3) as usize;
+        let skip = self
+            .sample_scroll
+            .min(s.rows.len().saturating_sub(visible.max(1)));
+        let title = if s.rows.len() > visible {
             format!("{title}  ↑↓ rows {}–", skip + 1)
         } else {
             title
