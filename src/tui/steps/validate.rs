@@ -659,11 +659,14 @@ impl ValidateView {
             );
             return;
         }
-        // Narrow (80 columns): the message goes on a second line of each row, full width,
+        // Narrow (an 80-column terminal): the message goes on a second line of each row, full width,
         // instead of being cut to a few letters.
-        let narrow = area.width < 90;
+        // (the wide layout leaves the message `width - 40` columns: under 30 it is too narrow)
+        let narrow = area.width < 70;
         let msg_width = if narrow {
-            area.width.saturating_sub(10) as usize
+            // borders 2, the selection mark 2, the severity 5 and a space: the rest, less one for
+            // the `…` of a cut message
+            area.width.saturating_sub(11) as usize
         } else {
             200
         };
