@@ -500,13 +500,7 @@ pub fn run(a: Args) -> ExitCode {
             sha256: facts.sha256.clone(),
         }
     };
-    let settings = Settings {
-        deadline: Duration::from_secs(a.deadline_secs.max(1)),
-        stall: Duration::from_secs(a.stall_secs.max(1)),
-        max_attempts: a.max_attempts,
-        clock_check: !a.no_clock_check,
-        ..Settings::default()
-    };
+    let settings = settings_of(&a);
     let req = UploadRequest {
         base_url: target.base_url.clone(),
         tracker_id: target.tracker_id.clone(),
@@ -537,30 +531,12 @@ pub fn run(a: Args) -> ExitCode {
         return dry_run(&req, &a);
     }
 
-    if !a.yes {
-        if !std::io::stdin().is_terminal() {
-            return fail(
-                super::EXIT_USAGE,
-                "refusing to upload without confirmation: stdin is not a terminal. Pass --yes \
-                 to confirm (uploads cannot be undone).",
-            );
-        }
-        eprint!("Upload it? This cannot be undone. [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            return fail(EXIT_REFUSED, "not sent.");
-        }
+    if let Err(code) = confirm(&a, "Upload it?") {
+        return code;
     }
-
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(EXIT_FAILED, format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     let facts_h = AttemptFacts {
         tracker_name: target.name.clone(),
@@ -604,17 +580,7 @@ pub fn run(a: Args) -> ExitCode {
     let t0 = Instant::now();
     let (outcome, attempts, skew, signal) = rt.block_on(drive(req));
     let duration = t0.elapsed();
-    let sending = attempt.entry().clone();
-    let entry = match attempt.finish(&outcome) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!(
-                "lbimport: warning: could not record the outcome in the history ({e}); it stays \
-                 recorded as sending, which later runs read as unknown"
-            );
-            upload::guard::finished_entry(sending, &outcome, duration)
-        }
-    };
+    let entry = finish(attempt, &outcome);
     // the orders of an upload that counts as sent join the tracker's sent set
     super::overlap::record_after_upload(&entry, &path);
 
@@ -750,37 +716,14 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
              send them again). Nothing was sent.",
         );
     }
-    if !a.yes {
-        if !std::io::stdin().is_terminal() {
-            return fail(
-                super::EXIT_USAGE,
-                "refusing to upload without confirmation: stdin is not a terminal. Pass --yes \
-                 to confirm (uploads cannot be undone).",
-            );
-        }
-        eprint!("Upload {waiting} part(s) in order? This cannot be undone. [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            return fail(EXIT_REFUSED, "not sent.");
-        }
+    if let Err(code) = confirm(a, &format!("Upload {waiting} part(s) in order?")) {
+        return code;
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(EXIT_FAILED, format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
-    let settings = Settings {
-        deadline: Duration::from_secs(a.deadline_secs.max(1)),
-        stall: Duration::from_secs(a.stall_secs.max(1)),
-        max_attempts: a.max_attempts,
-        clock_check: !a.no_clock_check,
-        ..Settings::default()
-    };
+    let settings = settings_of(a);
     let (mut accepted, mut skipped) = (0usize, 0usize);
     let mut results = Vec::new();
     for (i, (p, f)) in parts.iter().zip(&facts).enumerate() {
@@ -839,17 +782,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             settings: settings.clone(),
         };
         let (outcome, _attempts, _skew, signal) = rt.block_on(drive(req));
-        let sending = attempt.entry().clone();
-        let entry = match attempt.finish(&outcome) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!(
-                    "lbimport: warning: could not record the outcome in the history ({e}); it \
-                     stays recorded as sending, which later runs read as unknown"
-                );
-                upload::guard::finished_entry(sending, &outcome, Duration::ZERO)
-            }
-        };
+        let entry = finish(attempt, &outcome);
         super::overlap::record_after_upload(&entry, p);
         results.push(json!({
             "part": n,
@@ -884,6 +817,62 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
         parts.len()
     );
     ExitCode::SUCCESS
+}
+
+/// Record how an attempt ended; a history that cannot be written is a warning (the `sending`
+/// record stays, read later as unknown). The entry of the outcome either way.
+fn finish(attempt: Attempt, outcome: &Outcome) -> crate::config::HistoryEntry {
+    let (entry, err) = attempt.finish_keeping(outcome);
+    if let Some(e) = err {
+        eprintln!(
+            "lbimport: warning: could not record the outcome in the history ({e}); it stays \
+             recorded as sending, which later runs read as unknown"
+        );
+    }
+    entry
+}
+
+/// The upload knobs the flags set.
+fn settings_of(a: &Args) -> Settings {
+    Settings {
+        deadline: Duration::from_secs(a.deadline_secs.max(1)),
+        stall: Duration::from_secs(a.stall_secs.max(1)),
+        max_attempts: a.max_attempts,
+        clock_check: !a.no_clock_check,
+        ..Settings::default()
+    }
+}
+
+/// Ask `question` unless `--yes`; without a terminal to ask on, refuse.
+fn confirm(a: &Args, question: &str) -> Result<(), ExitCode> {
+    if a.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(fail(
+            super::EXIT_USAGE,
+            "refusing to upload without confirmation: stdin is not a terminal. Pass --yes to \
+             confirm (uploads cannot be undone).",
+        ));
+    }
+    eprint!("{question} This cannot be undone. [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(fail(EXIT_REFUSED, "not sent."))
+    }
+}
+
+/// The runtime an upload runs on.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| fail(EXIT_FAILED, format!("cannot start the async runtime: {e}")))
 }
 
 fn dry_run(req: &UploadRequest, a: &Args) -> ExitCode {

@@ -116,9 +116,18 @@ impl Attempt {
     /// Returns the entry written; on a write error the `sending` record stays, read later as
     /// unknown.
     pub fn finish(self, outcome: &Outcome) -> Result<HistoryEntry, ConfigError> {
+        match self.finish_keeping(outcome) {
+            (entry, None) => Ok(entry),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// [`Attempt::finish`], always giving the entry of the outcome (what the upload did does
+    /// not depend on whether the history could record it) and the write error, if any.
+    pub fn finish_keeping(self, outcome: &Outcome) -> (HistoryEntry, Option<ConfigError>) {
         let entry = finished_entry(self.entry.clone(), outcome, self.started.elapsed());
-        self.history.append(&entry)?;
-        Ok(entry)
+        let written = self.history.append(&entry).err();
+        (entry, written)
     }
 }
 
