@@ -22,6 +22,8 @@ use crate::spec::content_export::{
     CONTENT_TYPE as CONTENT_EXPORT_CONTENT_TYPE, MAX_PAGE_SIZE, PATH as CONTENT_EXPORT_PATH,
 };
 use crate::upload::{http_date, install_crypto_provider, sign};
+pub use crate::validate::lookup::CatalogIndex;
+use crate::validate::lookup::HashIndex;
 
 /// More objects than this stop the export.
 pub const MAX_OBJECTS: usize = 10_000_000;
@@ -347,13 +349,120 @@ pub fn stored_path(data_dir: &Path, tracker: &str) -> PathBuf {
     data_dir.join("catalogs").join(format!("{safe}.json"))
 }
 
-/// Store `cat` at `path`, replacing the previous one atomically (0600).
+/// Store `cat` at `path`, replacing the previous one atomically (0600), with its look-up index
+/// beside it ([`index_path`]).
 pub fn save(path: &Path, cat: &StoredCatalog) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let bytes = serde_json::to_vec(cat).map_err(|e| format!("cannot encode the catalog: {e}"))?;
-    crate::config::store::write_atomic(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+    crate::config::store::write_atomic(path, &bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let ix = index_of(cat);
+    save_index(&index_path(path), &ix, bytes.len() as u64)
+}
+
+/// The validator's look-up index of a stored catalog.
+pub fn index_of(cat: &StoredCatalog) -> CatalogIndex {
+    CatalogIndex::build(
+        &cat.source,
+        Some(cat.fetched_at),
+        cat.objects
+            .iter()
+            .map(|o| (o.identity.as_str(), o.web_url.as_deref())),
+    )
+}
+
+/// Where the look-up index of the catalog stored at `path` is kept (`<name>.idx` beside it):
+/// the hashes the validator compares with, so a check never parses the whole catalog.
+pub fn index_path(path: &Path) -> PathBuf {
+    path.with_extension("idx")
+}
+
+const INDEX_MAGIC: &[u8; 8] = b"LBCATIX\n";
+const INDEX_VERSION: u32 = 1;
+
+fn save_index(path: &Path, ix: &CatalogIndex, json_bytes: u64) -> Result<(), String> {
+    let mut out = Vec::with_capacity(64 + ix.heap_bytes());
+    out.extend_from_slice(INDEX_MAGIC);
+    out.extend_from_slice(&INDEX_VERSION.to_le_bytes());
+    out.extend_from_slice(&json_bytes.to_le_bytes());
+    out.extend_from_slice(&ix.fetched_at.unwrap_or(0).to_le_bytes());
+    out.extend_from_slice(&ix.objects.to_le_bytes());
+    out.extend_from_slice(&(ix.source.len() as u64).to_le_bytes());
+    out.extend_from_slice(ix.source.as_bytes());
+    for set in [&ix.identities, &ix.lowercase, &ix.web_urls, &ix.web_paths] {
+        let hs = set.hashes();
+        out.extend_from_slice(&(hs.len() as u64).to_le_bytes());
+        for h in hs {
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+    }
+    crate::config::store::write_atomic(path, &out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_index(path: &Path, json_bytes: u64) -> Option<CatalogIndex> {
+    let b = std::fs::read(path).ok()?;
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let s = b.get(at..at.checked_add(n)?)?;
+        at += n;
+        Some(s)
+    };
+    let u64_of = |s: &[u8]| -> Option<u64> { Some(u64::from_le_bytes(s.try_into().ok()?)) };
+    if take(8)? != INDEX_MAGIC || take(4)? != INDEX_VERSION.to_le_bytes() {
+        return None;
+    }
+    if u64_of(take(8)?)? != json_bytes {
+        return None;
+    }
+    let fetched_at = u64_of(take(8)?)?;
+    let objects = u64_of(take(8)?)?;
+    let n = usize::try_from(u64_of(take(8)?)?).ok()?;
+    let source = String::from_utf8(take(n)?.to_vec()).ok()?;
+    let mut sets = Vec::new();
+    for _ in 0..4 {
+        let n = usize::try_from(u64_of(take(8)?)?).ok()?;
+        let raw = take(n.checked_mul(8)?)?;
+        let hs: Vec<u64> = raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+        sets.push(HashIndex::from_hashes(hs));
+    }
+    let mut it = sets.into_iter();
+    Some(CatalogIndex {
+        source,
+        fetched_at: Some(fetched_at),
+        objects,
+        identities: it.next()?,
+        lowercase: it.next()?,
+        web_urls: it.next()?,
+        web_paths: it.next()?,
+    })
+}
+
+/// The look-up index of the catalog stored at `path`; `Ok(None)` when there is none. Read from
+/// the index file beside it, rebuilt (and rewritten) from the catalog when that is missing or
+/// does not belong to it.
+pub fn load_index(path: &Path) -> Result<Option<CatalogIndex>, String> {
+    let json_bytes = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let ixp = index_path(path);
+    if let Some(ix) = read_index(&ixp, json_bytes) {
+        return Ok(Some(ix));
+    }
+    let Some(cat) = load(path)? else {
+        return Ok(None);
+    };
+    let ix = index_of(&cat);
+    drop(cat);
+    // a failed rewrite only costs the next check a rebuild
+    let _ = save_index(&ixp, &ix, json_bytes);
+    Ok(Some(ix))
 }
 
 /// Read a stored catalog; `Ok(None)` when there is none.

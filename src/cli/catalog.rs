@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::{self, FetchEvent, FetchOptions, StoredCatalog, StoredObject};
+use crate::catalog::{self, FetchEvent, FetchOptions, StoredCatalog};
 use crate::config::{ConfigStore, KeySource, Tracker};
 
 /// The `catalog` subcommands.
@@ -282,37 +282,9 @@ fn import(a: ImportArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return super::fail_usage(e),
     };
-    let parsed = match crate::server::catalog::Catalog::load(&a.file) {
+    let c = match crate::pipeline::checks::stored_from_file(&a.file) {
         Ok(c) => c,
         Err(e) => return super::fail_usage(e),
-    };
-    let attr = |o: &crate::server::catalog::Object, k: &str| {
-        o.attributes
-            .iter()
-            .find(|(n, _)| n == k)
-            .and_then(|(_, v)| match v {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Array(l) => {
-                    l.iter().find_map(|x| x.as_str().map(str::to_string))
-                }
-                _ => None,
-            })
-    };
-    let objects: Vec<StoredObject> = parsed
-        .objects()
-        .iter()
-        .map(|o| StoredObject {
-            identity: o.url.clone(),
-            kind: o.kind.clone(),
-            web_url: attr(o, "web_url"),
-            title: attr(o, "title"),
-        })
-        .collect();
-    let c = StoredCatalog {
-        source: a.file.display().to_string(),
-        fetched_at: now_secs(),
-        total: objects.len() as u64,
-        objects,
     };
     if let Err(e) = catalog::save(&path, &c) {
         return fail(3, format!("cannot store the catalog: {e}"));

@@ -30,10 +30,15 @@ pub struct Args {
     /// Read the file as this format instead of deciding by extension / content.
     #[arg(long, value_name = "csv|json", value_parser = parse_format)]
     pub format: Option<Format>,
-    /// Tracker whose saved column mappings apply (`--mapping NAME`, or automatically by the
-    /// file's shape).
+    /// Saved tracker to check the file for: its saved column mappings apply (`--mapping NAME`,
+    /// or automatically by the file's shape), its identities are compared with its stored
+    /// catalog and its orders with what earlier uploads sent to it.
     #[arg(long, value_name = "NAME")]
     pub tracker: Option<String>,
+    /// Compare identities with the catalog in this file (a saved Content Export response, JSON
+    /// lines with `url`, or one identity per line) instead of the tracker's stored one.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
     /// Mapping and cleaning: when given, the file is converted first (into the data dir; the
     /// original is never modified) and the converted file is validated.
     #[command(flatten)]
@@ -56,12 +61,29 @@ pub fn run(args: Args) -> ExitCode {
     if args.max_line_bytes < 65536 {
         return super::fail_usage("validate: --max-line-bytes must be at least 65536");
     }
-    let opts = Options {
+    let mut opts = Options {
         max_line_bytes: args.max_line_bytes,
         max_examples: args.max_examples,
         format: args.format,
         ..Options::default()
     };
+    let mut checks = match &args.tracker {
+        Some(name) => match super::overlap::tracker_id(name) {
+            Ok(id) => crate::pipeline::checks::TrackerChecks::for_tracker(name, &id),
+            Err(e) => return super::fail_usage(format!("validate: {e}")),
+        },
+        None => crate::pipeline::checks::TrackerChecks::default(),
+    };
+    if let Some(file) = &args.catalog {
+        checks = match checks.with_catalog_file(file) {
+            Ok(c) => c,
+            Err(e) => return super::fail_usage(format!("validate: --catalog {e}")),
+        };
+    }
+    for why in &checks.skipped {
+        eprintln!("lbimport: warning: {}", super::terminal_safe(why));
+    }
+    checks.apply(&mut opts);
     let prepared = match super::prepare_mapping(&args.file, &args.mapping, args.tracker.as_deref())
     {
         Ok(p) => p,
@@ -95,13 +117,11 @@ pub fn run(args: Args) -> ExitCode {
         match validate::validate_path(path, &opts, None) {
             Ok(mut r) => {
                 crate::report_store::stamp(&mut r);
+                checks.complete(&mut r);
                 reports.push(r)
             }
             Err(e) => return super::fail_usage(format!("validate: {e}")),
         }
-    }
-    if let Some(name) = &args.tracker {
-        super::overlap::print_checks(name, &paths, &reports);
     }
     let rendered = match reports.as_slice() {
         [one] => serde_json::to_string_pretty(one),

@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::store::create_private_dir;
+pub use crate::validate::lookup::{Overlap, SentLookup};
 
 /// First bytes of every set file.
 pub const MAGIC: &[u8; 8] = b"LBSENT\0\n";
@@ -255,12 +256,12 @@ impl SentSets {
     /// Load every set of this tracker for checking a file. Fails on the first damaged set
     /// (the check must then be skipped, never reported as "0 already sent").
     pub fn load_all(&self) -> Result<SentLookup, SentError> {
-        let mut sets = Vec::new();
+        let mut lookup = SentLookup::default();
         for k in self.keys()? {
             let hs = read_set(&self.path(&k))?;
-            sets.push((k, hs));
+            lookup.push(k, hs);
         }
-        Ok(SentLookup::new(sets))
+        Ok(lookup)
     }
 }
 
@@ -409,115 +410,14 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Vec<u64>, SentError> {
     Ok(out)
 }
 
-/// All sets of a tracker merged for look-ups: the hashes sorted (a hash sent by several
-/// uploads appears once per upload), which set each came from, and a radix index on the top
-/// bits so a look-up touches about one cache line. 8 + 2 bytes per stored hash, plus about
-/// half a byte per hash of index.
-#[derive(Debug, Clone, Default)]
-pub struct SentLookup {
-    keys: Vec<String>,
-    counts: Vec<u64>,
-    hashes: Vec<u64>,
-    set_of: Vec<u16>,
-    index: Vec<u32>,
-    shift: u32,
-}
-
-impl SentLookup {
-    /// Merge sets (each sorted, distinct), given with their keys.
-    pub fn new(sets: Vec<(String, Vec<u64>)>) -> Self {
-        let total: usize = sets.iter().map(|(_, h)| h.len()).sum();
-        let mut pairs: Vec<(u64, u16)> = Vec::with_capacity(total);
-        let mut keys = Vec::new();
-        let mut counts = Vec::new();
-        for (i, (k, hs)) in sets.into_iter().enumerate() {
-            let id = u16::try_from(i).unwrap_or(u16::MAX);
-            keys.push(k);
-            counts.push(hs.len() as u64);
-            pairs.extend(hs.into_iter().map(|h| (h, id)));
-        }
-        pairs.sort_unstable();
-        let hashes: Vec<u64> = pairs.iter().map(|p| p.0).collect();
-        let set_of: Vec<u16> = pairs.iter().map(|p| p.1).collect();
-        drop(pairs);
-        // about 8 hashes per index slot
-        let bits = (usize::BITS - (total / 8).max(1).leading_zeros()).clamp(1, 28);
-        let shift = 64 - bits;
-        let mut index = vec![0u32; (1usize << bits) + 1];
-        let mut j = 0usize;
-        for (b, slot) in index.iter_mut().enumerate() {
-            while j < hashes.len() && ((hashes[j] >> shift) as usize) < b {
-                j += 1;
-            }
-            *slot = j as u32;
-        }
-        SentLookup {
-            keys,
-            counts,
-            hashes,
-            set_of,
-            index,
-            shift,
-        }
-    }
-
-    /// Keys of the merged sets, in the order [`SentLookup::find`] numbers them.
-    pub fn keys(&self) -> &[String] {
-        &self.keys
-    }
-
-    /// Distinct hashes of each set.
-    pub fn set_counts(&self) -> &[u64] {
-        &self.counts
-    }
-
-    /// Number of stored (hash, set) pairs.
-    pub fn len(&self) -> usize {
-        self.hashes.len()
-    }
-
-    /// Whether nothing was ever recorded.
-    pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
-    }
-
-    /// Positions `[start, end)` of `h` in the merged list (empty when never sent).
-    #[inline]
-    pub fn find(&self, h: u64) -> (usize, usize) {
-        if self.hashes.is_empty() {
-            return (0, 0);
-        }
-        let b = (h >> self.shift) as usize;
-        let lo = self.index[b] as usize;
-        let hi = self.index[b + 1] as usize;
-        let s = &self.hashes[lo..hi];
-        let start = lo + s.partition_point(|&x| x < h);
-        let mut end = start;
-        while end < hi && self.hashes[end] == h {
-            end += 1;
-        }
-        (start, end)
-    }
-
-    /// Whether `h` was sent by any upload.
-    #[inline]
-    pub fn contains(&self, h: u64) -> bool {
-        let (s, e) = self.find(h);
-        s < e
-    }
-
-    /// The set (index into [`SentLookup::keys`]) of position `i`.
-    pub fn set_at(&self, i: usize) -> usize {
-        self.set_of[i] as usize
-    }
-}
-
 /// Counts a file's orders against a [`SentLookup`], row by row.
 #[derive(Debug)]
 pub struct OverlapCounter<'a> {
     lookup: &'a SentLookup,
-    seen: Vec<u64>,
+    /// Per set, one bit per stored order: seen in the file.
+    seen: Vec<Vec<u64>>,
     last: Option<(u64, bool)>,
+    orders: u64,
     /// Rows whose order was already sent.
     pub rows: u64,
     /// First rows whose order was already sent: (line, order id).
@@ -525,27 +425,18 @@ pub struct OverlapCounter<'a> {
     max_examples: usize,
 }
 
-/// What [`OverlapCounter`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Overlap {
-    /// Distinct orders of the file already sent (by any earlier upload).
-    pub orders: u64,
-    /// Rows of those orders.
-    pub rows: u64,
-    /// Per earlier upload (set key, distinct orders of the file it sent), in key order,
-    /// only uploads with at least one.
-    pub by_set: Vec<(String, u64)>,
-    /// First rows of already-sent orders: (line, order id).
-    pub examples: Vec<(u64, String)>,
-}
-
 impl<'a> OverlapCounter<'a> {
     /// A counter keeping up to `max_examples` examples.
     pub fn new(lookup: &'a SentLookup, max_examples: usize) -> Self {
         OverlapCounter {
             lookup,
-            seen: vec![0; lookup.len().div_ceil(64)],
+            seen: lookup
+                .set_counts()
+                .iter()
+                .map(|&n| vec![0; (n as usize).div_ceil(64)])
+                .collect(),
             last: None,
+            orders: 0,
             rows: 0,
             examples: Vec::new(),
             max_examples,
@@ -559,12 +450,22 @@ impl<'a> OverlapCounter<'a> {
         let hit = match self.last {
             Some((lh, hit)) if lh == h => hit,
             _ => {
-                let (s, e) = self.lookup.find(h);
-                for i in s..e {
-                    self.seen[i / 64] |= 1 << (i % 64);
+                let mut hit = false;
+                let mut new = true;
+                for (set, bits) in self.seen.iter_mut().enumerate() {
+                    if let Some(i) = self.lookup.position_in(set, h) {
+                        hit = true;
+                        if bits[i / 64] & (1 << (i % 64)) != 0 {
+                            new = false;
+                        }
+                        bits[i / 64] |= 1 << (i % 64);
+                    }
                 }
-                self.last = Some((h, s < e));
-                s < e
+                if hit && new {
+                    self.orders += 1;
+                }
+                self.last = Some((h, hit));
+                hit
             }
         };
         if hit {
@@ -578,28 +479,19 @@ impl<'a> OverlapCounter<'a> {
 
     /// The totals.
     pub fn finish(self) -> Overlap {
-        let l = self.lookup;
-        let mut per = vec![0u64; l.keys.len()];
-        let mut orders = 0u64;
-        let mut prev: Option<u64> = None;
-        for i in 0..l.hashes.len() {
-            if self.seen[i / 64] & (1 << (i % 64)) != 0 {
-                per[l.set_of[i] as usize] += 1;
-                if prev != Some(l.hashes[i]) {
-                    orders += 1;
-                }
-                prev = Some(l.hashes[i]);
-            }
-        }
-        let by_set = l
-            .keys
+        let by_set = self
+            .lookup
+            .keys()
             .iter()
-            .zip(per)
+            .zip(&self.seen)
+            .map(|(k, bits)| {
+                let n: u64 = bits.iter().map(|w| u64::from(w.count_ones())).sum();
+                (k.clone(), n)
+            })
             .filter(|(_, n)| *n > 0)
-            .map(|(k, n)| (k.clone(), n))
             .collect();
         Overlap {
-            orders,
+            orders: self.orders,
             rows: self.rows,
             by_set,
             examples: self.examples,

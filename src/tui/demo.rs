@@ -319,6 +319,8 @@ fn report(errors: bool) -> Report {
         validated_by: None,
         file_absolute: None,
         lbimport_version: None,
+        catalog: None,
+        already_sent: None,
     }
 }
 

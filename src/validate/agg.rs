@@ -50,12 +50,13 @@ impl BuildHasher for PreHashed {
     }
 }
 
-const SEED: u64 = 0x6c62_696d_706f_7274;
-
-/// The 64-bit hash of a key (never 0).
+/// The 64-bit hash of a key (never 0): XXH3-64 (seed 0) of its UTF-8 bytes with the lowest bit
+/// set. XXH3's output is frozen by its specification, so hashes stay comparable with ones
+/// stored by earlier versions (the already-sent sets store plain XXH3-64: a stored `h` matches
+/// a key hashed here when `h | 1` equals it).
 #[inline]
 pub fn hash_str(s: &str) -> u64 {
-    foldhash::quality::FixedState::with_seed(SEED).hash_one(s.as_bytes()) | 1
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes()) | 1
 }
 
 const DISTINCT_BITS: u32 = 24;
@@ -100,9 +101,9 @@ pub struct Scattered {
     pub runs: Vec<(u64, u64)>,
 }
 
-/// One run of an order: (order hash, packed start offset and distinct items, start line).
-/// After a compaction, the record of an order's first run, with the distinct items of all its
-/// runs added up (exact once the scattered orders are re-read).
+/// One run of an order: (order hash, packed start offset and distinct items, packed start line
+/// and rows). After a compaction, the record of an order's first run, with the distinct items
+/// (exact once the scattered orders are re-read) and the rows of all its runs added up.
 #[derive(Debug, Clone, Copy)]
 pub struct RunRec {
     order: u64,
@@ -110,8 +111,19 @@ pub struct RunRec {
     line: u64,
 }
 
-/// Flag in [`RunRec::line`]'s top bit: the order has later runs.
+/// Flag in the top bit of [`RunRec`]'s line word: the order has later runs.
 const SCATTERED: u64 = 1 << 63;
+/// Bits of the line word holding the line (up to 2^40 − 1 lines).
+const LINE_BITS: u32 = 40;
+const LINE_MASK: u64 = (1 << LINE_BITS) - 1;
+/// Most rows held in the line word (bits 40–62); an order with more keeps the excess in
+/// [`Agg`]'s `extra_rows`.
+const ROWS_MAX: u64 = (1 << 23) - 1;
+
+#[inline]
+fn pack_line(line: u64, rows: u64) -> u64 {
+    (line & LINE_MASK) | (rows.min(ROWS_MAX) << LINE_BITS)
+}
 
 impl Keyed for RunRec {
     #[inline]
@@ -128,7 +140,17 @@ impl RunRec {
 
     /// Line of the run.
     pub fn line(&self) -> u64 {
-        self.line & !SCATTERED
+        self.line & LINE_MASK
+    }
+
+    /// Rows counted for the order in this record (at most 2^23 − 1; see [`Agg::rows_of`]).
+    pub fn rows(&self) -> u64 {
+        (self.line >> LINE_BITS) & ROWS_MAX
+    }
+
+    /// The order's hash.
+    pub fn order(&self) -> u64 {
+        self.order
     }
 
     /// The order has later runs (set by a compaction).
@@ -160,6 +182,11 @@ impl Keyed for ProductRec {
 const LEN_BITS: u32 = 24;
 
 impl ProductRec {
+    /// The identity's hash.
+    pub fn identity(&self) -> u64 {
+        self.identity
+    }
+
     /// Rows of the product.
     pub fn rows(&self) -> u64 {
         self.rows
@@ -183,6 +210,8 @@ struct Run {
     off: u64,
     line: u64,
     distinct: u64,
+    /// Rows of the run.
+    nrows: u64,
     /// (identity, user, created_at) hashes of the run's rows
     rows: Vec<(u64, u64, u64)>,
     big_items: Option<HashSet<u64, PreHashed>>,
@@ -301,6 +330,8 @@ impl OrderDist {
 #[derive(Debug, Default)]
 struct RunCompactor {
     scattered: HashMap<u64, Scattered, PreHashed>,
+    /// Rows of orders beyond what a record holds.
+    extra_rows: HashMap<u64, u64, PreHashed>,
     /// The compaction at the end of input.
     last: bool,
     large_threshold: u64,
@@ -312,16 +343,20 @@ impl Compactor<RunRec> for RunCompactor {
     fn merge(&mut self, first: &mut RunRec, later: &RunRec) {
         let distinct = (distinct_of(first.packed) + distinct_of(later.packed)).min(DISTINCT_MAX);
         first.packed = pack(off_of(first.packed), distinct);
-        first.line |= SCATTERED;
+        let rows = first.rows() + later.rows();
+        if rows > ROWS_MAX {
+            *self.extra_rows.entry(first.order).or_default() += rows - ROWS_MAX;
+        }
+        first.line = pack_line(first.line(), rows) | SCATTERED;
         self.scattered
             .entry(first.order)
             .or_insert_with(|| Scattered {
                 first_off: off_of(first.packed),
-                first_line: first.line & !SCATTERED,
+                first_line: first.line(),
                 runs: Vec::new(),
             })
             .runs
-            .push((off_of(later.packed), later.line));
+            .push((off_of(later.packed), later.line()));
     }
 
     fn bucket_done(&mut self, records: &[RunRec]) {
@@ -353,6 +388,8 @@ pub struct Agg {
     pub scattered: HashMap<u64, Scattered, PreHashed>,
     /// Exact distinct items of scattered orders ([`Agg::fix_order`]).
     fixed: HashMap<u64, u64, PreHashed>,
+    /// Rows of orders beyond what their record holds (orders of more than 2^23 − 1 rows).
+    extra_rows: HashMap<u64, u64, PreHashed>,
     live_orders: Hll,
     live_users: Hll,
     /// Runs with ≥ 2 distinct items (live; the report counts orders exactly at the end).
@@ -378,6 +415,7 @@ impl Agg {
             run: Run::default(),
             scattered: HashMap::with_hasher(PreHashed),
             fixed: HashMap::with_hasher(PreHashed),
+            extra_rows: HashMap::with_hasher(PreHashed),
             live_orders: Hll::default(),
             live_users: Hll::default(),
             multi_runs: 0,
@@ -394,10 +432,13 @@ impl Agg {
             return;
         }
         let r = &mut self.run;
+        if r.nrows > ROWS_MAX {
+            *self.extra_rows.entry(r.order).or_default() += r.nrows - ROWS_MAX;
+        }
         let rec = RunRec {
             order: r.order,
             packed: pack(r.off, r.distinct),
-            line: r.line,
+            line: pack_line(r.line, r.nrows),
         };
         self.live_orders.add(r.order);
         r.active = false;
@@ -426,6 +467,9 @@ impl Agg {
                     e.insert(sc);
                 }
             }
+        }
+        for (order, n) in c.extra_rows {
+            *self.extra_rows.entry(order).or_default() += n;
         }
         self.dist.merge(&c.dist);
         self.large.extend(c.large);
@@ -479,10 +523,12 @@ impl Agg {
             r.off = off;
             r.line = line;
             r.distinct = 0;
+            r.nrows = 0;
             r.user = 0;
             r.multi_user = false;
         }
         let r = &mut self.run;
+        r.nrows += 1;
         let row = (identity, user, ts);
         let (new_item, dup) = if r.big_items.is_none() && r.rows.len() < SMALL_RUN {
             let mut seen_item = false;
@@ -650,6 +696,24 @@ impl Agg {
             return n;
         }
         self.runs.find(order).map_or(0, RunRec::distinct)
+    }
+
+    /// Valid rows of the order a record (from [`Agg::for_each_order`]) stands for, all its
+    /// runs added up (after [`Agg::finish`]).
+    pub fn rows_of(&self, rec: &RunRec) -> u64 {
+        rec.rows() + self.extra_rows.get(&rec.order).copied().unwrap_or(0)
+    }
+
+    /// Call `f` with the record of every order (its first run), bucket by bucket: in
+    /// increasing order of the hash's top bits (after [`Agg::finish`]).
+    pub fn for_each_order(&self, f: impl FnMut(&RunRec)) {
+        self.runs.for_each(f);
+    }
+
+    /// Call `f` with every product record, bucket by bucket: in increasing order of the
+    /// hash's top bits (after [`Agg::finish`]).
+    pub fn for_each_product(&self, f: impl FnMut(&ProductRec)) {
+        self.products.for_each(f);
     }
 
     /// The record of an order's first run (after [`Agg::finish`]).

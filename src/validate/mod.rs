@@ -12,11 +12,13 @@ use chrono::{DateTime, Utc};
 
 use crate::read::Format;
 
+mod against;
 mod agg;
 mod buckets;
 pub mod checks;
 mod collect;
 mod engine;
+pub mod lookup;
 /// The four fields of one record (for checks over a file's rows outside the validator).
 pub(crate) use engine::parse_fields as engine_fields;
 pub mod report;
@@ -27,8 +29,8 @@ pub mod text;
 pub use engine::{escape_controls, example_text};
 
 pub use report::{
-    Code, Distribution, Example, FileInfo, Issue, LineEndings, Report, Sample, SampleRow, Severity,
-    Stats, TopProduct, Verdict,
+    AlreadySent, CatalogCheck, CatalogDiagnosis, Code, Distribution, Example, FileInfo, Issue,
+    LineEndings, Report, Sample, SampleRow, SentBy, Severity, Stats, TopProduct, Verdict,
 };
 
 /// The service's size limit (1 GiB) and, above 10^9 bytes, the `file_near_limit` warning.
@@ -60,6 +62,12 @@ pub struct Options {
     pub block_bytes: usize,
     /// Valid rows per batch handed to the aggregation stage (default 4,096).
     pub batch_rows: usize,
+    /// The tracker's catalog: when given, identities are compared with it (the report's
+    /// `catalog` section and `identity_not_in_catalog`).
+    pub catalog: Option<std::sync::Arc<lookup::CatalogIndex>>,
+    /// What earlier uploads sent to the tracker: when given, orders are compared with it (the
+    /// report's `already_sent` section and `orders_already_sent`).
+    pub sent: Option<std::sync::Arc<lookup::SentLookup>>,
 }
 
 impl Default for Options {
@@ -74,6 +82,8 @@ impl Default for Options {
             threads: 0,
             block_bytes: 512 << 10,
             batch_rows: 1 << 12,
+            catalog: None,
+            sent: None,
         }
     }
 }

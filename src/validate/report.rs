@@ -95,6 +95,11 @@ pub enum Code {
     /// Distinct identities are at least 90 % of the valid rows (on 1,000 rows or more): the
     /// identity column is probably a row or line-item id, and nothing is bought twice.
     IdentityUniquePerRow,
+    /// Rows whose identity is not in the tracker's catalog (checked when a catalog is given).
+    IdentityNotInCatalog,
+    /// Rows of orders that earlier uploads already sent to the tracker (checked when the
+    /// tracker's sent orders are given).
+    OrdersAlreadySent,
     // info
     /// No row has a user id.
     NoUserIds,
@@ -106,7 +111,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in report order (errors, warnings, info).
-    pub const ALL: [Code; 33] = [
+    pub const ALL: [Code; 35] = [
         Code::Encoding,
         Code::LineTooLong,
         Code::JsonSyntax,
@@ -137,6 +142,8 @@ impl Code {
         Code::FewCoPurchases,
         Code::MostlySingleItem,
         Code::IdentityUniquePerRow,
+        Code::IdentityNotInCatalog,
+        Code::OrdersAlreadySent,
         Code::NoUserIds,
         Code::NoTimestamps,
         Code::PartialTimestamps,
@@ -188,6 +195,8 @@ impl Code {
             FewCoPurchases => "few_co_purchases",
             MostlySingleItem => "mostly_single_item",
             IdentityUniquePerRow => "identity_unique_per_row",
+            IdentityNotInCatalog => "identity_not_in_catalog",
+            OrdersAlreadySent => "orders_already_sent",
             NoUserIds => "no_user_ids",
             NoTimestamps => "no_timestamps",
             PartialTimestamps => "partial_timestamps",
@@ -377,6 +386,97 @@ pub struct Report {
     /// The lbimport version that made it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lbimport_version: Option<String>,
+    /// The file's identities compared with the tracker's catalog, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogCheck>,
+    /// The file's orders compared with what was already sent to the tracker, when checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub already_sent: Option<AlreadySent>,
+}
+
+/// The file's identities compared with the tracker's catalog (see `identity_not_in_catalog`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogCheck {
+    /// Where the catalog came from (the export URL or an imported file).
+    pub source: String,
+    /// When it was fetched or imported, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Distinct identities in the catalog.
+    pub catalog_identities: u64,
+    /// Why the check was not made (an empty catalog), when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Valid rows compared.
+    pub rows: u64,
+    /// Valid rows whose identity is in the catalog.
+    pub rows_matched: u64,
+    /// Distinct identities of the file.
+    pub identities: u64,
+    /// Distinct identities of the file that are in the catalog.
+    pub identities_matched: u64,
+    /// `rows_matched / rows` (0 when there are no rows).
+    pub row_match_rate: f64,
+    /// `identities_matched / identities` (0 when there are none).
+    pub identity_match_rate: f64,
+    /// The unknown identities with the most rows, most first (at most 10).
+    pub top_unknown: Vec<TopProduct>,
+    /// Why identities are unknown, where a usual rewrite would find them: most rows first.
+    pub diagnoses: Vec<CatalogDiagnosis>,
+}
+
+/// A rewrite that would make unknown identities match the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogDiagnosis {
+    /// The rewrite.
+    pub fix: super::lookup::IdentityFix,
+    /// What it means, for people.
+    pub description: String,
+    /// The `normalize` option that applies it.
+    pub flag: String,
+    /// Unknown identities it would find, of those tried.
+    pub identities: u64,
+    /// Rows of those identities.
+    pub rows: u64,
+    /// Unknown identities tried (the ones with the most rows, at most 1,000).
+    pub tried: u64,
+    /// An identity it would find.
+    pub example: String,
+}
+
+/// The file's orders compared with what was already sent to the tracker (see
+/// `orders_already_sent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlreadySent {
+    /// Distinct orders of the file that earlier uploads sent.
+    pub orders: u64,
+    /// Valid rows of those orders.
+    pub rows: u64,
+    /// Distinct orders of the file.
+    pub file_orders: u64,
+    /// Earlier uploads whose orders were compared.
+    pub uploads_compared: u64,
+    /// Per earlier upload that sent some of them: how many of the file's orders, most first.
+    pub by_upload: Vec<SentBy>,
+    /// Earlier uploads that count as sent but whose orders were never recorded (their orders
+    /// could not be compared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded: Vec<SentBy>,
+}
+
+/// An earlier upload in [`AlreadySent`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentBy {
+    /// The key of its stored set of orders.
+    pub key: String,
+    /// When it was sent (from the history), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The file it sent (from the history), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Orders of this file it sent (0 for an unrecorded upload).
+    pub orders: u64,
 }
 
 impl Report {

@@ -15,10 +15,12 @@ use super::checks;
 use super::collect::{self, Batch, Cand, Collector, Spares};
 use super::engine::{Engine, Out, parse_fields, row_ids};
 use super::resolve;
+use super::text::thousands;
 use super::{
     Code, Distribution, FileInfo, Issue, LineEndings, MAX_FILE_BYTES, NEAR_LIMIT_BYTES, Options,
     Progress, Report, Sample, SampleRow, Severity, Stats, TopProduct, ValidateError, Verdict,
 };
+use super::{against, report};
 use crate::read::lines::{LineSplitter, Piece};
 use crate::read::{self, Format};
 
@@ -396,6 +398,30 @@ pub(crate) fn run(
     if stats.valid_rows >= 1000 && stats.products * 10 >= stats.valid_rows * 9 {
         eng.acc[Code::IdentityUniquePerRow as usize].count = stats.products;
     }
+    // against what the tracker already has
+    let usable = foreign.is_none() && eng.valid > 0;
+    let catalog = opts.catalog.as_deref().filter(|_| usable).map(|index| {
+        let found = against::catalog(
+            path,
+            format,
+            bom,
+            &col.agg,
+            index,
+            eng.valid,
+            opts.max_examples,
+        );
+        let a = &mut eng.acc[Code::IdentityNotInCatalog as usize];
+        a.count = found.unknown_rows;
+        a.examples = found.examples;
+        found.check
+    });
+    let already_sent = opts.sent.as_deref().filter(|_| usable).map(|lookup| {
+        let found = against::sent(path, format, bom, &col.agg, lookup, opts.max_examples);
+        let a = &mut eng.acc[Code::OrdersAlreadySent as usize];
+        a.count = found.section.rows;
+        a.examples = found.examples;
+        found.section
+    });
 
     let mut issues = Vec::new();
     for code in Code::ALL {
@@ -413,7 +439,15 @@ pub(crate) fn run(
             code,
             severity: code.severity(),
             count,
-            message: message(code, count, &eng, &stats, foreign, total, &ext, format),
+            message: match code {
+                Code::IdentityNotInCatalog => {
+                    catalog.as_ref().map(catalog_message).unwrap_or_default()
+                }
+                Code::OrdersAlreadySent => {
+                    already_sent.as_ref().map(sent_message).unwrap_or_default()
+                }
+                _ => message(code, count, &eng, &stats, foreign, total, &ext, format),
+            },
             examples: a.examples.clone(),
         });
     }
@@ -456,7 +490,53 @@ pub(crate) fn run(
         validated_by: None,
         file_absolute: None,
         lbimport_version: None,
+        catalog,
+        already_sent,
     })
+}
+
+/// "1,234 rows (12.3 %) name a product that is not in the tracker's catalog (456 of 789
+/// identities)".
+fn catalog_message(c: &report::CatalogCheck) -> String {
+    let unknown_rows = c.rows - c.rows_matched;
+    let unknown = c.identities - c.identities_matched;
+    let mut m = format!(
+        "{} ({:.1} %) name a product that is not in the tracker's catalog ({} of {} identities)",
+        plural(unknown_rows, "row", "rows"),
+        (1.0 - c.row_match_rate) * 100.0,
+        thousands(unknown),
+        thousands(c.identities),
+    );
+    if let Some(d) = c.diagnoses.first() {
+        m.push_str(&format!(
+            "; {} of the {} most frequent unknown: {} ({})",
+            thousands(d.identities),
+            thousands(d.tried),
+            d.description,
+            d.flag
+        ));
+    }
+    m
+}
+
+/// "1,000 of 1,500 orders (66.7 %) were already sent to this tracker by 1 earlier upload".
+fn sent_message(s: &report::AlreadySent) -> String {
+    format!(
+        "{} of {} orders ({:.1} %) were already sent to this tracker by {}; importing them \
+         again counts their purchases twice",
+        thousands(s.orders),
+        thousands(s.file_orders),
+        if s.file_orders == 0 {
+            0.0
+        } else {
+            s.orders as f64 * 100.0 / s.file_orders as f64
+        },
+        plural(
+            s.by_upload.len() as u64,
+            "earlier upload",
+            "earlier uploads"
+        ),
+    )
 }
 
 fn hex(d: &[u8]) -> String {
@@ -730,6 +810,8 @@ fn message(
             stats.valid_rows,
             n as f64 * 100.0 / stats.valid_rows.max(1) as f64
         ),
+        // made from the report's catalog / already_sent sections (see catalog_message)
+        Code::IdentityNotInCatalog | Code::OrdersAlreadySent => String::new(),
         Code::NoUserIds => "no row has a user id: the data helps recommendations but not personalization".into(),
         Code::NoTimestamps => "no row has created_at".into(),
         Code::PartialTimestamps => format!(

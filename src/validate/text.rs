@@ -26,6 +26,28 @@ pub(crate) fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     validate::escape_controls(s)
 }
 
+/// "1,000 orders by the upload of 2026-11-02 10:15 UTC (orders-until-october.csv)".
+pub fn sent_by(b: &validate::SentBy) -> String {
+    let when = b
+        .sent_at
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| b.key.clone());
+    let file = b
+        .file
+        .as_deref()
+        .map(|f| {
+            let name = std::path::Path::new(f)
+                .file_name()
+                .map_or_else(|| f.to_string(), |n| n.to_string_lossy().into_owned());
+            format!(" ({})", esc(&name))
+        })
+        .unwrap_or_default();
+    format!(
+        "{} orders by the upload of {when}{file}",
+        thousands(b.orders)
+    )
+}
+
 /// The human text report: a summary table, then issues by severity with examples, then samples.
 pub fn render_text(r: &Report) -> String {
     let s = &r.stats;
@@ -118,6 +140,59 @@ pub fn render_text(r: &Report) -> String {
             .map(|t| format!("{} ({})", esc(&t.identity), thousands(t.rows)))
             .collect();
         row(&mut o, "Top products", top.join(", "));
+    }
+    if let Some(c) = &r.catalog {
+        let v = match &c.skipped {
+            Some(why) => why.clone(),
+            None => format!(
+                "{:.1} % of rows, {} of {} identities in the catalog ({} identities, {}{})",
+                c.row_match_rate * 100.0,
+                thousands(c.identities_matched),
+                thousands(c.identities),
+                thousands(c.catalog_identities),
+                esc(&c.source),
+                c.fetched_at
+                    .map(|t| format!(", fetched {}", t.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default()
+            ),
+        };
+        row(&mut o, "Catalog", v);
+        for d in &c.diagnoses {
+            row(
+                &mut o,
+                "",
+                format!(
+                    "{} of the {} most frequent unknown identities: {} (e.g. {}); fix: normalize {}",
+                    thousands(d.identities),
+                    thousands(d.tried),
+                    d.description,
+                    esc(&d.example),
+                    d.flag
+                ),
+            );
+        }
+    }
+    if let Some(a) = &r.already_sent {
+        let mut v = format!(
+            "{} of {} orders ({} rows) were already sent, compared with {}",
+            thousands(a.orders),
+            thousands(a.file_orders),
+            thousands(a.rows),
+            match a.uploads_compared {
+                1 => "1 earlier upload".to_string(),
+                n => format!("{} earlier uploads", thousands(n)),
+            }
+        );
+        if !a.unrecorded.is_empty() {
+            v.push_str(&format!(
+                "; {} earlier upload(s) have no record of their orders",
+                a.unrecorded.len()
+            ));
+        }
+        row(&mut o, "Already sent", v);
+        for b in &a.by_upload {
+            row(&mut o, "", sent_by(b));
+        }
     }
     for sev in [Severity::Error, Severity::Warning, Severity::Info] {
         let list: Vec<_> = r.issues.iter().filter(|i| i.severity == sev).collect();
