@@ -673,3 +673,156 @@ fn a_line_spanning_three_blocks_is_checked_for_utf8_in_all_of_them() {
         assert_eq!(r.stats.invalid_rows, 1);
     }
 }
+
+/// A file of 3,000 orders (some scattered across the file, some with repeated rows), ids and
+/// identities chosen by a fixed pseudo-random sequence; returned with the rows as
+/// (order, identity, physical line).
+fn shop_file() -> (String, Vec<(String, String, u64)>) {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut rows = Vec::new();
+    let mut csv = String::new();
+    let mut line = 0u64;
+    for o in 1..=3000u64 {
+        let items = 1 + next(4);
+        for _ in 0..items {
+            let p = next(900);
+            let identity = if p % 3 == 0 {
+                format!("https://shop.sk/p/{p}")
+            } else {
+                format!("/p/{p}")
+            };
+            line += 1;
+            csv.push_str(&format!("o{o},{identity},u{},2024-05-01 10:00:00\n", o % 97));
+            rows.push((format!("o{o}"), identity, line));
+        }
+        // every 10th order gets one more row 50 orders later (a scattered order)
+        if o > 50 && (o - 50) % 10 == 0 {
+            let early = o - 50;
+            line += 1;
+            csv.push_str(&format!("o{early},/p/1,u{},2024-05-01 10:00:00\n", early % 97));
+            rows.push((format!("o{early}"), "/p/1".to_string(), line));
+        }
+    }
+    (csv, rows)
+}
+
+#[test]
+fn identities_are_compared_with_the_catalog_exactly() {
+    use lbimport::validate::lookup::{CatalogIndex, IdentityFix};
+    use std::collections::HashSet;
+    let (csv, rows) = shop_file();
+    // the catalog: paths /p/0 … /p/799 (so /p/800 … /p/899 are unknown in any spelling)
+    let catalog: Vec<String> = (0..800).map(|i| format!("/p/{i}")).collect();
+    let index = CatalogIndex::build("test", Some(0), catalog.iter().map(|s| (s.as_str(), None)));
+    let known: HashSet<&str> = catalog.iter().map(String::as_str).collect();
+    let rows_matched = rows.iter().filter(|r| known.contains(r.1.as_str())).count() as u64;
+    let ids: HashSet<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    let ids_matched = ids.iter().filter(|i| known.contains(*i)).count() as u64;
+    let strippable: HashSet<&str> = ids
+        .iter()
+        .copied()
+        .filter(|i| !known.contains(i))
+        .filter(|i| i.strip_prefix("https://shop.sk").is_some_and(|p| known.contains(p)))
+        .collect();
+    let first_unknown = rows.iter().find(|r| !known.contains(r.1.as_str())).unwrap();
+
+    let (_d, p) = write("shop.csv", csv.as_bytes());
+    let o = Options {
+        catalog: Some(std::sync::Arc::new(index)),
+        ..opts()
+    };
+    let r = validate_path(&p, &o, None).unwrap();
+    let c = r.catalog.as_ref().unwrap();
+    assert_eq!(c.rows, rows.len() as u64);
+    assert_eq!(c.rows_matched, rows_matched);
+    assert_eq!(c.identities, ids.len() as u64);
+    assert_eq!(c.identities_matched, ids_matched);
+    assert_eq!(c.catalog_identities, 800);
+    assert_eq!(count(&r, Code::IdentityNotInCatalog), rows.len() as u64 - rows_matched);
+    let d = &c.diagnoses[0];
+    assert_eq!(d.fix, IdentityFix::StripHost);
+    assert_eq!(d.identities, strippable.len() as u64);
+    assert_eq!(d.flag, "--identity-strip-host");
+    let ex = &r.issue(Code::IdentityNotInCatalog).unwrap().examples[0];
+    assert_eq!(ex.line, first_unknown.2);
+    assert!(ex.text.contains(&first_unknown.1), "{}", ex.text);
+    // the unknown identity with the most rows comes first
+    let mut unknown_rows: std::collections::HashMap<&str, u64> = Default::default();
+    for r in &rows {
+        if !known.contains(r.1.as_str()) {
+            *unknown_rows.entry(&r.1).or_default() += 1;
+        }
+    }
+    let top = unknown_rows.values().max().unwrap();
+    assert_eq!(c.top_unknown[0].rows, *top);
+
+    // an empty catalog disables the check instead of making every row unknown
+    let o = Options {
+        catalog: Some(std::sync::Arc::new(CatalogIndex::default())),
+        ..opts()
+    };
+    let r = validate_path(&p, &o, None).unwrap();
+    assert!(r.catalog.as_ref().unwrap().skipped.is_some());
+    assert_eq!(count(&r, Code::IdentityNotInCatalog), 0);
+}
+
+#[test]
+fn orders_already_sent_are_counted_exactly_with_their_rows() {
+    use lbimport::validate::lookup::{Loading, SentLookup};
+    use std::collections::HashSet;
+    let (csv, rows) = shop_file();
+    let h = |s: &str| xxhash_rust::xxh3::xxh3_64(s.as_bytes());
+    // upload A sent orders o1 … o1000, upload B o900 … o1200 and o5000 (not in the file)
+    let a: Vec<u64> = (1..=1000).map(|i| h(&format!("o{i}"))).collect();
+    let mut b: Vec<u64> = (900..=1200).map(|i| h(&format!("o{i}"))).collect();
+    b.push(h("o5000"));
+    let lookup = SentLookup::new(vec![("A".into(), a), ("B".into(), b)]);
+    let sent = |o: &str| {
+        let n: u64 = o[1..].parse().unwrap();
+        n <= 1200
+    };
+    let sent_rows = rows.iter().filter(|r| sent(&r.0)).count() as u64;
+    let orders: HashSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let first = rows.iter().find(|r| sent(&r.0)).unwrap();
+
+    let (_d, p) = write("shop.csv", csv.as_bytes());
+    let o = Options {
+        sent: Some(Loading::ready(lookup)),
+        ..opts()
+    };
+    let r = validate_path(&p, &o, None).unwrap();
+    let s = r.already_sent.as_ref().unwrap();
+    assert_eq!(s.orders, 1200);
+    assert_eq!(s.rows, sent_rows);
+    assert_eq!(s.file_orders, orders.len() as u64);
+    assert_eq!(s.uploads_compared, 2);
+    let by: Vec<(&str, u64)> = s.by_upload.iter().map(|b| (b.key.as_str(), b.orders)).collect();
+    assert_eq!(by, vec![("A", 1000), ("B", 301)]);
+    assert_eq!(count(&r, Code::OrdersAlreadySent), sent_rows);
+    let ex = &r.issue(Code::OrdersAlreadySent).unwrap().examples[0];
+    assert_eq!((ex.line, ex.text.as_str()), (first.2, first.0.as_str()));
+
+    // one thread and two give the same report
+    let o1 = Options {
+        threads: 1,
+        sent: o.sent.clone(),
+        ..opts()
+    };
+    let r1 = validate_path(&p, &o1, None).unwrap();
+    assert_eq!(r1.already_sent, r.already_sent);
+
+    // a set that could not be read skips the check: never "0 already sent"
+    let o = Options {
+        sent: Some(Loading::failed("damaged".into())),
+        ..opts()
+    };
+    let r = validate_path(&p, &o, None).unwrap();
+    assert_eq!(r.already_sent.as_ref().unwrap().skipped.as_deref(), Some("damaged"));
+    assert_eq!(count(&r, Code::OrdersAlreadySent), 0);
+}

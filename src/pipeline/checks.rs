@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::catalog::{self, StoredCatalog, StoredObject};
 use crate::config::sent::{SentLookup, SentSets, entry_key};
 use crate::config::{History, HistoryEntry, Outcome};
-use crate::validate::lookup::CatalogIndex;
+use crate::validate::lookup::{CatalogIndex, Loading};
 use crate::validate::{Options, Report, SentBy};
 
 /// The catalog and the sent orders of one tracker, ready for the validator.
@@ -20,10 +20,11 @@ pub struct TrackerChecks {
     pub tracker_id: String,
     /// The catalog's look-up index, when one is stored (or given).
     pub catalog: Option<Arc<CatalogIndex>>,
-    /// What earlier uploads sent, when it could be read.
-    pub sent: Option<Arc<SentLookup>>,
-    /// Checks that could not be made and why (a damaged sent set, an unreadable catalog):
-    /// shown as warnings, never turned into "0 already sent".
+    /// What earlier uploads sent, loading on another thread (a damaged set makes the report's
+    /// `already_sent` say it was skipped, never "0 already sent").
+    pub sent: Option<Loading<SentLookup>>,
+    /// Checks that could not be made and why (an unreadable catalog, no data directory):
+    /// shown as warnings.
     pub skipped: Vec<String>,
 }
 
@@ -43,7 +44,7 @@ impl TrackerChecks {
                         .skipped
                         .push(format!("the catalog check was skipped: {e}")),
                 }
-                out.load_sent(&SentSets::new(&dir, tracker_id));
+                out.load_sent(SentSets::new(&dir, tracker_id));
             }
             Err(e) => out.skipped.push(format!(
                 "the catalog and already-sent checks were skipped: {e}"
@@ -52,14 +53,13 @@ impl TrackerChecks {
         out
     }
 
-    /// Read the sent sets (a damaged one skips the check with its path).
-    pub fn load_sent(&mut self, sets: &SentSets) {
-        match sets.load_all() {
-            Ok(l) => self.sent = Some(Arc::new(l)),
-            Err(e) => self
-                .skipped
-                .push(format!("the already-sent check was skipped: {e}")),
-        }
+    /// Start reading the sent sets on another thread (a damaged one skips the check with its
+    /// path).
+    pub fn load_sent(&mut self, sets: SentSets) {
+        self.sent = Some(Loading::spawn(move || {
+            sets.load_all()
+                .map_err(|e| format!("the already-sent check was skipped: {e}"))
+        }));
     }
 
     /// Use the catalog in `file` (a saved Content Export response, JSON lines with `url`, or
@@ -98,8 +98,8 @@ impl TrackerChecks {
             }
         };
         a.by_upload.iter_mut().for_each(name);
-        let keys: Vec<&String> = self
-            .sent
+        let sent = self.sent.as_ref().and_then(|l| l.wait().ok());
+        let keys: Vec<&String> = sent
             .as_deref()
             .map_or(Vec::new(), |s| s.keys().iter().collect());
         a.unrecorded = entries

@@ -180,7 +180,42 @@ pub(super) struct SentFound {
     pub examples: Vec<Example>,
 }
 
-/// Compare the file's distinct orders (after [`Agg::finish`]) with `lookup`.
+/// Counts of one share of the orders.
+#[derive(Default)]
+struct SentShare {
+    per: Vec<u64>,
+    orders: u64,
+    rows: u64,
+    /// (line, offset) of the first already-sent orders, at most `max_examples`.
+    first: BinaryHeap<(u64, u64)>,
+}
+
+fn keep_first(heap: &mut BinaryHeap<(u64, u64)>, key: (u64, u64), max: usize) {
+    if heap.len() < max {
+        heap.push(key);
+    } else if heap.peek().is_some_and(|&k| key < k) {
+        heap.pop();
+        heap.push(key);
+    }
+}
+
+fn sent_share(agg: &Agg, lookup: &SentLookup, part: usize, parts: usize, max: usize) -> SentShare {
+    let mut s = SentShare {
+        per: vec![0; lookup.sets()],
+        ..Default::default()
+    };
+    agg.for_each_order_in(part, parts, |r| {
+        if lookup.sets_of(r.order(), |i| s.per[i] += 1) {
+            s.orders += 1;
+            s.rows += agg.rows_of(r);
+            keep_first(&mut s.first, (r.line(), r.offset()), max);
+        }
+    });
+    s
+}
+
+/// Compare the file's distinct orders (after [`Agg::finish`]) with `lookup`, on `threads`
+/// threads.
 pub(super) fn sent(
     path: &Path,
     format: Format,
@@ -188,27 +223,39 @@ pub(super) fn sent(
     agg: &Agg,
     lookup: &SentLookup,
     max_examples: usize,
+    threads: usize,
 ) -> SentFound {
     let mut per = vec![0u64; lookup.sets()];
-    let (mut orders, mut rows, mut file_orders) = (0u64, 0u64, 0u64);
+    let (mut orders, mut rows) = (0u64, 0u64);
+    let file_orders = agg.orders();
     let mut first: BinaryHeap<(u64, u64)> = BinaryHeap::new();
     if !lookup.is_empty() {
-        agg.for_each_order(|r| {
-            file_orders += 1;
-            if lookup.sets_of(r.order(), |i| per[i] += 1) {
-                orders += 1;
-                rows += agg.rows_of(r);
-                let key = (r.line(), r.offset());
-                if first.len() < max_examples {
-                    first.push(key);
-                } else if first.peek().is_some_and(|&k| key < k) {
-                    first.pop();
-                    first.push(key);
-                }
+        let parts = threads.max(1);
+        let shares: Vec<SentShare> = std::thread::scope(|scope| {
+            let rest: Vec<_> = (1..parts)
+                .map(|p| scope.spawn(move || sent_share(agg, lookup, p, parts, max_examples)))
+                .collect();
+            let mut all = vec![sent_share(agg, lookup, 0, parts, max_examples)];
+            for (p, h) in (1..parts).zip(rest) {
+                // a share that stopped is walked again here (the walk does not panic on any
+                // input)
+                all.push(
+                    h.join()
+                        .unwrap_or_else(|_| sent_share(agg, lookup, p, parts, max_examples)),
+                );
             }
+            all
         });
-    } else {
-        file_orders = agg.orders();
+        for s in shares {
+            for (a, b) in per.iter_mut().zip(&s.per) {
+                *a += b;
+            }
+            orders += s.orders;
+            rows += s.rows;
+            for k in s.first {
+                keep_first(&mut first, k, max_examples);
+            }
+        }
     }
     let mut by_upload: Vec<SentBy> = lookup
         .keys()
@@ -249,6 +296,7 @@ pub(super) fn sent(
             rows,
             file_orders,
             uploads_compared: lookup.sets() as u64,
+            skipped: None,
             by_upload,
             unrecorded: Vec::new(),
         },

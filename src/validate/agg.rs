@@ -701,6 +701,9 @@ impl Agg {
     /// Valid rows of the order a record (from [`Agg::for_each_order`]) stands for, all its
     /// runs added up (after [`Agg::finish`]).
     pub fn rows_of(&self, rec: &RunRec) -> u64 {
+        if self.extra_rows.is_empty() {
+            return rec.rows();
+        }
         rec.rows() + self.extra_rows.get(&rec.order).copied().unwrap_or(0)
     }
 
@@ -708,6 +711,11 @@ impl Agg {
     /// increasing order of the hash's top bits (after [`Agg::finish`]).
     pub fn for_each_order(&self, f: impl FnMut(&RunRec)) {
         self.runs.for_each(f);
+    }
+
+    /// [`Agg::for_each_order`] over share `part` of `parts` (for walking on several threads).
+    pub fn for_each_order_in(&self, part: usize, parts: usize, f: impl FnMut(&RunRec)) {
+        self.runs.for_each_in(part, parts, f);
     }
 
     /// Call `f` with every product record, bucket by bucket: in increasing order of the

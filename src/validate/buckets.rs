@@ -297,6 +297,16 @@ impl<T: Keyed> Partition<T> {
         }
     }
 
+    /// [`Partition::for_each`] over share `part` of `parts` equal shares of the buckets (for
+    /// walking the records on several threads).
+    pub fn for_each_in(&self, part: usize, parts: usize, mut f: impl FnMut(&T)) {
+        let n = self.buckets.len();
+        let parts = parts.max(1);
+        for b in &self.buckets[n * part / parts..n * (part + 1) / parts] {
+            b.iter().for_each(&mut f);
+        }
+    }
+
     /// The first record of `key` (a scan of its bucket).
     pub fn find(&self, key: u64) -> Option<&T> {
         self.buckets[self.bucket_of(key)]

@@ -11,7 +11,54 @@
 //! plain XXH3-64 hashes are compared with the lowest bit set ([`HashIndex::from_hashes`]
 //! sets it), which keeps their order and doubles a negligible collision rate.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
+
+/// A value loaded on another thread while the file is read: the validator waits for it only
+/// once the file has been read (a tracker's sent orders take a moment to load, and the pass
+/// over the file does not need them).
+#[derive(Debug, Clone)]
+pub struct Loading<T>(Arc<OnceLock<Result<Arc<T>, String>>>);
+
+impl<T: Send + Sync + 'static> Loading<T> {
+    /// A value already there.
+    pub fn ready(v: T) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(Ok(Arc::new(v)));
+        Loading(Arc::new(cell))
+    }
+
+    /// A value that could not be loaded, and why.
+    pub fn failed(why: String) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(Err(why));
+        Loading(Arc::new(cell))
+    }
+
+    /// Start loading on a new thread (a loader that panics or a thread that cannot start
+    /// gives an error, never a wait without end).
+    pub fn spawn(load: impl FnOnce() -> Result<T, String> + Send + 'static) -> Self {
+        let cell: Arc<OnceLock<Result<Arc<T>, String>>> = Arc::new(OnceLock::new());
+        let c = Arc::clone(&cell);
+        let started = std::thread::Builder::new()
+            .name("lbimport-load".into())
+            .spawn(move || {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(load))
+                    .unwrap_or_else(|_| Err("loading stopped unexpectedly".into()));
+                let _ = c.set(r.map(Arc::new));
+            });
+        if let Err(e) = started {
+            let _ = cell.set(Err(format!("cannot start loading: {e}")));
+        }
+        Loading(cell)
+    }
+
+    /// The value (waiting for it if it is still loading), or why it could not be loaded.
+    pub fn wait(&self) -> Result<Arc<T>, String> {
+        self.0.wait().clone()
+    }
+}
 
 /// The hash the validator gives an order id or identity (XXH3-64 of its UTF-8 bytes, lowest bit
 /// set, so never 0).
@@ -40,7 +87,9 @@ impl HashIndex {
             hashes.sort_unstable();
         }
         hashes.dedup();
-        hashes.shrink_to_fit();
+        if hashes.capacity() > hashes.len() + hashes.len() / 16 {
+            hashes.shrink_to_fit();
+        }
         // about 8 hashes per index slot
         let total = hashes.len();
         let bits = (usize::BITS - (total / 8).max(1).leading_zeros()).clamp(1, 28);

@@ -67,7 +67,7 @@ pub struct Options {
     pub catalog: Option<std::sync::Arc<lookup::CatalogIndex>>,
     /// What earlier uploads sent to the tracker: when given, orders are compared with it (the
     /// report's `already_sent` section and `orders_already_sent`).
-    pub sent: Option<std::sync::Arc<lookup::SentLookup>>,
+    pub sent: Option<lookup::Loading<lookup::SentLookup>>,
 }
 
 impl Default for Options {

@@ -456,6 +456,10 @@ pub struct AlreadySent {
     pub file_orders: u64,
     /// Earlier uploads whose orders were compared.
     pub uploads_compared: u64,
+    /// Why the orders were not compared (a damaged or unreadable record of sent orders), when
+    /// they were not: the counts are then 0 and mean nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     /// Per earlier upload that sent some of them: how many of the file's orders, most first.
     pub by_upload: Vec<SentBy>,
     /// Earlier uploads that count as sent but whose orders were never recorded (their orders

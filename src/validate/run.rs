@@ -415,13 +415,36 @@ pub(crate) fn run(
         a.examples = found.examples;
         found.check
     });
-    let already_sent = opts.sent.as_deref().filter(|_| usable).map(|lookup| {
-        let found = against::sent(path, format, bom, &col.agg, lookup, opts.max_examples);
-        let a = &mut eng.acc[Code::OrdersAlreadySent as usize];
-        a.count = found.section.rows;
-        a.examples = found.examples;
-        found.section
-    });
+    let already_sent = opts
+        .sent
+        .as_ref()
+        .filter(|_| usable)
+        .map(|loading| match loading.wait() {
+            Ok(lookup) => {
+                let found = against::sent(
+                    path,
+                    format,
+                    bom,
+                    &col.agg,
+                    &lookup,
+                    opts.max_examples,
+                    threads,
+                );
+                let a = &mut eng.acc[Code::OrdersAlreadySent as usize];
+                a.count = found.section.rows;
+                a.examples = found.examples;
+                found.section
+            }
+            Err(why) => report::AlreadySent {
+                orders: 0,
+                rows: 0,
+                file_orders: stats.orders,
+                uploads_compared: 0,
+                skipped: Some(why),
+                by_upload: Vec::new(),
+                unrecorded: Vec::new(),
+            },
+        });
 
     let mut issues = Vec::new();
     for code in Code::ALL {

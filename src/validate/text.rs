@@ -172,7 +172,11 @@ pub fn render_text(r: &Report) -> String {
             );
         }
     }
-    if let Some(a) = &r.already_sent {
+    if let Some(a) = &r.already_sent
+        && let Some(why) = &a.skipped
+    {
+        row(&mut o, "Already sent", esc(why).into_owned());
+    } else if let Some(a) = &r.already_sent {
         let mut v = format!(
             "{} of {} orders ({} rows) were already sent, compared with {}",
             thousands(a.orders),
