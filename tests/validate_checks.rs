@@ -698,14 +698,20 @@ fn shop_file() -> (String, Vec<(String, String, u64)>) {
                 format!("/p/{p}")
             };
             line += 1;
-            csv.push_str(&format!("o{o},{identity},u{},2024-05-01 10:00:00\n", o % 97));
+            csv.push_str(&format!(
+                "o{o},{identity},u{},2024-05-01 10:00:00\n",
+                o % 97
+            ));
             rows.push((format!("o{o}"), identity, line));
         }
         // every 10th order gets one more row 50 orders later (a scattered order)
         if o > 50 && (o - 50) % 10 == 0 {
             let early = o - 50;
             line += 1;
-            csv.push_str(&format!("o{early},/p/1,u{},2024-05-01 10:00:00\n", early % 97));
+            csv.push_str(&format!(
+                "o{early},/p/1,u{},2024-05-01 10:00:00\n",
+                early % 97
+            ));
             rows.push((format!("o{early}"), "/p/1".to_string(), line));
         }
     }
@@ -728,7 +734,10 @@ fn identities_are_compared_with_the_catalog_exactly() {
         .iter()
         .copied()
         .filter(|i| !known.contains(i))
-        .filter(|i| i.strip_prefix("https://shop.sk").is_some_and(|p| known.contains(p)))
+        .filter(|i| {
+            i.strip_prefix("https://shop.sk")
+                .is_some_and(|p| known.contains(p))
+        })
         .collect();
     let first_unknown = rows.iter().find(|r| !known.contains(r.1.as_str())).unwrap();
 
@@ -744,7 +753,10 @@ fn identities_are_compared_with_the_catalog_exactly() {
     assert_eq!(c.identities, ids.len() as u64);
     assert_eq!(c.identities_matched, ids_matched);
     assert_eq!(c.catalog_identities, 800);
-    assert_eq!(count(&r, Code::IdentityNotInCatalog), rows.len() as u64 - rows_matched);
+    assert_eq!(
+        count(&r, Code::IdentityNotInCatalog),
+        rows.len() as u64 - rows_matched
+    );
     let d = &c.diagnoses[0];
     assert_eq!(d.fix, IdentityFix::StripHost);
     assert_eq!(d.identities, strippable.len() as u64);
@@ -802,7 +814,11 @@ fn orders_already_sent_are_counted_exactly_with_their_rows() {
     assert_eq!(s.rows, sent_rows);
     assert_eq!(s.file_orders, orders.len() as u64);
     assert_eq!(s.uploads_compared, 2);
-    let by: Vec<(&str, u64)> = s.by_upload.iter().map(|b| (b.key.as_str(), b.orders)).collect();
+    let by: Vec<(&str, u64)> = s
+        .by_upload
+        .iter()
+        .map(|b| (b.key.as_str(), b.orders))
+        .collect();
     assert_eq!(by, vec![("A", 1000), ("B", 301)]);
     assert_eq!(count(&r, Code::OrdersAlreadySent), sent_rows);
     let ex = &r.issue(Code::OrdersAlreadySent).unwrap().examples[0];
@@ -823,6 +839,9 @@ fn orders_already_sent_are_counted_exactly_with_their_rows() {
         ..opts()
     };
     let r = validate_path(&p, &o, None).unwrap();
-    assert_eq!(r.already_sent.as_ref().unwrap().skipped.as_deref(), Some("damaged"));
+    assert_eq!(
+        r.already_sent.as_ref().unwrap().skipped.as_deref(),
+        Some("damaged")
+    );
     assert_eq!(count(&r, Code::OrdersAlreadySent), 0);
 }

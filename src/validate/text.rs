@@ -26,12 +26,12 @@ pub(crate) fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     validate::escape_controls(s)
 }
 
-/// "1,000 orders by the upload of 2026-11-02 10:15 UTC (orders-until-october.csv)".
+/// "1,000 on 2026-11-02 10:15 UTC in orders-until-october.csv".
 pub fn sent_by(b: &validate::SentBy) -> String {
     let when = b
         .sent_at
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| b.key.clone());
+        .unwrap_or_else(|| format!("upload {}", b.key));
     let file = b
         .file
         .as_deref()
@@ -39,13 +39,17 @@ pub fn sent_by(b: &validate::SentBy) -> String {
             let name = std::path::Path::new(f)
                 .file_name()
                 .map_or_else(|| f.to_string(), |n| n.to_string_lossy().into_owned());
-            format!(" ({})", esc(&name))
+            format!(" in {}", esc(&name))
         })
         .unwrap_or_default();
-    format!(
-        "{} orders by the upload of {when}{file}",
-        thousands(b.orders)
-    )
+    format!("{} on {when}{file}", thousands(b.orders))
+}
+
+fn uploads(n: u64) -> String {
+    match n {
+        1 => "1 earlier upload".to_string(),
+        n => format!("{} earlier uploads", thousands(n)),
+    }
 }
 
 /// The human text report: a summary table, then issues by severity with examples, then samples.
@@ -177,27 +181,41 @@ pub fn render_text(r: &Report) -> String {
     {
         row(&mut o, "Already sent", esc(why).into_owned());
     } else if let Some(a) = &r.already_sent {
-        let mut v = format!(
-            "{} of {} orders ({} rows) were already sent, compared with {}",
-            thousands(a.orders),
-            thousands(a.file_orders),
-            thousands(a.rows),
-            match a.uploads_compared {
-                1 => "1 earlier upload".to_string(),
-                n => format!("{} earlier uploads", thousands(n)),
-            }
-        );
-        if !a.unrecorded.is_empty() {
+        let pct = if a.file_orders == 0 {
+            0.0
+        } else {
+            a.orders as f64 * 100.0 / a.file_orders as f64
+        };
+        let mut v = if a.orders == 0 {
+            format!(
+                "none of the {} orders were sent before (compared with {})",
+                thousands(a.file_orders),
+                uploads(a.uploads_compared)
+            )
+        } else {
+            format!(
+                "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
+                thousands(a.orders),
+                thousands(a.file_orders),
+                thousands(a.rows),
+                a.by_upload
+                    .iter()
+                    .map(sent_by)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        };
+        if let Some(oldest) = a.unrecorded.iter().filter_map(|u| u.sent_at).min() {
             v.push_str(&format!(
-                "; {} earlier upload(s) have no record of their orders",
-                a.unrecorded.len()
+                "; {} earlier upload(s) to this tracker (since {}) have no record of their \
+                 orders: they were not compared",
+                a.unrecorded.len(),
+                oldest.format("%Y-%m-%d")
             ));
         }
         row(&mut o, "Already sent", v);
-        for b in &a.by_upload {
-            row(&mut o, "", sent_by(b));
-        }
     }
+
     for sev in [Severity::Error, Severity::Warning, Severity::Info] {
         let list: Vec<_> = r.issues.iter().filter(|i| i.severity == sev).collect();
         let title = match sev {
