@@ -845,3 +845,68 @@ fn orders_already_sent_are_counted_exactly_with_their_rows() {
     );
     assert_eq!(count(&r, Code::OrdersAlreadySent), 0);
 }
+
+/// Orders `1..=n`, two rows each; `user(o)` gives each row's user. Orders whose number is a
+/// multiple of 7 get a third row (same user) 30 orders later, so they are scattered.
+fn orders_with_users(n: u64, user: impl Fn(u64, u64) -> String) -> String {
+    let mut csv = String::new();
+    for o in 1..=n {
+        for k in 0..2 {
+            csv.push_str(&format!(
+                "{o},/p/{},{},2024-05-01 10:00:00\n",
+                (o + k) % 50,
+                user(o, k)
+            ));
+        }
+        if o > 30 && (o - 30) % 7 == 0 {
+            let e = o - 30;
+            csv.push_str(&format!("{e},/p/99,{},2024-05-01 10:00:00\n", user(e, 0)));
+        }
+    }
+    csv
+}
+
+#[test]
+fn one_user_on_a_fifth_of_the_orders_is_a_warning_with_an_exact_count() {
+    // "guest" on every 3rd order (333 of 1,000 = 33.3 %), on both rows of most, on the second
+    // row only of every 9th (a multi-user order); scattered orders repeat their first user
+    let user = |o: u64, k: u64| {
+        if o % 3 == 0 && !(o % 9 == 0 && k == 0) {
+            "guest".to_string()
+        } else {
+            format!("u{o}")
+        }
+    };
+    let csv = orders_with_users(1000, user);
+    let expected = (1..=1000u64).filter(|o| o % 3 == 0).count() as u64;
+    let r = check("guests.csv", csv.as_bytes());
+    assert_eq!(r.stats.orders, 1000);
+    assert_eq!(count(&r, Code::DominantUser), expected);
+    let i = r.issue(Code::DominantUser).unwrap();
+    assert_eq!(i.severity, Severity::Warning);
+    assert!(
+        i.message.contains("333 of 1000 orders (33.3 %"),
+        "{}",
+        i.message
+    );
+    // its first row: order 3's first row
+    assert_eq!(i.examples[0].line, 5);
+    assert!(i.examples[0].text.starts_with("3,") && i.examples[0].text.contains("guest"));
+
+    // on 19 % of the orders: no warning
+    let csv = orders_with_users(1000, |o, _| {
+        if o % 100 < 19 {
+            "guest".into()
+        } else {
+            format!("u{o}")
+        }
+    });
+    let r = check("fewer.csv", csv.as_bytes());
+    assert_eq!(count(&r, Code::DominantUser), 0);
+    // a small file says nothing
+    let csv = orders_with_users(50, |_, _| "guest".into());
+    assert_eq!(
+        count(&check("small.csv", csv.as_bytes()), Code::DominantUser),
+        0
+    );
+}

@@ -101,6 +101,21 @@ pub struct Scattered {
     pub runs: Vec<(u64, u64)>,
 }
 
+/// A user and the runs of rows it appears in (each run counted once): an upper bound of its
+/// orders, exact when none of its orders is scattered (see [`Agg::dominant_users`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UserRec {
+    user: u64,
+    runs: u64,
+}
+
+impl Keyed for UserRec {
+    #[inline]
+    fn key(&self) -> u64 {
+        self.user
+    }
+}
+
 /// One run of an order: (order hash, packed start offset and distinct items, packed start line
 /// and rows). After a compaction, the record of an order's first run, with the distinct items
 /// (exact once the scattered orders are re-read) and the rows of all its runs added up.
@@ -218,6 +233,8 @@ struct Run {
     big_rows: Option<HashSet<(u64, u64, u64)>>,
     user: u64,
     multi_user: bool,
+    /// Users of the run besides `user` (each counted once per run).
+    others: Vec<u64>,
 }
 
 const SMALL_RUN: usize = 48;
@@ -380,7 +397,7 @@ impl Compactor<RunRec> for RunCompactor {
 #[derive(Debug)]
 pub struct Agg {
     runs: Partition<RunRec>,
-    users: Partition<u64>,
+    users: Partition<UserRec>,
     products: Partition<ProductRec>,
     live_products: Hll,
     run: Run,
@@ -409,7 +426,7 @@ impl Agg {
         let est = est_orders.min(1 << 28);
         Agg {
             runs: Partition::new(est, (COMPACT_BYTES / 24).max(est)),
-            users: Partition::new(est / 4, (COMPACT_BYTES / 4 / 8).max(est / 2)),
+            users: Partition::new(est / 4, (COMPACT_BYTES / 4 / 16).max(est / 4)),
             products: Partition::new(1 << 16, PRODUCT_RECORDS),
             live_products: Hll::default(),
             run: Run::default(),
@@ -477,7 +494,7 @@ impl Agg {
 
     #[cold]
     fn compact_users(&mut self) {
-        self.users.compact(|_, _| {});
+        self.users.compact(|first, later| first.runs += later.runs);
     }
 
     #[inline]
@@ -502,7 +519,7 @@ impl Agg {
     #[inline]
     fn add_user(&mut self, user: u64) {
         self.live_users.add(user);
-        if self.users.push(user) {
+        if self.users.push(UserRec { user, runs: 1 }) {
             self.compact_users();
         }
     }
@@ -526,6 +543,7 @@ impl Agg {
             r.nrows = 0;
             r.user = 0;
             r.multi_user = false;
+            r.others.clear();
         }
         let r = &mut self.run;
         r.nrows += 1;
@@ -572,11 +590,12 @@ impl Agg {
             if r.user == 0 {
                 r.user = user;
                 self.add_user(user);
-            } else if r.user != user {
+            } else if r.user != user && !r.others.contains(&user) {
                 if !r.multi_user {
                     r.multi_user = true;
                     out.multi_user = true;
                 }
+                r.others.push(user);
                 self.add_user(user);
             }
         }
@@ -609,8 +628,10 @@ impl Agg {
             self.absorb(c);
         }
         struct Dedupe;
-        impl Compactor<u64> for Dedupe {
-            fn merge(&mut self, _: &mut u64, _: &u64) {}
+        impl Compactor<UserRec> for Dedupe {
+            fn merge(&mut self, first: &mut UserRec, later: &UserRec) {
+                first.runs += later.runs;
+            }
         }
         let mut w: Vec<(Scratch, Dedupe)> = (0..threads.max(1))
             .map(|_| (Scratch::default(), Dedupe))
@@ -679,6 +700,21 @@ impl Agg {
             all.truncate(n);
             all
         }
+    }
+
+    /// Users that may be on at least `min_orders` orders (after [`Agg::finish`]): every user
+    /// whose runs reach it (runs are at least its orders, so none is missed), most runs
+    /// first, at most `max`: (user hash, runs).
+    pub fn dominant_users(&self, min_orders: u64, max: usize) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        self.users.for_each(|u| {
+            if u.runs >= min_orders {
+                out.push((u.user, u.runs));
+            }
+        });
+        out.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(max);
+        out
     }
 
     /// Distinct users (exact after [`Agg::finish`]; an estimate while streaming).

@@ -95,6 +95,10 @@ pub enum Code {
     /// Distinct identities are at least 90 % of the valid rows (on 1,000 rows or more): the
     /// identity column is probably a row or line-item id, and nothing is bought twice.
     IdentityUniquePerRow,
+    /// One user id on at least 20 % of the orders (of a file of 100 orders or more): usually a
+    /// placeholder for guests or a shop's own account, which personalization would read as one
+    /// person.
+    DominantUser,
     /// Rows whose identity is not in the tracker's catalog (checked when a catalog is given).
     IdentityNotInCatalog,
     /// Rows of orders that earlier uploads already sent to the tracker (checked when the
@@ -111,7 +115,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in report order (errors, warnings, info).
-    pub const ALL: [Code; 35] = [
+    pub const ALL: [Code; 36] = [
         Code::Encoding,
         Code::LineTooLong,
         Code::JsonSyntax,
@@ -142,6 +146,7 @@ impl Code {
         Code::FewCoPurchases,
         Code::MostlySingleItem,
         Code::IdentityUniquePerRow,
+        Code::DominantUser,
         Code::IdentityNotInCatalog,
         Code::OrdersAlreadySent,
         Code::NoUserIds,
@@ -195,6 +200,7 @@ impl Code {
             FewCoPurchases => "few_co_purchases",
             MostlySingleItem => "mostly_single_item",
             IdentityUniquePerRow => "identity_unique_per_row",
+            DominantUser => "dominant_user",
             IdentityNotInCatalog => "identity_not_in_catalog",
             OrdersAlreadySent => "orders_already_sent",
             NoUserIds => "no_user_ids",

@@ -175,6 +175,8 @@ struct Outcome {
     crossings: Vec<Crossing>,
     duplicates: Found,
     multi_users: Found,
+    /// Per candidate user: runs counted for it beyond the first in each scattered order.
+    extra_runs: Vec<u64>,
 }
 
 /// One order to re-read: its hash, whether it is scattered (else: a large order re-read for
@@ -197,7 +199,9 @@ struct Crossing {
 /// `large` (orders over the threshold whose rows are together: (line, offset, order hash)),
 /// and give `large_order` its examples: the first rows, in file order, where an order reached
 /// more than `opts.large_order_items` distinct items. Orders are taken one at a time, in the
-/// order of their first run, shared out over `threads` threads.
+/// order of their first run, shared out over `threads` threads. For each user of `users`
+/// (candidates of `dominant_user`), returns how many of its runs were later runs of an order
+/// it was already on (its runs minus those make its exact orders).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn resolve(
     path: &Path,
@@ -208,7 +212,8 @@ pub(crate) fn resolve(
     eng: &mut Engine<'_>,
     agg: &mut Agg,
     large: &[(u64, u64, u64)],
-) -> std::io::Result<()> {
+    users: &[u64],
+) -> std::io::Result<Vec<u64>> {
     let mut jobs: Vec<Job> = agg
         .scattered
         .iter()
@@ -236,11 +241,13 @@ pub(crate) fn resolve(
         let mut parts = jobs.chunks(share);
         let first = parts.next();
         let rest: Vec<_> = parts
-            .map(|part| scope.spawn(move || reread(path, format, bom, cap, threshold, max, part)))
+            .map(|part| {
+                scope.spawn(move || reread(path, format, bom, cap, threshold, max, part, users))
+            })
             .collect();
         let mut out = vec![first.map_or_else(
             || Ok(Outcome::default()),
-            |part| reread(path, format, bom, cap, threshold, max, part),
+            |part| reread(path, format, bom, cap, threshold, max, part, users),
         )];
         out.extend(rest.into_iter().map(|h| {
             h.join()
@@ -249,8 +256,12 @@ pub(crate) fn resolve(
         out
     });
     let mut all = Outcome::default();
+    let mut extra_runs = vec![0u64; users.len()];
     for o in outcomes {
         let o = o?;
+        for (a, b) in extra_runs.iter_mut().zip(&o.extra_runs) {
+            *a += b;
+        }
         all.fixed.extend(o.fixed);
         all.crossings.extend(o.crossings);
         all.duplicates.merge(o.duplicates);
@@ -284,11 +295,45 @@ pub(crate) fn resolve(
         });
     }
     eng.acc[Code::LargeOrder as usize].examples = acc.examples;
-    Ok(())
+    Ok(extra_runs)
+}
+
+/// The first valid row (from the start of the file) whose field hashes (order, identity, user,
+/// created_at) satisfy `pick`: (line, offset, the row as example text).
+pub(crate) fn first_row(
+    path: &Path,
+    format: Format,
+    bom: bool,
+    cap: usize,
+    pick: impl Fn([u64; 4]) -> bool,
+) -> Option<(u64, u64, String)> {
+    let mut rec = Records::new(File::open(path).ok()?, cap, format);
+    let mut line = 1u64;
+    while let Some((roff, bytes, nlines, fits)) = rec.record().ok()? {
+        let this_line = line;
+        line += nlines;
+        if !fits {
+            continue;
+        }
+        let mut b: &[u8] = &bytes;
+        if roff == 0 && bom {
+            b = b.strip_prefix(UTF8_BOM).unwrap_or(b);
+        }
+        let Ok(text) = std::str::from_utf8(b) else {
+            continue;
+        };
+        if let Some(h) = valid_row_hashes(format, text, roff == 0)
+            && pick(h)
+        {
+            return Some((this_line, roff, example_text(text.as_bytes())));
+        }
+    }
+    None
 }
 
 /// Re-read `jobs` (in the order given), each order on its own: exact items, duplicates and
 /// user changes across its runs, and where it crossed the large-order threshold.
+#[allow(clippy::too_many_arguments)]
 fn reread(
     path: &Path,
     format: Format,
@@ -297,8 +342,15 @@ fn reread(
     threshold: u64,
     max: usize,
     jobs: &[Job],
+    users: &[u64],
 ) -> std::io::Result<Outcome> {
-    let mut out = Outcome::default();
+    let mut out = Outcome {
+        extra_runs: vec![0; users.len()],
+        ..Default::default()
+    };
+    // per candidate user: runs of the current order it is on, and whether this run counted it
+    let mut user_runs = vec![0u64; users.len()];
+    let mut in_run = vec![false; users.len()];
     let mut rec = Records::new(File::open(path)?, cap, format);
     let mut items: HashSet<u64> = HashSet::new();
     let mut rows: HashSet<(u64, u64, u64)> = HashSet::new();
@@ -309,9 +361,11 @@ fn reread(
         let mut user = 0u64;
         let mut multi_at: Option<(u64, u64, String)> = None;
         let mut pass1_multi = false;
+        user_runs.iter_mut().for_each(|n| *n = 0);
         for &(off, line0) in &job.runs {
             rec.seek(off)?;
             run_rows.clear();
+            in_run.iter_mut().for_each(|b| *b = false);
             let mut run_user = 0u64;
             let mut line = line0;
             while let Some((roff, bytes, nlines, fits)) = rec.record()? {
@@ -349,6 +403,13 @@ fn reread(
                     out.duplicates
                         .push(max, this_line, roff, || example_text(text.as_bytes()));
                 }
+                if uh != 0
+                    && let Some(i) = users.iter().position(|&u| u == uh)
+                    && !in_run[i]
+                {
+                    in_run[i] = true;
+                    user_runs[i] += 1;
+                }
                 if uh != 0 {
                     if run_user == 0 {
                         run_user = uh;
@@ -365,6 +426,9 @@ fn reread(
         }
         if job.scattered {
             out.fixed.push((job.order, items.len() as u64));
+            for (e, &n) in out.extra_runs.iter_mut().zip(&user_runs) {
+                *e += n.saturating_sub(1);
+            }
         }
         if let Some((l, o, t)) = multi_at
             && !pass1_multi

@@ -278,8 +278,17 @@ pub(crate) fn run(
     let mut large_runs = col.agg.large_runs().to_vec();
     large_runs.sort_unstable();
     large_runs.truncate(opts.max_examples);
+    // users possibly on a fifth of the orders or more: their runs, made exact by the re-read
+    let all_orders = col.agg.orders();
+    let mut dominant: Vec<(u64, u64)> = if all_orders >= DOMINANT_MIN_ORDERS {
+        col.agg
+            .dominant_users(all_orders.div_ceil(DOMINANT_SHARE), 16)
+    } else {
+        Vec::new()
+    };
     if (!col.agg.scattered.is_empty() || !large_runs.is_empty()) && foreign.is_none() {
-        resolve::resolve(
+        let users: Vec<u64> = dominant.iter().map(|d| d.0).collect();
+        let extra = resolve::resolve(
             path,
             format,
             bom,
@@ -288,8 +297,25 @@ pub(crate) fn run(
             &mut eng,
             &mut col.agg,
             &large_runs,
+            &users,
         )
         .map_err(io)?;
+        for (d, e) in dominant.iter_mut().zip(extra) {
+            d.1 -= e.min(d.1);
+        }
+    }
+    dominant.retain(|d| d.1 * DOMINANT_SHARE >= all_orders);
+    dominant.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if let Some(&(user, n)) = dominant.first() {
+        let a = &mut eng.acc[Code::DominantUser as usize];
+        a.count = n;
+        if let Some((line, off, text)) = first_row_of_user(path, format, bom, cap, user) {
+            a.examples = vec![super::Example {
+                line,
+                byte: off,
+                text,
+            }];
+        }
     }
     // (without a re-read, scattered orders count with their runs' items added up)
     let unresolved: Vec<u64> = col.agg.scattered.keys().copied().collect();
@@ -586,6 +612,22 @@ fn read_record<'b>(
     Some(&buf[skip..])
 }
 
+/// `dominant_user`: one user on at least 1/`DOMINANT_SHARE` of the orders…
+const DOMINANT_SHARE: u64 = 5;
+/// … of a file of at least this many orders.
+const DOMINANT_MIN_ORDERS: u64 = 100;
+
+/// The first valid row whose user id hashes to `user`: (line, offset, the row as text).
+fn first_row_of_user(
+    path: &Path,
+    format: Format,
+    bom: bool,
+    cap: usize,
+    user: u64,
+) -> Option<(u64, u64, String)> {
+    resolve::first_row(path, format, bom, cap, |[_, _, uh, _]| uh == user)
+}
+
 /// Products listed in the report.
 const TOP_PRODUCTS: usize = 10;
 /// Products tied with the last listed one whose names are read to break the tie.
@@ -832,6 +874,11 @@ fn message(
             "{n} distinct identities in {} valid rows ({:.0} %): nearly every product is bought once, so there are almost no co-purchases; is the identity column a row or line-item id?",
             stats.valid_rows,
             n as f64 * 100.0 / stats.valid_rows.max(1) as f64
+        ),
+        Code::DominantUser => format!(
+            "one user id is on {n} of {} orders ({:.1} %; its first row is the example): usually a placeholder for guests or the shop's own account, which personalization reads as one person; leave the user id out of those rows if it is not a real customer",
+            stats.orders,
+            n as f64 * 100.0 / stats.orders.max(1) as f64
         ),
         // made from the report's catalog / already_sent sections (see catalog_message)
         Code::IdentityNotInCatalog | Code::OrdersAlreadySent => String::new(),
