@@ -871,7 +871,7 @@ fn one_user_on_a_fifth_of_the_orders_is_a_warning_with_an_exact_count() {
     // "guest" on every 3rd order (333 of 1,000 = 33.3 %), on both rows of most, on the second
     // row only of every 9th (a multi-user order); scattered orders repeat their first user
     let user = |o: u64, k: u64| {
-        if o % 3 == 0 && !(o % 9 == 0 && k == 0) {
+        if o.is_multiple_of(3) && !(o.is_multiple_of(9) && k == 0) {
             "guest".to_string()
         } else {
             format!("u{o}")
