@@ -537,6 +537,44 @@ fn an_implausible_mapping_exits_3_unless_forced() {
     assert!(text.contains("accepted (--force)"), "{text}");
 }
 
+#[test]
+fn one_customer_on_a_fifth_of_the_orders_is_implausible() {
+    let env = Env::new();
+    let input = env.path("pos.csv");
+    // 300 orders of two lines; the point-of-sale account "STORE-01" is on every third
+    let mut s = String::from("order,sku,customer,date\n");
+    for o in 0..300u32 {
+        let customer = if o % 3 == 0 {
+            "STORE-01".to_string()
+        } else {
+            format!("c{o}")
+        };
+        for k in 0..2 {
+            s.push_str(&format!(
+                "{o},/p/{},{customer},2024-03-{:02} 10:00:00\n",
+                (o + k) % 40,
+                1 + o % 28
+            ));
+        }
+    }
+    std::fs::write(&input, &s).unwrap();
+    let out = env.path("out.csv");
+    let args = [
+        "normalize",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let (o, text) = env.run(&args);
+    assert_eq!(o.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("implausible: user id: one user id is on 100 of 300 orders (33.3 %"),
+        "{text}"
+    );
+    let (o, text) = env.run(&[&args[..], &["--force"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{text}");
+}
+
 fn utf16le_with_bom(s: &str) -> Vec<u8> {
     let mut v = vec![0xFF, 0xFE];
     for u in s.encode_utf16() {

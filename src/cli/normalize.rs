@@ -43,7 +43,8 @@ pub struct Args {
     #[arg(long)]
     pub no_validate: bool,
     /// Accept a mapping whose result looks implausible (over 5 % of rows invalid, an identity
-    /// that differs on nearly every row) instead of exiting with status 3.
+    /// that differs on nearly every row, one user id on a fifth of the orders) instead of
+    /// exiting with status 3.
     #[arg(long)]
     pub force: bool,
 }
@@ -64,6 +65,9 @@ fn implausible(s: &ConvertSummary, report: Option<&crate::validate::Report>) -> 
     }
     if let Some(i) = report.and_then(|r| r.issue(crate::validate::Code::IdentityUniquePerRow)) {
         why.push(format!("identity: {}", i.message));
+    }
+    if let Some(i) = report.and_then(|r| r.issue(crate::validate::Code::DominantUser)) {
+        why.push(format!("user id: {}", i.message));
     }
     why
 }
