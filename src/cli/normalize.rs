@@ -159,6 +159,25 @@ pub fn print_detection(d: &Detection) {
             c.reason
         );
     }
+    for (k, (role, i, why)) in d.alternatives.iter().enumerate() {
+        let name = d.columns[*i]
+            .name
+            .as_deref()
+            .filter(|_| d.format == crate::read::Format::Csv)
+            .map(|n| format!(" {n:?}"))
+            .unwrap_or_default();
+        println!(
+            "{}{}: not {}{name} — {}",
+            if k == 0 {
+                "passed over: "
+            } else {
+                "             "
+            },
+            role.as_str(),
+            d.label(*i),
+            crate::validate::escape_controls(why)
+        );
+    }
     match d.day_month {
         DayMonth::DayFirst => println!("dates:      day first (a day above 12 was seen)"),
         DayMonth::MonthFirst => {

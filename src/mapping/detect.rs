@@ -103,6 +103,9 @@ pub struct Detection {
     pub bom: bool,
     /// Remarks for the user (undecided day/month, missing roles…).
     pub notes: Vec<String>,
+    /// Other columns that could have served a role, and why the chosen one won: (role, column
+    /// index, why it lost), per role in the order identity, order, user, created_at.
+    pub alternatives: Vec<(Role, usize, String)>,
 }
 
 impl Detection {
@@ -948,6 +951,88 @@ struct Guessed {
     mapping: Mapping,
     day_month: DayMonth,
     notes: Vec<String>,
+    /// Per column: its statistics and how to name it (for [`alternatives`]).
+    stats: Vec<ColStats>,
+    labels: Vec<String>,
+    rows: usize,
+}
+
+/// Most alternatives listed per role.
+const ALTERNATIVES_PER_ROLE: usize = 3;
+
+/// Columns that could have served each role the final guess fills, and why they lost: filled
+/// on (nearly) every sampled row and holding values fit for the role.
+fn alternatives(
+    stats: &[ColStats],
+    labels: &[String],
+    rows: usize,
+    cols: &[ColumnGuess],
+) -> Vec<(Role, usize, String)> {
+    let label = |i: usize| labels.get(i).cloned().unwrap_or_else(|| column_letter(i));
+    let mut out = Vec::new();
+    for role in [Role::Identity, Role::OrderId, Role::UserId, Role::CreatedAt] {
+        let Some(won) = cols.iter().position(|c| c.role == role) else {
+            continue;
+        };
+        let Some(w) = stats.get(won) else {
+            continue;
+        };
+        let mut n = 0;
+        for (i, s) in stats.iter().enumerate().take(cols.len()) {
+            if n == ALTERNATIVES_PER_ROLE {
+                break;
+            }
+            // an order's first line may be the only one carrying its user and time
+            let filled = s.nonempty > 0
+                && match role {
+                    Role::UserId | Role::CreatedAt => s.nonempty * 10 >= rows * 3,
+                    _ => s.nonempty * 10 >= rows * 9,
+                };
+            if i == won || cols[i].role != Role::Other || !filled {
+                continue;
+            }
+            let won_why = format!("{} won: {}", label(won), cols[won].reason);
+            let why = match role {
+                Role::CreatedAt => s
+                    .timestamp_at(0.8)
+                    .map(|_| format!("also times; {won_why}")),
+                Role::Identity => {
+                    let product_like = s.rate(s.paths + s.urls) >= 0.6 || s.rate(s.skus) >= 0.8;
+                    (product_like && s.id_like()).then(|| {
+                        if s.unique_per_row() {
+                            "a different value on every row: a row or line-item id, never bought \
+                             twice"
+                                .to_string()
+                        } else if w.rate(w.paths + w.urls) >= 0.6 && s.rate(s.paths + s.urls) < 0.6
+                        {
+                            format!(
+                                "SKU-like; {} holds product paths or URLs, which catalogs use",
+                                label(won)
+                            )
+                        } else {
+                            format!("also product-like; {won_why}")
+                        }
+                    })
+                }
+                Role::OrderId => (s.id_like()
+                    && s.adjacent_repeats > 0
+                    && s.distinct >= 3
+                    && s.distinct * 5 >= s.nonempty
+                    && s.rate(s.ints + s.skus) >= 0.8
+                    && s.rate(s.ts_fields) < 0.5)
+                    .then(|| format!("its values repeat on consecutive rows too; {won_why}")),
+                Role::UserId => {
+                    (s.rate(s.emails) >= 0.8).then(|| format!("also e-mail addresses; {won_why}"))
+                }
+                Role::Other => None,
+            };
+            if let Some(why) = why {
+                out.push((role, i, why));
+                n += 1;
+            }
+        }
+    }
+    out
 }
 
 fn guess_roles(
@@ -1283,11 +1368,23 @@ fn guess_roles(
         encoding: None,
         items: None,
     };
+    let labels = (0..ncols)
+        .map(|i| match key(i) {
+            Source::Key(k) => k,
+            Source::Column(_) => match &cols[i].name {
+                Some(n) => format!("{} {n:?}", column_letter(i)),
+                None => column_letter(i),
+            },
+        })
+        .collect();
     Guessed {
         columns: cols,
         mapping,
         day_month,
         notes,
+        stats,
+        labels,
+        rows: rows.len(),
     }
 }
 
@@ -1403,6 +1500,7 @@ fn detect_csv(lines: &[&str], hints: &Hints) -> Detection {
         };
     }
     let shape = shape_key(Format::Csv, delimiter, ncols, &headers);
+    let alternatives = alternatives(&g.stats, &g.labels, g.rows, &g.columns);
     Detection {
         format: Format::Csv,
         delimiter,
@@ -1418,6 +1516,7 @@ fn detect_csv(lines: &[&str], hints: &Hints) -> Detection {
         encoding: String::new(),
         bom: false,
         notes: g.notes,
+        alternatives,
     }
 }
 
@@ -1508,6 +1607,7 @@ fn detect_nested_json(
         Source::Key(kk.get(i).cloned().unwrap_or_default())
     });
     let mut notes = g.notes;
+    let (stats, labels, nrows) = (g.stats, g.labels, g.rows);
     if let Some(i) = items {
         notes.push(format!(
             "each record holds its products in {i:?}: one row per product, the record's fields \
@@ -1585,6 +1685,7 @@ fn detect_nested_json(
         }
     }
     let shape = shape_key(Format::Json, ',', keys.len(), &keys);
+    let alternatives = alternatives(&stats, &labels, nrows, &cols);
     Detection {
         format: Format::Json,
         delimiter: ',',
@@ -1600,6 +1701,7 @@ fn detect_nested_json(
         encoding: String::new(),
         bom: false,
         notes,
+        alternatives,
     }
 }
 
@@ -1670,6 +1772,7 @@ fn detect_json(lines: &[&str], items: Option<&str>) -> Detection {
         && (keys.is_empty()
             || (keys.iter().all(|k| DOCUMENTED_KEYS.contains(&k.as_str())) && created_ok));
     let shape = shape_key(Format::Json, ',', keys.len(), &keys);
+    let alternatives = alternatives(&g.stats, &g.labels, g.rows, &g.columns);
     Detection {
         format: Format::Json,
         delimiter: ',',
@@ -1685,6 +1788,7 @@ fn detect_json(lines: &[&str], items: Option<&str>) -> Detection {
         encoding: String::new(),
         bom: false,
         notes,
+        alternatives,
     }
 }
 
@@ -1722,5 +1826,43 @@ mod tests {
         assert_eq!(d.mapping.identity, Source::Column(1));
         assert_eq!(d.mapping.user_id, Some(Source::Column(2)));
         assert_eq!(d.mapping.created_at, Some(Source::Column(3)));
+    }
+
+    #[test]
+    fn alternatives_say_which_columns_lost_and_why() {
+        // headerless: URL paths beat SKUs for identity; two columns of times, two of e-mails
+        let mut csv = String::new();
+        for o in 0..40 {
+            for k in 0..2 {
+                csv.push_str(&format!(
+                    "{o},SKU-{0}{k},/p/{0}{k},a{o}@x.sk,b{o}@y.sk,2024-03-{1:02} 10:00:00,2024-04-{1:02} 10:00:00\n",
+                    o % 7,
+                    1 + o % 28
+                ));
+            }
+        }
+        let d = detect_bytes(csv.as_bytes(), true, false);
+        assert_eq!(d.mapping.identity, Source::Column(2), "{d:#?}");
+        let alt: Vec<(Role, usize)> = d.alternatives.iter().map(|a| (a.0, a.1)).collect();
+        assert!(alt.contains(&(Role::Identity, 1)), "{alt:?}");
+        let why = &d
+            .alternatives
+            .iter()
+            .find(|a| a.0 == Role::Identity)
+            .unwrap()
+            .2;
+        assert!(why.contains("holds product paths or URLs"), "{why}");
+        let users = d
+            .columns
+            .iter()
+            .position(|c| c.role == Role::UserId)
+            .unwrap();
+        let times = d
+            .columns
+            .iter()
+            .position(|c| c.role == Role::CreatedAt)
+            .unwrap();
+        assert!(alt.contains(&(Role::UserId, 7 - users)), "{alt:?}");
+        assert!(alt.contains(&(Role::CreatedAt, 11 - times)), "{alt:?}");
     }
 }
