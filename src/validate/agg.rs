@@ -19,7 +19,6 @@ use std::hash::{BuildHasher, Hasher};
 use hashbrown::{HashMap, HashSet};
 
 use super::buckets::{Compactor, Hll, Keyed, Partition, Scratch};
-use super::collect::RowRec;
 
 /// Hasher for keys that are already 64-bit hashes.
 #[derive(Debug, Default, Clone, Copy)]
@@ -391,6 +390,29 @@ impl Compactor<RunRec> for RunCompactor {
             }
         }
     }
+}
+
+/// A valid row as the aggregation stage needs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowRec {
+    /// Hash of the order id.
+    pub oh: u64,
+    /// Hash of the identity.
+    pub ih: u64,
+    /// Hash of the user id (0 = none).
+    pub uh: u64,
+    /// Hash of created_at (0 = none).
+    pub th: u64,
+    /// 1-based line number of the record.
+    pub line: u64,
+    /// 0-based byte offset of the record.
+    pub offset: u64,
+    /// Start of the record's text in the batch's block, or in its arena.
+    pub start: u32,
+    /// Length of the record's text (saturated).
+    pub len: u32,
+    /// Whether the text is in the arena (records not cut straight from the block).
+    pub in_arena: bool,
 }
 
 /// The aggregation state.

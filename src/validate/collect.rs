@@ -12,8 +12,8 @@ use std::sync::mpsc::SyncSender;
 
 use hashbrown::HashMap;
 
-use super::agg::{Added, Agg};
-use super::engine::{Acc, example_text, push_issue};
+use super::agg::{Added, Agg, RowRec};
+use super::examples::{Acc, example_text, push_issue};
 use super::{Code, Options, Progress, Snapshot};
 
 /// Rows kept per sampled order.
@@ -25,29 +25,6 @@ pub(crate) const CODES: [Code; 3] = [
     Code::OrderMultipleUsers,
     Code::LargeOrder,
 ];
-
-/// A valid row as the aggregation stage needs it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RowRec {
-    /// Hash of the order id.
-    pub oh: u64,
-    /// Hash of the identity.
-    pub ih: u64,
-    /// Hash of the user id (0 = none).
-    pub uh: u64,
-    /// Hash of created_at (0 = none).
-    pub th: u64,
-    /// 1-based line number of the record.
-    pub line: u64,
-    /// 0-based byte offset of the record.
-    pub offset: u64,
-    /// Start of the record's text in the batch's block, or in its arena.
-    pub start: u32,
-    /// Length of the record's text (saturated).
-    pub len: u32,
-    /// Whether the text is in the arena (records not cut straight from the block).
-    pub in_arena: bool,
-}
 
 /// Rows handed from the parsing stage to the aggregation stage.
 #[derive(Debug, Default)]

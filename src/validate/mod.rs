@@ -18,6 +18,7 @@ mod buckets;
 pub mod checks;
 mod collect;
 mod engine;
+mod examples;
 pub mod lookup;
 /// The four fields of one record (for checks over a file's rows outside the validator).
 pub(crate) use engine::parse_fields as engine_fields;
@@ -26,7 +27,10 @@ mod resolve;
 mod run;
 pub mod text;
 
-pub use engine::{escape_controls, example_text};
+pub use examples::{escape_controls, example_text};
+
+/// The smallest line cap a run accepts (64 KiB), whatever `Options::max_line_bytes` says.
+pub(crate) const MIN_LINE_CAP: usize = 64 << 10;
 
 pub use report::{
     AlreadySent, CatalogCheck, CatalogDiagnosis, Code, Distribution, Example, FileInfo, Issue,

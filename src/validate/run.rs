@@ -11,6 +11,7 @@ use std::thread;
 
 use sha2::{Digest, Sha256};
 
+use super::MIN_LINE_CAP;
 use super::checks;
 use super::collect::{self, Batch, Cand, Collector, Spares};
 use super::engine::{Engine, Out, parse_fields, row_ids};
@@ -23,9 +24,6 @@ use super::{
 use super::{against, report};
 use crate::read::lines::{LineSplitter, Piece};
 use crate::read::{self, Format};
-
-/// Smallest line cap.
-pub const MIN_LINE_CAP: usize = 64 << 10;
 
 /// A block and whether it is "clean": valid UTF-8 without NUL or CR bytes (then its lines
 /// skip the per-line encoding checks).
