@@ -31,6 +31,26 @@ pub struct Chosen {
     pub sandbox: bool,
 }
 
+impl Chosen {
+    /// What a validation for this tracker compares the file with (its catalog, stored under
+    /// the tracker's name, and the orders sent to its id).
+    pub fn check_target(&self) -> CheckTarget {
+        CheckTarget {
+            name: self.tracker.name.clone(),
+            tracker_id: self.tracker.tracker_id.clone(),
+        }
+    }
+}
+
+/// The tracker whose catalog and sent orders a validation compares the file with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckTarget {
+    /// The tracker's name (its catalog is stored under it).
+    pub name: String,
+    /// Its id (sent orders are kept per id).
+    pub tracker_id: String,
+}
+
 /// One part of a file split for upload (in the data directory), with its report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
@@ -185,6 +205,8 @@ pub enum Msg {
         result: Result<Arc<Report>, String>,
         /// What the file looks like (for the Columns step), when detection ran.
         detection: Option<Box<crate::mapping::detect::Detection>>,
+        /// Checks against the tracker that could not be made, and why.
+        skipped: Vec<String>,
     },
     /// A conversion finished: the converted file and its counts, or why not.
     Converted {
@@ -262,6 +284,8 @@ pub enum Effect {
         progress: Arc<Progress>,
         /// Also detect the layout (for the Columns step).
         detect: bool,
+        /// Compare with this tracker's catalog and sent orders.
+        checks: CheckTarget,
     },
     /// Convert a file through a mapping on its own thread (answer: [`Msg::Converted`]).
     StartConvert {
@@ -306,6 +330,8 @@ pub enum Effect {
         stem: String,
         /// Progress shared with the UI (also cancels).
         progress: Arc<Progress>,
+        /// Compare each part with this tracker's catalog and sent orders.
+        checks: CheckTarget,
     },
     /// Stop a validation run.
     CancelValidation(Arc<Progress>),
@@ -1025,6 +1051,7 @@ impl App {
             path: file.upload.clone(),
             progress,
             detect: file.original == file.upload,
+            checks: tracker.check_target(),
         });
         self.step = Step::Validate { tracker, file };
         fx
@@ -1032,9 +1059,10 @@ impl App {
 
     /// Split the validated file (over the part limit) into parts, then validate each part.
     fn start_split(&mut self) -> Vec<Effect> {
-        let Step::Validate { file, .. } = &self.step else {
+        let Step::Validate { file, tracker } = &self.step else {
             return Vec::new();
         };
+        let checks = tracker.check_target();
         let input = file.upload.clone();
         let stem = file
             .original
@@ -1065,6 +1093,7 @@ impl App {
             limit: v.part_limit,
             stem,
             progress,
+            checks,
         }]
     }
 
@@ -1171,6 +1200,11 @@ impl App {
             }
             _ => None,
         };
+        let guard = if file.parts.is_empty() {
+            confirm::Guard::of(&[&report])
+        } else {
+            confirm::Guard::of(&file.parts.iter().map(|p| &*p.report).collect::<Vec<_>>())
+        };
         let run = self.next_run;
         self.next_run += 1;
         let fx = vec![Effect::MeasureClockSkew {
@@ -1186,6 +1220,8 @@ impl App {
             skew_run: run,
             part_duplicates,
             part_sel: 0,
+            guard,
+            override_guard: false,
         });
         self.step = Step::Confirm {
             tracker,
@@ -1320,6 +1356,7 @@ impl App {
                 run,
                 result,
                 detection,
+                skipped,
             } => {
                 let mut route = false;
                 let mut split = false;
@@ -1344,6 +1381,7 @@ impl App {
                         }
                     }
                     v.detection = detection;
+                    v.checks_skipped = skipped;
                     v.result = Some(result);
                     split = v.over_limit()
                         && matches!(&self.step, Step::Validate { file, .. } if file.original != file.upload);

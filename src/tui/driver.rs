@@ -127,8 +127,11 @@ impl Driver {
                     limit,
                     stem,
                     progress,
+                    checks,
                 } => {
                     let tx = self.tx.clone();
+                    let data_dir = self.data_dir.clone();
+                    let history = self.history.clone();
                     // Parts go to the data directory, next to converted files, never next to
                     // the user's file.
                     let dir = self.data_dir.join("converted");
@@ -164,12 +167,18 @@ impl Driver {
                                 run,
                                 result: Ok(paths.clone()),
                             });
+                            // loaded once for all the parts
+                            let checks = services::tracker_checks(&data_dir, &checks);
+                            for w in &checks.skipped {
+                                tracing::warn!("{w}");
+                            }
                             for (index, p) in paths.iter().enumerate() {
                                 if progress.is_cancelled() {
                                     return;
                                 }
                                 progress.publish(crate::validate::Snapshot::default());
-                                let result = services::validate(p, &progress).map(Arc::new);
+                                let result = services::validate(p, &progress, &checks, &history)
+                                    .map(Arc::new);
                                 let _ = tx.send(Msg::PartValidated { run, index, result });
                             }
                         });
@@ -215,8 +224,11 @@ impl Driver {
                     path,
                     progress,
                     detect,
+                    checks,
                 } => {
                     let tx = self.tx.clone();
+                    let data_dir = self.data_dir.clone();
+                    let history = self.history.clone();
                     let spawned = std::thread::Builder::new()
                         .name("lbimport-validate".into())
                         .spawn(move || {
@@ -226,7 +238,9 @@ impl Driver {
                             } else {
                                 None
                             };
-                            let result = services::validate(&path, &progress).map(Arc::new);
+                            let checks = services::tracker_checks(&data_dir, &checks);
+                            let result = services::validate(&path, &progress, &checks, &history)
+                                .map(Arc::new);
                             tracing::info!(
                                 file = %path.display(),
                                 ok = result.is_ok(),
@@ -237,6 +251,7 @@ impl Driver {
                                 run,
                                 result,
                                 detection,
+                                skipped: checks.skipped,
                             });
                         });
                     if let Err(e) = spawned {
@@ -244,6 +259,7 @@ impl Driver {
                             run,
                             result: Err(format!("cannot start the validation thread: {e}")),
                             detection: None,
+                            skipped: Vec::new(),
                         });
                     }
                 }
@@ -320,6 +336,7 @@ impl Driver {
                 } => {
                     let tx = self.tx.clone();
                     let history = self.history.clone();
+                    let data_dir = self.data_dir.clone();
                     let h = tokio::spawn(async move {
                         let facts = AttemptFacts {
                             tracker_name: tracker.name.clone(),
@@ -413,6 +430,19 @@ impl Driver {
                             Ok(Err(e)) => (None, Some(e.to_string())),
                             Err(e) => (None, Some(e.to_string())),
                         };
+                        // An accepted or unknown outcome: its orders join the tracker's sent
+                        // orders (the next file's already-sent check), as with `upload`.
+                        if let Some(e) = entry.clone() {
+                            let sent = path.clone();
+                            let recorded = tokio::task::spawn_blocking(move || {
+                                services::record_sent(&data_dir, &e, &sent)
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()));
+                            if let Err(e) = recorded {
+                                tracing::warn!("could not record the sent orders: {e}");
+                            }
+                        }
                         if let Some(e) = &entry {
                             tracing::info!(
                                 tracker = %e.tracker_name,

@@ -1,0 +1,177 @@
+//! The wizard compares a file with the chosen tracker's catalog and with what earlier uploads
+//! sent (driven by keys, with the in-process sandbox): the counters, Confirm's guard that
+//! needs `A` to send anyway, and the sent orders recorded after an upload.
+
+use crossterm::event::KeyCode;
+use lbimport::catalog::{StoredCatalog, StoredObject};
+use lbimport::config::Config;
+use lbimport::tui::app::Step;
+
+mod common;
+
+use common::{Harness, ch, key, screen};
+
+/// Documented-layout CSV rows (no header): `orders` orders from `first`, two rows each, with
+/// identity `/p/<n>` where n cycles through 0..100 (the `salt` changes the bytes, not the ids).
+fn orders_csv(first: u32, orders: u32, salt: u32) -> String {
+    let mut s = String::new();
+    for o in first..first + orders {
+        for i in 0..2u32 {
+            s.push_str(&format!(
+                "{o},/p/{},u{},2024-05-{:02} 10:{:02}:{:02}\n",
+                (o * 2 + i) % 100,
+                o % 50,
+                1 + o % 28,
+                i,
+                salt % 60
+            ));
+        }
+    }
+    s
+}
+
+async fn validate_file(h: &mut Harness, name: &str) -> std::sync::Arc<lbimport::validate::Report> {
+    h.choose(name);
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    h.app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report().cloned())
+        .expect("report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_export_needs_a_to_send_orders_already_sent() {
+    let mut h = Harness::new(Config::default());
+    h.write("a.csv", &orders_csv(1, 1000, 0));
+    h.write("b.csv", &orders_csv(1, 1500, 7));
+    h.open_files().await;
+    let tracker_id = h.app.step.tracker().expect("tracker").tracker.tracker_id.clone();
+
+    // A: nothing sent before, no guard.
+    let report = validate_file(&mut h, "a.csv").await;
+    assert_eq!(report.stats.orders, 1000);
+    assert_eq!(report.already_sent.as_ref().map(|a| a.orders), Some(0));
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    let g = h.app.confirm.as_ref().expect("confirm").guard.clone();
+    assert!(!g.needs_override(), "{g:?}");
+    h.press(ch('y'));
+    assert_eq!(h.app.step.name(), "Upload");
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    assert_eq!(h.driver.sandbox_received().len(), 1);
+    // A's orders were recorded for the tracker, as `lbimport upload` records them.
+    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
+    let keys = sets.keys().expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(sets.read(&keys[0]).expect("set").len(), 1000);
+
+    // B: orders 1..=1500, of which 1..=1000 went with A.
+    h.press(ch('f'));
+    assert_eq!(h.app.step.name(), "File");
+    // a fresh browser (the old one keeps the name filter typed for a.csv)
+    h.app.file = Some(lbimport::tui::steps::file::FileView::open(&h.files));
+    let report = validate_file(&mut h, "b.csv").await;
+    let sent = report.already_sent.clone().expect("already-sent section");
+    assert_eq!(sent.orders, 1000);
+    assert_eq!(sent.rows, 2000);
+    assert_eq!(sent.file_orders, 1500);
+    assert_eq!(sent.by_upload.len(), 1);
+    assert!(
+        sent.by_upload[0]
+            .file
+            .as_deref()
+            .is_some_and(|f| f.ends_with("a.csv")),
+        "{sent:?}"
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("sent before"), "{s}");
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(c.guard.sent_orders, 1000);
+    assert_eq!(c.guard.file_orders, 1500);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        c.guard.overlap.as_deref(),
+        Some(format!("1,000 of 1,500 orders (66.7 %) were already sent on {today} in a.csv").as_str())
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("ALREADY SENT: 1,000 of 1,500 orders"), "{s}");
+    assert!(s.contains("A send anyway"), "{s}");
+    // y alone does not upload.
+    h.press(ch('y'));
+    assert_eq!(h.app.step.name(), "Confirm", "y alone must not send orders again");
+    assert!(screen(&h.app).contains("press A first"), "{}", screen(&h.app));
+    assert_eq!(h.driver.sandbox_received().len(), 1);
+    // A, then y sends.
+    h.press(ch('A'));
+    h.press(ch('y'));
+    assert_eq!(h.app.step.name(), "Upload");
+    h.pump_until("the second result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    assert_eq!(h.driver.sandbox_received().len(), 2);
+    assert_eq!(sets.keys().expect("keys").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
+    let mut h = Harness::new(Config::default());
+    // The sandbox tracker's stored catalog: /p/0 … /p/29 (30 of the 100 identities used).
+    let objects = (0..30)
+        .map(|i| StoredObject {
+            identity: format!("/p/{i}"),
+            kind: "item".into(),
+            web_url: None,
+            title: None,
+        })
+        .collect::<Vec<_>>();
+    let cat = StoredCatalog {
+        source: "test".into(),
+        fetched_at: 1_700_000_000,
+        total: objects.len() as u64,
+        objects,
+    };
+    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
+        .expect("store the catalog");
+    let body = orders_csv(1, 500, 0);
+    // counted here from the rows themselves
+    let rows = body.lines().count() as u64;
+    let matched = body
+        .lines()
+        .filter(|l| {
+            let id: u32 = l.split(',').nth(1).and_then(|p| p.strip_prefix("/p/")).and_then(|n| n.parse().ok()).expect("id");
+            id < 30
+        })
+        .count() as u64;
+    assert_eq!(rows, 1000);
+    assert_eq!(matched, 300);
+    h.write("low.csv", &body);
+    h.open_files().await;
+    let report = validate_file(&mut h, "low.csv").await;
+    let cc = report.catalog.clone().expect("catalog section");
+    assert_eq!((cc.rows, cc.rows_matched), (rows, matched));
+    let s = screen(&h.app);
+    assert!(s.contains("30.0 %"), "{s}");
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(c.guard.catalog, Some((rows, matched)));
+    assert!(c.guard.low_match());
+    assert!(!c.guard.overlaps());
+    let s = screen(&h.app);
+    assert!(s.contains("only 30.0 % of the rows match"), "{s}");
+    assert!(s.contains("30.0 % of rows (300 of 1,000) match the catalog · 70 unknown products"), "{s}");
+    h.press(ch('y'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    h.press(ch('A'));
+    h.press(key(KeyCode::Char('y')));
+    assert_eq!(h.app.step.name(), "Upload");
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    assert_eq!(h.driver.sandbox_received().len(), 1);
+}
