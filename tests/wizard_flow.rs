@@ -146,6 +146,14 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
         "y alone must not upload a duplicate"
     );
     h.press(ch('D'));
+    // the same orders were recorded as sent by the first upload: A as well
+    assert_eq!(
+        h.app.confirm.as_ref().map(|c| c.guard.sent_orders),
+        Some(200)
+    );
+    h.press(ch('y'));
+    assert_eq!(step(&h.app), "Confirm", "D alone must not send orders again");
+    h.press(ch('A'));
     h.press(ch('y'));
     assert_eq!(step(&h.app), "Upload");
     h.pump_until("the second result", |a| {

@@ -1200,10 +1200,18 @@ impl App {
             }
             _ => None,
         };
-        let guard = if file.parts.is_empty() {
-            confirm::Guard::of(&[&report])
+        let (guard, guard_unsent) = if file.parts.is_empty() {
+            (confirm::Guard::of(&[&report]), None)
         } else {
-            confirm::Guard::of(&file.parts.iter().map(|p| &*p.report).collect::<Vec<_>>())
+            let all: Vec<&Report> = file.parts.iter().map(|p| &*p.report).collect();
+            let unsent: Vec<&Report> = file
+                .parts
+                .iter()
+                .zip(&part_duplicates)
+                .filter(|(_, d)| d.is_none())
+                .map(|(p, _)| &*p.report)
+                .collect();
+            (confirm::Guard::of(&all), Some(confirm::Guard::of(&unsent)))
         };
         let run = self.next_run;
         self.next_run += 1;
@@ -1221,6 +1229,7 @@ impl App {
             part_duplicates,
             part_sel: 0,
             guard,
+            guard_unsent,
             override_guard: false,
         });
         self.step = Step::Confirm {

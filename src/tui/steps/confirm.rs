@@ -39,8 +39,12 @@ pub struct ConfirmView {
     pub part_duplicates: Vec<Option<HistoryEntry>>,
     /// Selected part (its full path and sha256 are shown).
     pub part_sel: usize,
-    /// What the comparison with the tracker found (orders already sent, catalog match).
+    /// What the comparison with the tracker found (orders already sent, catalog match), for
+    /// the whole file.
     pub guard: Guard,
+    /// For a file sent in parts: the same over the parts not already sent (the ones `y`
+    /// sends unless `D` is pressed).
+    pub guard_unsent: Option<Guard>,
     /// The user pressed `A` to send although the guard warns.
     pub override_guard: bool,
 }
@@ -213,6 +217,14 @@ pub enum Action {
 }
 
 impl ConfirmView {
+    /// The guard of what `y` would send now (parts already accepted are skipped unless `D`).
+    pub fn active_guard(&self) -> &Guard {
+        match &self.guard_unsent {
+            Some(g) if !self.override_duplicate => g,
+            _ => &self.guard,
+        }
+    }
+
     /// Whether the file is sent in parts.
     pub fn in_parts(&self) -> bool {
         !self.part_duplicates.is_empty()
@@ -277,7 +289,7 @@ impl ConfirmView {
     }
 
     fn guard_hint(&self) -> Option<KeyHint> {
-        self.guard.needs_override().then(|| {
+        self.active_guard().needs_override().then(|| {
             hint(
                 "A",
                 if self.override_guard {
@@ -292,10 +304,10 @@ impl ConfirmView {
 
     /// Why `y` waits for `A`, when it does.
     fn guard_refusal(&self) -> Option<String> {
-        if !self.guard.needs_override() || self.override_guard {
+        if !self.active_guard().needs_override() || self.override_guard {
             return None;
         }
-        Some(if self.guard.overlaps() {
+        Some(if self.active_guard().overlaps() {
             "some orders were already sent to this tracker — press A first to send them again"
                 .to_string()
         } else {
@@ -308,7 +320,7 @@ impl ConfirmView {
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
         match key.code {
             KeyCode::Esc => Action::Back,
-            KeyCode::Char('A') if self.guard.needs_override() => {
+            KeyCode::Char('A') if self.active_guard().needs_override() => {
                 self.override_guard = !self.override_guard;
                 self.message = None;
                 Action::None
@@ -401,8 +413,8 @@ impl ConfirmView {
     /// The "catalog" and "sent before" lines of both views (when the checks were made).
     fn check_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
         let mut v = Vec::new();
-        if let Some(t) = self.guard.catalog_text() {
-            let st = if self.guard.low_match() {
+        if let Some(t) = self.active_guard().catalog_text() {
+            let st = if self.active_guard().low_match() {
                 theme.error
             } else {
                 theme.text
@@ -412,8 +424,8 @@ impl ConfirmView {
                 Span::styled(t, st),
             ]));
         }
-        if let Some(t) = &self.guard.overlap {
-            let st = if self.guard.overlaps() {
+        if let Some(t) = &self.active_guard().overlap {
+            let st = if self.active_guard().overlaps() {
                 theme.error
             } else {
                 theme.text
@@ -428,7 +440,7 @@ impl ConfirmView {
 
     /// The prominent warning when sending needs `A` (empty when it does not).
     fn guard_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
-        let g = &self.guard;
+        let g = self.active_guard();
         if !g.needs_override() {
             return Vec::new();
         }
