@@ -176,20 +176,14 @@ impl Guard {
         self.low_match() || self.overlaps()
     }
 
-    /// "95.2 % of rows (1,234 of 1,296) match the catalog · 12 unknown products".
+    /// "95.2 % of rows match, 12 unknown products" (when a catalog was compared).
     pub fn catalog_text(&self) -> Option<String> {
-        let (rows, matched) = self.catalog?;
+        self.catalog?;
         let rate = self.match_rate().unwrap_or(0.0) * 100.0;
-        let mut t = format!(
-            "{rate:.1} % of rows ({} of {}) match the catalog",
-            ui::count(matched),
-            ui::count(rows)
-        );
-        if let Some(u) = self.unknown
-            && u > 0
-        {
+        let mut t = format!("{rate:.1} % of rows match");
+        if let Some(u) = self.unknown {
             t.push_str(&format!(
-                " · {} unknown product{}",
+                ", {} unknown product{}",
                 ui::count(u),
                 if u == 1 { "" } else { "s" }
             ));
@@ -410,32 +404,40 @@ impl ConfirmView {
         }
     }
 
-    /// The "catalog" and "sent before" lines of both views (when the checks were made).
+    /// The "catalog" and "sent before" lines of both views (when the checks were made; one
+    /// line when nothing was sent before).
     fn check_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
-        let mut v = Vec::new();
-        if let Some(t) = self.active_guard().catalog_text() {
-            let st = if self.active_guard().low_match() {
-                theme.error
-            } else {
-                theme.text
-            };
-            v.push(Line::from(vec![
-                Span::styled(format!("{:<11}", "catalog"), theme.muted),
-                Span::styled(t, st),
-            ]));
+        let g = self.active_guard();
+        let line = |k: &str, v: String, st| {
+            Line::from(vec![
+                Span::styled(format!("{k:<11}"), theme.muted),
+                Span::styled(v, st),
+            ])
+        };
+        let cat_style = theme.text;
+        // what the guard block shows prominently is not repeated here
+        let catalog = g.catalog_text().filter(|_| !g.low_match());
+        let overlap = g.overlap.as_ref().filter(|_| !g.overlaps());
+        match (catalog, overlap) {
+            (Some(c), Some(_)) if !g.overlaps() => {
+                vec![line("catalog", format!("{c} · nothing sent before"), cat_style)]
+            }
+            (c, o) => {
+                let mut v = Vec::new();
+                if let Some(c) = c {
+                    v.push(line("catalog", c, cat_style));
+                }
+                if let Some(o) = o {
+                    let st = if g.overlaps() {
+                        theme.error
+                    } else {
+                        theme.text
+                    };
+                    v.push(line("sent before", ui::sanitize(o, 200), st));
+                }
+                v
+            }
         }
-        if let Some(t) = &self.active_guard().overlap {
-            let st = if self.active_guard().overlaps() {
-                theme.error
-            } else {
-                theme.text
-            };
-            v.push(Line::from(vec![
-                Span::styled(format!("{:<11}", "sent before"), theme.muted),
-                Span::styled(ui::sanitize(t, 200), st),
-            ]));
-        }
-        v
     }
 
     /// The prominent warning when sending needs `A` (empty when it does not).
@@ -474,10 +476,10 @@ impl ConfirmView {
             if self.override_guard {
                 "SENDING ANYWAY — y uploads; A takes it back".to_string()
             } else if g.overlaps() {
-                "Uploads cannot be undone: those purchases would be imported twice. A sends anyway."
+                "Cannot be undone: those purchases would be imported twice. A sends anyway."
                     .to_string()
             } else {
-                "The identities may not be the tracker's product URLs (Validate shows why). A sends anyway."
+                "The identities may not be the catalog's (Validate shows why). A sends anyway."
                     .to_string()
             },
             theme.text,
@@ -909,16 +911,13 @@ fn leave_hints() -> [KeyHint; 4] {
     ]
 }
 
-/// Rows `lines` take when wrapped at `width` columns (word wrapping may need a little more:
-/// one spare row per line that wraps).
+/// Rows `lines` take when word-wrapped at `width` columns (allowing up to 8 columns lost to
+/// word breaks on each row).
 fn wrapped_height(lines: &[Line<'_>], width: u16) -> u16 {
-    let w = usize::from(width.max(1));
+    let w = usize::from(width).saturating_sub(8).max(1);
     lines
         .iter()
-        .map(|l| {
-            let n = l.width();
-            if n <= w { 1 } else { n.div_ceil(w) + 1 }
-        })
+        .map(|l| l.width().div_ceil(w).max(1))
         .sum::<usize>()
         .min(usize::from(u16::MAX)) as u16
 }

@@ -717,7 +717,7 @@ impl ValidateView {
                 rows,
                 [
                     Constraint::Length(5),
-                    Constraint::Length(21),
+                    Constraint::Length(23),
                     Constraint::Length(9),
                     Constraint::Fill(1),
                 ],
@@ -923,6 +923,13 @@ impl ValidateView {
             Line::styled(ui::sanitize(&issue.message, 400), theme.text),
             Line::raw(""),
         ];
+        // the comparison with the tracker first: it says why, the examples only where
+        let details = check_details(r, issue.code, theme);
+        let has_details = !details.is_empty();
+        lines.extend(details);
+        if has_details {
+            lines.push(Line::raw(""));
+        }
         if issue.examples.is_empty() {
             lines.push(Line::styled(
                 "no examples (the issue is about the whole file)",
@@ -938,7 +945,6 @@ impl ValidateView {
                 Span::styled(ui::sanitize(&e.text, 200), theme.text),
             ]));
         }
-        lines.extend(check_details(r, issue.code, theme));
         let w = area.width.saturating_sub(6);
         ui::popup(frame, area, theme, "Examples", lines, w);
     }
@@ -1001,7 +1007,6 @@ fn check_details(r: &Report, code: Code, theme: &Theme) -> Vec<Line<'static>> {
     match code {
         Code::IdentityNotInCatalog => {
             let Some(c) = &r.catalog else { return v };
-            v.push(Line::raw(""));
             v.push(Line::styled(
                 format!(
                     "{:.1} % of rows ({} of {}) and {} of {} products are in the catalog ({} items)",
@@ -1014,18 +1019,6 @@ fn check_details(r: &Report, code: Code, theme: &Theme) -> Vec<Line<'static>> {
                 ),
                 theme.text,
             ));
-            if !c.top_unknown.is_empty() {
-                v.push(Line::styled(
-                    "Most frequent unknown identities (rows):",
-                    theme.accent,
-                ));
-                for t in &c.top_unknown {
-                    v.push(Line::from(vec![
-                        Span::styled(format!("  {:>9}  ", ui::count(t.rows)), theme.muted),
-                        Span::styled(ui::sanitize(&t.identity, 200), theme.text),
-                    ]));
-                }
-            }
             if c.diagnoses.is_empty() {
                 v.push(Line::styled(
                     "No usual rewrite (host, slash, query, case, web_url) finds them in the catalog.",
@@ -1052,10 +1045,21 @@ fn check_details(r: &Report, code: Code, theme: &Theme) -> Vec<Line<'static>> {
                     ]));
                 }
             }
+            if !c.top_unknown.is_empty() {
+                v.push(Line::styled(
+                    "Most frequent unknown identities (rows):",
+                    theme.accent,
+                ));
+                for t in c.top_unknown.iter().take(5) {
+                    v.push(Line::from(vec![
+                        Span::styled(format!("  {:>9}  ", ui::count(t.rows)), theme.muted),
+                        Span::styled(ui::sanitize(&t.identity, 200), theme.text),
+                    ]));
+                }
+            }
         }
         Code::OrdersAlreadySent => {
             let Some(a) = &r.already_sent else { return v };
-            v.push(Line::raw(""));
             v.push(Line::styled(
                 format!(
                     "{} of {} orders ({} rows) were already sent by:",
