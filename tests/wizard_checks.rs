@@ -175,3 +175,76 @@ async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
         .await;
     assert_eq!(h.driver.sandbox_received().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracker_step_fetches_the_sandbox_catalog_and_validation_uses_it() {
+    use lbimport::tui::steps::tracker::CatalogState;
+    let mut h = Harness::new(Config::default());
+    let fx = h.app.start(None, None);
+    h.driver.execute(fx);
+    h.pump_until("the stored catalog read", |a| {
+        matches!(a.tracker.catalogs.get("Sandbox"), Some(CatalogState::Missing))
+    })
+    .await;
+    assert!(screen(&h.app).contains("no catalog — c fetches it"));
+    // c on the Sandbox row: the sandbox starts, its catalog is fetched and stored
+    h.press(ch('c'));
+    h.pump_until("the fetched catalog", |a| {
+        a.tracker.fetching.is_none()
+            && matches!(a.tracker.catalogs.get("Sandbox"), Some(CatalogState::Stored(..)))
+    })
+    .await;
+    assert_eq!(h.app.step.name(), "Tracker");
+    let Some(CatalogState::Stored(ix, _)) = h.app.tracker.catalogs.get("Sandbox") else {
+        unreachable!()
+    };
+    // the sandbox's demo catalog: /product/1 … /product/200000 without every tenth
+    assert_eq!(ix.objects, 180_000);
+    let s = screen(&h.app);
+    assert!(s.contains("180,000 items, fetched just now"), "{s}");
+    assert!(
+        lbimport::catalog::stored_path(&h.data, "Sandbox").is_file(),
+        "stored in the data directory"
+    );
+
+    // a file of /product/1 … /product/50: /product/10, 20, 30, 40, 50 are not in the catalog
+    let mut body = String::new();
+    for o in 0..300u32 {
+        body.push_str(&format!(
+            "{},/product/{},u{},2024-05-{:02} 10:00:00\n",
+            5000 + o,
+            o % 50 + 1,
+            o % 7,
+            1 + o % 28
+        ));
+    }
+    let matched = (0..300u32).filter(|o| (o % 50 + 1) % 10 != 0).count() as u64;
+    assert_eq!(matched, 270);
+    h.write("products.csv", &body);
+    h.open_files().await;
+    let report = validate_file(&mut h, "products.csv").await;
+    let c = report.catalog.clone().expect("catalog section");
+    assert_eq!((c.rows, c.rows_matched), (300, matched));
+    assert_eq!((c.identities, c.identities_matched), (50, 45));
+    let s = screen(&h.app);
+    assert!(s.contains("90.0 % of rows"), "{s}");
+    assert!(s.contains("5 products"), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_stops_a_catalog_fetch_and_nothing_is_stored() {
+    let mut h = Harness::new(Config::default());
+    h.press(ch('c'));
+    h.pump_until("the first pages", |a| {
+        a.tracker.fetching.as_ref().is_some_and(|f| f.got > 0)
+    })
+    .await;
+    assert!(screen(&h.app).contains("Esc stops"), "{}", screen(&h.app));
+    h.press(key(KeyCode::Esc));
+    h.pump_until("the fetch to end", |a| a.tracker.fetching.is_none())
+        .await;
+    let msg = h.app.tracker.message.clone().expect("message");
+    assert!(!msg.0 && msg.1.contains("cancelled"), "{msg:?}");
+    assert!(!lbimport::catalog::stored_path(&h.data, "Sandbox").exists());
+    assert_eq!(h.app.step.name(), "Tracker");
+}

@@ -193,6 +193,30 @@ impl Step {
 /// Results of background work, delivered back to the app.
 #[derive(Debug)]
 pub enum Msg {
+    /// A tracker's stored catalog was read.
+    CatalogLoaded {
+        /// The tracker's name.
+        name: String,
+        /// Its look-up index (`None`: none stored), or why it cannot be read.
+        result: Result<Option<Arc<crate::validate::lookup::CatalogIndex>>, String>,
+        /// When it was read (seconds since the epoch), for its age.
+        now: u64,
+    },
+    /// A catalog fetch made progress.
+    CatalogProgress {
+        /// The tracker's name.
+        name: String,
+        /// What happened.
+        event: crate::catalog::FetchEvent,
+    },
+    /// A catalog fetch ended: the objects stored, or why none were (the previous catalog is
+    /// then kept).
+    CatalogFetched {
+        /// The tracker's name.
+        name: String,
+        /// Objects stored, or why not.
+        result: Result<u64, String>,
+    },
     /// The sandbox server started (the tracker to use), or why not.
     SandboxReady(Result<Tracker, String>),
     /// trackers.toml was written, or why not.
@@ -270,6 +294,19 @@ pub enum Msg {
 /// Work the run loop does for the app.
 #[derive(Debug)]
 pub enum Effect {
+    /// Read a tracker's stored catalog (answer: [`Msg::CatalogLoaded`]).
+    LoadCatalog {
+        /// The tracker's name.
+        name: String,
+    },
+    /// Fetch a tracker's catalog from the Content Export API and store it (answers:
+    /// [`Msg::CatalogProgress`], then [`Msg::CatalogFetched`]).
+    FetchCatalog {
+        /// The tracker (its key is resolved off the UI thread).
+        tracker: Box<Tracker>,
+        /// Stops it.
+        cancel: CancellationToken,
+    },
     /// Start the in-process sandbox server (answer: [`Msg::SandboxReady`]).
     StartSandbox,
     /// Write trackers.toml (answer: [`Msg::ConfigSaved`]).
@@ -495,6 +532,12 @@ impl App {
     /// Skip the steps already answered on the command line: `tracker` (a saved name, or
     /// `Sandbox`) and `file`. Returns the effects to run.
     pub fn start(&mut self, tracker: Option<&str>, file: Option<PathBuf>) -> Vec<Effect> {
+        let mut fx = self.catalog_request();
+        fx.extend(self.start_steps(tracker, file));
+        fx
+    }
+
+    fn start_steps(&mut self, tracker: Option<&str>, file: Option<PathBuf>) -> Vec<Effect> {
         let Some(name) = tracker else {
             if let Some(f) = file {
                 self.tracker.message = Some((
@@ -871,8 +914,67 @@ impl App {
     }
 
     fn tracker_key(&mut self, k: &KeyEvent) -> Vec<Effect> {
+        let mut fx = self.tracker_action(k);
+        if matches!(self.step, Step::Tracker) {
+            fx.extend(self.catalog_request());
+        }
+        fx
+    }
+
+    /// Read the selected tracker's stored catalog when it was not read yet.
+    pub fn catalog_request(&mut self) -> Vec<Effect> {
+        let name = self
+            .config
+            .trackers
+            .get(self.tracker.selected)
+            .map_or(tracker::SANDBOX_NAME.to_string(), |t| t.name.clone());
+        if self.tracker.catalogs.contains_key(&name) {
+            return Vec::new();
+        }
+        self.tracker
+            .catalogs
+            .insert(name.clone(), tracker::CatalogState::Loading);
+        vec![Effect::LoadCatalog { name }]
+    }
+
+    /// Start fetching the catalog of `t` (stored under its name).
+    fn fetch_catalog(&mut self, t: Tracker) -> Vec<Effect> {
+        let cancel = CancellationToken::new();
+        self.tracker.fetching = Some(tracker::Fetching {
+            name: t.name.clone(),
+            attempt: 1,
+            cancel: cancel.clone(),
+            ..Default::default()
+        });
+        vec![Effect::FetchCatalog {
+            tracker: Box::new(t),
+            cancel,
+        }]
+    }
+
+    fn tracker_action(&mut self, k: &KeyEvent) -> Vec<Effect> {
         match self.tracker.on_key(k, &self.config) {
             tracker::Action::None => Vec::new(),
+            tracker::Action::FetchCatalog(Some(i)) => match self.config.trackers.get(i) {
+                Some(t) => self.fetch_catalog(t.clone()),
+                None => Vec::new(),
+            },
+            tracker::Action::FetchCatalog(None) => match self.sandbox.clone() {
+                Some(s) => self.fetch_catalog(s.tracker),
+                None => {
+                    self.tracker.pending_fetch = true;
+                    self.tracker.busy = Some("starting the sandbox on 127.0.0.1…".to_string());
+                    vec![Effect::StartSandbox]
+                }
+            },
+            tracker::Action::CancelFetch => match &self.tracker.fetching {
+                Some(f) => {
+                    f.cancel.cancel();
+                    self.tracker.message = Some((true, "stopping the catalog fetch…".to_string()));
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
             tracker::Action::Choose(i) => {
                 let Some(t) = self.config.trackers.get(i) else {
                     return Vec::new();
@@ -1339,12 +1441,67 @@ impl App {
                     sandbox: true,
                 };
                 self.sandbox = Some(chosen.clone());
+                if std::mem::take(&mut self.tracker.pending_fetch) {
+                    return self.fetch_catalog(chosen.tracker);
+                }
                 if matches!(self.step, Step::Tracker) {
                     return self.chosen(chosen);
                 }
                 Vec::new()
             }
+            Msg::CatalogLoaded { name, result, now } => {
+                let state = match result {
+                    Ok(Some(ix)) => tracker::CatalogState::Stored(ix, now),
+                    Ok(None) => tracker::CatalogState::Missing,
+                    Err(e) => tracker::CatalogState::Unreadable(e),
+                };
+                self.tracker.catalogs.insert(name, state);
+                Vec::new()
+            }
+            Msg::CatalogProgress { name, event } => {
+                if let Some(f) = &mut self.tracker.fetching
+                    && f.name == name
+                {
+                    match event {
+                        crate::catalog::FetchEvent::Started { attempt } => {
+                            f.attempt = attempt;
+                            f.got = 0;
+                        }
+                        crate::catalog::FetchEvent::Page { got, total } => {
+                            f.got = got;
+                            f.total = total;
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Msg::CatalogFetched { name, result } => {
+                self.tracker.fetching = None;
+                match result {
+                    Ok(n) => {
+                        self.tracker.message = Some((
+                            true,
+                            format!("catalog of {}: {} items stored", ui::sanitize(&name, 40), ui::count(n)),
+                        ));
+                        self.tracker
+                            .catalogs
+                            .insert(name.clone(), tracker::CatalogState::Loading);
+                        vec![Effect::LoadCatalog { name }]
+                    }
+                    Err(e) => {
+                        self.tracker.message = Some((
+                            false,
+                            format!(
+                                "catalog not fetched (the stored one is kept): {}",
+                                ui::sanitize(&e, 200)
+                            ),
+                        ));
+                        Vec::new()
+                    }
+                }
+            }
             Msg::SandboxReady(Err(e)) => {
+                self.tracker.pending_fetch = false;
                 self.tracker.busy = None;
                 self.tracker.message = Some((false, format!("cannot start the sandbox: {e}")));
                 Vec::new()

@@ -486,6 +486,24 @@ fn base(theme: &Theme) -> App {
         notices: Vec::new(),
     });
     app.file = Some(file_view());
+    // shop-prod has a catalog of 1,234 items fetched 3 days ago; shop-staging has none
+    let fetched = time(25, 9, 30).timestamp().max(0) as u64;
+    let names: Vec<String> = (1..=1_234).map(|i| format!("/p/{i}")).collect();
+    let ix = crate::validate::lookup::CatalogIndex::build(
+        "https://live.luigisbox.com/v1/content_export",
+        Some(fetched),
+        names.iter().map(|n| (n.as_str(), None)),
+    );
+    app.tracker.catalogs.insert(
+        "shop-prod".into(),
+        tracker::CatalogState::Stored(Arc::new(ix), fetched + 3 * 86_400 + 3_600),
+    );
+    app.tracker
+        .catalogs
+        .insert("shop-staging".into(), tracker::CatalogState::Missing);
+    app.tracker
+        .catalogs
+        .insert(tracker::SANDBOX_NAME.into(), tracker::CatalogState::Missing);
     app
 }
 
@@ -774,6 +792,16 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     let mut f = a.clone();
     f.tracker.form = Some(tracker::Form::edit(&trackers().trackers[1]));
     out.push(("tracker-form", f));
+
+    let mut fetching = a.clone();
+    fetching.tracker.fetching = Some(tracker::Fetching {
+        name: "shop-prod".into(),
+        got: 12_500,
+        total: 19_402,
+        attempt: 1,
+        ..Default::default()
+    });
+    out.push(("tracker-fetching", fetching));
 
     let mut empty = a.clone();
     empty.config = Config::default();

@@ -89,6 +89,37 @@ impl Driver {
         for fx in effects {
             match fx {
                 Effect::Quit => quit = true,
+                Effect::LoadCatalog { name } => {
+                    let tx = self.tx.clone();
+                    let path = crate::catalog::stored_path(&self.data_dir, &name);
+                    tokio::task::spawn_blocking(move || {
+                        let result = crate::catalog::load_index(&path).map(|o| o.map(Arc::new));
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        let _ = tx.send(Msg::CatalogLoaded { name, result, now });
+                    });
+                }
+                Effect::FetchCatalog { tracker, cancel } => {
+                    let tx = self.tx.clone();
+                    let path = crate::catalog::stored_path(&self.data_dir, &tracker.name);
+                    tokio::spawn(async move {
+                        let name = tracker.name.clone();
+                        let result =
+                            services::fetch_catalog(*tracker, path, cancel, |event| {
+                                let _ = tx.send(Msg::CatalogProgress {
+                                    name: name.clone(),
+                                    event,
+                                });
+                            })
+                            .await;
+                        match &result {
+                            Ok(n) => tracing::info!(tracker = %name, objects = n, "catalog fetched"),
+                            Err(e) => tracing::info!(tracker = %name, "catalog fetch failed: {e}"),
+                        }
+                        let _ = tx.send(Msg::CatalogFetched { name, result });
+                    });
+                }
                 Effect::CancelValidation(p) => p.cancel(),
                 Effect::CancelUpload(t) => t.cancel(),
                 Effect::StartConvert {

@@ -176,6 +176,29 @@ pub fn validate(
     }
 }
 
+/// Fetch the catalog of `tracker` (its key resolved off the async threads) and store it at
+/// `path`, replacing the previous one only when the whole catalog arrived. Returns the number
+/// of objects stored.
+pub async fn fetch_catalog(
+    tracker: crate::config::Tracker,
+    path: PathBuf,
+    cancel: CancellationToken,
+    on_event: impl FnMut(crate::catalog::FetchEvent),
+) -> Result<u64, String> {
+    let t = tracker.clone();
+    let key = tokio::task::spawn_blocking(move || t.resolve_key())
+        .await
+        .map_err(|e| format!("key lookup failed: {e}"))?
+        .map_err(|e| format!("no private key: {e}"))?;
+    let opts = crate::catalog::FetchOptions::new(&tracker.base_url, &tracker.tracker_id, key);
+    let cat = crate::catalog::fetch(&opts, &cancel, on_event).await?;
+    let n = cat.objects.len() as u64;
+    tokio::task::spawn_blocking(move || crate::catalog::save(&path, &cat))
+        .await
+        .map_err(|e| format!("cannot store the catalog: {e}"))??;
+    Ok(n)
+}
+
 /// After an upload that counts as sent (accepted or unknown outcome): record the file's
 /// orders in the tracker's sent sets under `data_dir`, as `lbimport upload` does (blocking).
 pub fn record_sent(data_dir: &Path, entry: &HistoryEntry, path: &Path) -> Result<(), String> {
