@@ -248,3 +248,95 @@ async fn esc_stops_a_catalog_fetch_and_nothing_is_stored() {
     assert!(!lbimport::catalog::stored_path(&h.data, "Sandbox").exists());
     assert_eq!(h.app.step.name(), "Tracker");
 }
+
+/// A shop export with SKU, product id and URL columns side by side (`;`, header), two rows
+/// per order.
+fn shop_export_with_ids(orders: u32) -> String {
+    let mut body = String::from("Date;Order;Customer;SKU;Product ID;URL;Price\n");
+    for o in 0..orders {
+        for i in 0..2u32 {
+            let p = (o * 3 + i * 7) % 50;
+            body.push_str(&format!(
+                "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{p:04};{};/product/{};19.90\n",
+                13 + o % 15,
+                i,
+                1000 + o,
+                o % 30,
+                7000 + p,
+                p + 1
+            ));
+        }
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
+    use lbimport::mapping::detect::Role;
+    use lbimport::tui::steps::tracker::CatalogState;
+    let body = shop_export_with_ids(40);
+    // Without a catalog, detection takes the SKU (column D, by its header name).
+    let d = lbimport::mapping::detect::detect_bytes(body.as_bytes(), true, false);
+    let guessed = d
+        .columns
+        .iter()
+        .position(|c| c.role == Role::Identity)
+        .expect("an identity guess");
+    assert_eq!(guessed, 3, "{:?}", d.columns);
+
+    let mut h = Harness::new(Config::default());
+    // the tracker's catalog holds the product URLs (column F)
+    let objects = (0..50)
+        .map(|p| StoredObject {
+            identity: format!("/product/{}", p + 1),
+            kind: "item".into(),
+            web_url: None,
+            title: None,
+        })
+        .collect::<Vec<_>>();
+    let cat = StoredCatalog {
+        source: "test".into(),
+        fetched_at: 1_700_000_000,
+        total: 50,
+        objects,
+    };
+    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
+        .expect("store the catalog");
+    let fx = h.app.start(None, None);
+    h.driver.execute(fx);
+    h.pump_until("the stored catalog read", |a| {
+        matches!(a.tracker.catalogs.get("Sandbox"), Some(CatalogState::Stored(..)))
+    })
+    .await;
+    h.write("shop.csv", &body);
+    h.open_columns("shop").await;
+    let c = h.app.columns.as_ref().expect("columns");
+    assert_eq!(c.roles[5], Role::Identity, "{:?}", c.roles);
+    assert_eq!(c.roles[3], Role::Other, "{:?}", c.roles);
+    assert_eq!(c.roles.iter().filter(|r| **r == Role::Identity).count(), 1);
+    // every sampled URL is in the catalog, no SKU or product id is; the other roles are not
+    // candidates
+    assert_eq!(c.catalog_rates[5], Some(1.0));
+    assert_eq!(c.catalog_rates[3], Some(0.0));
+    assert_eq!(c.catalog_rates[4], Some(0.0));
+    assert_eq!(&c.catalog_rates[..3], &[None, None, None]);
+    let s = screen(&h.app);
+    assert!(s.contains("100% in cat."), "{s}");
+    assert!(s.contains("identity: column F \"URL\""), "{s}");
+    // converted with the SKU as identity: every row matches the catalog
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the converted file's report", |a| {
+        matches!(a.step, Step::Validate { .. })
+            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    let report = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report().cloned())
+        .expect("report");
+    let cc = report.catalog.clone().expect("catalog section");
+    assert_eq!(report.stats.rows, 80);
+    assert_eq!((cc.rows, cc.rows_matched), (80, 80));
+}

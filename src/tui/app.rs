@@ -532,8 +532,8 @@ impl App {
     /// Skip the steps already answered on the command line: `tracker` (a saved name, or
     /// `Sandbox`) and `file`. Returns the effects to run.
     pub fn start(&mut self, tracker: Option<&str>, file: Option<PathBuf>) -> Vec<Effect> {
-        let mut fx = self.catalog_request();
-        fx.extend(self.start_steps(tracker, file));
+        let mut fx = self.start_steps(tracker, file);
+        fx.extend(self.catalog_request());
         fx
     }
 
@@ -1220,6 +1220,14 @@ impl App {
         let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
         let had_saved = saved.is_some();
         let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        // the tracker's catalog decides between identity candidates (not over a saved mapping)
+        let mut ranked = false;
+        if !had_saved
+            && let Some(tracker::CatalogState::Stored(ix, _)) =
+                self.tracker.catalogs.get(&tracker.tracker.name)
+        {
+            ranked = view.rank_by_catalog(ix.clone()).is_some();
+        }
         // the shop's zone saved with the tracker, for naive local times
         if view.time_zone.value.trim().is_empty()
             && let Some(z) = &tracker.tracker.time_zone
@@ -1234,7 +1242,9 @@ impl App {
             let k = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
             return self.on_key(k);
         }
-        if auto {
+        if ranked {
+            // the catalog's choice of the identity column says more than the generic notice
+        } else if auto {
             view.message = Some(
                 "doesn't fit the documented layout — set each column's role, Enter converts"
                     .to_string(),

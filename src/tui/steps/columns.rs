@@ -22,6 +22,7 @@ use crate::read::Format;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 use crate::validate::Progress;
+use crate::validate::lookup::{CatalogIndex, key_hash};
 
 /// Largest-order limits offered, in cycling order (`None` = keep every order).
 pub const MAX_ITEMS: [Option<u64>; 4] = [None, Some(100), Some(50), Some(500)];
@@ -126,6 +127,12 @@ pub struct ColumnsView {
     /// Stops the count in flight when a newer one is asked for (typing a zone or a format
     /// must not leave a whole-file count per key running).
     plan_progress: std::sync::Arc<crate::validate::Progress>,
+    /// Per column, when the tracker has a catalog: the share of its sampled values that are
+    /// catalog identities (identity candidates only: not the order, user or time column).
+    pub catalog_rates: Vec<Option<f64>>,
+    /// The tracker's catalog the candidates were ranked with (ranked again after a
+    /// re-detection).
+    pub catalog: Option<Arc<CatalogIndex>>,
 }
 
 /// What the columns step asks the app to do.
@@ -173,6 +180,8 @@ impl ColumnsView {
             planned: None,
             plan_request: None,
             plan_progress: std::sync::Arc::new(crate::validate::Progress::new()),
+            catalog_rates: Vec::new(),
+            catalog: None,
             detection: Box::new(detection),
         };
         v.roles = roles_from(&v.detection, &m);
@@ -326,10 +335,82 @@ impl ColumnsView {
                 self.roles = roles_from(&self.detection, &m);
                 self.col = self.col.min(self.roles.len().saturating_sub(1));
                 self.message = None;
+                self.catalog_rates.clear();
+                if let Some(c) = self.catalog.clone() {
+                    self.rank_by_catalog(c);
+                }
             }
             Err(e) => self.message = Some(format!("cannot read the file: {e}")),
         }
         self.refresh();
+    }
+
+    /// Rank the identity candidates (columns not mapped as order id, user or time) by the
+    /// share of their sampled values that are identities of the tracker's `catalog`, and make
+    /// the best one the identity when it matches more than the current identity column.
+    /// Returns the column chosen when the choice changed.
+    pub fn rank_by_catalog(&mut self, catalog: Arc<CatalogIndex>) -> Option<usize> {
+        if catalog.is_empty() {
+            return None;
+        }
+        self.catalog = Some(catalog.clone());
+        let d = &self.detection;
+        self.catalog_rates = self
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if !matches!(r, Role::Identity | Role::Other) {
+                    return None;
+                }
+                let values: Vec<&str> = d
+                    .sample
+                    .iter()
+                    .filter_map(|row| row.get(i))
+                    .map(|v| v.trim())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.is_empty() {
+                    return None;
+                }
+                let found = values
+                    .iter()
+                    .filter(|v| catalog.identities.contains(key_hash(v)))
+                    .count();
+                Some(found as f64 / values.len() as f64)
+            })
+            .collect();
+        let current = self.roles.iter().position(|r| *r == Role::Identity);
+        let rate_of = |i: usize| self.catalog_rates.get(i).copied().flatten().unwrap_or(0.0);
+        let best = (0..self.roles.len())
+            .filter(|i| self.catalog_rates.get(*i).copied().flatten().is_some())
+            .max_by(|a, b| {
+                rate_of(*a)
+                    .partial_cmp(&rate_of(*b))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    // on a tie the current identity column stays
+                    .then_with(|| (Some(*a) == current).cmp(&(Some(*b) == current)))
+            })?;
+        if rate_of(best) <= 0.0 || Some(best) == current || rate_of(best) <= current.map_or(0.0, rate_of) {
+            return None;
+        }
+        let name = self.detection.label(best);
+        let header = self
+            .detection
+            .headers
+            .get(best)
+            .map(|h| format!(" \"{}\"", ui::sanitize(h, 30)))
+            .unwrap_or_default();
+        let best_rate = rate_of(best);
+        let was = self.col;
+        self.col = best;
+        self.set_role(Role::Identity);
+        self.col = was;
+        self.message = Some(format!(
+            "identity: column {name}{header}, chosen by the catalog ({:.0} % of its values are in it) — Enter converts",
+            best_rate * 100.0
+        ));
+        Some(best)
     }
 
     fn set_role(&mut self, r: Role) {
@@ -631,7 +712,21 @@ impl ColumnsView {
             Cell::from(Span::styled(format!("{mark}{}", r.as_str()), style))
         }));
         let mut rows = vec![roles];
-        for r in d.sample.iter().take(grid.height.saturating_sub(4) as usize) {
+        if !self.catalog_rates.is_empty() {
+            rows.push(Row::new(cols.iter().map(|i| {
+                match self.catalog_rates.get(*i).copied().flatten() {
+                    Some(r) => Cell::from(Span::styled(
+                        format!("  {:.0}% in cat.", r * 100.0),
+                        if r >= 0.5 { theme.ok } else { theme.muted },
+                    )),
+                    None => Cell::from(""),
+                }
+            })));
+        }
+        let shown = grid
+            .height
+            .saturating_sub(4 + u16::from(!self.catalog_rates.is_empty()));
+        for r in d.sample.iter().take(shown as usize) {
             rows.push(Row::new(cols.iter().map(|i| {
                 Cell::from(Span::styled(
                     ui::sanitize(r.get(*i).map_or("", String::as_str), 40),
