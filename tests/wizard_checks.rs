@@ -321,7 +321,8 @@ async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
     assert_eq!(c.catalog_rates[4], Some(0.0));
     assert_eq!(&c.catalog_rates[..3], &[None, None, None]);
     let s = screen(&h.app);
-    assert!(s.contains("100% in cat."), "{s}");
+    assert!(s.contains("identity 100%"), "{s}");
+    assert!(s.contains("% of sampled values in the catalog"), "{s}");
     assert!(s.contains("identity: column F \"URL\""), "{s}");
     // converted with the SKU as identity: every row matches the catalog
     h.press(key(KeyCode::Enter));

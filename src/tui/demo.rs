@@ -873,7 +873,44 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         tracker: prod(),
         file: FileChoice::plain(export),
     };
-    out.push(("columns", cols));
+    out.push(("columns", cols.clone()));
+
+    // a shop export with SKU, product id and URL: the catalog (URLs) picks the identity
+    let detection = crate::mapping::detect::detect_bytes(
+        b"Date;Order;Customer;SKU;Product ID;URL;Price\n22/10/2026 15:04;A-1001;c-88;SKU-0042;7042;/p/espresso-machine-x200;19.90\n22/10/2026 15:04;A-1001;c-88;SKU-0107;7107;/p/milk-frother;4.50\n23/10/2026 09:12;A-1002;;SKU-0042;7042;/p/espresso-machine-x200;19.90\n23/10/2026 18:40;A-1003;c-12;SKU-0311;7311;/p/grinder-pro;129.00\n23/10/2026 18:40;A-1003;c-12;SKU-0099;7099;/p/descaler;19.90\n",
+        true,
+        false,
+    );
+    let export = PathBuf::from("/home/demo/exports/shop-export-ids.csv");
+    let mut view = columns::ColumnsView::new(export.clone(), detection, None, true);
+    let ix = crate::validate::lookup::CatalogIndex::build(
+        "demo",
+        None,
+        [
+            "/p/espresso-machine-x200",
+            "/p/milk-frother",
+            "/p/grinder-pro",
+            "/p/coffee-beans-1kg",
+        ]
+        .into_iter()
+        .map(|u| (u, None)),
+    );
+    view.rank_by_catalog(Arc::new(ix));
+    let _ = view.take_plan_request();
+    view.on_plan(
+        view.plan_gen,
+        Ok(crate::mapping::convert::ConvertSummary {
+            rows_in: 5,
+            ..Default::default()
+        }),
+    );
+    let mut cc = cols;
+    cc.columns = Some(view);
+    cc.step = Step::Columns {
+        tracker: prod(),
+        file: FileChoice::plain(export),
+    };
+    out.push(("columns-catalog", cc));
 
     let mut conf = at_validate(theme, false, true);
     let r = Arc::new(report(false));

@@ -684,7 +684,8 @@ impl ColumnsView {
         // The grid: one column per source column, a role row, then the first rows.
         let n = self.roles.len();
         let inner_w = grid.width.saturating_sub(2) as usize;
-        let colw = 14usize;
+        // one more for the catalog rates (`▶ identity 100%`)
+        let colw = if self.catalog_rates.is_empty() { 14 } else { 15 };
         let visible = (inner_w / (colw + 1)).max(1);
         let first = self.col.saturating_sub(visible.saturating_sub(1));
         let cols: Vec<usize> = (first..n).take(visible).collect();
@@ -709,23 +710,18 @@ impl ColumnsView {
                 theme.accent.add_modifier(Modifier::BOLD)
             };
             let mark = if *i == self.col { "▶ " } else { "  " };
-            Cell::from(Span::styled(format!("{mark}{}", r.as_str()), style))
+            // with a catalog: the share of the candidate's sampled values in it
+            let rate = self
+                .catalog_rates
+                .get(*i)
+                .copied()
+                .flatten()
+                .map(|x| format!(" {:.0}%", x * 100.0))
+                .unwrap_or_default();
+            Cell::from(Span::styled(format!("{mark}{}{rate}", r.as_str()), style))
         }));
         let mut rows = vec![roles];
-        if !self.catalog_rates.is_empty() {
-            rows.push(Row::new(cols.iter().map(|i| {
-                match self.catalog_rates.get(*i).copied().flatten() {
-                    Some(r) => Cell::from(Span::styled(
-                        format!("  {:.0}% in cat.", r * 100.0),
-                        if r >= 0.5 { theme.ok } else { theme.muted },
-                    )),
-                    None => Cell::from(""),
-                }
-            })));
-        }
-        let shown = grid
-            .height
-            .saturating_sub(4 + u16::from(!self.catalog_rates.is_empty()));
+        let shown = grid.height.saturating_sub(4);
         for r in d.sample.iter().take(shown as usize) {
             rows.push(Row::new(cols.iter().map(|i| {
                 Cell::from(Span::styled(
@@ -741,7 +737,14 @@ impl ColumnsView {
         frame.render_widget(
             Table::new(rows, widths)
                 .header(head)
-                .block(ui::block(theme, format!("Columns ({n}) — first rows"))),
+                .block(ui::block(
+                    theme,
+                    if self.catalog_rates.is_empty() {
+                        format!("Columns ({n}) — first rows")
+                    } else {
+                        format!("Columns ({n}) — first rows · % of sampled values in the catalog")
+                    },
+                )),
             grid,
         );
 
