@@ -49,7 +49,14 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
     h.write("a.csv", &orders_csv(1, 1000, 0));
     h.write("b.csv", &orders_csv(1, 1500, 7));
     h.open_files().await;
-    let tracker_id = h.app.step.tracker().expect("tracker").tracker.tracker_id.clone();
+    let tracker_id = h
+        .app
+        .step
+        .tracker()
+        .expect("tracker")
+        .tracker
+        .tracker_id
+        .clone();
 
     // A: nothing sent before, no guard.
     let report = validate_file(&mut h, "a.csv").await;
@@ -98,22 +105,35 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     assert_eq!(
         c.guard.overlap.as_deref(),
-        Some(format!("1,000 of 1,500 orders (66.7 %) were already sent on {today} in a.csv").as_str())
+        Some(
+            format!("1,000 of 1,500 orders (66.7 %) were already sent on {today} in a.csv")
+                .as_str()
+        )
     );
     let s = screen(&h.app);
     assert!(s.contains("ALREADY SENT: 1,000 of 1,500 orders"), "{s}");
     assert!(s.contains("A send anyway"), "{s}");
     // y alone does not upload.
     h.press(ch('y'));
-    assert_eq!(h.app.step.name(), "Confirm", "y alone must not send orders again");
-    assert!(screen(&h.app).contains("press A first"), "{}", screen(&h.app));
+    assert_eq!(
+        h.app.step.name(),
+        "Confirm",
+        "y alone must not send orders again"
+    );
+    assert!(
+        screen(&h.app).contains("press A first"),
+        "{}",
+        screen(&h.app)
+    );
     assert_eq!(h.driver.sandbox_received().len(), 1);
     // A, then y sends.
     h.press(ch('A'));
     h.press(ch('y'));
     assert_eq!(h.app.step.name(), "Upload");
-    h.pump_until("the second result", |a| matches!(a.step, Step::Result { .. }))
-        .await;
+    h.pump_until("the second result", |a| {
+        matches!(a.step, Step::Result { .. })
+    })
+    .await;
     assert_eq!(h.driver.sandbox_received().len(), 2);
     assert_eq!(sets.keys().expect("keys").len(), 2);
 }
@@ -144,7 +164,12 @@ async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
     let matched = body
         .lines()
         .filter(|l| {
-            let id: u32 = l.split(',').nth(1).and_then(|p| p.strip_prefix("/p/")).and_then(|n| n.parse().ok()).expect("id");
+            let id: u32 = l
+                .split(',')
+                .nth(1)
+                .and_then(|p| p.strip_prefix("/p/"))
+                .and_then(|n| n.parse().ok())
+                .expect("id");
             id < 30
         })
         .count() as u64;
@@ -165,7 +190,10 @@ async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
     assert!(!c.guard.overlaps());
     let s = screen(&h.app);
     assert!(s.contains("only 30.0 % of the rows match"), "{s}");
-    assert!(s.contains("30.0 % of rows match, 70 unknown products · nothing sent before"), "{s}");
+    assert!(
+        s.contains("overlap    none of the 500 orders were sent to this tracker before"),
+        "{s}"
+    );
     h.press(ch('y'));
     assert_eq!(h.app.step.name(), "Confirm");
     h.press(ch('A'));
@@ -183,7 +211,10 @@ async fn the_tracker_step_fetches_the_sandbox_catalog_and_validation_uses_it() {
     let fx = h.app.start(None, None);
     h.driver.execute(fx);
     h.pump_until("the stored catalog read", |a| {
-        matches!(a.tracker.catalogs.get("Sandbox"), Some(CatalogState::Missing))
+        matches!(
+            a.tracker.catalogs.get("Sandbox"),
+            Some(CatalogState::Missing)
+        )
     })
     .await;
     assert!(screen(&h.app).contains("no catalog — c fetches it"));
@@ -191,7 +222,10 @@ async fn the_tracker_step_fetches_the_sandbox_catalog_and_validation_uses_it() {
     h.press(ch('c'));
     h.pump_until("the fetched catalog", |a| {
         a.tracker.fetching.is_none()
-            && matches!(a.tracker.catalogs.get("Sandbox"), Some(CatalogState::Stored(..)))
+            && matches!(
+                a.tracker.catalogs.get("Sandbox"),
+                Some(CatalogState::Stored(..))
+            )
     })
     .await;
     assert_eq!(h.app.step.name(), "Tracker");
@@ -305,7 +339,10 @@ async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
     let fx = h.app.start(None, None);
     h.driver.execute(fx);
     h.pump_until("the stored catalog read", |a| {
-        matches!(a.tracker.catalogs.get("Sandbox"), Some(CatalogState::Stored(..)))
+        matches!(
+            a.tracker.catalogs.get("Sandbox"),
+            Some(CatalogState::Stored(..))
+        )
     })
     .await;
     h.write("shop.csv", &body);
@@ -340,4 +377,37 @@ async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
     let cc = report.catalog.clone().expect("catalog section");
     assert_eq!(report.stats.rows, 80);
     assert_eq!((cc.rows, cc.rows_matched), (80, 80));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_sent_set_skips_the_check_with_a_warning_never_zero() {
+    let mut h = Harness::new(Config::default());
+    h.write("a.csv", &orders_csv(1, 10, 0));
+    h.open_files().await;
+    let tracker_id = h
+        .app
+        .step
+        .tracker()
+        .expect("tracker")
+        .tracker
+        .tracker_id
+        .clone();
+    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
+    sets.store("20261102T101500000000Z-3be01c77a2d4", vec![1, 2, 3])
+        .expect("store");
+    let path = sets.path("20261102T101500000000Z-3be01c77a2d4");
+    std::fs::write(&path, b"not a sent set").expect("damage it");
+    let report = validate_file(&mut h, "a.csv").await;
+    assert!(report.already_sent.is_none(), "{:?}", report.already_sent);
+    let v = h.app.validate.as_ref().expect("validate");
+    assert_eq!(v.checks_skipped.len(), 1, "{:?}", v.checks_skipped);
+    assert!(v.checks_skipped[0].contains("already-sent check was skipped"));
+    let s = screen(&h.app);
+    assert!(s.contains("skipped (below)"), "{s}");
+    assert!(s.contains("already-sent check was skipped"), "{s}");
+    // Confirm: no "overlap" line and no guard (never "0 already sent")
+    h.press(ch('c'));
+    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(c.guard.overlap, None);
+    assert!(!screen(&h.app).contains("overlap"));
 }

@@ -1491,7 +1491,11 @@ impl App {
                     Ok(n) => {
                         self.tracker.message = Some((
                             true,
-                            format!("catalog of {}: {} items stored", ui::sanitize(&name, 40), ui::count(n)),
+                            format!(
+                                "catalog of {}: {} items stored",
+                                ui::sanitize(&name, 40),
+                                ui::count(n)
+                            ),
                         ));
                         self.tracker
                             .catalogs

@@ -320,7 +320,13 @@ fn report(errors: bool) -> Report {
         validated_by: None,
         file_absolute: None,
         lbimport_version: None,
-        catalog: Some(catalog_check(1_171_816, 1_204_331, 18_220, 17_808, Vec::new())),
+        catalog: Some(catalog_check(
+            1_171_816,
+            1_204_331,
+            18_220,
+            17_808,
+            Vec::new(),
+        )),
         already_sent: Some(AlreadySent {
             orders: 0,
             rows: 0,
@@ -427,7 +433,11 @@ fn checked_report() -> Report {
         uploads_compared: 2,
         by_upload: vec![SentBy {
             key: "20261102T101500000000Z-3be01c77a2d4".into(),
-            sent_at: Some(Utc.with_ymd_and_hms(2026, 11, 2, 10, 15, 0).single().unwrap_or_default()),
+            sent_at: Some(
+                Utc.with_ymd_and_hms(2026, 11, 2, 10, 15, 0)
+                    .single()
+                    .unwrap_or_default(),
+            ),
             file: Some("/home/demo/exports/orders-until-october.csv".into()),
             orders: 384_555,
         }],

@@ -105,16 +105,17 @@ impl Driver {
                     let path = crate::catalog::stored_path(&self.data_dir, &tracker.name);
                     tokio::spawn(async move {
                         let name = tracker.name.clone();
-                        let result =
-                            services::fetch_catalog(*tracker, path, cancel, |event| {
-                                let _ = tx.send(Msg::CatalogProgress {
-                                    name: name.clone(),
-                                    event,
-                                });
-                            })
-                            .await;
+                        let result = services::fetch_catalog(*tracker, path, cancel, |event| {
+                            let _ = tx.send(Msg::CatalogProgress {
+                                name: name.clone(),
+                                event,
+                            });
+                        })
+                        .await;
                         match &result {
-                            Ok(n) => tracing::info!(tracker = %name, objects = n, "catalog fetched"),
+                            Ok(n) => {
+                                tracing::info!(tracker = %name, objects = n, "catalog fetched")
+                            }
                             Err(e) => tracing::info!(tracker = %name, "catalog fetch failed: {e}"),
                         }
                         let _ = tx.send(Msg::CatalogFetched { name, result });

@@ -150,7 +150,11 @@ pub fn tracker_checks(
     data_dir: &Path,
     target: &crate::tui::app::CheckTarget,
 ) -> crate::pipeline::checks::TrackerChecks {
-    crate::pipeline::checks::TrackerChecks::for_tracker_in(data_dir, &target.name, &target.tracker_id)
+    crate::pipeline::checks::TrackerChecks::for_tracker_in(
+        data_dir,
+        &target.name,
+        &target.tracker_id,
+    )
 }
 
 /// Validate a file against the tracker's `checks`, naming earlier uploads from `history`

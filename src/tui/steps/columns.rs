@@ -391,7 +391,10 @@ impl ColumnsView {
                     // on a tie the current identity column stays
                     .then_with(|| (Some(*a) == current).cmp(&(Some(*b) == current)))
             })?;
-        if rate_of(best) <= 0.0 || Some(best) == current || rate_of(best) <= current.map_or(0.0, rate_of) {
+        if rate_of(best) <= 0.0
+            || Some(best) == current
+            || rate_of(best) <= current.map_or(0.0, rate_of)
+        {
             return None;
         }
         let name = self.detection.label(best);
@@ -685,7 +688,11 @@ impl ColumnsView {
         let n = self.roles.len();
         let inner_w = grid.width.saturating_sub(2) as usize;
         // one more for the catalog rates (`▶ identity 100%`)
-        let colw = if self.catalog_rates.is_empty() { 14 } else { 15 };
+        let colw = if self.catalog_rates.is_empty() {
+            14
+        } else {
+            15
+        };
         let visible = (inner_w / (colw + 1)).max(1);
         let first = self.col.saturating_sub(visible.saturating_sub(1));
         let cols: Vec<usize> = (first..n).take(visible).collect();
@@ -735,16 +742,14 @@ impl ColumnsView {
             .map(|_| Constraint::Length(colw as u16))
             .collect();
         frame.render_widget(
-            Table::new(rows, widths)
-                .header(head)
-                .block(ui::block(
-                    theme,
-                    if self.catalog_rates.is_empty() {
-                        format!("Columns ({n}) — first rows")
-                    } else {
-                        format!("Columns ({n}) — first rows · % of sampled values in the catalog")
-                    },
-                )),
+            Table::new(rows, widths).header(head).block(ui::block(
+                theme,
+                if self.catalog_rates.is_empty() {
+                    format!("Columns ({n}) — first rows")
+                } else {
+                    format!("Columns ({n}) — first rows · % of sampled values in the catalog")
+                },
+            )),
             grid,
         );
 

@@ -118,7 +118,7 @@ impl Guard {
                     ui::count(g.file_orders)
                 )
             } else {
-                by.sort_by(|a, b| b.3.cmp(&a.3));
+                by.sort_by_key(|b| std::cmp::Reverse(b.3));
                 let one = |(_, at, file, n): &(String, Option<String>, Option<String>, u64),
                            with_count: bool| {
                     let mut t = if with_count {
@@ -404,7 +404,7 @@ impl ConfirmView {
         }
     }
 
-    /// The "catalog" and "sent before" lines of both views (when the checks were made; one
+    /// The "catalog" and "overlap" lines of both views (when the checks were made; one
     /// line when nothing was sent before).
     fn check_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
         let g = self.active_guard();
@@ -420,7 +420,11 @@ impl ConfirmView {
         let overlap = g.overlap.as_ref().filter(|_| !g.overlaps());
         match (catalog, overlap) {
             (Some(c), Some(_)) if !g.overlaps() => {
-                vec![line("catalog", format!("{c} · nothing sent before"), cat_style)]
+                vec![line(
+                    "catalog",
+                    format!("{c} · nothing sent before"),
+                    cat_style,
+                )]
             }
             (c, o) => {
                 let mut v = Vec::new();
@@ -433,7 +437,7 @@ impl ConfirmView {
                     } else {
                         theme.text
                     };
-                    v.push(line("sent before", ui::sanitize(o, 200), st));
+                    v.push(line("overlap", ui::sanitize(o, 200), st));
                 }
                 v
             }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::{TextField, is_char, step_selection};
-use crate::validate::lookup::CatalogIndex;
 use crate::config::{Config, HistoryEntry, KeySource, PrivateKey, Tracker};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
+use crate::validate::lookup::CatalogIndex;
 
 /// Name of the built-in sandbox entry.
 pub const SANDBOX_NAME: &str = "Sandbox";
@@ -272,7 +272,11 @@ impl TrackerView {
         }
         if self.fetching.is_some() {
             return vec![
-                hint("Esc", "stop fetch", "Stop fetching the catalog (the stored one is kept)"),
+                hint(
+                    "Esc",
+                    "stop fetch",
+                    "Stop fetching the catalog (the stored one is kept)",
+                ),
                 hint("q", "quit", "Quit lbimport"),
             ];
         }
@@ -322,10 +326,7 @@ impl TrackerView {
             if key.code == KeyCode::Esc {
                 return Action::CancelFetch;
             }
-            self.message = Some((
-                false,
-                "fetching the catalog — Esc stops it".to_string(),
-            ));
+            self.message = Some((false, "fetching the catalog — Esc stops it".to_string()));
             return Action::None;
         }
         if step_selection(&mut self.selected, rows, key) {
@@ -540,7 +541,9 @@ impl TrackerView {
                     "{} items, fetched {} — c refreshes",
                     ui::count(ix.objects),
                     ix.fetched_at
-                        .map_or("at an unknown time".to_string(), |t| age(now.saturating_sub(t)))
+                        .map_or("at an unknown time".to_string(), |t| age(
+                            now.saturating_sub(t)
+                        ))
                 ),
                 theme.text,
             ),

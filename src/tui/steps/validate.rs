@@ -648,7 +648,7 @@ impl ValidateView {
         if !self.checks_skipped.is_empty() {
             lines.push(Line::from(vec![
                 Span::styled(format!("{:<13}", "checks"), theme.muted),
-                Span::styled("skipped (see below)", theme.warning),
+                Span::styled("skipped (below)", theme.warning),
             ]));
         }
         frame.render_widget(
@@ -983,7 +983,11 @@ fn check_counters(r: &Report, theme: &Theme) -> Vec<Line<'static>> {
                         ui::count(unknown),
                         if unknown == 1 { "" } else { "s" }
                     ),
-                    if unknown > 0 { theme.warning } else { theme.text },
+                    if unknown > 0 {
+                        theme.warning
+                    } else {
+                        theme.text
+                    },
                 ));
             }
         }
@@ -1074,8 +1078,9 @@ fn check_details(r: &Report, code: Code, theme: &Theme) -> Vec<Line<'static>> {
                     format!(
                         "  {} orders  {}  {}",
                         ui::count(b.orders),
-                        b.sent_at
-                            .map_or("–".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+                        b.sent_at.map_or("–".to_string(), |t| t
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()),
                         ui::sanitize(b.file.as_deref().unwrap_or(&b.key), 120)
                     ),
                     theme.text,
