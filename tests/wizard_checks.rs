@@ -411,3 +411,37 @@ async fn a_damaged_sent_set_skips_the_check_with_a_warning_never_zero() {
     assert_eq!(c.guard.overlap, None);
     assert!(!screen(&h.app).contains("overlap"));
 }
+
+/// The wizard records a sent file's orders through the same function as `lbimport upload`:
+/// an unknown outcome counts as sent, a rejected or failed one does not.
+#[test]
+fn an_unknown_outcome_records_the_orders_a_rejected_one_does_not() {
+    use lbimport::config::Outcome;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a.csv");
+    std::fs::write(&file, orders_csv(1, 25, 0)).expect("write");
+    let mut e = lbimport::tui::demo::demo_history_entry();
+    e.tracker_id = "t-1".into();
+    e.format = lbimport::read::Format::Csv;
+    let sets = lbimport::config::sent::SentSets::new(tmp.path(), "t-1");
+    for (outcome, recorded) in [
+        (Outcome::Rejected, 0),
+        (Outcome::Failed, 0),
+        (Outcome::Cancelled, 0),
+        (Outcome::Unknown, 1),
+        (Outcome::Accepted, 1),
+    ] {
+        e.outcome = outcome;
+        // entry keys take the first 12 hex digits of the sha256
+        e.sha256 = format!("{:x}{}", outcome as u8, "0".repeat(63));
+        let before = sets.keys().expect("keys").len();
+        lbimport::tui::services::record_sent(tmp.path(), &e, &file).expect("record");
+        let keys = sets.keys().expect("keys");
+        assert_eq!(keys.len() - before, recorded, "{outcome:?}");
+        if recorded == 1 {
+            let key = lbimport::config::sent::entry_key(e.time, &e.sha256);
+            // 25 orders, two rows each
+            assert_eq!(sets.read(&key).expect("set").len(), 25, "{outcome:?}");
+        }
+    }
+}
