@@ -202,6 +202,8 @@ pub enum Msg {
         /// When it was read (seconds since the epoch), for its age.
         now: u64,
     },
+    /// A sent file's orders could not be recorded for the already-sent check (why).
+    SentNotRecorded(String),
     /// A catalog fetch made progress.
     CatalogProgress {
         /// The tracker's name.
@@ -1466,6 +1468,13 @@ impl App {
                     Err(e) => tracker::CatalogState::Unreadable(e),
                 };
                 self.tracker.catalogs.insert(name, state);
+                Vec::new()
+            }
+            Msg::SentNotRecorded(e) => {
+                self.notice = Some(format!(
+                    "could not record the sent orders ({}) — the already-sent check will not see them",
+                    ui::sanitize(&e, 120)
+                ));
                 Vec::new()
             }
             Msg::CatalogProgress { name, event } => {

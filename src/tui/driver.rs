@@ -473,6 +473,7 @@ impl Driver {
                             .unwrap_or_else(|e| Err(e.to_string()));
                             if let Err(e) = recorded {
                                 tracing::warn!("could not record the sent orders: {e}");
+                                let _ = tx.send(Msg::SentNotRecorded(e));
                             }
                         }
                         if let Some(e) = &entry {
