@@ -647,8 +647,22 @@ impl ConfirmView {
                 "An upload cannot be undone or deleted. ",
                 theme.warning.add_modifier(Modifier::BOLD),
             ),
-            Span::styled("y", theme.accent.add_modifier(Modifier::BOLD)),
-            Span::styled(" uploads, ", theme.text),
+            Span::styled(
+                if self.guard_refusal().is_some() {
+                    "A then y"
+                } else {
+                    "y"
+                },
+                theme.accent.add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                if self.guard_refusal().is_some() {
+                    " sends anyway, "
+                } else {
+                    " uploads, "
+                },
+                theme.text,
+            ),
             Span::styled("Esc", theme.accent.add_modifier(Modifier::BOLD)),
             Span::styled(" goes back.", theme.text),
         ])];
@@ -915,15 +929,35 @@ fn leave_hints() -> [KeyHint; 4] {
     ]
 }
 
-/// Rows `lines` take when word-wrapped at `width` columns (allowing up to 8 columns lost to
-/// word breaks on each row).
+/// Rows `lines` take when word-wrapped at `width` columns (greedy, as the paragraph wraps;
+/// a word longer than a row is broken).
 fn wrapped_height(lines: &[Line<'_>], width: u16) -> u16 {
-    let w = usize::from(width).saturating_sub(8).max(1);
-    lines
-        .iter()
-        .map(|l| l.width().div_ceil(w).max(1))
-        .sum::<usize>()
-        .min(usize::from(u16::MAX)) as u16
+    let w = usize::from(width.max(1));
+    let mut rows = 0usize;
+    for l in lines {
+        let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+        let mut n = 1usize;
+        let mut at = 0usize;
+        for word in text.split(' ').filter(|x| !x.is_empty()) {
+            let len = unicode_width::UnicodeWidthStr::width(word);
+            let need = if at == 0 { len } else { at + 1 + len };
+            if need <= w {
+                at = need;
+            } else if len <= w {
+                n += 1;
+                at = len;
+            } else {
+                // broken over rows
+                if at > 0 {
+                    n += 1;
+                }
+                n += (len - 1) / w;
+                at = (len - 1) % w + 1;
+            }
+        }
+        rows += n;
+    }
+    rows.min(usize::from(u16::MAX)) as u16
 }
 
 /// Warning codes with their counts, or "none".
