@@ -733,7 +733,54 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
         file: big_choice(true),
         report: Arc::new(big_report()),
     };
-    out.push(("confirm-parts", conf));
+    out.push(("confirm-parts", conf.clone()));
+
+    // the same parts, the second one overlapping an earlier upload's orders
+    let mut file = big_choice(true);
+    for (i, p) in file.parts.iter_mut().enumerate() {
+        let mut r = (*p.report).clone();
+        let orders = r.stats.orders;
+        r.catalog = Some(catalog_check(
+            r.stats.rows - r.stats.rows / 40,
+            r.stats.rows,
+            18_220,
+            17_900,
+            Vec::new(),
+        ));
+        r.already_sent = Some(AlreadySent {
+            orders: if i == 1 { 2_000_000 } else { 0 },
+            rows: if i == 1 { 6_000_000 } else { 0 },
+            file_orders: orders,
+            uploads_compared: 1,
+            by_upload: if i == 1 {
+                vec![SentBy {
+                    key: "20261102T101500000000Z-3be01c77a2d4".into(),
+                    sent_at: Some(time(2, 10, 15)),
+                    file: Some("/home/demo/exports/orders-until-october.csv".into()),
+                    orders: 2_000_000,
+                }]
+            } else {
+                Vec::new()
+            },
+            unrecorded: Vec::new(),
+        });
+        p.report = Arc::new(r);
+    }
+    let all: Vec<&Report> = file.parts.iter().map(|p| &*p.report).collect();
+    let unsent: Vec<&Report> = file.parts.iter().skip(1).map(|p| &*p.report).collect();
+    conf.confirm = Some(confirm::ConfirmView {
+        skew: Some(Ok(300)),
+        part_duplicates: vec![Some(big_history_entry()), None, None],
+        guard: confirm::Guard::of(&all),
+        guard_unsent: Some(confirm::Guard::of(&unsent)),
+        ..Default::default()
+    });
+    conf.step = Step::Confirm {
+        tracker: prod(),
+        file,
+        report: Arc::new(big_report()),
+    };
+    out.push(("confirm-parts-overlap", conf));
 
     let accepted = |ms: u64, bytes: u64| PartStatus::Done {
         outcome: UploadOutcome::Accepted {
