@@ -146,6 +146,18 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
         "y alone must not upload a duplicate"
     );
     h.press(ch('D'));
+    // the same orders were recorded as sent by the first upload: A as well
+    assert_eq!(
+        h.app.confirm.as_ref().map(|c| c.guard.sent_orders),
+        Some(200)
+    );
+    h.press(ch('y'));
+    assert_eq!(
+        step(&h.app),
+        "Confirm",
+        "D alone must not send orders again"
+    );
+    h.press(ch('A'));
     h.press(ch('y'));
     assert_eq!(step(&h.app), "Upload");
     h.pump_until("the second result", |a| {
@@ -382,7 +394,8 @@ fn tracker_form_saves_through_the_config_and_never_shows_the_key() {
     assert!(screen.contains("••••"), "{screen}");
     let fx = a.handle(key(KeyCode::Enter));
     match fx.as_slice() {
-        [Effect::SaveConfig(cfg)] => {
+        // (and the saved tracker's stored catalog is read for the tracker step)
+        [Effect::SaveConfig(cfg), Effect::LoadCatalog { name }] if name == "shop" => {
             assert_eq!(cfg.trackers.len(), 1);
             assert_eq!(cfg.trackers[0].name, "shop");
             assert_eq!(cfg.trackers[0].tracker_id, "1292-9381");

@@ -295,6 +295,14 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
             .is_some_and(|m| m.contains("press D")),
     );
     h.press(ch('D'));
+    // sending them again sends orders already sent: A as well
+    h.press(ch('y'));
+    assert_eq!(
+        h.app.step.name(),
+        "Confirm",
+        "D alone must not resend orders"
+    );
+    h.press(ch('A'));
     h.press(ch('y'));
     assert_eq!(h.app.step.name(), "Upload");
     h.pump_until("the second result", |a| {

@@ -3,10 +3,9 @@
 
 use std::path::Path;
 
-use crate::config::sent::{Overlap, SentSets, entry_key, order_hash};
+use crate::config::sent::{Overlap, SentSets, entry_key};
 use crate::config::{ConfigStore, History, HistoryEntry};
 use crate::read::Format;
-use crate::read::lines::{LineSplitter, Piece};
 
 /// What the check found for one file.
 #[derive(Debug)]
@@ -251,48 +250,8 @@ fn group(n: u64) -> String {
 /// Record the orders of `path` as sent by the upload `entry` (call after an accepted or
 /// unknown outcome). Returns the number of distinct orders stored.
 pub fn record(entry: &HistoryEntry, path: &Path, format: Format) -> Result<u64, String> {
-    let hashes = order_hashes(path, format)?;
     let sets = SentSets::open_default(&entry.tracker_id).map_err(|e| e.to_string())?;
-    sets.store(&entry_key(entry.time, &entry.sha256), hashes)
-        .map_err(|e| e.to_string())
-}
-
-/// The stable hashes of every order id in the file (one per run of rows of an order).
-fn order_hashes(path: &Path, format: Format) -> Result<Vec<u64>, String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    let mut last = None;
-    let mut splitter = LineSplitter::new(1 << 20);
-    let mut each = |p: Piece<'_>| {
-        let Piece::Line(l) = p else { return };
-        let mut bytes = l.bytes;
-        if l.no == 1 {
-            bytes = bytes.strip_prefix(crate::read::UTF8_BOM).unwrap_or(bytes);
-        }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            return;
-        };
-        if let Some(order) = crate::pipeline::overlap::order_of(format, text) {
-            let h = order_hash(&order);
-            if last != Some(h) {
-                out.push(h);
-                last = Some(h);
-            }
-        }
-    };
-    let mut buf = vec![0u8; 512 << 10];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        splitter.feed(&buf[..n], &mut each);
-    }
-    splitter.finish(&mut each);
-    Ok(out)
+    crate::pipeline::overlap::record_sent(&sets, entry, path, format)
 }
 
 #[cfg(test)]

@@ -32,24 +32,31 @@ impl TrackerChecks {
     /// Load both for the saved tracker `name` (its catalog is stored under the name) with id
     /// `tracker_id`, from the data directory.
     pub fn for_tracker(name: &str, tracker_id: &str) -> Self {
+        match crate::config::data_dir() {
+            Ok(dir) => Self::for_tracker_in(&dir, name, tracker_id),
+            Err(e) => TrackerChecks {
+                tracker_id: tracker_id.to_string(),
+                skipped: vec![format!(
+                    "the catalog and already-sent checks were skipped: {e}"
+                )],
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Like [`TrackerChecks::for_tracker`], with the data directory `dir` (the wizard's).
+    pub fn for_tracker_in(dir: &Path, name: &str, tracker_id: &str) -> Self {
         let mut out = TrackerChecks {
             tracker_id: tracker_id.to_string(),
             ..Default::default()
         };
-        match crate::config::data_dir() {
-            Ok(dir) => {
-                match catalog::load_index(&catalog::stored_path(&dir, name)) {
-                    Ok(ix) => out.catalog = ix.map(Arc::new),
-                    Err(e) => out
-                        .skipped
-                        .push(format!("the catalog check was skipped: {e}")),
-                }
-                out.load_sent(SentSets::new(&dir, tracker_id));
-            }
-            Err(e) => out.skipped.push(format!(
-                "the catalog and already-sent checks were skipped: {e}"
-            )),
+        match catalog::load_index(&catalog::stored_path(dir, name)) {
+            Ok(ix) => out.catalog = ix.map(Arc::new),
+            Err(e) => out
+                .skipped
+                .push(format!("the catalog check was skipped: {e}")),
         }
+        out.load_sent(SentSets::new(dir, tracker_id));
         out
     }
 
@@ -79,13 +86,22 @@ impl TrackerChecks {
     /// Name the earlier uploads of the report's `already_sent` section (date and file, from
     /// the history) and list the ones whose orders were never recorded.
     pub fn complete(&self, report: &mut Report) {
+        if report.already_sent.is_none() {
+            return;
+        }
+        let entries = History::open_default()
+            .and_then(|h| h.list())
+            .unwrap_or_default();
+        self.complete_from(&entries, report);
+    }
+
+    /// Like [`TrackerChecks::complete`], with the history `entries` (the wizard's).
+    pub fn complete_from(&self, entries: &[HistoryEntry], report: &mut Report) {
         let Some(a) = report.already_sent.as_mut() else {
             return;
         };
-        let entries: Vec<HistoryEntry> = History::open_default()
-            .and_then(|h| h.list())
-            .unwrap_or_default()
-            .into_iter()
+        let entries: Vec<&HistoryEntry> = entries
+            .iter()
             .filter(|e| e.tracker_id == self.tracker_id)
             .collect();
         let name = |b: &mut SentBy| {

@@ -67,6 +67,60 @@ pub fn order_of(format: Format, text: &str) -> Option<String> {
     }
 }
 
+/// Record the orders of `path` (in `format`) as sent by the upload `entry` in `sets` (after
+/// an accepted or unknown outcome; the CLI and the wizard both call this). Returns the number
+/// of distinct orders stored.
+pub fn record_sent(
+    sets: &crate::config::sent::SentSets,
+    entry: &crate::config::HistoryEntry,
+    path: &Path,
+    format: Format,
+) -> Result<u64, String> {
+    let hashes = order_hashes(path, format)?;
+    sets.store(
+        &crate::config::sent::entry_key(entry.time, &entry.sha256),
+        hashes,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The stable hashes of every order id in the file (one per run of rows of an order).
+fn order_hashes(path: &Path, format: Format) -> Result<Vec<u64>, String> {
+    let mut f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    let mut last = None;
+    let mut splitter = LineSplitter::new(1 << 20);
+    let mut each = |p: Piece<'_>| {
+        let Piece::Line(l) = p else { return };
+        let mut bytes = l.bytes;
+        if l.no == 1 {
+            bytes = bytes.strip_prefix(crate::read::UTF8_BOM).unwrap_or(bytes);
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        if let Some(order) = order_of(format, text) {
+            let h = crate::config::sent::order_hash(&order);
+            if last != Some(h) {
+                out.push(h);
+                last = Some(h);
+            }
+        }
+    };
+    let mut buf = vec![0u8; 512 << 10];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        splitter.feed(&buf[..n], &mut each);
+    }
+    splitter.finish(&mut each);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

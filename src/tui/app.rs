@@ -31,6 +31,26 @@ pub struct Chosen {
     pub sandbox: bool,
 }
 
+impl Chosen {
+    /// What a validation for this tracker compares the file with (its catalog, stored under
+    /// the tracker's name, and the orders sent to its id).
+    pub fn check_target(&self) -> CheckTarget {
+        CheckTarget {
+            name: self.tracker.name.clone(),
+            tracker_id: self.tracker.tracker_id.clone(),
+        }
+    }
+}
+
+/// The tracker whose catalog and sent orders a validation compares the file with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckTarget {
+    /// The tracker's name (its catalog is stored under it).
+    pub name: String,
+    /// Its id (sent orders are kept per id).
+    pub tracker_id: String,
+}
+
 /// One part of a file split for upload (in the data directory), with its report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
@@ -173,6 +193,32 @@ impl Step {
 /// Results of background work, delivered back to the app.
 #[derive(Debug)]
 pub enum Msg {
+    /// A tracker's stored catalog was read.
+    CatalogLoaded {
+        /// The tracker's name.
+        name: String,
+        /// Its look-up index (`None`: none stored), or why it cannot be read.
+        result: Result<Option<Arc<crate::validate::lookup::CatalogIndex>>, String>,
+        /// When it was read (seconds since the epoch), for its age.
+        now: u64,
+    },
+    /// A sent file's orders could not be recorded for the already-sent check (why).
+    SentNotRecorded(String),
+    /// A catalog fetch made progress.
+    CatalogProgress {
+        /// The tracker's name.
+        name: String,
+        /// What happened.
+        event: crate::catalog::FetchEvent,
+    },
+    /// A catalog fetch ended: the objects stored, or why none were (the previous catalog is
+    /// then kept).
+    CatalogFetched {
+        /// The tracker's name.
+        name: String,
+        /// Objects stored, or why not.
+        result: Result<u64, String>,
+    },
     /// The sandbox server started (the tracker to use), or why not.
     SandboxReady(Result<Tracker, String>),
     /// trackers.toml was written, or why not.
@@ -185,6 +231,8 @@ pub enum Msg {
         result: Result<Arc<Report>, String>,
         /// What the file looks like (for the Columns step), when detection ran.
         detection: Option<Box<crate::mapping::detect::Detection>>,
+        /// Checks against the tracker that could not be made, and why.
+        skipped: Vec<String>,
     },
     /// A conversion finished: the converted file and its counts, or why not.
     Converted {
@@ -248,6 +296,19 @@ pub enum Msg {
 /// Work the run loop does for the app.
 #[derive(Debug)]
 pub enum Effect {
+    /// Read a tracker's stored catalog (answer: [`Msg::CatalogLoaded`]).
+    LoadCatalog {
+        /// The tracker's name.
+        name: String,
+    },
+    /// Fetch a tracker's catalog from the Content Export API and store it (answers:
+    /// [`Msg::CatalogProgress`], then [`Msg::CatalogFetched`]).
+    FetchCatalog {
+        /// The tracker (its key is resolved off the UI thread).
+        tracker: Box<Tracker>,
+        /// Stops it.
+        cancel: CancellationToken,
+    },
     /// Start the in-process sandbox server (answer: [`Msg::SandboxReady`]).
     StartSandbox,
     /// Write trackers.toml (answer: [`Msg::ConfigSaved`]).
@@ -262,6 +323,8 @@ pub enum Effect {
         progress: Arc<Progress>,
         /// Also detect the layout (for the Columns step).
         detect: bool,
+        /// Compare with this tracker's catalog and sent orders.
+        checks: CheckTarget,
     },
     /// Convert a file through a mapping on its own thread (answer: [`Msg::Converted`]).
     StartConvert {
@@ -306,6 +369,8 @@ pub enum Effect {
         stem: String,
         /// Progress shared with the UI (also cancels).
         progress: Arc<Progress>,
+        /// Compare each part with this tracker's catalog and sent orders.
+        checks: CheckTarget,
     },
     /// Stop a validation run.
     CancelValidation(Arc<Progress>),
@@ -469,6 +534,12 @@ impl App {
     /// Skip the steps already answered on the command line: `tracker` (a saved name, or
     /// `Sandbox`) and `file`. Returns the effects to run.
     pub fn start(&mut self, tracker: Option<&str>, file: Option<PathBuf>) -> Vec<Effect> {
+        let mut fx = self.start_steps(tracker, file);
+        fx.extend(self.catalog_request());
+        fx
+    }
+
+    fn start_steps(&mut self, tracker: Option<&str>, file: Option<PathBuf>) -> Vec<Effect> {
         let Some(name) = tracker else {
             if let Some(f) = file {
                 self.tracker.message = Some((
@@ -845,8 +916,67 @@ impl App {
     }
 
     fn tracker_key(&mut self, k: &KeyEvent) -> Vec<Effect> {
+        let mut fx = self.tracker_action(k);
+        if matches!(self.step, Step::Tracker) {
+            fx.extend(self.catalog_request());
+        }
+        fx
+    }
+
+    /// Read the selected tracker's stored catalog when it was not read yet.
+    pub fn catalog_request(&mut self) -> Vec<Effect> {
+        let name = self
+            .config
+            .trackers
+            .get(self.tracker.selected)
+            .map_or(tracker::SANDBOX_NAME.to_string(), |t| t.name.clone());
+        if self.tracker.catalogs.contains_key(&name) {
+            return Vec::new();
+        }
+        self.tracker
+            .catalogs
+            .insert(name.clone(), tracker::CatalogState::Loading);
+        vec![Effect::LoadCatalog { name }]
+    }
+
+    /// Start fetching the catalog of `t` (stored under its name).
+    fn fetch_catalog(&mut self, t: Tracker) -> Vec<Effect> {
+        let cancel = CancellationToken::new();
+        self.tracker.fetching = Some(tracker::Fetching {
+            name: t.name.clone(),
+            attempt: 1,
+            cancel: cancel.clone(),
+            ..Default::default()
+        });
+        vec![Effect::FetchCatalog {
+            tracker: Box::new(t),
+            cancel,
+        }]
+    }
+
+    fn tracker_action(&mut self, k: &KeyEvent) -> Vec<Effect> {
         match self.tracker.on_key(k, &self.config) {
             tracker::Action::None => Vec::new(),
+            tracker::Action::FetchCatalog(Some(i)) => match self.config.trackers.get(i) {
+                Some(t) => self.fetch_catalog(t.clone()),
+                None => Vec::new(),
+            },
+            tracker::Action::FetchCatalog(None) => match self.sandbox.clone() {
+                Some(s) => self.fetch_catalog(s.tracker),
+                None => {
+                    self.tracker.pending_fetch = true;
+                    self.tracker.busy = Some("starting the sandbox on 127.0.0.1…".to_string());
+                    vec![Effect::StartSandbox]
+                }
+            },
+            tracker::Action::CancelFetch => match &self.tracker.fetching {
+                Some(f) => {
+                    f.cancel.cancel();
+                    self.tracker.message = Some((true, "stopping the catalog fetch…".to_string()));
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
             tracker::Action::Choose(i) => {
                 let Some(t) = self.config.trackers.get(i) else {
                     return Vec::new();
@@ -1025,6 +1155,7 @@ impl App {
             path: file.upload.clone(),
             progress,
             detect: file.original == file.upload,
+            checks: tracker.check_target(),
         });
         self.step = Step::Validate { tracker, file };
         fx
@@ -1032,9 +1163,10 @@ impl App {
 
     /// Split the validated file (over the part limit) into parts, then validate each part.
     fn start_split(&mut self) -> Vec<Effect> {
-        let Step::Validate { file, .. } = &self.step else {
+        let Step::Validate { file, tracker } = &self.step else {
             return Vec::new();
         };
+        let checks = tracker.check_target();
         let input = file.upload.clone();
         let stem = file
             .original
@@ -1065,6 +1197,7 @@ impl App {
             limit: v.part_limit,
             stem,
             progress,
+            checks,
         }]
     }
 
@@ -1089,6 +1222,14 @@ impl App {
         let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
         let had_saved = saved.is_some();
         let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        // the tracker's catalog decides between identity candidates (not over a saved mapping)
+        let mut ranked = false;
+        if !had_saved
+            && let Some(tracker::CatalogState::Stored(ix, _)) =
+                self.tracker.catalogs.get(&tracker.tracker.name)
+        {
+            ranked = view.rank_by_catalog(ix.clone()).is_some();
+        }
         // the shop's zone saved with the tracker, for naive local times
         if view.time_zone.value.trim().is_empty()
             && let Some(z) = &tracker.tracker.time_zone
@@ -1103,7 +1244,9 @@ impl App {
             let k = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
             return self.on_key(k);
         }
-        if auto {
+        if ranked {
+            // the catalog's choice of the identity column says more than the generic notice
+        } else if auto {
             view.message = Some(
                 "doesn't fit the documented layout — set each column's role, Enter converts"
                     .to_string(),
@@ -1171,6 +1314,19 @@ impl App {
             }
             _ => None,
         };
+        let (guard, guard_unsent) = if file.parts.is_empty() {
+            (confirm::Guard::of(&[&report]), None)
+        } else {
+            let all: Vec<&Report> = file.parts.iter().map(|p| &*p.report).collect();
+            let unsent: Vec<&Report> = file
+                .parts
+                .iter()
+                .zip(&part_duplicates)
+                .filter(|(_, d)| d.is_none())
+                .map(|(p, _)| &*p.report)
+                .collect();
+            (confirm::Guard::of(&all), Some(confirm::Guard::of(&unsent)))
+        };
         let run = self.next_run;
         self.next_run += 1;
         let fx = vec![Effect::MeasureClockSkew {
@@ -1186,6 +1342,9 @@ impl App {
             skew_run: run,
             part_duplicates,
             part_sel: 0,
+            guard,
+            guard_unsent,
+            override_guard: false,
         });
         self.step = Step::Confirm {
             tracker,
@@ -1294,12 +1453,78 @@ impl App {
                     sandbox: true,
                 };
                 self.sandbox = Some(chosen.clone());
+                if std::mem::take(&mut self.tracker.pending_fetch) {
+                    return self.fetch_catalog(chosen.tracker);
+                }
                 if matches!(self.step, Step::Tracker) {
                     return self.chosen(chosen);
                 }
                 Vec::new()
             }
+            Msg::CatalogLoaded { name, result, now } => {
+                let state = match result {
+                    Ok(Some(ix)) => tracker::CatalogState::Stored(ix, now),
+                    Ok(None) => tracker::CatalogState::Missing,
+                    Err(e) => tracker::CatalogState::Unreadable(e),
+                };
+                self.tracker.catalogs.insert(name, state);
+                Vec::new()
+            }
+            Msg::SentNotRecorded(e) => {
+                self.notice = Some(format!(
+                    "could not record the sent orders ({}) — the already-sent check will not see them",
+                    ui::sanitize(&e, 120)
+                ));
+                Vec::new()
+            }
+            Msg::CatalogProgress { name, event } => {
+                if let Some(f) = &mut self.tracker.fetching
+                    && f.name == name
+                {
+                    match event {
+                        crate::catalog::FetchEvent::Started { attempt } => {
+                            f.attempt = attempt;
+                            f.got = 0;
+                        }
+                        crate::catalog::FetchEvent::Page { got, total } => {
+                            f.got = got;
+                            f.total = total;
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Msg::CatalogFetched { name, result } => {
+                self.tracker.fetching = None;
+                match result {
+                    Ok(n) => {
+                        self.tracker.message = Some((
+                            true,
+                            format!(
+                                "catalog of {}: {} items stored",
+                                ui::sanitize(&name, 40),
+                                ui::count(n)
+                            ),
+                        ));
+                        self.tracker
+                            .catalogs
+                            .insert(name.clone(), tracker::CatalogState::Loading);
+                        vec![Effect::LoadCatalog { name }]
+                    }
+                    Err(e) => {
+                        self.tracker.message = Some((
+                            false,
+                            format!(
+                                "catalog not fetched (the stored one is kept): {}",
+                                ui::sanitize(&e, 200)
+                            ),
+                        ));
+                        Vec::new()
+                    }
+                }
+            }
             Msg::SandboxReady(Err(e)) => {
+                self.tracker.pending_fetch = false;
                 self.tracker.busy = None;
                 self.tracker.message = Some((false, format!("cannot start the sandbox: {e}")));
                 Vec::new()
@@ -1320,6 +1545,7 @@ impl App {
                 run,
                 result,
                 detection,
+                skipped,
             } => {
                 let mut route = false;
                 let mut split = false;
@@ -1344,6 +1570,7 @@ impl App {
                         }
                     }
                     v.detection = detection;
+                    v.checks_skipped = skipped;
                     v.result = Some(result);
                     split = v.over_limit()
                         && matches!(&self.step, Step::Validate { file, .. } if file.original != file.upload);

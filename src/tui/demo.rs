@@ -16,9 +16,10 @@ use super::steps::{columns, confirm, file, result, tracker, upload, validate};
 use super::theme::Theme;
 use crate::config::{Config, HistoryEntry, KeySource, Outcome, PrivateKey, Tracker};
 use crate::read::Format;
+use crate::validate::lookup::IdentityFix;
 use crate::validate::{
-    Code, Example, FileInfo, Issue, LineEndings, Progress, Report, Sample, SampleRow, Snapshot,
-    Stats, Verdict,
+    AlreadySent, CatalogCheck, CatalogDiagnosis, Code, Example, FileInfo, Issue, LineEndings,
+    Progress, Report, Sample, SampleRow, SentBy, Snapshot, Stats, TopProduct, Verdict,
 };
 
 const SHA: &str = "9f2c4e1a7b3d5f60812a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d";
@@ -319,9 +320,132 @@ fn report(errors: bool) -> Report {
         validated_by: None,
         file_absolute: None,
         lbimport_version: None,
-        catalog: None,
-        already_sent: None,
+        catalog: Some(catalog_check(
+            1_171_816,
+            1_204_331,
+            18_220,
+            17_808,
+            Vec::new(),
+        )),
+        already_sent: Some(AlreadySent {
+            orders: 0,
+            rows: 0,
+            file_orders: 402_118,
+            uploads_compared: 2,
+            skipped: None,
+            by_upload: Vec::new(),
+            unrecorded: Vec::new(),
+        }),
     }
+}
+
+/// A catalog comparison of `rows` rows (`matched` in the catalog) and `ids` identities.
+fn catalog_check(
+    matched: u64,
+    rows: u64,
+    ids: u64,
+    ids_matched: u64,
+    diagnoses: Vec<CatalogDiagnosis>,
+) -> CatalogCheck {
+    CatalogCheck {
+        source: "https://live.luigisbox.com/v1/content_export".into(),
+        fetched_at: Some(time(28, 9, 30)),
+        catalog_identities: 19_402,
+        skipped: None,
+        rows,
+        rows_matched: matched,
+        identities: ids,
+        identities_matched: ids_matched,
+        row_match_rate: matched as f64 / rows as f64,
+        identity_match_rate: ids_matched as f64 / ids as f64,
+        top_unknown: [
+            ("https://shop.example/p/espresso-machine-x200", 4_102),
+            ("https://shop.example/p/coffee-beans-1kg", 3_877),
+            ("https://shop.example/p/milk-frother", 2_015),
+        ]
+        .into_iter()
+        .map(|(identity, rows)| TopProduct {
+            identity: identity.into(),
+            rows,
+        })
+        .collect(),
+        diagnoses,
+    }
+}
+
+/// The demo report of a re-export: full URLs where the catalog has paths, and most orders
+/// already sent by an earlier upload.
+fn checked_report() -> Report {
+    let mut r = report(false);
+    let fix = IdentityFix::StripHost;
+    let cat = catalog_check(
+        120_431,
+        1_204_331,
+        18_220,
+        1_822,
+        vec![CatalogDiagnosis {
+            fix,
+            description: fix.describe().into(),
+            flag: fix.flag().into(),
+            identities: 982,
+            rows: 1_050_112,
+            tried: 1_000,
+            example: "https://shop.example/p/espresso-machine-x200".into(),
+        }],
+    );
+    let ex = |line, byte, text: &str| Example {
+        line,
+        byte,
+        text: text.into(),
+    };
+    r.issues.insert(
+        0,
+        Issue {
+            code: Code::IdentityNotInCatalog,
+            severity: Code::IdentityNotInCatalog.severity(),
+            count: cat.rows - cat.rows_matched,
+            message: "rows whose identity is not in the tracker's catalog (10.0 % match)".into(),
+            examples: vec![ex(
+                1,
+                0,
+                "1001,https://shop.example/p/espresso-machine-x200,u-88,2026-10-01 08:12:44",
+            )],
+        },
+    );
+    r.issues.insert(
+        1,
+        Issue {
+            code: Code::OrdersAlreadySent,
+            severity: Code::OrdersAlreadySent.severity(),
+            count: 384_555,
+            message: "orders an earlier upload already sent to this tracker".into(),
+            examples: vec![ex(
+                1,
+                0,
+                "1001,https://shop.example/p/espresso-machine-x200,u-88,2026-10-01 08:12:44",
+            )],
+        },
+    );
+    r.catalog = Some(cat);
+    r.already_sent = Some(AlreadySent {
+        orders: 384_555,
+        rows: 1_151_002,
+        file_orders: 402_118,
+        uploads_compared: 2,
+        skipped: None,
+        by_upload: vec![SentBy {
+            key: "20261102T101500000000Z-3be01c77a2d4".into(),
+            sent_at: Some(
+                Utc.with_ymd_and_hms(2026, 11, 2, 10, 15, 0)
+                    .single()
+                    .unwrap_or_default(),
+            ),
+            file: Some("/home/demo/exports/orders-until-october.csv".into()),
+            orders: 384_555,
+        }],
+        unrecorded: Vec::new(),
+    });
+    r
 }
 
 /// The newest entry of the demo history.
@@ -374,6 +498,24 @@ fn base(theme: &Theme) -> App {
         notices: Vec::new(),
     });
     app.file = Some(file_view());
+    // shop-prod has a catalog of 1,234 items fetched 3 days ago; shop-staging has none
+    let fetched = time(25, 9, 30).timestamp().max(0) as u64;
+    let names: Vec<String> = (1..=1_234).map(|i| format!("/p/{i}")).collect();
+    let ix = crate::validate::lookup::CatalogIndex::build(
+        "https://live.luigisbox.com/v1/content_export",
+        Some(fetched),
+        names.iter().map(|n| (n.as_str(), None)),
+    );
+    app.tracker.catalogs.insert(
+        "shop-prod".into(),
+        tracker::CatalogState::Stored(Arc::new(ix), fetched + 3 * 86_400 + 3_600),
+    );
+    app.tracker
+        .catalogs
+        .insert("shop-staging".into(), tracker::CatalogState::Missing);
+    app.tracker
+        .catalogs
+        .insert(tracker::SANDBOX_NAME.into(), tracker::CatalogState::Missing);
     app
 }
 
@@ -593,7 +735,55 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
         file: big_choice(true),
         report: Arc::new(big_report()),
     };
-    out.push(("confirm-parts", conf));
+    out.push(("confirm-parts", conf.clone()));
+
+    // the same parts, the second one overlapping an earlier upload's orders
+    let mut file = big_choice(true);
+    for (i, p) in file.parts.iter_mut().enumerate() {
+        let mut r = (*p.report).clone();
+        let orders = r.stats.orders;
+        r.catalog = Some(catalog_check(
+            r.stats.rows - r.stats.rows / 40,
+            r.stats.rows,
+            18_220,
+            17_900,
+            Vec::new(),
+        ));
+        r.already_sent = Some(AlreadySent {
+            orders: if i == 1 { 2_000_000 } else { 0 },
+            rows: if i == 1 { 6_000_000 } else { 0 },
+            file_orders: orders,
+            uploads_compared: 1,
+            skipped: None,
+            by_upload: if i == 1 {
+                vec![SentBy {
+                    key: "20261102T101500000000Z-3be01c77a2d4".into(),
+                    sent_at: Some(time(2, 10, 15)),
+                    file: Some("/home/demo/exports/orders-until-october.csv".into()),
+                    orders: 2_000_000,
+                }]
+            } else {
+                Vec::new()
+            },
+            unrecorded: Vec::new(),
+        });
+        p.report = Arc::new(r);
+    }
+    let all: Vec<&Report> = file.parts.iter().map(|p| &*p.report).collect();
+    let unsent: Vec<&Report> = file.parts.iter().skip(1).map(|p| &*p.report).collect();
+    conf.confirm = Some(confirm::ConfirmView {
+        skew: Some(Ok(300)),
+        part_duplicates: vec![Some(big_history_entry()), None, None],
+        guard: confirm::Guard::of(&all),
+        guard_unsent: Some(confirm::Guard::of(&unsent)),
+        ..Default::default()
+    });
+    conf.step = Step::Confirm {
+        tracker: prod(),
+        file,
+        report: Arc::new(big_report()),
+    };
+    out.push(("confirm-parts-overlap", conf));
 
     let accepted = |ms: u64, bytes: u64| PartStatus::Done {
         outcome: UploadOutcome::Accepted {
@@ -662,6 +852,16 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     let mut f = a.clone();
     f.tracker.form = Some(tracker::Form::edit(&trackers().trackers[1]));
     out.push(("tracker-form", f));
+
+    let mut fetching = a.clone();
+    fetching.tracker.fetching = Some(tracker::Fetching {
+        name: "shop-prod".into(),
+        got: 12_500,
+        total: 19_402,
+        attempt: 1,
+        ..Default::default()
+    });
+    out.push(("tracker-fetching", fetching));
 
     let mut empty = a.clone();
     empty.config = Config::default();
@@ -733,7 +933,44 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         tracker: prod(),
         file: FileChoice::plain(export),
     };
-    out.push(("columns", cols));
+    out.push(("columns", cols.clone()));
+
+    // a shop export with SKU, product id and URL: the catalog (URLs) picks the identity
+    let detection = crate::mapping::detect::detect_bytes(
+        b"Date;Order;Customer;SKU;Product ID;URL;Price\n22/10/2026 15:04;A-1001;c-88;SKU-0042;7042;/p/espresso-machine-x200;19.90\n22/10/2026 15:04;A-1001;c-88;SKU-0107;7107;/p/milk-frother;4.50\n23/10/2026 09:12;A-1002;;SKU-0042;7042;/p/espresso-machine-x200;19.90\n23/10/2026 18:40;A-1003;c-12;SKU-0311;7311;/p/grinder-pro;129.00\n23/10/2026 18:40;A-1003;c-12;SKU-0099;7099;/p/descaler;19.90\n",
+        true,
+        false,
+    );
+    let export = PathBuf::from("/home/demo/exports/shop-export-ids.csv");
+    let mut view = columns::ColumnsView::new(export.clone(), detection, None, true);
+    let ix = crate::validate::lookup::CatalogIndex::build(
+        "demo",
+        None,
+        [
+            "/p/espresso-machine-x200",
+            "/p/milk-frother",
+            "/p/grinder-pro",
+            "/p/coffee-beans-1kg",
+        ]
+        .into_iter()
+        .map(|u| (u, None)),
+    );
+    view.rank_by_catalog(Arc::new(ix));
+    let _ = view.take_plan_request();
+    view.on_plan(
+        view.plan_gen,
+        Ok(crate::mapping::convert::ConvertSummary {
+            rows_in: 5,
+            ..Default::default()
+        }),
+    );
+    let mut cc = cols;
+    cc.columns = Some(view);
+    cc.step = Step::Columns {
+        tracker: prod(),
+        file: FileChoice::plain(export),
+    };
+    out.push(("columns-catalog", cc));
 
     let mut conf = at_validate(theme, false, true);
     let r = Arc::new(report(false));
@@ -744,6 +981,7 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         key_problem: None,
         skew: Some(Ok(300)),
         skew_run: 0,
+        guard: confirm::Guard::of(&[&r]),
         ..Default::default()
     });
     conf.step = Step::Confirm {
@@ -755,9 +993,37 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     let mut plain = conf.clone();
     plain.confirm = Some(confirm::ConfirmView {
         skew: Some(Ok(300)),
+        guard: confirm::Guard::of(&[&r]),
         ..Default::default()
     });
     out.push(("confirm", plain));
+    // a re-export: most orders already sent, identities in another form than the catalog's
+    let checked = Arc::new(checked_report());
+    let mut overlap = conf.clone();
+    overlap.confirm = Some(confirm::ConfirmView {
+        skew: Some(Ok(300)),
+        guard: confirm::Guard::of(&[&checked]),
+        ..Default::default()
+    });
+    overlap.step = Step::Confirm {
+        tracker: prod(),
+        file: choice(),
+        report: checked.clone(),
+    };
+    out.push(("confirm-overlap", overlap));
+    let mut vc = at_validate(theme, false, true);
+    if let Some(v) = &mut vc.validate {
+        v.result = Some(Ok(checked.clone()));
+    }
+    out.push(("validate-checks", vc.clone()));
+    if let Some(v) = &mut vc.validate {
+        v.drill = true;
+    }
+    out.push(("validate-catalog", vc.clone()));
+    if let Some(v) = &mut vc.validate {
+        v.issue_sel = 1;
+    }
+    out.push(("validate-already-sent", vc));
 
     out.push(("upload", at_upload(theme)));
     let mut ask = at_upload(theme);

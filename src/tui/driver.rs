@@ -89,6 +89,38 @@ impl Driver {
         for fx in effects {
             match fx {
                 Effect::Quit => quit = true,
+                Effect::LoadCatalog { name } => {
+                    let tx = self.tx.clone();
+                    let path = crate::catalog::stored_path(&self.data_dir, &name);
+                    tokio::task::spawn_blocking(move || {
+                        let result = crate::catalog::load_index(&path).map(|o| o.map(Arc::new));
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        let _ = tx.send(Msg::CatalogLoaded { name, result, now });
+                    });
+                }
+                Effect::FetchCatalog { tracker, cancel } => {
+                    let tx = self.tx.clone();
+                    let path = crate::catalog::stored_path(&self.data_dir, &tracker.name);
+                    tokio::spawn(async move {
+                        let name = tracker.name.clone();
+                        let result = services::fetch_catalog(*tracker, path, cancel, |event| {
+                            let _ = tx.send(Msg::CatalogProgress {
+                                name: name.clone(),
+                                event,
+                            });
+                        })
+                        .await;
+                        match &result {
+                            Ok(n) => {
+                                tracing::info!(tracker = %name, objects = n, "catalog fetched")
+                            }
+                            Err(e) => tracing::info!(tracker = %name, "catalog fetch failed: {e}"),
+                        }
+                        let _ = tx.send(Msg::CatalogFetched { name, result });
+                    });
+                }
                 Effect::CancelValidation(p) => p.cancel(),
                 Effect::CancelUpload(t) => t.cancel(),
                 Effect::StartConvert {
@@ -127,8 +159,11 @@ impl Driver {
                     limit,
                     stem,
                     progress,
+                    checks,
                 } => {
                     let tx = self.tx.clone();
+                    let data_dir = self.data_dir.clone();
+                    let history = self.history.clone();
                     // Parts go to the data directory, next to converted files, never next to
                     // the user's file.
                     let dir = self.data_dir.join("converted");
@@ -164,12 +199,18 @@ impl Driver {
                                 run,
                                 result: Ok(paths.clone()),
                             });
+                            // loaded once for all the parts
+                            let checks = services::tracker_checks(&data_dir, &checks);
+                            for w in &checks.skipped {
+                                tracing::warn!("{w}");
+                            }
                             for (index, p) in paths.iter().enumerate() {
                                 if progress.is_cancelled() {
                                     return;
                                 }
                                 progress.publish(crate::validate::Snapshot::default());
-                                let result = services::validate(p, &progress).map(Arc::new);
+                                let result = services::validate(p, &progress, &checks, &history)
+                                    .map(Arc::new);
                                 let _ = tx.send(Msg::PartValidated { run, index, result });
                             }
                         });
@@ -215,8 +256,11 @@ impl Driver {
                     path,
                     progress,
                     detect,
+                    checks,
                 } => {
                     let tx = self.tx.clone();
+                    let data_dir = self.data_dir.clone();
+                    let history = self.history.clone();
                     let spawned = std::thread::Builder::new()
                         .name("lbimport-validate".into())
                         .spawn(move || {
@@ -226,17 +270,28 @@ impl Driver {
                             } else {
                                 None
                             };
-                            let result = services::validate(&path, &progress).map(Arc::new);
+                            let checks = services::tracker_checks(&data_dir, &checks);
+                            let result = services::validate(&path, &progress, &checks, &history)
+                                .map(Arc::new);
                             tracing::info!(
                                 file = %path.display(),
                                 ok = result.is_ok(),
                                 ms = t0.elapsed().as_millis() as u64,
                                 "validation finished"
                             );
+                            // a record of sent orders that could not be read is known only now
+                            let mut skipped = checks.skipped;
+                            if let Ok(r) = &result
+                                && let Some(why) =
+                                    r.already_sent.as_ref().and_then(|a| a.skipped.clone())
+                            {
+                                skipped.push(why);
+                            }
                             let _ = tx.send(Msg::Validated {
                                 run,
                                 result,
                                 detection,
+                                skipped,
                             });
                         });
                     if let Err(e) = spawned {
@@ -244,6 +299,7 @@ impl Driver {
                             run,
                             result: Err(format!("cannot start the validation thread: {e}")),
                             detection: None,
+                            skipped: Vec::new(),
                         });
                     }
                 }
@@ -320,6 +376,7 @@ impl Driver {
                 } => {
                     let tx = self.tx.clone();
                     let history = self.history.clone();
+                    let data_dir = self.data_dir.clone();
                     let h = tokio::spawn(async move {
                         let facts = AttemptFacts {
                             tracker_name: tracker.name.clone(),
@@ -413,6 +470,20 @@ impl Driver {
                             Ok(Err(e)) => (None, Some(e.to_string())),
                             Err(e) => (None, Some(e.to_string())),
                         };
+                        // An accepted or unknown outcome: its orders join the tracker's sent
+                        // orders (the next file's already-sent check), as with `upload`.
+                        if let Some(e) = entry.clone() {
+                            let sent = path.clone();
+                            let recorded = tokio::task::spawn_blocking(move || {
+                                services::record_sent(&data_dir, &e, &sent)
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()));
+                            if let Err(e) = recorded {
+                                tracing::warn!("could not record the sent orders: {e}");
+                                let _ = tx.send(Msg::SentNotRecorded(e));
+                            }
+                        }
                         if let Some(e) = &entry {
                             tracing::info!(
                                 tracker = %e.tracker_name,

@@ -144,16 +144,73 @@ pub fn random_key() -> PrivateKey {
     PrivateKey::new(crate::config::history::to_hex(&buf))
 }
 
-/// Validate a file (blocking; run it on its own thread).
-pub fn validate(path: &Path, progress: &Progress) -> Result<Report, String> {
-    match crate::validate::validate_path(path, &Options::default(), Some(progress)) {
+/// The catalog and sent orders of the tracker `target`, from the data directory `data_dir`
+/// (blocking: it reads the stored catalog).
+pub fn tracker_checks(
+    data_dir: &Path,
+    target: &crate::tui::app::CheckTarget,
+) -> crate::pipeline::checks::TrackerChecks {
+    crate::pipeline::checks::TrackerChecks::for_tracker_in(
+        data_dir,
+        &target.name,
+        &target.tracker_id,
+    )
+}
+
+/// Validate a file against the tracker's `checks`, naming earlier uploads from `history`
+/// (blocking; run it on its own thread).
+pub fn validate(
+    path: &Path,
+    progress: &Progress,
+    checks: &crate::pipeline::checks::TrackerChecks,
+    history: &History,
+) -> Result<Report, String> {
+    let mut opts = Options::default();
+    checks.apply(&mut opts);
+    match crate::validate::validate_path(path, &opts, Some(progress)) {
         Ok(mut r) => {
+            if r.already_sent.is_some() {
+                checks.complete_from(&history.list().unwrap_or_default(), &mut r);
+            }
             crate::report_store::stamp(&mut r);
             Ok(r)
         }
         Err(ValidateError::Cancelled) => Err("cancelled".to_string()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Fetch the catalog of `tracker` (its key resolved off the async threads) and store it at
+/// `path`, replacing the previous one only when the whole catalog arrived. Returns the number
+/// of objects stored.
+pub async fn fetch_catalog(
+    tracker: crate::config::Tracker,
+    path: PathBuf,
+    cancel: CancellationToken,
+    on_event: impl FnMut(crate::catalog::FetchEvent),
+) -> Result<u64, String> {
+    let t = tracker.clone();
+    let key = tokio::task::spawn_blocking(move || t.resolve_key())
+        .await
+        .map_err(|e| format!("key lookup failed: {e}"))?
+        .map_err(|e| format!("no private key: {e}"))?;
+    let opts = crate::catalog::FetchOptions::new(&tracker.base_url, &tracker.tracker_id, key);
+    let cat = crate::catalog::fetch(&opts, &cancel, on_event).await?;
+    let n = cat.objects.len() as u64;
+    tokio::task::spawn_blocking(move || crate::catalog::save(&path, &cat))
+        .await
+        .map_err(|e| format!("cannot store the catalog: {e}"))??;
+    Ok(n)
+}
+
+/// After an upload that counts as sent (accepted or unknown outcome): record the file's
+/// orders in the tracker's sent sets under `data_dir`, as `lbimport upload` does (blocking).
+pub fn record_sent(data_dir: &Path, entry: &HistoryEntry, path: &Path) -> Result<(), String> {
+    if !entry.outcome.counts_as_sent() {
+        return Ok(());
+    }
+    let sets = crate::config::sent::SentSets::new(data_dir, &entry.tracker_id);
+    crate::pipeline::overlap::record_sent(&sets, entry, path, entry.format).map(|_| ())
 }
 
 /// Split the documented-layout file `input` (CSV or JSON lines, `format`) at order boundaries

@@ -22,6 +22,7 @@ use crate::read::Format;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 use crate::validate::Progress;
+use crate::validate::lookup::{CatalogIndex, key_hash};
 
 /// Largest-order limits offered, in cycling order (`None` = keep every order).
 pub const MAX_ITEMS: [Option<u64>; 4] = [None, Some(100), Some(50), Some(500)];
@@ -126,6 +127,12 @@ pub struct ColumnsView {
     /// Stops the count in flight when a newer one is asked for (typing a zone or a format
     /// must not leave a whole-file count per key running).
     plan_progress: std::sync::Arc<crate::validate::Progress>,
+    /// Per column, when the tracker has a catalog: the share of its sampled values that are
+    /// catalog identities (identity candidates only: not the order, user or time column).
+    pub catalog_rates: Vec<Option<f64>>,
+    /// The tracker's catalog the candidates were ranked with (ranked again after a
+    /// re-detection).
+    pub catalog: Option<Arc<CatalogIndex>>,
 }
 
 /// What the columns step asks the app to do.
@@ -173,6 +180,8 @@ impl ColumnsView {
             planned: None,
             plan_request: None,
             plan_progress: std::sync::Arc::new(crate::validate::Progress::new()),
+            catalog_rates: Vec::new(),
+            catalog: None,
             detection: Box::new(detection),
         };
         v.roles = roles_from(&v.detection, &m);
@@ -326,10 +335,85 @@ impl ColumnsView {
                 self.roles = roles_from(&self.detection, &m);
                 self.col = self.col.min(self.roles.len().saturating_sub(1));
                 self.message = None;
+                self.catalog_rates.clear();
+                if let Some(c) = self.catalog.clone() {
+                    self.rank_by_catalog(c);
+                }
             }
             Err(e) => self.message = Some(format!("cannot read the file: {e}")),
         }
         self.refresh();
+    }
+
+    /// Rank the identity candidates (columns not mapped as order id, user or time) by the
+    /// share of their sampled values that are identities of the tracker's `catalog`, and make
+    /// the best one the identity when it matches more than the current identity column.
+    /// Returns the column chosen when the choice changed.
+    pub fn rank_by_catalog(&mut self, catalog: Arc<CatalogIndex>) -> Option<usize> {
+        if catalog.is_empty() {
+            return None;
+        }
+        self.catalog = Some(catalog.clone());
+        let d = &self.detection;
+        self.catalog_rates = self
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if !matches!(r, Role::Identity | Role::Other) {
+                    return None;
+                }
+                let values: Vec<&str> = d
+                    .sample
+                    .iter()
+                    .filter_map(|row| row.get(i))
+                    .map(|v| v.trim())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.is_empty() {
+                    return None;
+                }
+                let found = values
+                    .iter()
+                    .filter(|v| catalog.identities.contains(key_hash(v)))
+                    .count();
+                Some(found as f64 / values.len() as f64)
+            })
+            .collect();
+        let current = self.roles.iter().position(|r| *r == Role::Identity);
+        let rate_of = |i: usize| self.catalog_rates.get(i).copied().flatten().unwrap_or(0.0);
+        let best = (0..self.roles.len())
+            .filter(|i| self.catalog_rates.get(*i).copied().flatten().is_some())
+            .max_by(|a, b| {
+                rate_of(*a)
+                    .partial_cmp(&rate_of(*b))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    // on a tie the current identity column stays
+                    .then_with(|| (Some(*a) == current).cmp(&(Some(*b) == current)))
+            })?;
+        if rate_of(best) <= 0.0
+            || Some(best) == current
+            || rate_of(best) <= current.map_or(0.0, rate_of)
+        {
+            return None;
+        }
+        let name = self.detection.label(best);
+        let header = self
+            .detection
+            .headers
+            .get(best)
+            .map(|h| format!(" \"{}\"", ui::sanitize(h, 30)))
+            .unwrap_or_default();
+        let best_rate = rate_of(best);
+        let was = self.col;
+        self.col = best;
+        self.set_role(Role::Identity);
+        self.col = was;
+        self.message = Some(format!(
+            "identity: column {name}{header}, chosen by the catalog ({:.0} % of its values are in it) — Enter converts",
+            best_rate * 100.0
+        ));
+        Some(best)
     }
 
     fn set_role(&mut self, r: Role) {
@@ -603,7 +687,12 @@ impl ColumnsView {
         // The grid: one column per source column, a role row, then the first rows.
         let n = self.roles.len();
         let inner_w = grid.width.saturating_sub(2) as usize;
-        let colw = 14usize;
+        // one more for the catalog rates (`▶ identity 100%`)
+        let colw = if self.catalog_rates.is_empty() {
+            14
+        } else {
+            15
+        };
         let visible = (inner_w / (colw + 1)).max(1);
         let first = self.col.saturating_sub(visible.saturating_sub(1));
         let cols: Vec<usize> = (first..n).take(visible).collect();
@@ -628,10 +717,19 @@ impl ColumnsView {
                 theme.accent.add_modifier(Modifier::BOLD)
             };
             let mark = if *i == self.col { "▶ " } else { "  " };
-            Cell::from(Span::styled(format!("{mark}{}", r.as_str()), style))
+            // with a catalog: the share of the candidate's sampled values in it
+            let rate = self
+                .catalog_rates
+                .get(*i)
+                .copied()
+                .flatten()
+                .map(|x| format!(" {:.0}%", x * 100.0))
+                .unwrap_or_default();
+            Cell::from(Span::styled(format!("{mark}{}{rate}", r.as_str()), style))
         }));
         let mut rows = vec![roles];
-        for r in d.sample.iter().take(grid.height.saturating_sub(4) as usize) {
+        let shown = grid.height.saturating_sub(4);
+        for r in d.sample.iter().take(shown as usize) {
             rows.push(Row::new(cols.iter().map(|i| {
                 Cell::from(Span::styled(
                     ui::sanitize(r.get(*i).map_or("", String::as_str), 40),
@@ -644,9 +742,14 @@ impl ColumnsView {
             .map(|_| Constraint::Length(colw as u16))
             .collect();
         frame.render_widget(
-            Table::new(rows, widths)
-                .header(head)
-                .block(ui::block(theme, format!("Columns ({n}) — first rows"))),
+            Table::new(rows, widths).header(head).block(ui::block(
+                theme,
+                if self.catalog_rates.is_empty() {
+                    format!("Columns ({n}) — first rows")
+                } else {
+                    format!("Columns ({n}) — first rows · % of sampled values in the catalog")
+                },
+            )),
             grid,
         );
 

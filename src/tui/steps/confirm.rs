@@ -39,6 +39,159 @@ pub struct ConfirmView {
     pub part_duplicates: Vec<Option<HistoryEntry>>,
     /// Selected part (its full path and sha256 are shown).
     pub part_sel: usize,
+    /// What the comparison with the tracker found (orders already sent, catalog match), for
+    /// the whole file.
+    pub guard: Guard,
+    /// For a file sent in parts: the same over the parts not already sent (the ones `y`
+    /// sends unless `D` is pressed).
+    pub guard_unsent: Option<Guard>,
+    /// The user pressed `A` to send although the guard warns.
+    pub override_guard: bool,
+}
+
+/// Share of rows under which Confirm asks for the extra key: fewer than half of the rows
+/// match the tracker's catalog.
+pub const LOW_MATCH: f64 = 0.5;
+
+/// What Confirm warns about before an upload, from the file's reports (one, or one per
+/// part): orders already sent to the tracker and rows whose identity is not in its catalog.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Guard {
+    /// Orders of the file already sent (0 when none, or not checked).
+    pub sent_orders: u64,
+    /// Orders of the file.
+    pub file_orders: u64,
+    /// "1,000 of 1,500 orders (66.7 %) were already sent on 2026-12-04 in a.csv", when the
+    /// check was made.
+    pub overlap: Option<String>,
+    /// Rows compared with the catalog and rows matched, when a catalog was compared.
+    pub catalog: Option<(u64, u64)>,
+    /// Distinct unknown identities (single file only).
+    pub unknown: Option<u64>,
+}
+
+impl Guard {
+    /// The guard of a file validated as `reports` (several for a file sent in parts).
+    pub fn of(reports: &[&Report]) -> Guard {
+        let mut g = Guard::default();
+        let mut by: Vec<(String, Option<String>, Option<String>, u64)> = Vec::new();
+        let mut checked = false;
+        for r in reports {
+            if let Some(a) = &r.already_sent
+                && a.skipped.is_none()
+            {
+                checked = true;
+                g.sent_orders += a.orders;
+                g.file_orders += a.file_orders;
+                for b in &a.by_upload {
+                    match by.iter_mut().find(|x| x.0 == b.key) {
+                        Some(x) => x.3 += b.orders,
+                        None => by.push((
+                            b.key.clone(),
+                            b.sent_at.map(|t| t.format("%Y-%m-%d").to_string()),
+                            b.file.as_deref().map(|f| {
+                                std::path::Path::new(f).file_name().map_or_else(
+                                    || f.to_string(),
+                                    |n| n.to_string_lossy().into_owned(),
+                                )
+                            }),
+                            b.orders,
+                        )),
+                    }
+                }
+            }
+            if let Some(c) = &r.catalog
+                && c.skipped.is_none()
+            {
+                let (rows, matched) = g.catalog.unwrap_or((0, 0));
+                g.catalog = Some((rows + c.rows, matched + c.rows_matched));
+            }
+        }
+        if let [r] = reports
+            && let Some(c) = &r.catalog
+            && c.skipped.is_none()
+        {
+            g.unknown = Some(c.identities.saturating_sub(c.identities_matched));
+        }
+        if checked {
+            g.overlap = Some(if g.sent_orders == 0 {
+                format!(
+                    "none of the {} orders were sent to this tracker before",
+                    ui::count(g.file_orders)
+                )
+            } else {
+                by.sort_by_key(|b| std::cmp::Reverse(b.3));
+                let one = |(_, at, file, n): &(String, Option<String>, Option<String>, u64),
+                           with_count: bool| {
+                    let mut t = if with_count {
+                        format!("{} ", ui::count(*n))
+                    } else {
+                        String::new()
+                    };
+                    match at {
+                        Some(at) => t.push_str(&format!("on {at}")),
+                        None => t.push_str("by an earlier upload"),
+                    }
+                    if let Some(f) = file {
+                        t.push_str(&format!(" in {f}"));
+                    }
+                    t
+                };
+                let pct = g.sent_orders as f64 * 100.0 / g.file_orders.max(1) as f64;
+                let whom = match by.as_slice() {
+                    [b] => one(b, false),
+                    list => list
+                        .iter()
+                        .map(|b| one(b, true))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                };
+                format!(
+                    "{} of {} orders ({pct:.1} %) were already sent {whom}",
+                    ui::count(g.sent_orders),
+                    ui::count(g.file_orders),
+                )
+            });
+        }
+        g
+    }
+
+    /// Share of the compared rows whose identity is in the catalog, when compared.
+    pub fn match_rate(&self) -> Option<f64> {
+        self.catalog
+            .filter(|(rows, _)| *rows > 0)
+            .map(|(rows, m)| m as f64 / rows as f64)
+    }
+
+    /// Fewer than half of the rows match the catalog.
+    pub fn low_match(&self) -> bool {
+        self.match_rate().is_some_and(|r| r < LOW_MATCH)
+    }
+
+    /// Some of the file's orders were already sent.
+    pub fn overlaps(&self) -> bool {
+        self.sent_orders > 0
+    }
+
+    /// Whether sending needs the extra key.
+    pub fn needs_override(&self) -> bool {
+        self.low_match() || self.overlaps()
+    }
+
+    /// "95.2 % of rows match, 12 unknown products" (when a catalog was compared).
+    pub fn catalog_text(&self) -> Option<String> {
+        self.catalog?;
+        let rate = self.match_rate().unwrap_or(0.0) * 100.0;
+        let mut t = format!("{rate:.1} % of rows match");
+        if let Some(u) = self.unknown {
+            t.push_str(&format!(
+                ", {} unknown product{}",
+                ui::count(u),
+                if u == 1 { "" } else { "s" }
+            ));
+        }
+        Some(t)
+    }
 }
 
 /// Seconds with one decimal and a sign (`+1.2 s`); never `-0.0`.
@@ -60,6 +213,14 @@ pub enum Action {
 }
 
 impl ConfirmView {
+    /// The guard of what `y` would send now (parts already accepted are skipped unless `D`).
+    pub fn active_guard(&self) -> &Guard {
+        match &self.guard_unsent {
+            Some(g) if !self.override_duplicate => g,
+            _ => &self.guard,
+        }
+    }
+
     /// Whether the file is sent in parts.
     pub fn in_parts(&self) -> bool {
         !self.part_duplicates.is_empty()
@@ -93,6 +254,9 @@ impl ConfirmView {
                     "Also send the parts that already reached this tracker (or skip them again)",
                 ));
             }
+            if let Some(h) = self.guard_hint() {
+                v.push(h);
+            }
             v.push(hint(
                 "↑↓",
                 "part",
@@ -113,14 +277,54 @@ impl ConfirmView {
                 "Upload these bytes again although they already reached this tracker",
             ));
         }
+        if let Some(h) = self.guard_hint() {
+            v.push(h);
+        }
         v.extend(leave_hints());
         v
+    }
+
+    fn guard_hint(&self) -> Option<KeyHint> {
+        self.active_guard().needs_override().then(|| {
+            hint(
+                "A",
+                if self.override_guard {
+                    "don't send anyway"
+                } else {
+                    "send anyway"
+                },
+                "Send although orders were already sent or most rows are not in the catalog",
+            )
+        })
+    }
+
+    /// Why `y` waits for `A`, when it does.
+    fn guard_refusal(&self) -> Option<String> {
+        if !self.active_guard().needs_override() || self.override_guard {
+            return None;
+        }
+        Some(if self.active_guard().overlaps() {
+            "some orders were already sent to this tracker — press A first to send them again"
+                .to_string()
+        } else {
+            "fewer than half of the rows match the tracker's catalog — press A first to send anyway"
+                .to_string()
+        })
     }
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
         match key.code {
             KeyCode::Esc => Action::Back,
+            KeyCode::Char('A') if self.active_guard().needs_override() => {
+                self.override_guard = !self.override_guard;
+                self.message = None;
+                Action::None
+            }
+            _ if (is_char(key, 'y') || is_char(key, 'Y')) && self.guard_refusal().is_some() => {
+                self.message = self.guard_refusal();
+                Action::None
+            }
             KeyCode::Char('D') if self.has_duplicates() => {
                 self.override_duplicate = !self.override_duplicate;
                 self.message = None;
@@ -202,6 +406,93 @@ impl ConfirmView {
         }
     }
 
+    /// The "catalog" and "overlap" lines of both views (when the checks were made; one
+    /// line when nothing was sent before).
+    fn check_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let g = self.active_guard();
+        let line = |k: &str, v: String, st| {
+            Line::from(vec![
+                Span::styled(format!("{k:<11}"), theme.muted),
+                Span::styled(v, st),
+            ])
+        };
+        let cat_style = theme.text;
+        // what the guard block shows prominently is not repeated here
+        let catalog = g.catalog_text().filter(|_| !g.low_match());
+        let overlap = g.overlap.as_ref().filter(|_| !g.overlaps());
+        match (catalog, overlap) {
+            (Some(c), Some(_)) if !g.overlaps() => {
+                vec![line(
+                    "catalog",
+                    format!("{c} · nothing sent before"),
+                    cat_style,
+                )]
+            }
+            (c, o) => {
+                let mut v = Vec::new();
+                if let Some(c) = c {
+                    v.push(line("catalog", c, cat_style));
+                }
+                if let Some(o) = o {
+                    let st = if g.overlaps() {
+                        theme.error
+                    } else {
+                        theme.text
+                    };
+                    v.push(line("overlap", ui::sanitize(o, 200), st));
+                }
+                v
+            }
+        }
+    }
+
+    /// The prominent warning when sending needs `A` (empty when it does not).
+    fn guard_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let g = self.active_guard();
+        if !g.needs_override() {
+            return Vec::new();
+        }
+        let loud = if self.override_guard {
+            theme.warning.add_modifier(Modifier::BOLD)
+        } else {
+            theme
+                .error
+                .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        };
+        let mut v = Vec::new();
+        if g.overlaps() {
+            v.push(Line::styled(
+                format!(
+                    "⚠ ALREADY SENT: {}",
+                    ui::sanitize(g.overlap.as_deref().unwrap_or_default(), 200)
+                ),
+                loud,
+            ));
+        }
+        if g.low_match() {
+            v.push(Line::styled(
+                format!(
+                    "⚠ NOT IN THE CATALOG: only {:.1} % of the rows match the tracker's catalog",
+                    g.match_rate().unwrap_or(0.0) * 100.0
+                ),
+                loud,
+            ));
+        }
+        v.push(Line::styled(
+            if self.override_guard {
+                "SENDING ANYWAY — y uploads; A takes it back".to_string()
+            } else if g.overlaps() {
+                "Cannot be undone: those purchases would be imported twice. A sends anyway."
+                    .to_string()
+            } else {
+                "The identities may not be the catalog's (Validate shows why). A sends anyway."
+                    .to_string()
+            },
+            theme.text,
+        ));
+        v
+    }
+
     /// Draw the step.
     pub fn draw(
         &self,
@@ -217,8 +508,15 @@ impl ConfirmView {
             return;
         }
         let dup_h = if self.duplicate.is_some() { 5 } else { 0 };
-        let [main, dup, foot] = Layout::vertical([
+        let guard_lines = self.guard_lines(theme);
+        let guard_h = if guard_lines.is_empty() {
+            0
+        } else {
+            wrapped_height(&guard_lines, area.width.saturating_sub(2)) + 2
+        };
+        let [main, guard, dup, foot] = Layout::vertical([
             Constraint::Min(10),
+            Constraint::Length(guard_h),
             Constraint::Length(dup_h),
             Constraint::Length(3),
         ])
@@ -260,6 +558,9 @@ impl ConfirmView {
                 ),
             ),
             kv("warnings", warnings_text(&warnings)),
+        ];
+        lines.extend(self.check_lines(theme));
+        lines.extend([
             kv(
                 "changes",
                 file.transformations
@@ -276,7 +577,7 @@ impl ConfirmView {
                     ui::rate(needed.max(1.0))
                 ),
             ),
-        ];
+        ]);
         if file.transformations.len() > 1 {
             let at = lines.len() - 2;
             for (i, t) in file.transformations.iter().skip(1).enumerate() {
@@ -302,6 +603,14 @@ impl ConfirmView {
             Paragraph::new(lines).block(ui::block(theme, "About to upload")),
             main,
         );
+        if !guard_lines.is_empty() {
+            frame.render_widget(
+                Paragraph::new(guard_lines)
+                    .wrap(Wrap { trim: true })
+                    .block(ui::block(theme, "Check before sending")),
+                guard,
+            );
+        }
         if let Some(d) = &self.duplicate {
             let (style, head) = if self.override_duplicate {
                 (
@@ -340,8 +649,22 @@ impl ConfirmView {
                 "An upload cannot be undone or deleted. ",
                 theme.warning.add_modifier(Modifier::BOLD),
             ),
-            Span::styled("y", theme.accent.add_modifier(Modifier::BOLD)),
-            Span::styled(" uploads, ", theme.text),
+            Span::styled(
+                if self.guard_refusal().is_some() {
+                    "A then y"
+                } else {
+                    "y"
+                },
+                theme.accent.add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                if self.guard_refusal().is_some() {
+                    " sends anyway, "
+                } else {
+                    " uploads, "
+                },
+                theme.text,
+            ),
             Span::styled("Esc", theme.accent.add_modifier(Modifier::BOLD)),
             Span::styled(" goes back.", theme.text),
         ])];
@@ -414,6 +737,9 @@ impl ConfirmView {
                 ),
             ),
             kv("warnings", warnings_text(&warnings)),
+        ];
+        lines.extend(self.check_lines(theme));
+        lines.extend([
             kv(
                 "changes",
                 file.transformations.first().map_or(
@@ -430,20 +756,35 @@ impl ConfirmView {
                     ui::rate((largest as f64 / UPLOAD_LIMIT_SECS as f64).max(1.0))
                 ),
             ),
-        ];
+        ]);
         if let Some(l) = self.key_problem_line(theme) {
             lines.insert(2, l);
         }
         let main_h = lines.len() as u16 + 2;
         // The table as tall as its rows (+ header, borders, the selected part's details).
         let table_h = (parts.len() as u16).saturating_add(5);
-        let [main, table, _, foot] = Layout::vertical([
+        let guard_lines = self.guard_lines(theme);
+        let guard_h = if guard_lines.is_empty() {
+            0
+        } else {
+            wrapped_height(&guard_lines, area.width.saturating_sub(2)) + 2
+        };
+        let [main, guard, table, _, foot] = Layout::vertical([
             Constraint::Length(main_h),
+            Constraint::Length(guard_h),
             Constraint::Length(table_h),
             Constraint::Min(0),
             Constraint::Length(3),
         ])
         .areas(area);
+        if !guard_lines.is_empty() {
+            frame.render_widget(
+                Paragraph::new(guard_lines)
+                    .wrap(Wrap { trim: true })
+                    .block(ui::block(theme, "Check before sending")),
+                guard,
+            );
+        }
         frame.render_widget(
             Paragraph::new(lines).block(ui::block(theme, "About to upload, part by part")),
             main,
@@ -588,6 +929,37 @@ fn leave_hints() -> [KeyHint; 4] {
         hint("?", "help", "Show all keys"),
         hint("q", "quit", "Quit lbimport"),
     ]
+}
+
+/// Rows `lines` take when word-wrapped at `width` columns (greedy, as the paragraph wraps;
+/// a word longer than a row is broken).
+fn wrapped_height(lines: &[Line<'_>], width: u16) -> u16 {
+    let w = usize::from(width.max(1));
+    let mut rows = 0usize;
+    for l in lines {
+        let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+        let mut n = 1usize;
+        let mut at = 0usize;
+        for word in text.split(' ').filter(|x| !x.is_empty()) {
+            let len = unicode_width::UnicodeWidthStr::width(word);
+            let need = if at == 0 { len } else { at + 1 + len };
+            if need <= w {
+                at = need;
+            } else if len <= w {
+                n += 1;
+                at = len;
+            } else {
+                // broken over rows
+                if at > 0 {
+                    n += 1;
+                }
+                n += (len - 1) / w;
+                at = (len - 1) % w + 1;
+            }
+        }
+        rows += n;
+    }
+    rows.min(usize::from(u16::MAX)) as u16
 }
 
 /// Warning codes with their counts, or "none".

@@ -6,10 +6,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
 use super::{TextField, is_char, step_selection};
 use crate::config::{Config, HistoryEntry, KeySource, PrivateKey, Tracker};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
+use crate::validate::lookup::CatalogIndex;
 
 /// Name of the built-in sandbox entry.
 pub const SANDBOX_NAME: &str = "Sandbox";
@@ -158,6 +164,34 @@ impl Default for Form {
     }
 }
 
+/// A tracker's stored catalog, as the tracker step knows it.
+#[derive(Debug, Clone)]
+pub enum CatalogState {
+    /// Being read from the data directory.
+    Loading,
+    /// None stored.
+    Missing,
+    /// Stored: its look-up index, and the time (seconds since the epoch) it was read at.
+    Stored(Arc<CatalogIndex>, u64),
+    /// Stored but unreadable.
+    Unreadable(String),
+}
+
+/// A catalog fetch in progress.
+#[derive(Debug, Clone, Default)]
+pub struct Fetching {
+    /// The tracker whose catalog is fetched.
+    pub name: String,
+    /// Objects received so far.
+    pub got: u64,
+    /// The total the service announced (0 until the first page).
+    pub total: u64,
+    /// 1, then 2 after an expired next link restarted the export.
+    pub attempt: u32,
+    /// Cancels it (Esc).
+    pub cancel: CancellationToken,
+}
+
 /// State of the tracker step.
 #[derive(Debug, Clone, Default)]
 pub struct TrackerView {
@@ -171,6 +205,12 @@ pub struct TrackerView {
     pub message: Option<(bool, String)>,
     /// Something is in progress (starting the sandbox).
     pub busy: Option<String>,
+    /// The stored catalog per tracker name (read off the UI thread when first selected).
+    pub catalogs: BTreeMap<String, CatalogState>,
+    /// The catalog fetch running, if any.
+    pub fetching: Option<Fetching>,
+    /// Fetch the Sandbox's catalog once the sandbox runs.
+    pub pending_fetch: bool,
 }
 
 /// What the tracker step asks the app to do.
@@ -191,6 +231,11 @@ pub enum Action {
     },
     /// Delete the tracker with this name.
     Delete(String),
+    /// Fetch (or refresh) the catalog of the saved tracker at this index, or of the Sandbox
+    /// (`None`).
+    FetchCatalog(Option<usize>),
+    /// Stop the catalog fetch.
+    CancelFetch,
 }
 
 impl TrackerView {
@@ -225,12 +270,27 @@ impl TrackerView {
                 hint("n/Esc", "keep", "Keep it"),
             ];
         }
+        if self.fetching.is_some() {
+            return vec![
+                hint(
+                    "Esc",
+                    "stop fetch",
+                    "Stop fetching the catalog (the stored one is kept)",
+                ),
+                hint("q", "quit", "Quit lbimport"),
+            ];
+        }
         vec![
             hint("↑↓", "select", "Move the selection"),
             hint(
                 "Enter",
                 "choose",
                 "Use the selected tracker and go to the file step",
+            ),
+            hint(
+                "c",
+                "catalog",
+                "Fetch (or refresh) the selected tracker's catalog, which validation compares identities with",
             ),
             hint("a", "add", "Add a tracker (id, endpoint, key source)"),
             hint("e", "edit", "Edit the selected tracker"),
@@ -262,6 +322,13 @@ impl TrackerView {
         if self.busy.is_some() {
             return Action::None;
         }
+        if self.fetching.is_some() {
+            if key.code == KeyCode::Esc {
+                return Action::CancelFetch;
+            }
+            self.message = Some((false, "fetching the catalog — Esc stops it".to_string()));
+            return Action::None;
+        }
         if step_selection(&mut self.selected, rows, key) {
             self.message = None;
             return Action::None;
@@ -277,6 +344,12 @@ impl TrackerView {
             KeyCode::Char('a') => {
                 self.form = Some(Form::new());
                 Action::None
+            }
+            KeyCode::Char('c') => {
+                self.message = None;
+                Action::FetchCatalog(
+                    (self.selected < config.trackers.len()).then_some(self.selected),
+                )
             }
             KeyCode::Char('e') => {
                 match config.trackers.get(self.selected) {
@@ -399,6 +472,11 @@ impl TrackerView {
                 Span::styled(ui::sanitize(t.client_name(), 40), theme.text),
             ]));
         }
+        let name = config
+            .trackers
+            .get(self.selected)
+            .map_or(SANDBOX_NAME, |t| t.name.as_str());
+        lines.push(self.catalog_line(name, theme));
         if let Some(b) = &self.busy {
             lines.push(Line::styled(b.clone(), theme.accent));
         }
@@ -425,6 +503,66 @@ impl TrackerView {
                 .block(ui::block(theme, "Details")),
             info,
         );
+    }
+}
+
+impl TrackerView {
+    /// "Catalog  1,234 items, fetched 3 days ago" (or none, reading, fetching …) for the
+    /// tracker `name`.
+    fn catalog_line(&self, name: &str, theme: &Theme) -> Line<'static> {
+        let (text, style) = match (&self.fetching, self.catalogs.get(name)) {
+            (Some(f), _) if f.name == name => (
+                format!(
+                    "fetching… {} of {} objects{} — Esc stops",
+                    ui::count(f.got),
+                    if f.total > 0 {
+                        ui::count(f.total)
+                    } else {
+                        "?".to_string()
+                    },
+                    if f.attempt > 1 {
+                        " (restarted: a page link expired)"
+                    } else {
+                        ""
+                    }
+                ),
+                theme.accent,
+            ),
+            (_, None | Some(CatalogState::Loading)) => ("reading…".to_string(), theme.muted),
+            (_, Some(CatalogState::Missing)) => (
+                "no catalog — c fetches it (identities are then checked against it)".to_string(),
+                theme.muted,
+            ),
+            (_, Some(CatalogState::Unreadable(e))) => {
+                (format!("unreadable: {}", ui::sanitize(e, 120)), theme.error)
+            }
+            (_, Some(CatalogState::Stored(ix, now))) => (
+                format!(
+                    "{} items, fetched {} — c refreshes",
+                    ui::count(ix.objects),
+                    ix.fetched_at
+                        .map_or("at an unknown time".to_string(), |t| age(
+                            now.saturating_sub(t)
+                        ))
+                ),
+                theme.text,
+            ),
+        };
+        Line::from(vec![
+            Span::styled("Catalog  ", theme.muted),
+            Span::styled(text, style),
+        ])
+    }
+}
+
+/// "just now", "5 minutes ago", "3 hours ago", "3 days ago".
+pub fn age(secs: u64) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
+    match secs {
+        0..60 => "just now".to_string(),
+        60..3_600 => plural(secs / 60, "minute"),
+        3_600..86_400 => plural(secs / 3_600, "hour"),
+        _ => plural(secs / 86_400, "day"),
     }
 }
 

@@ -69,6 +69,8 @@ pub struct ValidateView {
     pub part_limit: u64,
     /// The split of a file over `part_limit`, once started.
     pub split: Option<SplitState>,
+    /// Checks against the tracker (catalog, already sent) that could not be made, and why.
+    pub checks_skipped: Vec<String>,
 }
 
 /// What the validate step asks the app to do.
@@ -120,6 +122,7 @@ impl ValidateView {
             detection: None,
             part_limit: crate::mapping::split::DEFAULT_PART_BYTES,
             split: None,
+            checks_skipped: Vec::new(),
         }
     }
 
@@ -629,7 +632,7 @@ impl ValidateView {
                 format!("≈ {}", ui::count(n))
             }
         };
-        let lines = vec![
+        let mut lines = vec![
             kv("rows", ui::count(rows)),
             kv("orders", about(orders)),
             kv("multi-item", about(multi)),
@@ -639,6 +642,15 @@ impl ValidateView {
             kv("first", short(first)),
             kv("last", short(last)),
         ];
+        if let Some(r) = self.report() {
+            lines.extend(check_counters(r, theme));
+        }
+        if !self.checks_skipped.is_empty() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<13}", "checks"), theme.muted),
+                Span::styled("skipped (below)", theme.warning),
+            ]));
+        }
         frame.render_widget(
             Paragraph::new(lines).block(ui::block(theme, "Counters")),
             area,
@@ -705,7 +717,7 @@ impl ValidateView {
                 rows,
                 [
                     Constraint::Length(5),
-                    Constraint::Length(21),
+                    Constraint::Length(23),
                     Constraint::Length(9),
                     Constraint::Fill(1),
                 ],
@@ -882,7 +894,7 @@ impl ValidateView {
             None => {}
         }
         // the answer to the last key goes right under the verdict, where it is always seen
-        if let Some(m) = &self.message {
+        if let Some(m) = self.message.as_ref().or(self.checks_skipped.first()) {
             lines.insert(
                 1.min(lines.len()),
                 Line::styled(ui::sanitize(m, 200), theme.warning),
@@ -911,6 +923,13 @@ impl ValidateView {
             Line::styled(ui::sanitize(&issue.message, 400), theme.text),
             Line::raw(""),
         ];
+        // the comparison with the tracker first: it says why, the examples only where
+        let details = check_details(r, issue.code, theme);
+        let has_details = !details.is_empty();
+        lines.extend(details);
+        if has_details {
+            lines.push(Line::raw(""));
+        }
         if issue.examples.is_empty() {
             lines.push(Line::styled(
                 "no examples (the issue is about the whole file)",
@@ -929,6 +948,159 @@ impl ValidateView {
         let w = area.width.saturating_sub(6);
         ui::popup(frame, area, theme, "Examples", lines, w);
     }
+}
+
+/// The "catalog", "unknown" and "sent before" counters of a report compared with a tracker.
+fn check_counters(r: &Report, theme: &Theme) -> Vec<Line<'static>> {
+    let kv = |k: &str, v: String, st: ratatui::style::Style| {
+        Line::from(vec![
+            Span::styled(format!("{k:<13}"), theme.muted),
+            Span::styled(v, st),
+        ])
+    };
+    let mut v = Vec::new();
+    if let Some(c) = &r.catalog {
+        match &c.skipped {
+            Some(_) => v.push(kv("catalog", "not checked".into(), theme.warning)),
+            None => {
+                let st = if c.row_match_rate < super::confirm::LOW_MATCH {
+                    theme.error
+                } else if c.rows_matched < c.rows {
+                    theme.warning
+                } else {
+                    theme.ok
+                };
+                v.push(kv(
+                    "catalog",
+                    format!("{:.1} % of rows", c.row_match_rate * 100.0),
+                    st,
+                ));
+                let unknown = c.identities.saturating_sub(c.identities_matched);
+                v.push(kv(
+                    "unknown",
+                    format!(
+                        "{} product{}",
+                        ui::count(unknown),
+                        if unknown == 1 { "" } else { "s" }
+                    ),
+                    if unknown > 0 {
+                        theme.warning
+                    } else {
+                        theme.text
+                    },
+                ));
+            }
+        }
+    }
+    if let Some(a) = &r.already_sent {
+        let (t, st) = if a.skipped.is_some() {
+            ("skipped".to_string(), theme.warning)
+        } else if a.orders == 0 {
+            ("none".to_string(), theme.ok)
+        } else {
+            (format!("{} orders", ui::count(a.orders)), theme.error)
+        };
+        v.push(kv("sent before", t, st));
+    }
+    v
+}
+
+/// What the examples popup adds for the checks against the tracker: the most frequent
+/// unknown identities and why they are unknown (with the `normalize` flag that fixes it), or
+/// the earlier uploads that sent the orders.
+fn check_details(r: &Report, code: Code, theme: &Theme) -> Vec<Line<'static>> {
+    let mut v = Vec::new();
+    match code {
+        Code::IdentityNotInCatalog => {
+            let Some(c) = &r.catalog else { return v };
+            v.push(Line::styled(
+                format!(
+                    "{:.1} % of rows ({} of {}) and {} of {} products are in the catalog ({} items)",
+                    c.row_match_rate * 100.0,
+                    ui::count(c.rows_matched),
+                    ui::count(c.rows),
+                    ui::count(c.identities_matched),
+                    ui::count(c.identities),
+                    ui::count(c.catalog_identities),
+                ),
+                theme.text,
+            ));
+            if c.diagnoses.is_empty() {
+                v.push(Line::styled(
+                    "No usual rewrite (host, slash, query, case, web_url) finds them in the catalog.",
+                    theme.muted,
+                ));
+            } else {
+                v.push(Line::styled("Why, and the fix:", theme.accent));
+                for d in &c.diagnoses {
+                    v.push(Line::from(vec![
+                        Span::styled(
+                            format!(
+                                "  {} — {} of {} tried, {} rows: ",
+                                ui::sanitize(&d.description, 80),
+                                ui::count(d.identities),
+                                ui::count(d.tried),
+                                ui::count(d.rows)
+                            ),
+                            theme.text,
+                        ),
+                        Span::styled(
+                            format!("lbimport normalize {}", d.flag),
+                            theme.accent.add_modifier(Modifier::BOLD),
+                        ),
+                    ]));
+                }
+            }
+            if !c.top_unknown.is_empty() {
+                v.push(Line::styled(
+                    "Most frequent unknown identities (rows):",
+                    theme.accent,
+                ));
+                for t in c.top_unknown.iter().take(5) {
+                    v.push(Line::from(vec![
+                        Span::styled(format!("  {:>9}  ", ui::count(t.rows)), theme.muted),
+                        Span::styled(ui::sanitize(&t.identity, 200), theme.text),
+                    ]));
+                }
+            }
+        }
+        Code::OrdersAlreadySent => {
+            let Some(a) = &r.already_sent else { return v };
+            v.push(Line::styled(
+                format!(
+                    "{} of {} orders ({} rows) were already sent by:",
+                    ui::count(a.orders),
+                    ui::count(a.file_orders),
+                    ui::count(a.rows)
+                ),
+                theme.text,
+            ));
+            for b in &a.by_upload {
+                v.push(Line::styled(
+                    format!(
+                        "  {} orders  {}  {}",
+                        ui::count(b.orders),
+                        b.sent_at.map_or("–".to_string(), |t| t
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()),
+                        ui::sanitize(b.file.as_deref().unwrap_or(&b.key), 120)
+                    ),
+                    theme.text,
+                ));
+            }
+            if !a.unrecorded.is_empty() {
+                v.push(Line::styled(
+                    format!(
+                        "{} earlier upload(s) have no record of their orders: not compared",
+                        a.unrecorded.len()
+                    ),
+                    theme.warning,
+                ));
+            }
+        }
+        _ => {}
+    }
+    v
 }
 
 /// A severity's marker and style (the marker keeps it readable without colour).

@@ -1,0 +1,447 @@
+//! The wizard compares a file with the chosen tracker's catalog and with what earlier uploads
+//! sent (driven by keys, with the in-process sandbox): the counters, Confirm's guard that
+//! needs `A` to send anyway, and the sent orders recorded after an upload.
+
+use crossterm::event::KeyCode;
+use lbimport::catalog::{StoredCatalog, StoredObject};
+use lbimport::config::Config;
+use lbimport::tui::app::Step;
+
+mod common;
+
+use common::{Harness, ch, key, screen};
+
+/// Documented-layout CSV rows (no header): `orders` orders from `first`, two rows each, with
+/// identity `/p/<n>` where n cycles through 0..100 (the `salt` changes the bytes, not the ids).
+fn orders_csv(first: u32, orders: u32, salt: u32) -> String {
+    let mut s = String::new();
+    for o in first..first + orders {
+        for i in 0..2u32 {
+            s.push_str(&format!(
+                "{o},/p/{},u{},2024-05-{:02} 10:{:02}:{:02}\n",
+                (o * 2 + i) % 100,
+                o % 50,
+                1 + o % 28,
+                i,
+                salt % 60
+            ));
+        }
+    }
+    s
+}
+
+async fn validate_file(h: &mut Harness, name: &str) -> std::sync::Arc<lbimport::validate::Report> {
+    h.choose(name);
+    h.pump_until("the report", |a| {
+        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    h.app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report().cloned())
+        .expect("report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_export_needs_a_to_send_orders_already_sent() {
+    let mut h = Harness::new(Config::default());
+    h.write("a.csv", &orders_csv(1, 1000, 0));
+    h.write("b.csv", &orders_csv(1, 1500, 7));
+    h.open_files().await;
+    let tracker_id = h
+        .app
+        .step
+        .tracker()
+        .expect("tracker")
+        .tracker
+        .tracker_id
+        .clone();
+
+    // A: nothing sent before, no guard.
+    let report = validate_file(&mut h, "a.csv").await;
+    assert_eq!(report.stats.orders, 1000);
+    assert_eq!(report.already_sent.as_ref().map(|a| a.orders), Some(0));
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    let g = h.app.confirm.as_ref().expect("confirm").guard.clone();
+    assert!(!g.needs_override(), "{g:?}");
+    h.press(ch('y'));
+    assert_eq!(h.app.step.name(), "Upload");
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    assert_eq!(h.driver.sandbox_received().len(), 1);
+    // A's orders were recorded for the tracker, as `lbimport upload` records them.
+    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
+    let keys = sets.keys().expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(sets.read(&keys[0]).expect("set").len(), 1000);
+
+    // B: orders 1..=1500, of which 1..=1000 went with A.
+    h.press(ch('f'));
+    assert_eq!(h.app.step.name(), "File");
+    // a fresh browser (the old one keeps the name filter typed for a.csv)
+    h.app.file = Some(lbimport::tui::steps::file::FileView::open(&h.files));
+    let report = validate_file(&mut h, "b.csv").await;
+    let sent = report.already_sent.clone().expect("already-sent section");
+    assert_eq!(sent.orders, 1000);
+    assert_eq!(sent.rows, 2000);
+    assert_eq!(sent.file_orders, 1500);
+    assert_eq!(sent.by_upload.len(), 1);
+    assert!(
+        sent.by_upload[0]
+            .file
+            .as_deref()
+            .is_some_and(|f| f.ends_with("a.csv")),
+        "{sent:?}"
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("sent before"), "{s}");
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(c.guard.sent_orders, 1000);
+    assert_eq!(c.guard.file_orders, 1500);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        c.guard.overlap.as_deref(),
+        Some(
+            format!("1,000 of 1,500 orders (66.7 %) were already sent on {today} in a.csv")
+                .as_str()
+        )
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("ALREADY SENT: 1,000 of 1,500 orders"), "{s}");
+    assert!(s.contains("A send anyway"), "{s}");
+    // y alone does not upload.
+    h.press(ch('y'));
+    assert_eq!(
+        h.app.step.name(),
+        "Confirm",
+        "y alone must not send orders again"
+    );
+    assert!(
+        screen(&h.app).contains("press A first"),
+        "{}",
+        screen(&h.app)
+    );
+    assert_eq!(h.driver.sandbox_received().len(), 1);
+    // A, then y sends.
+    h.press(ch('A'));
+    h.press(ch('y'));
+    assert_eq!(h.app.step.name(), "Upload");
+    h.pump_until("the second result", |a| {
+        matches!(a.step, Step::Result { .. })
+    })
+    .await;
+    assert_eq!(h.driver.sandbox_received().len(), 2);
+    assert_eq!(sets.keys().expect("keys").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
+    let mut h = Harness::new(Config::default());
+    // The sandbox tracker's stored catalog: /p/0 … /p/29 (30 of the 100 identities used).
+    let objects = (0..30)
+        .map(|i| StoredObject {
+            identity: format!("/p/{i}"),
+            kind: "item".into(),
+            web_url: None,
+            title: None,
+        })
+        .collect::<Vec<_>>();
+    let cat = StoredCatalog {
+        source: "test".into(),
+        fetched_at: 1_700_000_000,
+        total: objects.len() as u64,
+        objects,
+    };
+    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
+        .expect("store the catalog");
+    let body = orders_csv(1, 500, 0);
+    // counted here from the rows themselves
+    let rows = body.lines().count() as u64;
+    let matched = body
+        .lines()
+        .filter(|l| {
+            let id: u32 = l
+                .split(',')
+                .nth(1)
+                .and_then(|p| p.strip_prefix("/p/"))
+                .and_then(|n| n.parse().ok())
+                .expect("id");
+            id < 30
+        })
+        .count() as u64;
+    assert_eq!(rows, 1000);
+    assert_eq!(matched, 300);
+    h.write("low.csv", &body);
+    h.open_files().await;
+    let report = validate_file(&mut h, "low.csv").await;
+    let cc = report.catalog.clone().expect("catalog section");
+    assert_eq!((cc.rows, cc.rows_matched), (rows, matched));
+    let s = screen(&h.app);
+    assert!(s.contains("30.0 %"), "{s}");
+    h.press(ch('c'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(c.guard.catalog, Some((rows, matched)));
+    assert!(c.guard.low_match());
+    assert!(!c.guard.overlaps());
+    let s = screen(&h.app);
+    assert!(s.contains("only 30.0 % of the rows match"), "{s}");
+    assert!(
+        s.contains("overlap    none of the 500 orders were sent to this tracker before"),
+        "{s}"
+    );
+    h.press(ch('y'));
+    assert_eq!(h.app.step.name(), "Confirm");
+    h.press(ch('A'));
+    h.press(key(KeyCode::Char('y')));
+    assert_eq!(h.app.step.name(), "Upload");
+    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+        .await;
+    assert_eq!(h.driver.sandbox_received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracker_step_fetches_the_sandbox_catalog_and_validation_uses_it() {
+    use lbimport::tui::steps::tracker::CatalogState;
+    let mut h = Harness::new(Config::default());
+    let fx = h.app.start(None, None);
+    h.driver.execute(fx);
+    h.pump_until("the stored catalog read", |a| {
+        matches!(
+            a.tracker.catalogs.get("Sandbox"),
+            Some(CatalogState::Missing)
+        )
+    })
+    .await;
+    assert!(screen(&h.app).contains("no catalog — c fetches it"));
+    // c on the Sandbox row: the sandbox starts, its catalog is fetched and stored
+    h.press(ch('c'));
+    h.pump_until("the fetched catalog", |a| {
+        a.tracker.fetching.is_none()
+            && matches!(
+                a.tracker.catalogs.get("Sandbox"),
+                Some(CatalogState::Stored(..))
+            )
+    })
+    .await;
+    assert_eq!(h.app.step.name(), "Tracker");
+    let Some(CatalogState::Stored(ix, _)) = h.app.tracker.catalogs.get("Sandbox") else {
+        unreachable!()
+    };
+    // the sandbox's demo catalog: /product/1 … /product/200000 without every tenth
+    assert_eq!(ix.objects, 180_000);
+    let s = screen(&h.app);
+    assert!(s.contains("180,000 items, fetched just now"), "{s}");
+    assert!(
+        lbimport::catalog::stored_path(&h.data, "Sandbox").is_file(),
+        "stored in the data directory"
+    );
+
+    // a file of /product/1 … /product/50: /product/10, 20, 30, 40, 50 are not in the catalog
+    let mut body = String::new();
+    for o in 0..300u32 {
+        body.push_str(&format!(
+            "{},/product/{},u{},2024-05-{:02} 10:00:00\n",
+            5000 + o,
+            o % 50 + 1,
+            o % 7,
+            1 + o % 28
+        ));
+    }
+    let matched = (0..300u32).filter(|o| (o % 50 + 1) % 10 != 0).count() as u64;
+    assert_eq!(matched, 270);
+    h.write("products.csv", &body);
+    h.open_files().await;
+    let report = validate_file(&mut h, "products.csv").await;
+    let c = report.catalog.clone().expect("catalog section");
+    assert_eq!((c.rows, c.rows_matched), (300, matched));
+    assert_eq!((c.identities, c.identities_matched), (50, 45));
+    let s = screen(&h.app);
+    assert!(s.contains("90.0 % of rows"), "{s}");
+    assert!(s.contains("5 products"), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_stops_a_catalog_fetch_and_nothing_is_stored() {
+    let mut h = Harness::new(Config::default());
+    h.press(ch('c'));
+    h.pump_until("the first pages", |a| {
+        a.tracker.fetching.as_ref().is_some_and(|f| f.got > 0)
+    })
+    .await;
+    assert!(screen(&h.app).contains("Esc stops"), "{}", screen(&h.app));
+    h.press(key(KeyCode::Esc));
+    h.pump_until("the fetch to end", |a| a.tracker.fetching.is_none())
+        .await;
+    let msg = h.app.tracker.message.clone().expect("message");
+    assert!(!msg.0 && msg.1.contains("cancelled"), "{msg:?}");
+    assert!(!lbimport::catalog::stored_path(&h.data, "Sandbox").exists());
+    assert_eq!(h.app.step.name(), "Tracker");
+}
+
+/// A shop export with SKU, product id and URL columns side by side (`;`, header), two rows
+/// per order.
+fn shop_export_with_ids(orders: u32) -> String {
+    let mut body = String::from("Date;Order;Customer;SKU;Product ID;URL;Price\n");
+    for o in 0..orders {
+        for i in 0..2u32 {
+            let p = (o * 3 + i * 7) % 50;
+            body.push_str(&format!(
+                "{:02}/10/2026 15:{:02};A-{};c-{};SKU-{p:04};{};/product/{};19.90\n",
+                13 + o % 15,
+                i,
+                1000 + o,
+                o % 30,
+                7000 + p,
+                p + 1
+            ));
+        }
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
+    use lbimport::mapping::detect::Role;
+    use lbimport::tui::steps::tracker::CatalogState;
+    let body = shop_export_with_ids(40);
+    // Without a catalog, detection takes the SKU (column D, by its header name).
+    let d = lbimport::mapping::detect::detect_bytes(body.as_bytes(), true, false);
+    let guessed = d
+        .columns
+        .iter()
+        .position(|c| c.role == Role::Identity)
+        .expect("an identity guess");
+    assert_eq!(guessed, 3, "{:?}", d.columns);
+
+    let mut h = Harness::new(Config::default());
+    // the tracker's catalog holds the product URLs (column F)
+    let objects = (0..50)
+        .map(|p| StoredObject {
+            identity: format!("/product/{}", p + 1),
+            kind: "item".into(),
+            web_url: None,
+            title: None,
+        })
+        .collect::<Vec<_>>();
+    let cat = StoredCatalog {
+        source: "test".into(),
+        fetched_at: 1_700_000_000,
+        total: 50,
+        objects,
+    };
+    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
+        .expect("store the catalog");
+    let fx = h.app.start(None, None);
+    h.driver.execute(fx);
+    h.pump_until("the stored catalog read", |a| {
+        matches!(
+            a.tracker.catalogs.get("Sandbox"),
+            Some(CatalogState::Stored(..))
+        )
+    })
+    .await;
+    h.write("shop.csv", &body);
+    h.open_columns("shop").await;
+    let c = h.app.columns.as_ref().expect("columns");
+    assert_eq!(c.roles[5], Role::Identity, "{:?}", c.roles);
+    assert_eq!(c.roles[3], Role::Other, "{:?}", c.roles);
+    assert_eq!(c.roles.iter().filter(|r| **r == Role::Identity).count(), 1);
+    // every sampled URL is in the catalog, no SKU or product id is; the other roles are not
+    // candidates
+    assert_eq!(c.catalog_rates[5], Some(1.0));
+    assert_eq!(c.catalog_rates[3], Some(0.0));
+    assert_eq!(c.catalog_rates[4], Some(0.0));
+    assert_eq!(&c.catalog_rates[..3], &[None, None, None]);
+    let s = screen(&h.app);
+    assert!(s.contains("identity 100%"), "{s}");
+    assert!(s.contains("% of sampled values in the catalog"), "{s}");
+    assert!(s.contains("identity: column F \"URL\""), "{s}");
+    // converted with the SKU as identity: every row matches the catalog
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the converted file's report", |a| {
+        matches!(a.step, Step::Validate { .. })
+            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    let report = h
+        .app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report().cloned())
+        .expect("report");
+    let cc = report.catalog.clone().expect("catalog section");
+    assert_eq!(report.stats.rows, 80);
+    assert_eq!((cc.rows, cc.rows_matched), (80, 80));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_sent_set_skips_the_check_with_a_warning_never_zero() {
+    let mut h = Harness::new(Config::default());
+    h.write("a.csv", &orders_csv(1, 10, 0));
+    h.open_files().await;
+    let tracker_id = h
+        .app
+        .step
+        .tracker()
+        .expect("tracker")
+        .tracker
+        .tracker_id
+        .clone();
+    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
+    sets.store("20261102T101500000000Z-3be01c77a2d4", vec![1, 2, 3])
+        .expect("store");
+    let path = sets.path("20261102T101500000000Z-3be01c77a2d4");
+    std::fs::write(&path, b"not a sent set").expect("damage it");
+    let report = validate_file(&mut h, "a.csv").await;
+    assert!(report.already_sent.is_none(), "{:?}", report.already_sent);
+    let v = h.app.validate.as_ref().expect("validate");
+    assert_eq!(v.checks_skipped.len(), 1, "{:?}", v.checks_skipped);
+    assert!(v.checks_skipped[0].contains("already-sent check was skipped"));
+    let s = screen(&h.app);
+    assert!(s.contains("skipped (below)"), "{s}");
+    assert!(s.contains("already-sent check was skipped"), "{s}");
+    // Confirm: no "overlap" line and no guard (never "0 already sent")
+    h.press(ch('c'));
+    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(c.guard.overlap, None);
+    assert!(!screen(&h.app).contains("overlap"));
+}
+
+/// The wizard records a sent file's orders through the same function as `lbimport upload`:
+/// an unknown outcome counts as sent, a rejected or failed one does not.
+#[test]
+fn an_unknown_outcome_records_the_orders_a_rejected_one_does_not() {
+    use lbimport::config::Outcome;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a.csv");
+    std::fs::write(&file, orders_csv(1, 25, 0)).expect("write");
+    let mut e = lbimport::tui::demo::demo_history_entry();
+    e.tracker_id = "t-1".into();
+    e.format = lbimport::read::Format::Csv;
+    let sets = lbimport::config::sent::SentSets::new(tmp.path(), "t-1");
+    for (outcome, recorded) in [
+        (Outcome::Rejected, 0),
+        (Outcome::Failed, 0),
+        (Outcome::Cancelled, 0),
+        (Outcome::Unknown, 1),
+        (Outcome::Accepted, 1),
+    ] {
+        e.outcome = outcome;
+        // entry keys take the first 12 hex digits of the sha256
+        e.sha256 = format!("{:x}{}", outcome as u8, "0".repeat(63));
+        let before = sets.keys().expect("keys").len();
+        lbimport::tui::services::record_sent(tmp.path(), &e, &file).expect("record");
+        let keys = sets.keys().expect("keys");
+        assert_eq!(keys.len() - before, recorded, "{outcome:?}");
+        if recorded == 1 {
+            let key = lbimport::config::sent::entry_key(e.time, &e.sha256);
+            // 25 orders, two rows each
+            assert_eq!(sets.read(&key).expect("set").len(), 25, "{outcome:?}");
+        }
+    }
+}
