@@ -333,6 +333,8 @@ fn tracker_commands_and_key_never_leaks() {
             format: Format::Csv,
             rows: Some(120_000),
             orders: Some(40_000),
+            first_purchase: None,
+            last_purchase: None,
             outcome,
             status: Some(if i == 0 { 200 } else { 400 }),
             duration_ms: 2100,

@@ -115,16 +115,59 @@ pub fn run_with(history: &History, args: Args) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    print!("{}", history_table(&entries));
+    if args.tracker.is_some() {
+        // numbered as `history forget --entry N` takes them
+        print!("{}", numbered_table(&entries));
+    } else {
+        print!("{}", history_table(&entries));
+    }
     ExitCode::SUCCESS
 }
 
+/// The purchase range of an entry, "first – last" (`—` for entries written before lbimport
+/// recorded it, or uploaded without validation).
+pub fn purchase_range(e: &HistoryEntry) -> String {
+    match (&e.first_purchase, &e.last_purchase) {
+        (Some(a), Some(b)) => format!("{a} – {b}"),
+        _ => "—".to_string(),
+    }
+}
+
+const HEADERS: [&str; 9] = [
+    "TIME (UTC)",
+    "TRACKER",
+    "OUTCOME",
+    "BYTES",
+    "ROWS",
+    "ORDERS",
+    "PURCHASES (FIRST – LAST)",
+    "SHA256",
+    "FILE",
+];
+
 /// The human table of `lbimport history` (times in UTC).
 pub fn history_table(entries: &[HistoryEntry]) -> String {
-    let rows: Vec<[String; 7]> = entries
+    let rows: Vec<[String; 9]> = entries.iter().map(row).collect();
+    super::tracker::table(&HEADERS, &rows)
+}
+
+/// The table of `lbimport history --tracker NAME`: the columns of [`history_table`] after the
+/// entry's number (newest = 1), the `N` that `history forget --entry N` takes.
+pub fn numbered_table(entries: &[HistoryEntry]) -> String {
+    let rows: Vec<[String; 10]> = entries
         .iter()
-        .map(|e| {
-            [
+        .enumerate()
+        .map(|(i, e)| {
+            let [a, b, c, d, f, g, h, j, k] = row(e);
+            [(i + 1).to_string(), a, b, c, d, f, g, h, j, k]
+        })
+        .collect();
+    let [a, b, c, d, f, g, h, j, k] = HEADERS;
+    super::tracker::table(&["N", a, b, c, d, f, g, h, j, k], &rows)
+}
+
+fn row(e: &HistoryEntry) -> [String; 9] {
+    [
                 e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
                 e.tracker_name.clone(),
                 match e.status {
@@ -133,23 +176,11 @@ pub fn history_table(entries: &[HistoryEntry]) -> String {
                 },
                 human_bytes(e.bytes),
                 e.rows.map_or("-".to_string(), |r| r.to_string()),
+                e.orders.map_or("-".to_string(), |r| r.to_string()),
+                purchase_range(e),
                 e.sha256.chars().take(12).collect(),
                 e.file.display().to_string(),
             ]
-        })
-        .collect();
-    super::tracker::table(
-        &[
-            "TIME (UTC)",
-            "TRACKER",
-            "OUTCOME",
-            "BYTES",
-            "ROWS",
-            "SHA256",
-            "FILE",
-        ],
-        &rows,
-    )
 }
 
 pub use crate::upload::human_bytes;

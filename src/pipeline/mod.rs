@@ -5,6 +5,7 @@
 //! large for one upload into parts ([`split_into_parts`]). Sending and recording go through
 //! [`crate::upload::guard`]; converting through [`crate::mapping`].
 
+pub mod only_new;
 pub mod overlap;
 
 use std::path::{Path, PathBuf};
