@@ -904,7 +904,9 @@ mod overlap {
         let t = text(&o);
         assert_eq!(o.status.code(), Some(0), "{t}");
         assert!(
-            t.contains("only new:   dropped 1,000 orders (2,000 rows) already sent to \"shop\": 1,000 on"),
+            t.contains(
+                "only new:   dropped 1,000 orders (2,000 rows) already sent to \"shop\": 1,000 on"
+            ),
             "{t}"
         );
         assert!(t.contains("in orders-a.csv"), "{t}");
@@ -926,8 +928,34 @@ mod overlap {
             dated(1..=1500, "b")
         );
 
+        // a dry run names what would be matched and writes nothing
+        let dry = env.dir.path().join("dry.csv");
+        let o = env.run(
+            &[
+                "normalize",
+                path_str(&b),
+                "--only-new-orders",
+                "--tracker",
+                "shop",
+                "--dry-run",
+                "-o",
+                path_str(&dry),
+            ],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            text(&o).contains("the orders of 1 recorded upload(s) to \"shop\" would be left out"),
+            "{}",
+            text(&o)
+        );
+        assert!(!dry.exists());
+
         // the delta uploads without an overlap warning
-        let o = env.run(&["upload", path_str(&new), "--tracker", "shop", "--yes"], KEY);
+        let o = env.run(
+            &["upload", path_str(&new), "--tracker", "shop", "--yes"],
+            KEY,
+        );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         assert!(!text(&o).contains("already sent"), "{}", text(&o));
         assert_eq!(env.srv.uploads(), 2);

@@ -168,19 +168,19 @@ pub fn numbered_table(entries: &[HistoryEntry]) -> String {
 
 fn row(e: &HistoryEntry) -> [String; 9] {
     [
-                e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
-                e.tracker_name.clone(),
-                match e.status {
-                    Some(s) => format!("{} {s}", e.outcome),
-                    None => e.outcome.to_string(),
-                },
-                human_bytes(e.bytes),
-                e.rows.map_or("-".to_string(), |r| r.to_string()),
-                e.orders.map_or("-".to_string(), |r| r.to_string()),
-                purchase_range(e),
-                e.sha256.chars().take(12).collect(),
-                e.file.display().to_string(),
-            ]
+        e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+        e.tracker_name.clone(),
+        match e.status {
+            Some(s) => format!("{} {s}", e.outcome),
+            None => e.outcome.to_string(),
+        },
+        human_bytes(e.bytes),
+        e.rows.map_or("-".to_string(), |r| r.to_string()),
+        e.orders.map_or("-".to_string(), |r| r.to_string()),
+        purchase_range(e),
+        e.sha256.chars().take(12).collect(),
+        e.file.display().to_string(),
+    ]
 }
 
 pub use crate::upload::human_bytes;

@@ -134,8 +134,7 @@ pub fn sent_orders(name: &str) -> Result<SentOrders, String> {
 pub fn drop_sent(
     sent: &SentOrders,
     file: &Path,
-) -> Result<(Option<crate::pipeline::only_new::Filtered>, String), crate::mapping::MappingError>
-{
+) -> Result<(Option<crate::pipeline::only_new::Filtered>, String), crate::mapping::MappingError> {
     if sent.lookup.is_empty() {
         return Ok((
             None,

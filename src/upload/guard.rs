@@ -137,7 +137,10 @@ impl Attempt {
 /// the report's first and last `created_at`.
 pub fn purchases_of(report: Option<&crate::validate::Report>) -> (Option<String>, Option<String>) {
     report.map_or((None, None), |r| {
-        (r.stats.first_purchase.clone(), r.stats.last_purchase.clone())
+        (
+            r.stats.first_purchase.clone(),
+            r.stats.last_purchase.clone(),
+        )
     })
 }
 
