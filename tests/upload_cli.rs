@@ -809,6 +809,35 @@ mod overlap {
         assert_eq!(o.status.code(), Some(5), "{}", text(&o));
         assert!(text(&o).contains("10 of 20 orders"), "{}", text(&o));
         assert_eq!(env.srv.uploads(), 1);
+        // normalize --only-new-orders leaves them out too
+        let out = env.dir.path().join("new.csv");
+        let o = env.run(
+            &[
+                "normalize",
+                path_str(&b),
+                "--only-new-orders",
+                "--tracker",
+                "shop",
+                "-o",
+                path_str(&out),
+            ],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            text(&o).contains("dropped 10 orders (20 rows) already sent"),
+            "{}",
+            text(&o)
+        );
+        let (ids, rows) = order_ids(&std::fs::read_to_string(&out).expect("output"));
+        assert_eq!(ids, (11..=20).collect());
+        assert_eq!(rows, 20);
+        // history shows its range as for an accepted upload
+        let o = env.run(&["history", "--tracker", "shop", "--json"], KEY);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert_eq!(v[0]["outcome"], "unknown");
+        assert_eq!(v[0]["orders"], 10);
+        assert_eq!(v[0]["first_purchase"], "2025-01-02 10:00:00");
     }
 
     #[test]
