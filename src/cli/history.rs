@@ -190,6 +190,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ranges_and_numbers() {
+        let mut e = crate::tui::demo::demo_history_entry();
+        assert_eq!(purchase_range(&e), "—");
+        e.first_purchase = Some("2025-01-01 00:00:00".into());
+        assert_eq!(purchase_range(&e), "—");
+        e.last_purchase = Some("2025-12-28 23:59:00".into());
+        assert_eq!(
+            purchase_range(&e),
+            "2025-01-01 00:00:00 – 2025-12-28 23:59:00"
+        );
+        let older = crate::tui::demo::demo_history_entry();
+        let t = numbered_table(&[e, older]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("N  TIME (UTC)"), "{t}");
+        assert!(lines[1].starts_with("1  "), "{t}");
+        assert!(
+            lines[1].contains("402118  2025-01-01 00:00:00 – 2025-12-28 23:59:00  "),
+            "{t}"
+        );
+        assert!(lines[2].starts_with("2  "), "{t}");
+        assert!(lines[2].contains("402118  —  "), "{t}");
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bytes(1_234_567), "1.2 MB");

@@ -101,11 +101,8 @@ fn copy_new(
             continue;
         }
         if !rec.is_empty() {
-            let keep = match record_text(&rec, first_line == 1) {
-                Some(text) => match order_of(format, text) {
-                    Some(order) => !counter.row(&order, first_line),
-                    None => true,
-                },
+            let keep = match record_text(&rec, first_line == 1).and_then(|t| order_id(format, t)) {
+                Some(order) => !counter.row(&order, first_line),
                 None => true,
             };
             if keep {
@@ -130,6 +127,21 @@ fn copy_new(
         rows_kept,
         bytes_kept,
     })
+}
+
+/// The order id of a record (`None` when missing or blank). A CSV record whose first field is
+/// not quoted has it up to the first comma, as the validator splits it, without building the
+/// other fields; anything else goes through [`order_of`]. (A row of a sent order whose later
+/// fields are badly quoted is dropped too.)
+fn order_id(format: Format, text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if format == Format::Csv {
+        let end = memchr::memchr(b',', text.as_bytes()).unwrap_or(text.len());
+        let first = &text[..end];
+        if memchr::memchr(b'"', first.as_bytes()).is_none() {
+            return (!first.trim().is_empty()).then_some(std::borrow::Cow::Borrowed(first));
+        }
+    }
+    order_of(format, text).map(std::borrow::Cow::Owned)
 }
 
 /// The record as text without its line ending (and a leading BOM on the first line); `None`
@@ -162,8 +174,9 @@ mod tests {
     fn drops_every_row_of_sent_orders_and_copies_the_rest_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
         let l = lookup(dir.path(), &["1", "3"]);
-        // order 3 is scattered; order 4 has a quoted line break; a CRLF row; a blank order id
-        let input = "1,/p/a,u1,2026-01-01T00:00:00Z\n\
+        // order 3 is scattered; order 4 has a quoted line break; a CRLF row; a blank order id;
+        // a quoted order id
+        let input = "\"1\",/p/a,u1,2026-01-01T00:00:00Z\n\
                      2,\"/p/b,x\",,2026-01-01T00:00:00Z\r\n\
                      1,/p/c,u1,2026-01-01T00:00:00Z\n\
                      3,/p/d,,2026-01-02T00:00:00Z\n\
