@@ -344,7 +344,12 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
     };
     if args.dry_run {
         println!("dry run:    nothing written");
-        if let Some(sent) = &only_new {
+        if let Some(sent) = only_new.as_ref().filter(|s| s.lookup.is_empty()) {
+            println!(
+                "only new:   no orders are recorded as sent to \"{}\"; nothing would be dropped",
+                sent.name
+            );
+        } else if let Some(sent) = &only_new {
             println!(
                 "only new:   the orders of {} recorded upload(s) to \"{}\" would be left out \
                  (counted when the file is written)",
