@@ -328,6 +328,8 @@ fn entry(minute: u32, tracker_id: &str, sha: &str, outcome: Outcome) -> HistoryE
         format: Format::Csv,
         rows: Some(10),
         orders: Some(4),
+        first_purchase: None,
+        last_purchase: None,
         outcome,
         status: match outcome {
             Outcome::Accepted => Some(200),

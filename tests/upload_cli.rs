@@ -809,6 +809,35 @@ mod overlap {
         assert_eq!(o.status.code(), Some(5), "{}", text(&o));
         assert!(text(&o).contains("10 of 20 orders"), "{}", text(&o));
         assert_eq!(env.srv.uploads(), 1);
+        // normalize --only-new-orders leaves them out too
+        let out = env.dir.path().join("new.csv");
+        let o = env.run(
+            &[
+                "normalize",
+                path_str(&b),
+                "--only-new-orders",
+                "--tracker",
+                "shop",
+                "-o",
+                path_str(&out),
+            ],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            text(&o).contains("dropped 10 orders (20 rows) already sent"),
+            "{}",
+            text(&o)
+        );
+        let (ids, rows) = order_ids(&std::fs::read_to_string(&out).expect("output"));
+        assert_eq!(ids, (11..=20).collect());
+        assert_eq!(rows, 20);
+        // history shows its range as for an accepted upload
+        let o = env.run(&["history", "--tracker", "shop", "--json"], KEY);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert_eq!(v[0]["outcome"], "unknown");
+        assert_eq!(v[0]["orders"], 10);
+        assert_eq!(v[0]["first_purchase"], "2025-01-02 10:00:00");
     }
 
     #[test]
@@ -833,6 +862,313 @@ mod overlap {
         assert!(t.contains(&set.display().to_string()), "{t}");
         assert!(!t.contains("none of the file's orders"), "{t}");
         // the damaged set is left as it is
+        assert_eq!(std::fs::read(&set).expect("read"), bytes);
+    }
+
+    /// Orders in `ids`, two rows each, each order's `created_at` set by its id (as a re-export
+    /// of the same shop would have it); `tag` changes the bytes.
+    fn dated(ids: std::ops::RangeInclusive<u32>, tag: &str) -> String {
+        let mut s = String::new();
+        for i in ids {
+            for k in 0..2 {
+                s.push_str(&format!("{i},/{tag}/{k},u{i},{}\n", when(i)));
+            }
+        }
+        s
+    }
+
+    fn when(i: u32) -> String {
+        format!(
+            "2025-{:02}-{:02} {:02}:{:02}:00",
+            1 + i % 12,
+            1 + i % 28,
+            i % 24,
+            i % 60
+        )
+    }
+
+    /// The order ids of a documented CSV's rows, and the number of rows.
+    fn order_ids(csv: &str) -> (std::collections::BTreeSet<u32>, usize) {
+        let mut ids = std::collections::BTreeSet::new();
+        let mut rows = 0;
+        for l in csv.lines() {
+            rows += 1;
+            let id = l.split(',').next().expect("a field");
+            ids.insert(id.parse().expect("a numeric order id"));
+        }
+        (ids, rows)
+    }
+
+    /// The case: A sent orders 1–1,000; B (1–1,500, other bytes) is refused;
+    /// `normalize B --only-new-orders` writes exactly orders 1,001–1,500, which upload cleanly;
+    /// `history --tracker` shows A's purchase range and order count.
+    #[test]
+    fn only_new_orders_turns_a_re_export_into_the_delta() {
+        let env = Env::new(Faults::default());
+        let a = env.file("orders-a.csv", &dated(1..=1000, "a"));
+        let b = env.file("orders-b.csv", &dated(1..=1500, "b"));
+        let o = env.run(&["upload", path_str(&a), "--tracker", "shop", "--yes"], KEY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let o = env.run(&["upload", path_str(&b), "--tracker", "shop", "--yes"], KEY);
+        assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+        assert_eq!(env.srv.uploads(), 1);
+
+        // what normalize writes for B without the option, and with it
+        let all = env.dir.path().join("b-all.csv");
+        let o = env.run(&["normalize", path_str(&b), "-o", path_str(&all)], KEY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let new = env.dir.path().join("b-new.csv");
+        let o = env.run(
+            &[
+                "normalize",
+                path_str(&b),
+                "--only-new-orders",
+                "--tracker",
+                "shop",
+                "-o",
+                path_str(&new),
+            ],
+            KEY,
+        );
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        assert!(
+            t.contains(
+                "only new:   dropped 1,000 orders (2,000 rows) already sent to \"shop\": 1,000 on"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("in orders-a.csv"), "{t}");
+        assert!(t.contains("rows written: 1000\n"), "{t}");
+        let written = std::fs::read_to_string(&new).expect("output");
+        let (ids, rows) = order_ids(&written);
+        assert_eq!(ids, (1001..=1500).collect());
+        assert_eq!(rows, 1000);
+        // byte for byte what normalize writes, minus the sent orders' rows
+        let all = std::fs::read_to_string(&all).expect("output");
+        let want: String = all
+            .split_inclusive('\n')
+            .filter(|l| l.split(',').next().and_then(|i| i.parse::<u32>().ok()) > Some(1000))
+            .collect();
+        assert_eq!(written, want);
+        // the user's file is untouched
+        assert_eq!(
+            std::fs::read_to_string(&b).expect("read"),
+            dated(1..=1500, "b")
+        );
+
+        // a dry run names what would be matched and writes nothing
+        let dry = env.dir.path().join("dry.csv");
+        let o = env.run(
+            &[
+                "normalize",
+                path_str(&b),
+                "--only-new-orders",
+                "--tracker",
+                "shop",
+                "--dry-run",
+                "-o",
+                path_str(&dry),
+            ],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            text(&o).contains("the orders of 1 recorded upload(s) to \"shop\" would be left out"),
+            "{}",
+            text(&o)
+        );
+        assert!(!dry.exists());
+
+        // the delta uploads without an overlap warning
+        let o = env.run(
+            &["upload", path_str(&new), "--tracker", "shop", "--yes"],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(!text(&o).contains("already sent"), "{}", text(&o));
+        assert_eq!(env.srv.uploads(), 2);
+
+        // history --tracker: A's range and order count (entry 2; the delta is entry 1)
+        let rows_a: Vec<String> = (1..=1000).map(when).collect();
+        let first = rows_a.iter().min().expect("rows");
+        let last = rows_a.iter().max().expect("rows");
+        let o = env.run(&["history", "--tracker", "shop"], KEY);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        // (columns compared with single spaces: their padding depends on the widest cell)
+        let words = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+        let line_a = t
+            .lines()
+            .map(words)
+            .find(|l| l.contains("orders-a.csv"))
+            .unwrap_or_else(|| panic!("no entry for A: {t}"));
+        assert!(line_a.starts_with("2 "), "{t}");
+        assert!(
+            line_a.contains(&format!(" 2000 1000 {first} – {last} ")),
+            "{t}"
+        );
+        assert!(t.contains("PURCHASES (FIRST – LAST)"), "{t}");
+        let rows_new: Vec<String> = (1001..=1500).map(when).collect();
+        let line_new = t
+            .lines()
+            .map(words)
+            .find(|l| l.contains("b-new.csv"))
+            .expect("delta");
+        assert!(line_new.starts_with("1 "), "{t}");
+        assert!(
+            line_new.contains(&format!(
+                " 1000 500 {} – {} ",
+                rows_new.iter().min().expect("rows"),
+                rows_new.iter().max().expect("rows")
+            )),
+            "{t}"
+        );
+        let o = env.run(&["history", "--tracker", "shop", "--json"], KEY);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert_eq!(v[1]["orders"], 1000);
+        assert_eq!(v[1]["first_purchase"], first.as_str());
+        assert_eq!(v[1]["last_purchase"], last.as_str());
+    }
+
+    /// The filter composes with a mapping (columns in another order, a header) and splitting.
+    #[test]
+    fn only_new_orders_composes_with_a_mapping_and_splitting() {
+        let env = Env::new(Faults::default());
+        let a = env.file("a.csv", &dated(1..=100, "a"));
+        let o = env.run(&["upload", path_str(&a), "--tracker", "shop", "--yes"], KEY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        // orders 1..=300 as "created;product;order" with a header
+        let mut b = String::from("created;product;order\n");
+        for i in 1..=300u32 {
+            for k in 0..3 {
+                b.push_str(&format!("{};/b/{k};{i}\n", when(i)));
+            }
+        }
+        let b = env.file("b.csv", &b);
+        let out = env.dir.path().join("split").join("new.csv");
+        let o = env.run(
+            &[
+                "normalize",
+                path_str(&b),
+                "--only-new-orders",
+                "--tracker",
+                "shop",
+                "--columns",
+                "order=C,identity=B,created_at=A",
+                "--split-size",
+                "4KiB",
+                "-o",
+                path_str(&out),
+            ],
+            KEY,
+        );
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        assert!(
+            t.contains("dropped 100 orders (300 rows) already sent to \"shop\""),
+            "{t}"
+        );
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(env.dir.path().join("split"))
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        parts.sort();
+        assert!(parts.len() >= 3, "{parts:?} {t}");
+        let mut all = String::new();
+        for p in &parts {
+            let part = std::fs::read_to_string(p).expect("part");
+            assert!(part.len() <= 4096, "{p:?}");
+            all.push_str(&part);
+        }
+        let (ids, rows) = order_ids(&all);
+        assert_eq!(ids, (101..=300).collect());
+        assert_eq!(rows, 600);
+    }
+
+    #[test]
+    fn only_new_orders_with_nothing_sent_writes_the_file_as_normalize_would() {
+        let env = Env::new(Faults::default());
+        let b = env.file("b.csv", &dated(1..=30, "b"));
+        let all = env.dir.path().join("all.csv");
+        let o = env.run(&["normalize", path_str(&b), "-o", path_str(&all)], KEY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let new = env.dir.path().join("new.csv");
+        let args = [
+            "normalize",
+            path_str(&b),
+            "--only-new-orders",
+            "--tracker",
+            "shop",
+            "-o",
+            path_str(&new),
+        ];
+        let o = env.run(&args, KEY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(
+            text(&o).contains("no orders are recorded as sent to \"shop\"; nothing dropped"),
+            "{}",
+            text(&o)
+        );
+        assert_eq!(
+            std::fs::read(&new).expect("new"),
+            std::fs::read(&all).expect("all")
+        );
+        // sent orders that the file does not hold: nothing dropped either
+        let a = env.file("a.csv", &dated(100..=110, "a"));
+        let o = env.run(&["upload", path_str(&a), "--tracker", "shop", "--yes"], KEY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let o = env.run(&args, KEY);
+        assert!(
+            text(&o).contains("none of the file's orders were sent to \"shop\" before"),
+            "{}",
+            text(&o)
+        );
+        assert_eq!(
+            std::fs::read(&new).expect("new"),
+            std::fs::read(&all).expect("all")
+        );
+        // the option needs a tracker
+        let o = env.run(&["normalize", path_str(&b), "--only-new-orders"], KEY);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("--tracker"), "{}", text(&o));
+    }
+
+    #[test]
+    fn only_new_orders_with_a_damaged_set_fails_naming_it_and_writes_nothing() {
+        let env = Env::new(Faults::default());
+        let a = env.file("a.csv", &dated(1..=10, "a"));
+        let o = env.run(&["upload", path_str(&a), "--tracker", "shop", "--yes"], KEY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let dir = env.dir.path().join("data/sent").join(TRACKER);
+        let set = std::fs::read_dir(&dir)
+            .expect("sent dir")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|x| x == "bin"))
+            .expect("a set file");
+        let mut bytes = std::fs::read(&set).expect("read set");
+        bytes.truncate(bytes.len() - 3);
+        std::fs::write(&set, &bytes).expect("damage");
+        let b = env.file("b.csv", &dated(1..=20, "b"));
+        let out = env.dir.path().join("out.csv");
+        let o = env.run(
+            &[
+                "normalize",
+                path_str(&b),
+                "--only-new-orders",
+                "--tracker",
+                "shop",
+                "-o",
+                path_str(&out),
+            ],
+            KEY,
+        );
+        let t = text(&o);
+        assert_ne!(o.status.code(), Some(0), "{t}");
+        assert!(t.contains(&set.display().to_string()), "{t}");
+        assert!(t.contains("nothing was written"), "{t}");
+        assert!(!t.contains("dropped"), "{t}");
+        assert!(!out.exists());
         assert_eq!(std::fs::read(&set).expect("read"), bytes);
     }
 

@@ -401,7 +401,9 @@ async fn a_damaged_sent_set_skips_the_check_with_a_warning_never_zero() {
     // the report says the check was skipped, with the damaged file, and counts nothing
     let a = report.already_sent.as_ref().expect("already_sent section");
     assert!(
-        a.skipped.as_deref().is_some_and(|w| w.contains(&path.display().to_string())),
+        a.skipped
+            .as_deref()
+            .is_some_and(|w| w.contains(&path.display().to_string())),
         "{a:?}"
     );
     let v = h.app.validate.as_ref().expect("validate");

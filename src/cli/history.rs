@@ -115,41 +115,72 @@ pub fn run_with(history: &History, args: Args) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    print!("{}", history_table(&entries));
+    if args.tracker.is_some() {
+        // numbered as `history forget --entry N` takes them
+        print!("{}", numbered_table(&entries));
+    } else {
+        print!("{}", history_table(&entries));
+    }
     ExitCode::SUCCESS
 }
 
+/// The purchase range of an entry, "first – last" (`—` for entries written before lbimport
+/// recorded it, or uploaded without validation).
+pub fn purchase_range(e: &HistoryEntry) -> String {
+    match (&e.first_purchase, &e.last_purchase) {
+        (Some(a), Some(b)) => format!("{a} – {b}"),
+        _ => "—".to_string(),
+    }
+}
+
+const HEADERS: [&str; 9] = [
+    "TIME (UTC)",
+    "TRACKER",
+    "OUTCOME",
+    "BYTES",
+    "ROWS",
+    "ORDERS",
+    "PURCHASES (FIRST – LAST)",
+    "SHA256",
+    "FILE",
+];
+
 /// The human table of `lbimport history` (times in UTC).
 pub fn history_table(entries: &[HistoryEntry]) -> String {
-    let rows: Vec<[String; 7]> = entries
+    let rows: Vec<[String; 9]> = entries.iter().map(row).collect();
+    super::tracker::table(&HEADERS, &rows)
+}
+
+/// The table of `lbimport history --tracker NAME`: the columns of [`history_table`] after the
+/// entry's number (newest = 1), the `N` that `history forget --entry N` takes.
+pub fn numbered_table(entries: &[HistoryEntry]) -> String {
+    let rows: Vec<[String; 10]> = entries
         .iter()
-        .map(|e| {
-            [
-                e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
-                e.tracker_name.clone(),
-                match e.status {
-                    Some(s) => format!("{} {s}", e.outcome),
-                    None => e.outcome.to_string(),
-                },
-                human_bytes(e.bytes),
-                e.rows.map_or("-".to_string(), |r| r.to_string()),
-                e.sha256.chars().take(12).collect(),
-                e.file.display().to_string(),
-            ]
+        .enumerate()
+        .map(|(i, e)| {
+            let [a, b, c, d, f, g, h, j, k] = row(e);
+            [(i + 1).to_string(), a, b, c, d, f, g, h, j, k]
         })
         .collect();
-    super::tracker::table(
-        &[
-            "TIME (UTC)",
-            "TRACKER",
-            "OUTCOME",
-            "BYTES",
-            "ROWS",
-            "SHA256",
-            "FILE",
-        ],
-        &rows,
-    )
+    let [a, b, c, d, f, g, h, j, k] = HEADERS;
+    super::tracker::table(&["N", a, b, c, d, f, g, h, j, k], &rows)
+}
+
+fn row(e: &HistoryEntry) -> [String; 9] {
+    [
+        e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+        e.tracker_name.clone(),
+        match e.status {
+            Some(s) => format!("{} {s}", e.outcome),
+            None => e.outcome.to_string(),
+        },
+        human_bytes(e.bytes),
+        e.rows.map_or("-".to_string(), |r| r.to_string()),
+        e.orders.map_or("-".to_string(), |r| r.to_string()),
+        purchase_range(e),
+        e.sha256.chars().take(12).collect(),
+        e.file.display().to_string(),
+    ]
 }
 
 pub use crate::upload::human_bytes;
@@ -157,6 +188,30 @@ pub use crate::upload::human_bytes;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_and_numbers() {
+        let mut e = crate::tui::demo::demo_history_entry();
+        assert_eq!(purchase_range(&e), "—");
+        e.first_purchase = Some("2025-01-01 00:00:00".into());
+        assert_eq!(purchase_range(&e), "—");
+        e.last_purchase = Some("2025-12-28 23:59:00".into());
+        assert_eq!(
+            purchase_range(&e),
+            "2025-01-01 00:00:00 – 2025-12-28 23:59:00"
+        );
+        let older = crate::tui::demo::demo_history_entry();
+        let t = numbered_table(&[e, older]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("N  TIME (UTC)"), "{t}");
+        assert!(lines[1].starts_with("1  "), "{t}");
+        assert!(
+            lines[1].contains("402118  2025-01-01 00:00:00 – 2025-12-28 23:59:00  "),
+            "{t}"
+        );
+        assert!(lines[2].starts_with("2  "), "{t}");
+        assert!(lines[2].contains("402118  —  "), "{t}");
+    }
 
     #[test]
     fn sizes() {

@@ -36,6 +36,10 @@ pub struct Args {
     /// Without the flag, an output over 1 GiB is split at 1 GiB.
     #[arg(long, value_name = "SIZE")]
     pub split_size: Option<String>,
+    /// Leave out every row of each order already sent to `--tracker` (orders are matched by
+    /// id, against the record kept of every accepted or unknown-outcome upload).
+    #[arg(long, requires = "tracker")]
+    pub only_new_orders: bool,
     /// Show what would be done (detection and counts) without writing anything.
     #[arg(long)]
     pub dry_run: bool,
@@ -356,8 +360,26 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         })?),
         None => args.mapping.part_bytes,
     };
+    // the sent orders first: a damaged record stops the run before anything is written
+    let only_new = match (&args.tracker, args.only_new_orders) {
+        (Some(t), true) => Some(super::overlap::sent_orders(t).map_err(MappingError::Invalid)?),
+        _ => None,
+    };
     if args.dry_run {
         println!("dry run:    nothing written");
+        if let Some(sent) = only_new.as_ref().filter(|s| s.lookup.is_empty()) {
+            println!(
+                "only new:   no orders are recorded as sent to \"{}\"; nothing would be dropped",
+                sent.name
+            );
+        } else if let Some(sent) = &only_new {
+            println!(
+                "only new:   the orders of {} recorded upload(s) to \"{}\" would be left out \
+                 (counted when the file is written)",
+                sent.lookup.keys().len(),
+                sent.name
+            );
+        }
         let s = plan(input, m, &clean, None)?;
         print_summary(&s, true);
         println!("output size: {} bytes", s.bytes_out);
@@ -366,8 +388,22 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let s = convert_path(input, m, &clean, &output, None)?;
+    let mut s = convert_path(input, m, &clean, &output, None)?;
+    let only_new_line = match &only_new {
+        Some(sent) => {
+            let (f, line) = super::overlap::drop_sent(sent, &output)?;
+            if let Some(f) = f {
+                s.rows_out = f.rows_kept;
+                s.bytes_out = f.bytes_kept;
+            }
+            Some(line)
+        }
+        None => None,
+    };
     print_summary(&s, false);
+    if let Some(line) = only_new_line {
+        println!("only new:   {line}");
+    }
     if let Some(x) = &s.invalid_file {
         println!("invalid rows: {}", x.display());
     }

@@ -51,10 +51,16 @@ pub fn check(tracker_id: &str, path: &Path, format: Format) -> Result<Checked, S
     }
     let overlap = crate::pipeline::overlap::check_file(path, format, &lookup, 5)
         .map_err(|e| e.to_string())?;
+    let by = uploads_of(tracker_id, &overlap);
+    Ok(Checked::Done(overlap, by))
+}
+
+/// Per set key of `overlap.by_set`, the history entry of the upload that wrote it (if known).
+pub fn uploads_of(tracker_id: &str, overlap: &Overlap) -> Vec<(String, Option<HistoryEntry>)> {
     let entries = History::open_default()
         .and_then(|h| h.list())
         .unwrap_or_default();
-    let by = overlap
+    overlap
         .by_set
         .iter()
         .map(|(k, _)| {
@@ -64,8 +70,103 @@ pub fn check(tracker_id: &str, path: &Path, format: Format) -> Result<Checked, S
                 .cloned();
             (k.clone(), e)
         })
+        .collect()
+}
+
+/// Which earlier uploads sent the overlapping orders, e.g. "1,000 on 2026-11-02 in
+/// orders-a.csv; 12 by upload <key>" (`by` from [`uploads_of`]).
+pub fn sent_by(o: &Overlap, by: &[(String, Option<HistoryEntry>)]) -> String {
+    let parts: Vec<String> = by
+        .iter()
+        .zip(&o.by_set)
+        .map(|((k, e), (_, n))| match e {
+            Some(e) => format!(
+                "{} on {} in {}",
+                group(*n),
+                e.time.format("%Y-%m-%d"),
+                e.file.file_name().map_or_else(
+                    || e.file.display().to_string(),
+                    |f| { f.to_string_lossy().into_owned() }
+                )
+            ),
+            None => format!("{} by upload {k}", group(*n)),
+        })
         .collect();
-    Ok(Checked::Done(overlap, by))
+    parts.join("; ")
+}
+
+/// The orders recorded as sent to one tracker, for leaving them out of a file
+/// (`normalize --only-new-orders`).
+#[derive(Debug)]
+pub struct SentOrders {
+    /// The tracker as the user named it.
+    pub name: String,
+    /// Its tracker id.
+    pub id: String,
+    /// Every recorded upload's orders.
+    pub lookup: crate::config::sent::SentLookup,
+}
+
+/// Load the orders sent to the tracker `name` (a saved name or a tracker id). A damaged or
+/// unreadable set is an error naming its path: the caller must then write nothing (never
+/// "0 dropped"). Uploads without a record are warned about on stderr.
+pub fn sent_orders(name: &str) -> Result<SentOrders, String> {
+    let id = tracker_id(name)?;
+    let sets = SentSets::open_default(&id).map_err(|e| e.to_string())?;
+    let lookup = sets.load_all().map_err(|e| {
+        format!("cannot leave out the orders already sent to \"{name}\": {e}; nothing was written")
+    })?;
+    if let Some(w) = unrecorded_warning(&id) {
+        eprintln!("lbimport: warning: {w}");
+    }
+    Ok(SentOrders {
+        name: name.to_string(),
+        id,
+        lookup,
+    })
+}
+
+/// Leave the orders in `sent` out of `file` (the documented CSV that normalize wrote), in
+/// place. Returns what was dropped (`None` when no orders are recorded: the file is left as
+/// it is) and the line saying so. On an error `file` is removed, so an unfiltered file is
+/// never left where the filtered one was expected.
+pub fn drop_sent(
+    sent: &SentOrders,
+    file: &Path,
+) -> Result<(Option<crate::pipeline::only_new::Filtered>, String), crate::mapping::MappingError> {
+    if sent.lookup.is_empty() {
+        return Ok((
+            None,
+            format!(
+                "no orders are recorded as sent to \"{}\"; nothing dropped",
+                sent.name
+            ),
+        ));
+    }
+    let res = crate::pipeline::only_new::filter_file(file, file, Format::Csv, &sent.lookup);
+    let f = match res {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_file(file);
+            return Err(e);
+        }
+    };
+    let line = if f.dropped.orders == 0 {
+        format!(
+            "none of the file's orders were sent to \"{}\" before; nothing dropped",
+            sent.name
+        )
+    } else {
+        let by = uploads_of(&sent.id, &f.dropped);
+        format!(
+            "dropped {} orders ({} rows) already sent to \"{}\": {}",
+            group(f.dropped.orders),
+            group(f.dropped.rows),
+            sent.name,
+            sent_by(&f.dropped, &by)
+        )
+    };
+    Ok((Some(f), line))
 }
 
 /// Earlier uploads to the tracker that count as sent but whose orders were never recorded
@@ -116,28 +217,12 @@ pub fn describe(c: &Checked, file_orders: u64) -> String {
             } else {
                 0.0
             };
-            let parts: Vec<String> = by
-                .iter()
-                .zip(&o.by_set)
-                .map(|((k, e), (_, n))| match e {
-                    Some(e) => format!(
-                        "{} on {} in {}",
-                        group(*n),
-                        e.time.format("%Y-%m-%d"),
-                        e.file.file_name().map_or_else(
-                            || e.file.display().to_string(),
-                            |f| { f.to_string_lossy().into_owned() }
-                        )
-                    ),
-                    None => format!("{} by upload {k}", group(*n)),
-                })
-                .collect();
             format!(
                 "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
                 group(o.orders),
                 group(file_orders),
                 group(o.rows),
-                parts.join("; ")
+                sent_by(o, by)
             )
         }
     }
@@ -235,7 +320,8 @@ pub fn forget(entry: &HistoryEntry) -> Result<bool, String> {
         .map_err(|e| e.to_string())
 }
 
-fn group(n: u64) -> String {
+/// `n` with thousands separated by commas (`612,118`).
+pub fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

@@ -548,6 +548,7 @@ pub fn run(a: Args) -> ExitCode {
         format: facts.format,
         rows: facts.rows,
         orders: facts.orders,
+        purchases: crate::upload::guard::purchases_of(facts.report.as_deref()),
         report: crate::report_store::save_for_history(&history, facts.report.as_deref()),
     };
     // Lock the tracker, check the history again under the lock, and record the attempt
@@ -740,6 +741,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             format: f.format,
             rows: f.rows,
             orders: f.orders,
+            purchases: crate::upload::guard::purchases_of(f.report.as_deref()),
             report: crate::report_store::save_for_history(&history, f.report.as_deref()),
         };
         let attempt = match Attempt::begin(&history, facts_h, a.allow_duplicate, || {

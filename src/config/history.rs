@@ -103,6 +103,13 @@ pub struct HistoryEntry {
     /// Orders counted by the validator, if it ran.
     #[serde(default)]
     pub orders: Option<u64>,
+    /// The earliest `created_at` of the file, as the validation report gives it (absent in
+    /// entries written before lbimport recorded it, or when the validator did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_purchase: Option<String>,
+    /// The latest `created_at` of the file (see `first_purchase`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_purchase: Option<String>,
     /// How it ended.
     pub outcome: Outcome,
     /// HTTP status, when the server answered.

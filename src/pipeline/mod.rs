@@ -6,6 +6,7 @@
 //! [`crate::upload::guard`]; converting through [`crate::mapping`].
 
 pub mod checks;
+pub mod only_new;
 pub mod overlap;
 
 use std::path::{Path, PathBuf};

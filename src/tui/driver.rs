@@ -388,6 +388,7 @@ impl Driver {
                             format,
                             rows: Some(stats.1),
                             orders: Some(stats.2),
+                            purchases: crate::upload::guard::purchases_of(Some(&report)),
                             report: crate::report_store::save_for_history(&history, Some(&report)),
                         };
                         // The tracker's lock, the duplicate check and the "sending" record,

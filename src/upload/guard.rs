@@ -44,6 +44,8 @@ pub struct AttemptFacts {
     pub rows: Option<u64>,
     /// Orders counted by the validator, if it ran.
     pub orders: Option<u64>,
+    /// The earliest and latest `created_at` of the file, from its validation report.
+    pub purchases: (Option<String>, Option<String>),
     /// The validation report saved for this attempt (linked from its history entry).
     pub report: Option<PathBuf>,
 }
@@ -131,6 +133,17 @@ impl Attempt {
     }
 }
 
+/// The purchase range an attempt records, from its validation report (if the validator ran):
+/// the report's first and last `created_at`.
+pub fn purchases_of(report: Option<&crate::validate::Report>) -> (Option<String>, Option<String>) {
+    report.map_or((None, None), |r| {
+        (
+            r.stats.first_purchase.clone(),
+            r.stats.last_purchase.clone(),
+        )
+    })
+}
+
 /// The `sending` record of a new attempt.
 pub fn sending_entry(f: AttemptFacts, time: DateTime<Utc>) -> HistoryEntry {
     HistoryEntry {
@@ -144,6 +157,8 @@ pub fn sending_entry(f: AttemptFacts, time: DateTime<Utc>) -> HistoryEntry {
         format: f.format,
         rows: f.rows,
         orders: f.orders,
+        first_purchase: f.purchases.0,
+        last_purchase: f.purchases.1,
         outcome: HistoryOutcome::Sending,
         status: None,
         duration_ms: 0,
@@ -181,6 +196,7 @@ mod tests {
             format: Format::Csv,
             rows: Some(1),
             orders: Some(1),
+            purchases: (None, None),
             report: None,
         }
     }
