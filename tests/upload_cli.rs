@@ -882,3 +882,95 @@ mod overlap {
         );
     }
 }
+
+/// The catalog guard: a file whose identities mostly miss the tracker's catalog is refused.
+mod catalog_guard {
+    use super::*;
+
+    /// Orders `from..=to`, two rows each; every fifth order names products by path, the
+    /// others by full URL. Returns the text, its rows and the rows named by path.
+    fn orders(from: u32, to: u32) -> (String, u64, u64) {
+        let (mut s, mut rows, mut relative) = (String::new(), 0, 0);
+        for o in from..=to {
+            for k in 0..2 {
+                let p = (o + k) % 40 + 1;
+                let id = if o % 5 == 0 {
+                    relative += 1;
+                    format!("/p/{p}")
+                } else {
+                    format!("https://shop.example/p/{p}")
+                };
+                s.push_str(&format!("{o},{id},u{o},2025-01-02 10:00:00\n"));
+                rows += 1;
+            }
+        }
+        (s, rows, relative)
+    }
+
+    #[test]
+    fn unknown_identities_refuse_until_fixed_or_allowed() {
+        let env = Env::new(Faults::default());
+        let ids: String = (1..=40).map(|i| format!("/p/{i}\n")).collect();
+        let cat = env.file("catalog.txt", &ids);
+        let o = env.run(
+            &["catalog", "import", "--tracker", "shop", path_str(&cat)],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+        let (a_text, rows, relative) = orders(1, 400);
+        let a = env.file("a.csv", &a_text);
+        let o = env.run(&["upload", path_str(&a), "--tracker", "shop", "--yes"], KEY);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(5), "{t}");
+        let pct = relative as f64 * 100.0 / rows as f64;
+        assert!(
+            t.contains(&format!(
+                "only {pct:.1} % of the rows ({relative} of {rows}) name a product in the \
+                 tracker's catalog"
+            )),
+            "{t}"
+        );
+        assert!(t.contains("fix: --identity-strip-host"), "{t}");
+        assert!(t.contains("--allow-unknown-identities"), "{t}");
+        assert_eq!(env.srv.uploads(), 0);
+        assert!(env.history().is_empty());
+
+        // the fix on the command line: the converted file matches and is sent
+        let o = env.run(
+            &[
+                "upload",
+                path_str(&a),
+                "--tracker",
+                "shop",
+                "--yes",
+                "--identity-strip-host",
+            ],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(env.srv.uploads(), 1);
+        let sent = std::fs::read_to_string(&env.history()[0].file).expect("converted file");
+        assert!(!sent.contains("https://"), "{sent}");
+        assert_eq!(sent.lines().count() as u64, rows);
+
+        // allowed: another file of unknown identities is sent, with a warning
+        let (b_text, _, _) = orders(401, 800);
+        let b = env.file("b.csv", &b_text);
+        let o = env.run(
+            &[
+                "upload",
+                path_str(&b),
+                "--tracker",
+                "shop",
+                "--yes",
+                "--allow-unknown-identities",
+            ],
+            KEY,
+        );
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        assert!(t.contains("uploading anyway (--allow-unknown-identities)"), "{t}");
+        assert_eq!(env.srv.uploads(), 2);
+    }
+}
