@@ -253,7 +253,10 @@ mod identity_fixes {
         assert_eq!(c["rows"], rows);
         assert_eq!(c["rows_matched"], relative);
         let rate = c["row_match_rate"].as_f64().expect("rate");
-        assert!((rate - relative as f64 / rows as f64).abs() < 1e-12, "{rate}");
+        assert!(
+            (rate - relative as f64 / rows as f64).abs() < 1e-12,
+            "{rate}"
+        );
         assert_eq!(c["catalog_identities"], 100);
         assert_eq!(c["diagnoses"][0]["fix"], "strip_host");
         assert_eq!(c["diagnoses"][0]["flag"], "--identity-strip-host");

@@ -762,9 +762,8 @@ mod overlap {
         let o = env.run(&args, KEY);
         assert_eq!(o.status.code(), Some(5), "{}", text(&o));
         assert!(
-            text(&o).contains(
-                "1,000 of 1,500 orders (66.7 %, 2,000 rows) were already sent: 1,000 on"
-            ),
+            text(&o)
+                .contains("1,000 of 1,500 orders (66.7 %, 2,000 rows) were already sent: 1,000 on"),
             "{}",
             text(&o)
         );
@@ -845,7 +844,8 @@ mod overlap {
         let t = text(&o);
         assert_eq!(o.status.code(), Some(0), "{t}");
         assert!(
-            t.contains("warning: the already-sent check was skipped") && t.contains(&set.display().to_string()),
+            t.contains("warning: the already-sent check was skipped")
+                && t.contains(&set.display().to_string()),
             "{t}"
         );
         assert!(!t.contains("were already sent"), "{t}");
@@ -970,7 +970,10 @@ mod catalog_guard {
         );
         let t = text(&o);
         assert_eq!(o.status.code(), Some(0), "{t}");
-        assert!(t.contains("uploading anyway (--allow-unknown-identities)"), "{t}");
+        assert!(
+            t.contains("uploading anyway (--allow-unknown-identities)"),
+            "{t}"
+        );
         assert_eq!(env.srv.uploads(), 2);
     }
 }

@@ -51,13 +51,15 @@ pub fn load_rewrite(args: &mut MappingArgs, tracker: Option<&str>) -> Result<(),
             catalog.source
         )));
     }
-    args.identity_rewrite = Some(plain.with_catalog(
-        &args.identity_from_catalog,
-        catalog
-            .objects
-            .iter()
-            .map(|o| (o.identity.as_str(), o.web_url.as_deref())),
-    ));
+    args.identity_rewrite = Some(
+        plain.with_catalog(
+            &args.identity_from_catalog,
+            catalog
+                .objects
+                .iter()
+                .map(|o| (o.identity.as_str(), o.web_url.as_deref())),
+        ),
+    );
     Ok(())
 }
 
@@ -68,7 +70,11 @@ pub const MIN_ROW_MATCH_RATE: f64 = 0.5;
 /// a product of the tracker's catalog, print why (the match rate and the first diagnosis with
 /// its flag) and return false, unless `allow` (`--allow-unknown-identities`). A check that was
 /// not made (no catalog, an empty one) lets the upload go.
-pub fn catalog_guard(report: &crate::validate::Report, path: &std::path::Path, allow: bool) -> bool {
+pub fn catalog_guard(
+    report: &crate::validate::Report,
+    path: &std::path::Path,
+    allow: bool,
+) -> bool {
     let Some(c) = &report.catalog else {
         return true;
     };

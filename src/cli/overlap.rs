@@ -5,9 +5,9 @@ use std::path::Path;
 
 use crate::config::sent::{SentSets, entry_key, order_hash};
 use crate::config::{ConfigStore, HistoryEntry};
-use crate::validate::{AlreadySent, Report};
 use crate::read::Format;
 use crate::read::lines::{LineSplitter, Piece};
+use crate::validate::{AlreadySent, Report};
 
 /// The tracker id of a saved tracker name (or the name itself when no tracker has it).
 pub fn tracker_id(name: &str) -> Result<String, String> {
