@@ -371,6 +371,48 @@ mod identity_fixes {
         assert!(err.contains("--catalog FILE"), "{err}");
     }
 
+    #[test]
+    fn from_catalog_case_uses_the_trackers_stored_catalog() {
+        let env = Env::new(Catalog::numbered(1), Duration::from_secs(600));
+        let cat = env.dir.path().join("skus.txt");
+        std::fs::write(&cat, "SKU-AbC\nSKU-Def\n").expect("write");
+        let out = env.run(&["catalog", "import", "--tracker", "shop", s(&cat)]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = env.dir.path().join("orders.csv");
+        std::fs::write(
+            &file,
+            "1,sku-abc,u1,2026-01-02 10:00:00\n1,SKU-DEF,u1,2026-01-02 10:00:00\n2,sku-xyz,u2,2026-01-02 10:00:00\n",
+        )
+        .expect("write");
+        let out_path = env.dir.path().join("cased.csv");
+        let out = env.run(&[
+            "normalize",
+            s(&file),
+            "--tracker",
+            "shop",
+            "--identity-from-catalog",
+            "case",
+            "-o",
+            s(&out_path),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(
+            stdout.contains(
+                "identities: 2 of 3 rows rewritten (--identity-from-catalog case); 1 row has an identity"
+            ),
+            "{stdout}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&out_path).expect("read"),
+            "1,SKU-AbC,u1,2026-01-02 10:00:00\n1,SKU-Def,u1,2026-01-02 10:00:00\n2,sku-xyz,u2,2026-01-02 10:00:00\n"
+        );
+    }
+
     fn thousands(n: u64) -> String {
         lbimport::validate::text::thousands(n)
     }

@@ -624,8 +624,13 @@ pub fn identity_notice(s: &ConvertSummary, rw: &super::identity::IdentityRewrite
     );
     if s.identities_not_in_catalog > 0 {
         m.push_str(&format!(
-            "; {} rows have an identity the catalog does not know (kept as it is)",
-            crate::validate::text::thousands(s.identities_not_in_catalog)
+            "; {} {} an identity the catalog does not know (kept as it is)",
+            crate::validate::text::thousands(s.identities_not_in_catalog),
+            if s.identities_not_in_catalog == 1 {
+                "row has"
+            } else {
+                "rows have"
+            }
         ));
     }
     m
