@@ -1695,4 +1695,38 @@ mod tests {
         push_field(&mut v, b"plain");
         assert_eq!(v, b"\"a,b\"\"x\"\"y\"plain");
     }
+
+    #[test]
+    fn identity_rewrites_are_written_quoted_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(
+            &input,
+            "1,\"https://shop.sk/p/1,red/?x=1\",u1\n1,/p/2,u1\n2,https://shop.sk/p/3/,u2\n2,https://shop.sk/p/3,u2\n",
+        )
+        .unwrap();
+        let out = dir.path().join("out.csv");
+        let rw = super::super::identity::IdentityRewrite::new(true, true, true);
+        let clean = Clean {
+            dedupe: true,
+            ..Clean::default()
+        };
+        let m = Mapping::documented(3);
+        let s = convert_path_rewriting(&input, &m, &clean, Some(&rw), &out, None).unwrap();
+        assert_eq!(s.rows_in, 4);
+        // rows 1, 3 and 4 change; 3 and 4 then are the same row and one is dropped
+        assert_eq!(s.identities_rewritten, 3);
+        assert_eq!(s.identities_not_in_catalog, 0);
+        assert_eq!(s.duplicates_dropped, 1);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "1,\"/p/1,red\",u1\n1,/p/2,u1\n2,/p/3,u2\n"
+        );
+        // a plan counts the same without writing
+        let p = plan_rewriting(&input, &m, &clean, Some(&rw), None).unwrap();
+        assert_eq!(p.identities_rewritten, 3);
+        // without rewrites nothing is counted
+        let plain = convert_path(&input, &m, &Clean::default(), &out, None).unwrap();
+        assert_eq!(plain.identities_rewritten, 0);
+    }
 }
