@@ -207,3 +207,213 @@ fn serve_with_a_catalog_file_serves_it() {
     assert_eq!(cat.objects.len(), 1234);
     assert_eq!(cat.objects[1233].identity, "/item/1234");
 }
+
+/// Identities as full URLs of a catalog of relative paths: `validate --catalog` reports the
+/// match rate and the strip-host diagnosis; `normalize --identity-strip-host` fixes the file.
+mod identity_fixes {
+    use super::*;
+
+    fn s(p: &std::path::Path) -> &str {
+        p.to_str().expect("utf-8 path")
+    }
+
+    /// Orders 1..=`orders`, `per` rows each, product `(o * 7 + k) % 100 + 1`; every fifth
+    /// order names its products by path, the others by full URL.
+    fn purchases(orders: u32, per: u32) -> (String, u64, u64) {
+        let (mut text, mut rows, mut relative) = (String::new(), 0u64, 0u64);
+        for o in 1..=orders {
+            for k in 0..per {
+                let p = (o * 7 + k) % 100 + 1;
+                let id = if o % 5 == 0 {
+                    relative += 1;
+                    format!("/p/{p}")
+                } else {
+                    format!("https://shop.example/p/{p}")
+                };
+                text.push_str(&format!("{o},{id},u{o},2026-01-02 10:00:00\n"));
+                rows += 1;
+            }
+        }
+        (text, rows, relative)
+    }
+
+    #[test]
+    fn full_urls_are_diagnosed_and_strip_host_makes_every_row_match() {
+        let env = Env::new(Catalog::numbered(1), Duration::from_secs(600));
+        let cat = env.dir.path().join("catalog.txt");
+        let ids: String = (1..=100).map(|i| format!("/p/{i}\n")).collect();
+        std::fs::write(&cat, ids).expect("write");
+        let (text, rows, relative) = purchases(400, 3);
+        let file = env.dir.path().join("orders.csv");
+        std::fs::write(&file, &text).expect("write");
+
+        let out = env.run(&["validate", s(&file), "--catalog", s(&cat), "--json"]);
+        let v = json(&out);
+        let c = &v["catalog"];
+        assert_eq!(c["rows"], rows);
+        assert_eq!(c["rows_matched"], relative);
+        let rate = c["row_match_rate"].as_f64().expect("rate");
+        assert!(
+            (rate - relative as f64 / rows as f64).abs() < 1e-12,
+            "{rate}"
+        );
+        assert_eq!(c["catalog_identities"], 100);
+        assert_eq!(c["diagnoses"][0]["fix"], "strip_host");
+        assert_eq!(c["diagnoses"][0]["flag"], "--identity-strip-host");
+        let codes: Vec<&str> = v["issues"]
+            .as_array()
+            .expect("issues")
+            .iter()
+            .filter_map(|i| i["code"].as_str())
+            .collect();
+        assert!(codes.contains(&"identity_not_in_catalog"), "{codes:?}");
+
+        let fixed = env.dir.path().join("fixed.csv");
+        let out = env.run(&[
+            "normalize",
+            s(&file),
+            "--identity-strip-host",
+            "-o",
+            s(&fixed),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        let rewritten = rows - relative;
+        assert!(
+            stdout.contains(&format!(
+                "identities: {} of {} rows rewritten (--identity-strip-host)",
+                thousands(rewritten),
+                thousands(rows)
+            )),
+            "{stdout}"
+        );
+        // the user's file is untouched
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), text);
+        let v = json(&env.run(&["validate", s(&fixed), "--catalog", s(&cat), "--json"]));
+        assert_eq!(v["catalog"]["row_match_rate"], 1.0);
+        assert_eq!(v["catalog"]["rows_matched"], rows);
+    }
+
+    #[test]
+    fn from_catalog_web_url_takes_the_catalogs_identity_and_keeps_unknown_ones() {
+        let env = Env::new(Catalog::numbered(1), Duration::from_secs(600));
+        let cat = env.dir.path().join("catalog.jsonl");
+        let lines: String = (1..=50)
+            .map(|i| {
+                format!(
+                    "{{\"url\":\"SKU-{i}\",\"attributes\":{{\"web_url\":\"https://shop.example/produkt-{i}\"}}}}\n"
+                )
+            })
+            .collect();
+        std::fs::write(&cat, lines).expect("write");
+        // products 1..=60: 51..=60 are not in the catalog
+        let mut text = String::from("order,url,customer,date\n");
+        let mut expected = Vec::new();
+        let mut unknown = 0u64;
+        for o in 1..=120u32 {
+            let p = o % 60 + 1;
+            text.push_str(&format!(
+                "{o},https://shop.example/produkt-{p},c{o},2026-01-02 10:00:00\n"
+            ));
+            if p <= 50 {
+                expected.push(format!("SKU-{p}"));
+            } else {
+                unknown += 1;
+                expected.push(format!("https://shop.example/produkt-{p}"));
+            }
+        }
+        let file = env.dir.path().join("export.csv");
+        std::fs::write(&file, &text).expect("write");
+        let out_path = env.dir.path().join("out.csv");
+        let out = env.run(&[
+            "normalize",
+            s(&file),
+            "--catalog",
+            s(&cat),
+            "--identity-from-catalog",
+            "web_url",
+            "-o",
+            s(&out_path),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!(
+                "identities: {} of 120 rows rewritten (--identity-from-catalog web_url); {} rows \
+                 have an identity the catalog does not know (kept as it is)",
+                120 - unknown,
+                unknown
+            )),
+            "{stdout}"
+        );
+        let written = std::fs::read_to_string(&out_path).expect("read");
+        let got: Vec<&str> = written
+            .lines()
+            .map(|l| l.split(',').nth(1).expect("identity"))
+            .collect();
+        assert_eq!(got, expected);
+
+        // without a catalog the flag is a usage error naming what is missing
+        let out = env.run(&[
+            "normalize",
+            s(&file),
+            "--identity-from-catalog",
+            "web_url",
+            "-o",
+            s(&out_path),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--catalog FILE"), "{err}");
+    }
+
+    #[test]
+    fn from_catalog_case_uses_the_trackers_stored_catalog() {
+        let env = Env::new(Catalog::numbered(1), Duration::from_secs(600));
+        let cat = env.dir.path().join("skus.txt");
+        std::fs::write(&cat, "SKU-AbC\nSKU-Def\n").expect("write");
+        let out = env.run(&["catalog", "import", "--tracker", "shop", s(&cat)]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = env.dir.path().join("orders.csv");
+        std::fs::write(
+            &file,
+            "1,sku-abc,u1,2026-01-02 10:00:00\n1,SKU-DEF,u1,2026-01-02 10:00:00\n2,sku-xyz,u2,2026-01-02 10:00:00\n",
+        )
+        .expect("write");
+        let out_path = env.dir.path().join("cased.csv");
+        let out = env.run(&[
+            "normalize",
+            s(&file),
+            "--tracker",
+            "shop",
+            "--identity-from-catalog",
+            "case",
+            "-o",
+            s(&out_path),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        assert!(
+            stdout.contains(
+                "identities: 2 of 3 rows rewritten (--identity-from-catalog case); 1 row has an identity"
+            ),
+            "{stdout}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&out_path).expect("read"),
+            "1,SKU-AbC,u1,2026-01-02 10:00:00\n1,SKU-Def,u1,2026-01-02 10:00:00\n2,sku-xyz,u2,2026-01-02 10:00:00\n"
+        );
+    }
+
+    fn thousands(n: u64) -> String {
+        lbimport::validate::text::thousands(n)
+    }
+}

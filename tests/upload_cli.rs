@@ -751,16 +751,23 @@ mod overlap {
         let o = env.run(&["validate", path_str(&b), "--tracker", "shop"], KEY);
         let t = text(&o);
         assert!(
-            t.contains("1,000 of 1,500 orders (66.7 %, 2,000 rows) were already sent: 1,000 on"),
+            t.contains("1,000 of 1,500 orders (2,000 rows) were already sent, compared with 1"),
             "{t}"
         );
-        assert!(t.contains("in orders-a.csv"), "{t}");
+        assert!(t.contains("1,000 orders by the upload of"), "{t}");
+        assert!(t.contains("(orders-a.csv)"), "{t}");
 
         // upload B is refused with 5 and nothing is sent
         let args = ["upload", path_str(&b), "--tracker", "shop", "--yes"];
         let o = env.run(&args, KEY);
         assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-        assert!(text(&o).contains("1,000 of 1,500 orders"), "{}", text(&o));
+        assert!(
+            text(&o)
+                .contains("1,000 of 1,500 orders (66.7 %, 2,000 rows) were already sent: 1,000 on"),
+            "{}",
+            text(&o)
+        );
+        assert!(text(&o).contains("in orders-a.csv"), "{}", text(&o));
         assert_eq!(env.srv.uploads(), 1);
 
         // allowed: sent, and its orders recorded too
@@ -773,7 +780,10 @@ mod overlap {
         let o = env.run(&["validate", path_str(&c), "--tracker", "shop"], KEY);
         let t = text(&o);
         assert!(t.contains("1,500 of 1,600 orders"), "{t}");
-        assert!(t.contains("1,000 on") && t.contains("1,500 on"), "{t}");
+        assert!(
+            t.contains("1,000 orders by the upload") && t.contains("1,500 orders by the upload"),
+            "{t}"
+        );
 
         // forget the newest upload (B): only A's 1,000 orders remain
         let o = env.run(
@@ -784,10 +794,7 @@ mod overlap {
         assert!(text(&o).contains("orders-b.csv"), "{}", text(&o));
         let o = env.run(&["validate", path_str(&c), "--tracker", "shop"], KEY);
         let t = text(&o);
-        assert!(
-            t.contains("1,000 of 1,600 orders (62.5 %, 2,000 rows)"),
-            "{t}"
-        );
+        assert!(t.contains("1,000 of 1,600 orders (2,000 rows)"), "{t}");
         let o = env.run(
             &["history", "forget", "--tracker", "shop", "--entry", "9"],
             KEY,
@@ -861,6 +868,17 @@ mod overlap {
         assert!(t.contains("the already-sent check was skipped"), "{t}");
         assert!(t.contains(&set.display().to_string()), "{t}");
         assert!(!t.contains("none of the file's orders"), "{t}");
+        // upload warns, skips the check (never "0 already sent") and sends
+        let o = env.run(&["upload", path_str(&b), "--tracker", "shop", "--yes"], KEY);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        assert!(
+            t.contains("warning: the already-sent check was skipped")
+                && t.contains(&set.display().to_string()),
+            "{t}"
+        );
+        assert!(!t.contains("were already sent"), "{t}");
+        assert_eq!(env.srv.uploads(), 2);
         // the damaged set is left as it is
         assert_eq!(std::fs::read(&set).expect("read"), bytes);
     }
@@ -1186,9 +1204,112 @@ mod overlap {
         let o = env.run(&["validate", path_str(&b), "--tracker", "shop"], KEY);
         let t = text(&o);
         assert!(
-            t.contains("1 earlier upload(s) to this tracker")
+            t.contains("1 earlier upload(s) have no record of their orders"),
+            "{t}"
+        );
+        // upload names it too, and finds nothing to refuse
+        let o = env.run(&["upload", path_str(&b), "--tracker", "shop", "--yes"], KEY);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        assert!(
+            t.contains("1 earlier upload(s) to this tracker (since")
                 && t.contains("have no record of their orders"),
             "{t}"
         );
+    }
+}
+
+/// The catalog guard: a file whose identities mostly miss the tracker's catalog is refused.
+mod catalog_guard {
+    use super::*;
+
+    /// Orders `from..=to`, two rows each; every fifth order names products by path, the
+    /// others by full URL. Returns the text, its rows and the rows named by path.
+    fn orders(from: u32, to: u32) -> (String, u64, u64) {
+        let (mut s, mut rows, mut relative) = (String::new(), 0, 0);
+        for o in from..=to {
+            for k in 0..2 {
+                let p = (o + k) % 40 + 1;
+                let id = if o % 5 == 0 {
+                    relative += 1;
+                    format!("/p/{p}")
+                } else {
+                    format!("https://shop.example/p/{p}")
+                };
+                s.push_str(&format!("{o},{id},u{o},2025-01-02 10:00:00\n"));
+                rows += 1;
+            }
+        }
+        (s, rows, relative)
+    }
+
+    #[test]
+    fn unknown_identities_refuse_until_fixed_or_allowed() {
+        let env = Env::new(Faults::default());
+        let ids: String = (1..=40).map(|i| format!("/p/{i}\n")).collect();
+        let cat = env.file("catalog.txt", &ids);
+        let o = env.run(
+            &["catalog", "import", "--tracker", "shop", path_str(&cat)],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+        let (a_text, rows, relative) = orders(1, 400);
+        let a = env.file("a.csv", &a_text);
+        let o = env.run(&["upload", path_str(&a), "--tracker", "shop", "--yes"], KEY);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(5), "{t}");
+        let pct = relative as f64 * 100.0 / rows as f64;
+        assert!(
+            t.contains(&format!(
+                "only {pct:.1} % of the rows ({relative} of {rows}) name a product in the \
+                 tracker's catalog"
+            )),
+            "{t}"
+        );
+        assert!(t.contains("fix: --identity-strip-host"), "{t}");
+        assert!(t.contains("--allow-unknown-identities"), "{t}");
+        assert_eq!(env.srv.uploads(), 0);
+        assert!(env.history().is_empty());
+
+        // the fix on the command line: the converted file matches and is sent
+        let o = env.run(
+            &[
+                "upload",
+                path_str(&a),
+                "--tracker",
+                "shop",
+                "--yes",
+                "--identity-strip-host",
+            ],
+            KEY,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(env.srv.uploads(), 1);
+        let sent = std::fs::read_to_string(&env.history()[0].file).expect("converted file");
+        assert!(!sent.contains("https://"), "{sent}");
+        assert_eq!(sent.lines().count() as u64, rows);
+
+        // allowed: another file of unknown identities is sent, with a warning
+        let (b_text, _, _) = orders(401, 800);
+        let b = env.file("b.csv", &b_text);
+        let o = env.run(
+            &[
+                "upload",
+                path_str(&b),
+                "--tracker",
+                "shop",
+                "--yes",
+                "--allow-unknown-identities",
+            ],
+            KEY,
+        );
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{t}");
+        assert!(
+            t.contains("uploading anyway (--allow-unknown-identities)"),
+            "{t}"
+        );
+        assert_eq!(env.srv.uploads(), 2);
     }
 }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod catalog;
 pub mod generate;
 pub mod history;
+pub mod identity;
 pub mod normalize;
 pub mod overlap;
 pub mod report;
@@ -108,6 +109,7 @@ pub fn prepare_mapping(
 ) -> Result<crate::mapping::cli::Prepared, crate::mapping::MappingError> {
     let mut args = mapping.clone();
     args.tracker = tracker.map(str::to_string);
+    identity::load_rewrite(&mut args, tracker)?;
     let prepared = crate::mapping::cli::prepare(file, &args)?;
     for n in &prepared.notices {
         eprintln!("lbimport: {}", terminal_safe(n));

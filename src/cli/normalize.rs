@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::mapping::cli::{MappingArgs, resolve};
-use crate::mapping::convert::{ConvertSummary, convert_path, default_output, plan};
+use crate::mapping::convert::{
+    ConvertSummary, convert_path_rewriting, default_output, plan_rewriting,
+};
 use crate::mapping::detect::{DayMonth, Detection};
 use crate::mapping::split::{DEFAULT_PART_BYTES, parse_size, split_path};
 use crate::mapping::{MappingError, Source, saved};
@@ -100,6 +102,9 @@ fn implausible_exit(file: &Path, why: &[String], force: bool) -> Option<ExitCode
 /// Run `lbimport normalize`.
 pub fn run(mut args: Args) -> ExitCode {
     args.mapping.tracker = args.tracker.clone();
+    if let Err(e) = super::identity::load_rewrite(&mut args.mapping, args.tracker.as_deref()) {
+        return super::fail_usage(format!("normalize: {e}"));
+    }
     if args.mapping.save_mapping.is_some() && args.tracker.is_none() {
         return super::fail_usage("--save-mapping needs --tracker NAME");
     }
@@ -380,15 +385,20 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
                 sent.name
             );
         }
-        let s = plan(input, m, &clean, None)?;
+        let rewrite = args.mapping.rewrite()?;
+        let s = plan_rewriting(input, m, &clean, rewrite.as_ref(), None)?;
         print_summary(&s, true);
+        if let Some(rw) = &rewrite {
+            println!("{}", crate::mapping::cli::identity_notice(&s, rw));
+        }
         println!("output size: {} bytes", s.bytes_out);
         if let Some(code) = implausible_exit(input, &implausible(&s, None), args.force) {
             return Ok(code);
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut s = convert_path(input, m, &clean, &output, None)?;
+    let rewrite = args.mapping.rewrite()?;
+    let mut s = convert_path_rewriting(input, m, &clean, rewrite.as_ref(), &output, None)?;
     let only_new_line = match &only_new {
         Some(sent) => {
             let (f, line) = super::overlap::drop_sent(sent, &output)?;
@@ -401,6 +411,9 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         None => None,
     };
     print_summary(&s, false);
+    if let Some(rw) = &rewrite {
+        println!("{}", crate::mapping::cli::identity_notice(&s, rw));
+    }
     if let Some(line) = only_new_line {
         println!("only new:   {line}");
     }

@@ -1,20 +1,12 @@
-//! The overlap guard's command-line side: check a file against a saved tracker's sent sets,
-//! describe the result, and record a sent file's orders.
+//! The overlap guard's command-line side: describe the validation report's `already_sent`
+//! section, refuse an upload whose orders were already sent, and record a sent file's orders.
 
 use std::path::Path;
 
 use crate::config::sent::{Overlap, SentSets, entry_key};
 use crate::config::{ConfigStore, History, HistoryEntry};
 use crate::read::Format;
-
-/// What the check found for one file.
-#[derive(Debug)]
-pub enum Checked {
-    /// Counted: the overlap and, per set key, the history entry that wrote it (if known).
-    Done(Overlap, Vec<(String, Option<HistoryEntry>)>),
-    /// A set could not be read: the check was skipped (never "0 already sent").
-    Skipped(String),
-}
+use crate::validate::{AlreadySent, Report};
 
 /// The tracker id of a saved tracker name (or the name itself when no tracker has it).
 pub fn tracker_id(name: &str) -> Result<String, String> {
@@ -26,33 +18,93 @@ pub fn tracker_id(name: &str) -> Result<String, String> {
         .map_or_else(|| name.to_string(), |t| t.tracker_id.clone()))
 }
 
-/// Check `path` against everything sent to `tracker_id`.
-pub fn check(tracker_id: &str, path: &Path, format: Format) -> Result<Checked, String> {
-    let sets = SentSets::open_default(tracker_id).map_err(|e| e.to_string())?;
-    let lookup = match sets.load_all() {
-        Ok(l) => l,
-        Err(e) => {
-            return Ok(Checked::Skipped(format!(
-                "the already-sent check was skipped: {e}"
-            )));
-        }
-    };
-    if lookup.is_empty() {
-        // nothing recorded for this tracker: no second pass over the file
-        return Ok(Checked::Done(
-            crate::config::sent::Overlap {
-                orders: 0,
-                rows: 0,
-                by_set: Vec::new(),
-                examples: Vec::new(),
-            },
-            Vec::new(),
-        ));
+/// The warning for earlier uploads that count as sent but whose orders were never recorded
+/// (made before lbimport kept sent-order records, or killed while sending), if there are any:
+/// the check cannot see their orders, and says so rather than guessing.
+pub fn unrecorded_warning(a: &AlreadySent) -> Option<String> {
+    let oldest = a.unrecorded.iter().filter_map(|e| e.sent_at).min();
+    if a.unrecorded.is_empty() {
+        return None;
     }
-    let overlap = crate::pipeline::overlap::check_file(path, format, &lookup, 5)
-        .map_err(|e| e.to_string())?;
-    let by = uploads_of(tracker_id, &overlap);
-    Ok(Checked::Done(overlap, by))
+    Some(format!(
+        "{} earlier upload(s) to this tracker{} have no record of their orders (made before \
+         lbimport kept one, or stopped while sending): their orders are not part of the \
+         already-sent check",
+        a.unrecorded.len(),
+        oldest
+            .map(|t| format!(" (since {})", t.format("%Y-%m-%d")))
+            .unwrap_or_default()
+    ))
+}
+
+/// One line such as "612,118 of 640,002 orders (95.6 %, 1,204,332 rows) were already sent:
+/// 612,118 on 2026-11-02 in orders-until-october.csv", from the report's `already_sent`.
+pub fn describe(a: &AlreadySent) -> String {
+    if a.orders == 0 {
+        return "none of the file's orders were sent to this tracker before".into();
+    }
+    let pct = if a.file_orders > 0 {
+        a.orders as f64 * 100.0 / a.file_orders as f64
+    } else {
+        0.0
+    };
+    let parts: Vec<String> = a
+        .by_upload
+        .iter()
+        .map(|b| match (b.sent_at, &b.file) {
+            (Some(t), Some(f)) => format!(
+                "{} on {} in {}",
+                group(b.orders),
+                t.format("%Y-%m-%d"),
+                Path::new(f)
+                    .file_name()
+                    .map_or_else(|| f.clone(), |n| n.to_string_lossy().into_owned())
+            ),
+            _ => format!("{} by upload {}", group(b.orders), b.key),
+        })
+        .collect();
+    format!(
+        "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
+        group(a.orders),
+        group(a.file_orders),
+        group(a.rows),
+        parts.join("; ")
+    )
+}
+
+/// The upload guard on the validation report: print the overlap and return whether the upload
+/// may go ahead (no overlap, a check that could not be made — already warned about by the
+/// caller, never read as "0 already sent" — or `allow`).
+pub fn guard(report: &Report, path: &Path, allow: bool) -> bool {
+    let Some(a) = &report.already_sent else {
+        return true;
+    };
+    if let Some(why) = &a.skipped {
+        // never "0 already sent": say the check was not made
+        eprintln!(
+            "lbimport: warning: {}",
+            crate::validate::escape_controls(why)
+        );
+        return true;
+    }
+    if let Some(w) = unrecorded_warning(a) {
+        eprintln!("lbimport: warning: {w}");
+    }
+    if a.orders == 0 {
+        return true;
+    }
+    let line = crate::validate::escape_controls(&describe(a)).into_owned();
+    if allow {
+        eprintln!("lbimport: warning: {line}; uploading anyway (--allow-overlap)");
+        return true;
+    }
+    eprintln!(
+        "lbimport: refused: {}: {line}. Uploads cannot be undone: those orders would be \
+         imported twice. Leave them out of the file, or pass --allow-overlap if that is \
+         really intended. Nothing was sent.",
+        crate::validate::escape_controls(&path.display().to_string())
+    );
+    false
 }
 
 /// Per set key of `overlap.by_set`, the history entry of the upload that wrote it (if known).
@@ -116,7 +168,7 @@ pub fn sent_orders(name: &str) -> Result<SentOrders, String> {
     let lookup = sets.load_all().map_err(|e| {
         format!("cannot leave out the orders already sent to \"{name}\": {e}; nothing was written")
     })?;
-    if let Some(w) = unrecorded_warning(&id) {
+    if let Some(w) = unrecorded_warning_for(&id) {
         eprintln!("lbimport: warning: {w}");
     }
     Ok(SentOrders {
@@ -190,8 +242,9 @@ pub fn unrecorded(tracker_id: &str) -> Vec<HistoryEntry> {
         .collect()
 }
 
-/// The warning for [`unrecorded`] uploads, if there are any.
-pub fn unrecorded_warning(tracker_id: &str) -> Option<String> {
+/// The warning for [`unrecorded`] uploads, if there are any (for a file not validated for the
+/// tracker; a validation report carries them in `already_sent.unrecorded`).
+pub fn unrecorded_warning_for(tracker_id: &str) -> Option<String> {
     let list = unrecorded(tracker_id);
     let oldest = list.iter().map(|e| e.time).min()?;
     Some(format!(
@@ -201,104 +254,6 @@ pub fn unrecorded_warning(tracker_id: &str) -> Option<String> {
         list.len(),
         oldest.format("%Y-%m-%d")
     ))
-}
-
-/// One line such as "612,118 of 640,002 orders (95.6 %) were already sent on 2026-11-02 in
-/// orders-until-october.csv".
-pub fn describe(c: &Checked, file_orders: u64) -> String {
-    match c {
-        Checked::Skipped(why) => why.clone(),
-        Checked::Done(o, by) => {
-            if o.orders == 0 {
-                return "none of the file's orders were sent to this tracker before".into();
-            }
-            let pct = if file_orders > 0 {
-                o.orders as f64 * 100.0 / file_orders as f64
-            } else {
-                0.0
-            };
-            format!(
-                "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
-                group(o.orders),
-                group(file_orders),
-                group(o.rows),
-                sent_by(o, by)
-            )
-        }
-    }
-}
-
-/// Print (to stderr) the already-sent check of each validated file for the tracker `name`.
-pub fn print_checks(name: &str, paths: &[std::path::PathBuf], reports: &[crate::validate::Report]) {
-    let id = match tracker_id(name) {
-        Ok(id) => id,
-        Err(e) => {
-            eprintln!("lbimport: the already-sent check was skipped: {e}");
-            return;
-        }
-    };
-    if let Some(w) = unrecorded_warning(&id) {
-        eprintln!("lbimport: warning: {w}");
-    }
-    for (path, report) in paths.iter().zip(reports) {
-        match check(&id, path, report.file.format) {
-            Ok(c) => {
-                eprintln!(
-                    "lbimport: {}: {}",
-                    path.display(),
-                    describe(&c, report.stats.orders)
-                );
-                if let Checked::Done(o, _) = &c {
-                    for (line, order) in &o.examples {
-                        eprintln!("  line {line}: order {order:?} was already sent");
-                    }
-                }
-            }
-            Err(e) => eprintln!("lbimport: the already-sent check was skipped: {e}"),
-        }
-    }
-}
-
-/// The upload guard: check `path` for `tracker_id`; print the overlap and return whether the
-/// upload may go ahead (no overlap, a skipped check, or `allow`).
-pub fn guard(
-    tracker_id: &str,
-    path: &Path,
-    format: Format,
-    orders: Option<u64>,
-    allow: bool,
-) -> bool {
-    if let Some(w) = unrecorded_warning(tracker_id) {
-        eprintln!("lbimport: warning: {w}");
-    }
-    let c = match check(tracker_id, path, format) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("lbimport: warning: the already-sent check was skipped: {e}");
-            return true;
-        }
-    };
-    let line = describe(&c, orders.unwrap_or(0));
-    match &c {
-        Checked::Skipped(_) => {
-            eprintln!("lbimport: warning: {line}");
-            true
-        }
-        Checked::Done(o, _) if o.orders == 0 => true,
-        Checked::Done(_, _) if allow => {
-            eprintln!("lbimport: warning: {line}; uploading anyway (--allow-overlap)");
-            true
-        }
-        Checked::Done(_, _) => {
-            eprintln!(
-                "lbimport: refused: {}: {line}. Uploads cannot be undone: those orders would be \
-                 imported twice. Leave them out of the file, or pass --allow-overlap if that is \
-                 really intended. Nothing was sent.",
-                crate::validate::escape_controls(&path.display().to_string())
-            );
-            false
-        }
-    }
 }
 
 /// After an upload attempt: record its orders when it counts as sent (accepted or unknown);

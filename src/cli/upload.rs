@@ -18,6 +18,7 @@ use crate::config::{
     ConfigStore, DEFAULT_BASE_URL, DEFAULT_CLIENT_NAME, History, KeySource, PrivateKey, Tracker,
 };
 use crate::mapping::cli::MappingArgs;
+use crate::pipeline::checks::TrackerChecks;
 use crate::read::Format;
 use crate::upload::guard::{Attempt, AttemptFacts, GuardError};
 use crate::upload::{self, Body, Event, Outcome, Settings, UploadRequest, human_bytes};
@@ -67,6 +68,10 @@ pub struct Args {
     /// earlier upload (of any file). `--allow-duplicate` implies it.
     #[arg(long)]
     pub allow_overlap: bool,
+    /// Upload even if fewer than half of the file's rows name a product in the tracker's
+    /// catalog (the recommender would learn little from the rest).
+    #[arg(long)]
+    pub allow_unknown_identities: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -210,7 +215,58 @@ struct Facts {
     report: Option<Box<validate::Report>>,
 }
 
-fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
+/// The catalog and sent orders of the target tracker, for the validation of the file to send
+/// (the stored catalog of a saved tracker, or `--catalog FILE`). Checks that cannot be made
+/// are printed as warnings.
+fn tracker_checks(a: &Args, target: &Target) -> Result<TrackerChecks, ExitCode> {
+    let mut checks = match &a.tracker {
+        Some(name) => TrackerChecks::for_tracker(name, &target.tracker_id),
+        None => {
+            let mut c = TrackerChecks {
+                tracker_id: target.tracker_id.clone(),
+                ..Default::default()
+            };
+            match crate::config::data_dir() {
+                Ok(dir) => {
+                    c.load_sent(crate::config::sent::SentSets::new(&dir, &target.tracker_id))
+                }
+                Err(e) => c
+                    .skipped
+                    .push(format!("the already-sent check was skipped: {e}")),
+            }
+            c
+        }
+    };
+    if let Some(file) = &a.mapping.catalog {
+        checks = checks
+            .with_catalog_file(file)
+            .map_err(|e| fail(super::EXIT_USAGE, format!("upload: --catalog {e}")))?;
+    }
+    if a.no_validate {
+        eprintln!(
+            "lbimport: warning: the catalog and already-sent checks are part of the validation: \
+             skipped (--no-validate)"
+        );
+    } else {
+        for why in &checks.skipped {
+            eprintln!("lbimport: warning: {}", super::terminal_safe(why));
+        }
+    }
+    Ok(checks)
+}
+
+/// The guards on the validation report before anything is sent: orders already sent by
+/// earlier uploads (`--allow-overlap`) and identities the catalog does not know
+/// (`--allow-unknown-identities`). Prints why and returns false when the upload must not go.
+fn report_guards(a: &Args, path: &Path, report: Option<&validate::Report>) -> bool {
+    let Some(r) = report else {
+        return true;
+    };
+    super::overlap::guard(r, path, a.allow_overlap || a.allow_duplicate)
+        && super::identity::catalog_guard(r, path, a.allow_unknown_identities)
+}
+
+fn validate_file(path: &Path, a: &Args, checks: &TrackerChecks) -> Result<Facts, ExitCode> {
     if a.no_validate {
         let sha256 = crate::config::sha256_file(path).map_err(|e| {
             fail(
@@ -227,10 +283,11 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
             report: None,
         });
     }
-    let opts = validate::Options {
+    let mut opts = validate::Options {
         format: a.format,
         ..Default::default()
     };
+    checks.apply(&mut opts);
     if std::io::stderr().is_terminal() {
         eprint!("Validating {}…\r", shown(path));
     }
@@ -239,7 +296,10 @@ fn validate_file(path: &Path, a: &Args) -> Result<Facts, ExitCode> {
         eprint!("\r\x1b[2K");
     }
     let report = match result {
-        Ok(r) => r,
+        Ok(mut r) => {
+            checks.complete(&mut r);
+            r
+        }
         Err(e) => {
             return Err(fail(
                 super::EXIT_USAGE,
@@ -314,6 +374,10 @@ pub fn run(a: Args) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(super::EXIT_USAGE, e),
     };
+    let checks = match tracker_checks(&a, &target) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let source = path.clone();
     let prepared = match super::prepare_mapping(&path, &a.mapping, a.tracker.as_deref()) {
         Ok(p) => p,
@@ -328,7 +392,7 @@ pub fn run(a: Args) -> ExitCode {
             crate::mapping::cli::limit_text(prepared.part_bytes),
             prepared.parts.len()
         );
-        return run_parts(&a, &target, prepared.parts);
+        return run_parts(&a, &target, &checks, prepared.parts);
     }
     let converted = prepared.temp;
     let mapping_applied = prepared.mapping.as_ref().map(|m| m.describe());
@@ -425,7 +489,7 @@ pub fn run(a: Args) -> ExitCode {
             Ok(p) => p,
             Err(e) => return fail(EXIT_REFUSED, format!("refused: cannot split: {e}")),
         };
-        return run_parts(&a, &target, parts);
+        return run_parts(&a, &target, &checks, parts);
     }
     if meta.len() > MAX_FILE_BYTES {
         return fail(
@@ -440,7 +504,7 @@ pub fn run(a: Args) -> ExitCode {
             ),
         );
     }
-    let facts = match validate_file(&path, &a) {
+    let facts = match validate_file(&path, &a, &checks) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -475,13 +539,7 @@ pub fn run(a: Args) -> ExitCode {
         Ok(None) => {}
         Err(e) => eprintln!("lbimport: warning: cannot read the upload history: {e}"),
     }
-    if !super::overlap::guard(
-        &target.tracker_id,
-        &path,
-        facts.format,
-        facts.orders,
-        a.allow_overlap || a.allow_duplicate,
-    ) {
+    if !report_guards(&a, &path, facts.report.as_deref()) {
         return fail(EXIT_REFUSED, "not sent.");
     }
 
@@ -641,7 +699,7 @@ pub fn run(a: Args) -> ExitCode {
 /// first (an error in any of them sends nothing), parts the history has as sent are skipped,
 /// and the first part that is not accepted stops the run (a re-run resumes after the parts
 /// accepted).
-fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
+fn run_parts(a: &Args, target: &Target, checks: &TrackerChecks, parts: Vec<PathBuf>) -> ExitCode {
     let mut facts = Vec::with_capacity(parts.len());
     for (i, p) in parts.iter().enumerate() {
         eprintln!(
@@ -650,7 +708,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
             parts.len(),
             shown(p)
         );
-        match validate_file(p, a) {
+        match validate_file(p, a, checks) {
             Ok(f) => facts.push(f),
             Err(code) => return code,
         }
@@ -700,13 +758,7 @@ fn run_parts(a: &Args, target: &Target, parts: Vec<PathBuf>) -> ExitCode {
     // orders sent by earlier uploads (of other files) are refused here too, for each part
     // still to send (the parts already accepted are skipped, their orders are theirs)
     for ((p, f), _) in parts.iter().zip(&facts).zip(&to_send).filter(|(_, s)| **s) {
-        if !super::overlap::guard(
-            &target.tracker_id,
-            p,
-            f.format,
-            f.orders,
-            a.allow_overlap || a.allow_duplicate,
-        ) {
+        if !report_guards(a, p, f.report.as_deref()) {
             return fail(EXIT_REFUSED, "not sent.");
         }
     }

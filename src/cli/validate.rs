@@ -35,10 +35,6 @@ pub struct Args {
     /// catalog and its orders with what earlier uploads sent to it.
     #[arg(long, value_name = "NAME")]
     pub tracker: Option<String>,
-    /// Compare identities with the catalog in this file (a saved Content Export response, JSON
-    /// lines with `url`, or one identity per line) instead of the tracker's stored one.
-    #[arg(long, value_name = "FILE")]
-    pub catalog: Option<PathBuf>,
     /// Mapping and cleaning: when given, the file is converted first (into the data dir; the
     /// original is never modified) and the converted file is validated.
     #[command(flatten)]
@@ -74,7 +70,7 @@ pub fn run(args: Args) -> ExitCode {
         },
         None => crate::pipeline::checks::TrackerChecks::default(),
     };
-    if let Some(file) = &args.catalog {
+    if let Some(file) = &args.mapping.catalog {
         checks = match checks.with_catalog_file(file) {
             Ok(c) => c,
             Err(e) => return super::fail_usage(format!("validate: --catalog {e}")),

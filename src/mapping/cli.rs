@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::convert::{Clean, ConvertSummary, convert_path, default_output, output_dir};
+use super::convert::{Clean, ConvertSummary, convert_path_rewriting, default_output, output_dir};
 use super::detect::{Detection, Hints, detect_path_with, normalize_name};
 use super::split::{DEFAULT_PART_BYTES, parse_size, split_path};
 use super::{Mapping, MappingError, Source, saved};
@@ -72,6 +72,31 @@ pub struct MappingArgs {
     /// The tracker saved mappings belong to (set by the command that flattens these flags).
     #[arg(skip)]
     pub tracker: Option<String>,
+    /// Rewrite identities that are full URLs to their path: drop scheme and host
+    /// (`https://shop.sk/p/1` → `/p/1`).
+    #[arg(long)]
+    pub identity_strip_host: bool,
+    /// Rewrite identities without their query string or fragment (`/p/1?ref=x` → `/p/1`).
+    #[arg(long)]
+    pub identity_strip_query: bool,
+    /// Rewrite identities without trailing slashes (`/p/1/` → `/p/1`).
+    #[arg(long)]
+    pub identity_trim_slash: bool,
+    /// Replace identities by the catalog's: `web_url` (the identity is an object's web_url or
+    /// its path: take that object's identity), `case` (the catalog spells it in another case).
+    /// Needs the catalog: the tracker's stored one (`--tracker`) or `--catalog FILE`. An
+    /// identity the catalog does not know is kept. Repeat the flag for both.
+    #[arg(long, value_name = "web_url|case", value_enum)]
+    pub identity_from_catalog: Vec<super::identity::FromCatalog>,
+    /// The catalog to compare identities with (and to take them from with
+    /// `--identity-from-catalog`) instead of the tracker's stored one: a saved Content Export
+    /// response, JSON lines with `url`, or one identity per line.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// The identity rewrites with their catalog look-ups, once loaded (set by the command
+    /// that flattens these flags; without it the rewrites needing no catalog still apply).
+    #[arg(skip)]
+    pub identity_rewrite: Option<super::identity::IdentityRewrite>,
 }
 
 impl MappingArgs {
@@ -90,6 +115,39 @@ impl MappingArgs {
             || self.trim
             || self.max_order_items.is_some()
             || self.mapping.is_some()
+            || self.rewrites()
+    }
+
+    /// Whether an identity rewrite (`--identity-…`) is asked.
+    pub fn rewrites(&self) -> bool {
+        self.identity_strip_host
+            || self.identity_strip_query
+            || self.identity_trim_slash
+            || !self.identity_from_catalog.is_empty()
+    }
+
+    /// The identity rewrites to apply: the loaded ones ([`MappingArgs::identity_rewrite`]),
+    /// else the ones needing no catalog. `None` when none is asked; an error when
+    /// `--identity-from-catalog` is asked and no catalog was loaded.
+    pub fn rewrite(&self) -> Result<Option<super::identity::IdentityRewrite>, MappingError> {
+        if !self.rewrites() {
+            return Ok(None);
+        }
+        if let Some(r) = &self.identity_rewrite {
+            return Ok(Some(r.clone()));
+        }
+        if !self.identity_from_catalog.is_empty() {
+            return Err(MappingError::Invalid(
+                "--identity-from-catalog needs the catalog: --tracker NAME (with a catalog \
+                 fetched or imported for it) or --catalog FILE"
+                    .into(),
+            ));
+        }
+        Ok(Some(super::identity::IdentityRewrite::new(
+            self.identity_strip_host,
+            self.identity_strip_query,
+            self.identity_trim_slash,
+        )))
     }
 
     /// Whether a cleaning option is on.
@@ -501,7 +559,8 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
         ));
         r.detection.fits = true;
     }
-    if !r.explicit && !args.cleans() && (r.detection.fits || !args.any()) {
+    let rewrite = args.rewrite()?;
+    if !r.explicit && !args.cleans() && rewrite.is_none() && (r.detection.fits || !args.any()) {
         return Ok(Prepared {
             path_to_use: input.to_path_buf(),
             summary: None,
@@ -519,8 +578,11 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
     let clean = args.clean(&output_dir().join(format!("{stem}.invalid.csv")));
-    let summary = convert_path(input, &r.mapping, &clean, &out, None)?;
+    let summary = convert_path_rewriting(input, &r.mapping, &clean, rewrite.as_ref(), &out, None)?;
     let mut notices = r.notices;
+    if let Some(rw) = &rewrite {
+        notices.push(identity_notice(&summary, rw));
+    }
     let mut parts = Vec::new();
     let limit = args.part_limit();
     if summary.bytes_out > limit {
@@ -549,6 +611,29 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
         parts,
         part_bytes: limit,
     })
+}
+
+/// "identities: 1,000 rows rewritten (--identity-strip-host)", with the rows the catalog did
+/// not know when a catalog look-up was asked.
+pub fn identity_notice(s: &ConvertSummary, rw: &super::identity::IdentityRewrite) -> String {
+    let mut m = format!(
+        "identities: {} of {} rows rewritten ({})",
+        crate::validate::text::thousands(s.identities_rewritten),
+        crate::validate::text::thousands(s.rows_in),
+        rw.describe()
+    );
+    if s.identities_not_in_catalog > 0 {
+        m.push_str(&format!(
+            "; {} {} an identity the catalog does not know (kept as it is)",
+            crate::validate::text::thousands(s.identities_not_in_catalog),
+            if s.identities_not_in_catalog == 1 {
+                "row has"
+            } else {
+                "rows have"
+            }
+        ));
+    }
+    m
 }
 
 /// Whether `input` validates with no errors in the documented layout.

@@ -140,6 +140,10 @@ pub struct ConvertSummary {
     pub dst_gaps: u64,
     /// Local times in a daylight-saving overlap (first occurrence taken).
     pub dst_overlaps: u64,
+    /// Rows whose identity an identity rewrite (`--identity-…`) changed.
+    pub identities_rewritten: u64,
+    /// Rows whose identity `--identity-from-catalog` did not find in the catalog (kept).
+    pub identities_not_in_catalog: u64,
     /// Input size in bytes.
     pub bytes_in: u64,
     /// Output size in bytes.
@@ -271,6 +275,12 @@ struct RowConv {
     /// The last row's order id, user id and created_at (as read), for carrying down.
     last: [Vec<u8>; 3],
     carried_down: u64,
+    /// Identity rewrites (`--identity-…`), when asked.
+    rewrite: Option<std::sync::Arc<super::identity::IdentityRewrite>>,
+    /// Rows whose identity a rewrite changed.
+    rewritten: u64,
+    /// Rows whose identity a catalog look-up did not find (kept).
+    not_in_catalog: u64,
 }
 
 /// Whether an id is a placeholder for "none" (`NULL`, `null`, `N/A`, `-`, …; for a user id also
@@ -348,6 +358,9 @@ impl RowConv {
             placeholders: 0,
             last: Default::default(),
             carried_down: 0,
+            rewrite: None,
+            rewritten: 0,
+            not_in_catalog: 0,
         })
     }
 
@@ -419,6 +432,21 @@ impl RowConv {
             if !v.is_empty() && is_placeholder(v, slot == 2) {
                 *v = b"";
                 self.placeholders += 1;
+            }
+        }
+        // identity rewrites (`--identity-…`), on the identity as it will be written
+        let rewrite = self.rewrite.clone();
+        if let Some(rw) = rewrite.as_deref()
+            && !vals[1].is_empty()
+            && let Ok(id) = std::str::from_utf8(vals[1])
+        {
+            let a = rw.apply(id);
+            if a.not_in_catalog {
+                self.not_in_catalog += 1;
+            }
+            if a.value != id {
+                self.rewritten += 1;
+                vals[1] = a.value.as_bytes();
             }
         }
         // Order-level fields given on an order's first line only: the next lines of the same
@@ -1291,7 +1319,32 @@ pub fn convert_path(
     out: &Path,
     progress: Option<&Progress>,
 ) -> Result<ConvertSummary, MappingError> {
-    run(input, m, clean, Some(out), progress)
+    run(input, m, clean, None, Some(out), progress)
+}
+
+/// [`convert_path`] with identity rewrites (see [`super::identity`]); their effect is counted
+/// in [`ConvertSummary::identities_rewritten`] and
+/// [`ConvertSummary::identities_not_in_catalog`].
+pub fn convert_path_rewriting(
+    input: &Path,
+    m: &Mapping,
+    clean: &Clean,
+    rewrite: Option<&super::identity::IdentityRewrite>,
+    out: &Path,
+    progress: Option<&Progress>,
+) -> Result<ConvertSummary, MappingError> {
+    run(input, m, clean, rewrite, Some(out), progress)
+}
+
+/// [`plan`] with identity rewrites.
+pub fn plan_rewriting(
+    input: &Path,
+    m: &Mapping,
+    clean: &Clean,
+    rewrite: Option<&super::identity::IdentityRewrite>,
+    progress: Option<&Progress>,
+) -> Result<ConvertSummary, MappingError> {
+    run(input, m, clean, rewrite, None, progress)
 }
 
 /// Dry run: the counts [`convert_path`] would report with these options, without writing
@@ -1306,7 +1359,7 @@ pub fn plan(
     clean: &Clean,
     progress: Option<&Progress>,
 ) -> Result<ConvertSummary, MappingError> {
-    run(input, m, clean, None, progress)
+    run(input, m, clean, None, None, progress)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -1328,6 +1381,7 @@ fn run(
     input: &Path,
     m: &Mapping,
     clean: &Clean,
+    rewrite: Option<&super::identity::IdentityRewrite>,
     out: Option<&Path>,
     progress: Option<&Progress>,
 ) -> Result<ConvertSummary, MappingError> {
@@ -1348,6 +1402,9 @@ fn run(
         }
     }
     let mut conv = RowConv::new(m, clean.trim_ids)?;
+    conv.rewrite = rewrite
+        .filter(|r| r.is_active())
+        .map(|r| std::sync::Arc::new(r.clone()));
     // one hasher for both passes (each instance is randomly seeded)
     let hasher = hashbrown::DefaultHashBuilder::default();
     // The order-size limit: a conversion must know the large orders before it writes their
@@ -1575,6 +1632,8 @@ fn run(
     s.timestamps = conv.timestamps;
     s.placeholders = conv.placeholders;
     s.carried_down = conv.carried_down;
+    s.identities_rewritten = conv.rewritten;
+    s.identities_not_in_catalog = conv.not_in_catalog;
     s.reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     s.output = out.map(Path::to_path_buf);
     s.invalid_file = if out.is_some() {
@@ -1635,5 +1694,39 @@ mod tests {
         push_field(&mut v, b"x\"y");
         push_field(&mut v, b"plain");
         assert_eq!(v, b"\"a,b\"\"x\"\"y\"plain");
+    }
+
+    #[test]
+    fn identity_rewrites_are_written_quoted_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(
+            &input,
+            "1,\"https://shop.sk/p/1,red/?x=1\",u1\n1,/p/2,u1\n2,https://shop.sk/p/3/,u2\n2,https://shop.sk/p/3,u2\n",
+        )
+        .unwrap();
+        let out = dir.path().join("out.csv");
+        let rw = super::super::identity::IdentityRewrite::new(true, true, true);
+        let clean = Clean {
+            dedupe: true,
+            ..Clean::default()
+        };
+        let m = Mapping::documented(3);
+        let s = convert_path_rewriting(&input, &m, &clean, Some(&rw), &out, None).unwrap();
+        assert_eq!(s.rows_in, 4);
+        // rows 1, 3 and 4 change; 3 and 4 then are the same row and one is dropped
+        assert_eq!(s.identities_rewritten, 3);
+        assert_eq!(s.identities_not_in_catalog, 0);
+        assert_eq!(s.duplicates_dropped, 1);
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "1,\"/p/1,red\",u1\n1,/p/2,u1\n2,/p/3,u2\n"
+        );
+        // a plan counts the same without writing
+        let p = plan_rewriting(&input, &m, &clean, Some(&rw), None).unwrap();
+        assert_eq!(p.identities_rewritten, 3);
+        // without rewrites nothing is counted
+        let plain = convert_path(&input, &m, &Clean::default(), &out, None).unwrap();
+        assert_eq!(plain.identities_rewritten, 0);
     }
 }

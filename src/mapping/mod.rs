@@ -55,6 +55,7 @@ pub mod cli;
 pub mod convert;
 pub mod detect;
 pub mod encoding;
+pub mod identity;
 pub mod json;
 pub mod saved;
 pub mod split;
