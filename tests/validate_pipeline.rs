@@ -228,6 +228,8 @@ fn final_snapshot_matches_the_report_on_both_paths() {
             s.issues,
             vec![
                 (Code::OrderMultipleUsers, 16_667),
+                // each user is on 3 orders in 5 (an order's 3 rows have 3 different users)
+                (Code::DominantUser, 10_000),
                 (Code::NoTimestamps, 50_000)
             ]
         );
