@@ -4,9 +4,10 @@
 #
 #   benches/checks.sh FILE.csv     (needs: cargo build --release, python3 with `pip install xxhash`)
 #
-# A throwaway data directory gets: a tracker "bench"; a sent set holding every order id of
-# FILE (written by benches/checks_data.py, not by lbimport); a catalog of 1,000,000 identities
-# /product/20001 … /product/1020000 (imported with `lbimport catalog import`).
+# A throwaway data directory gets three trackers: "cat" with a stored catalog of 1,000,000
+# identities /product/20001 … /product/1020000 (imported with `lbimport catalog import`);
+# "sent" with a sent set holding every order id of FILE (written by benches/checks_data.py,
+# not by lbimport); "both" with both.
 set -euo pipefail
 file=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,11 +15,14 @@ bin=${CARGO_TARGET_DIR:-$root/target}/release/lbimport
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export LBIMPORT_CONFIG_DIR=$work/cfg LBIMPORT_DATA_DIR=$work/data
-"$bin" tracker add bench --tracker-id 1292-9381 --private-key-env BENCH_KEY >/dev/null
+"$bin" tracker add cat --tracker-id 1-1 --private-key-env BENCH_KEY >/dev/null 2>&1
+"$bin" tracker add sent --tracker-id 1292-9381 --private-key-env BENCH_KEY >/dev/null 2>&1
+"$bin" tracker add both --tracker-id 1292-9381 --private-key-env BENCH_KEY >/dev/null 2>&1
 mkdir -p "$work/data/sent/1292-9381" && chmod -R 700 "$work/data"
 python3 "$root/benches/checks_data.py" sent "$file" "$work/data/sent/1292-9381/20261101T000000000000Z-000000000000.bin"
 python3 "$root/benches/checks_data.py" catalog 1000000 20000 "$work/catalog.txt"
-"$bin" catalog import --tracker bench "$work/catalog.txt" >/dev/null
+"$bin" catalog import --tracker cat "$work/catalog.txt" >/dev/null
+"$bin" catalog import --tracker both "$work/catalog.txt" >/dev/null
 ls -l "$work/data/catalogs"
 cat "$file" > /dev/null # page cache warm
 t() {
@@ -28,11 +32,12 @@ t() {
     "$@" --json > "$out" 2> "$work/time" || true
   tail -1 "$work/time"
 }
-for rep in 1 2 3; do
+for rep in 1 2 3 4 5; do
   echo "rep $rep"
-  echo -n "  no checks:         "; t "$work/a.json" "$bin" validate "$file"
-  echo -n "  catalog only:      "; t "$work/c.json" "$bin" validate "$file" --catalog "$work/catalog.txt"
-  echo -n "  --tracker (both):  "; t "$work/b.json" "$bin" validate "$file" --tracker bench
+  echo -n "  no checks:          "; t "$work/a.json" "$bin" validate "$file"
+  echo -n "  catalog (1 M ids):  "; t "$work/c.json" "$bin" validate "$file" --tracker cat
+  echo -n "  sent (9 M orders):  "; t "$work/s.json" "$bin" validate "$file" --tracker sent
+  echo -n "  both:               "; t "$work/b.json" "$bin" validate "$file" --tracker both
 done
 python3 - "$work/a.json" "$work/b.json" <<'PY'
 import json, sys
