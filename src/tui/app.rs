@@ -1063,9 +1063,12 @@ impl App {
         }
     }
 
-    /// Go to the file step for this tracker (keeping the browser where it was).
+    /// Go to the file step for this tracker (keeping the browser where it was, its directory
+    /// read again).
     pub fn go_file(&mut self, tracker: Chosen) {
-        if self.file.is_none() {
+        if let Some(f) = self.file.as_mut() {
+            f.reread();
+        } else {
             let dir = tracker
                 .tracker
                 .last_dir

@@ -130,6 +130,32 @@ impl FileView {
         self.refresh_preview();
     }
 
+    /// Read the shown directory again (files exported meanwhile appear), keeping the selected
+    /// entry when it is still there.
+    pub fn reread(&mut self) {
+        let Ok((entries, truncated)) = read_dir(&self.dir) else {
+            return;
+        };
+        let selected = self
+            .visible()
+            .get(self.selected)
+            .and_then(|&i| self.entries.get(i))
+            .map(|e| e.name.clone());
+        self.entries = entries;
+        self.truncated = truncated;
+        if let Some(name) = selected
+            && let Some(pos) = self
+                .visible()
+                .iter()
+                .position(|&i| self.entries[i].name == name)
+        {
+            self.selected = pos;
+        } else {
+            self.selected = self.selected.min(self.visible().len().saturating_sub(1));
+        }
+        self.refresh_preview();
+    }
+
     /// Indices of the entries shown, after the hidden toggle and the fuzzy filter.
     pub fn visible(&self) -> Vec<usize> {
         let mut scored: Vec<(i64, usize)> = self
@@ -698,6 +724,27 @@ mod tests {
 
     fn enter() -> KeyEvent {
         KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn coming_back_shows_files_written_meanwhile_and_keeps_the_selection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("b.csv"), "1,/p/1\n").expect("write");
+        let mut v = FileView::open(dir.path());
+        let name = |v: &FileView| {
+            let vis = v.visible();
+            v.entries[vis[v.selected]].name.clone()
+        };
+        assert_eq!(name(&v), "b.csv");
+        std::fs::write(dir.path().join("a.csv"), "1,/p/1\n").expect("write");
+        std::fs::write(dir.path().join("c.csv"), "1,/p/1\n").expect("write");
+        v.reread();
+        let names: Vec<&str> = v.entries.iter().map(|e| e.name.as_str()).collect();
+        assert!(
+            names.contains(&"a.csv") && names.contains(&"c.csv"),
+            "{names:?}"
+        );
+        assert_eq!(name(&v), "b.csv");
     }
 
     #[test]
