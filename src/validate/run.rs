@@ -548,14 +548,11 @@ fn catalog_message(c: &report::CatalogCheck) -> String {
     let unknown_rows = c.rows - c.rows_matched;
     let unknown = c.identities - c.identities_matched;
     let mut m = format!(
-        "{} {} ({:.1} %) a product that is not in the tracker's catalog ({} of {} identities)",
+        "{} {} ({:.1} %) {} a product that is not in the tracker's catalog ({} of {} identities)",
         thousands(unknown_rows),
-        if unknown_rows == 1 {
-            "row names"
-        } else {
-            "rows name"
-        },
+        if unknown_rows == 1 { "row" } else { "rows" },
         (1.0 - c.row_match_rate) * 100.0,
+        if unknown_rows == 1 { "names" } else { "name" },
         thousands(unknown),
         thousands(c.identities),
     );
