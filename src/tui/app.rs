@@ -238,8 +238,8 @@ pub enum Msg {
     Converted {
         /// Its run id.
         run: u64,
-        /// Output path and summary.
-        result: Result<(PathBuf, crate::mapping::convert::ConvertSummary), String>,
+        /// Output path, summary, and what the report's fixes did (one line each).
+        result: Result<(PathBuf, crate::mapping::convert::ConvertSummary, Vec<String>), String>,
     },
     /// The whole-file counts for the Columns step's cleaning options.
     Planned {
@@ -338,6 +338,10 @@ pub enum Effect {
         progress: Arc<Progress>,
         /// Cleaning to apply (a side file for invalid rows goes to the data directory).
         clean: Box<crate::mapping::convert::Clean>,
+        /// Fixes from the validation report (identity rewrites, only new orders).
+        fixes: columns::ReportFixes,
+        /// The tracker whose catalog and sent orders the fixes use.
+        checks: CheckTarget,
     },
     /// Count over the whole file what each cleaning option would change (answer:
     /// [`Msg::Planned`]).
@@ -834,6 +838,7 @@ impl App {
                         mapping,
                         save_shape,
                         clean,
+                        fixes,
                     } => {
                         let progress = Arc::new(Progress::new());
                         c.converting = Some(progress.clone());
@@ -847,6 +852,8 @@ impl App {
                             mapping: mapping.clone(),
                             progress,
                             clean,
+                            fixes,
+                            checks: tracker.check_target(),
                         }];
                         if let Some(shape) = save_shape {
                             fx.extend(self.save_mapping(&tracker, &shape, &mapping));
@@ -1222,6 +1229,10 @@ impl App {
         let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
         let had_saved = saved.is_some();
         let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        // the catalog and already-sent findings of the report become one-key fixes
+        if let Some(r) = self.validate.as_ref().and_then(|v| v.report()) {
+            view.offer_fixes(r);
+        }
         // the tracker's catalog decides between identity candidates (not over a saved mapping)
         let mut ranked = false;
         if !had_saved
@@ -1592,7 +1603,7 @@ impl App {
                     return Vec::new();
                 }
                 match result {
-                    Ok((out, summary)) => {
+                    Ok((out, summary, notes)) => {
                         let mapping = self
                             .columns
                             .as_ref()
@@ -1645,7 +1656,9 @@ impl App {
                         }
                         if let Some(c) = &mut self.columns {
                             c.converting = None;
+                            c.message = (!notes.is_empty()).then(|| notes.join("; "));
                         }
+                        t.extend(notes);
                         let choice = FileChoice {
                             original: file.original.clone(),
                             upload: out,
