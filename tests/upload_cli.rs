@@ -779,10 +779,7 @@ mod overlap {
         let o = env.run(&["validate", path_str(&c), "--tracker", "shop"], KEY);
         let t = text(&o);
         assert!(t.contains("1,500 of 1,600 orders"), "{t}");
-        assert!(
-            t.contains("1,000 on ") && t.contains("1,500 on "),
-            "{t}"
-        );
+        assert!(t.contains("1,000 on ") && t.contains("1,500 on "), "{t}");
 
         // forget the newest upload (B): only A's 1,000 orders remain
         let o = env.run(
@@ -793,7 +790,10 @@ mod overlap {
         assert!(text(&o).contains("orders-b.csv"), "{}", text(&o));
         let o = env.run(&["validate", path_str(&c), "--tracker", "shop"], KEY);
         let t = text(&o);
-        assert!(t.contains("1,000 of 1,600 orders (62.5 %, 2,000 rows)"), "{t}");
+        assert!(
+            t.contains("1,000 of 1,600 orders (62.5 %, 2,000 rows)"),
+            "{t}"
+        );
         let o = env.run(
             &["history", "forget", "--tracker", "shop", "--entry", "9"],
             KEY,

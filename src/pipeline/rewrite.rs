@@ -61,7 +61,11 @@ pub fn from_catalog(fix: IdentityFix) -> Option<FromCatalog> {
 
 /// The rewrite applying the diagnosed `fixes` (as the validation report's catalog section
 /// names them), with the catalog stored for the tracker `name` in `dir` when a fix needs it.
-pub fn from_fixes(fixes: &[IdentityFix], dir: &Path, name: &str) -> Result<IdentityRewrite, String> {
+pub fn from_fixes(
+    fixes: &[IdentityFix],
+    dir: &Path,
+    name: &str,
+) -> Result<IdentityRewrite, String> {
     let has = |f: IdentityFix| fixes.contains(&f);
     let from: Vec<FromCatalog> = fixes.iter().filter_map(|f| from_catalog(*f)).collect();
     rewrite(

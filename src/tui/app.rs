@@ -239,7 +239,14 @@ pub enum Msg {
         /// Its run id.
         run: u64,
         /// Output path, summary, and what the report's fixes did (one line each).
-        result: Result<(PathBuf, crate::mapping::convert::ConvertSummary, Vec<String>), String>,
+        result: Result<
+            (
+                PathBuf,
+                crate::mapping::convert::ConvertSummary,
+                Vec<String>,
+            ),
+            String,
+        >,
     },
     /// The whole-file counts for the Columns step's cleaning options.
     Planned {
@@ -1654,9 +1661,12 @@ impl App {
                                 summary.timestamps
                             ));
                         }
+                        // what the report's fixes did, said in Columns (when going back) and
+                        // while the converted file is validated
+                        let said = (!notes.is_empty()).then(|| notes.join("; "));
                         if let Some(c) = &mut self.columns {
                             c.converting = None;
-                            c.message = (!notes.is_empty()).then(|| notes.join("; "));
+                            c.message = said.clone();
                         }
                         t.extend(notes);
                         let choice = FileChoice {
@@ -1665,7 +1675,11 @@ impl App {
                             transformations: t,
                             parts: Vec::new(),
                         };
-                        self.start_validation(tracker, choice)
+                        let fx = self.start_validation(tracker, choice);
+                        if let (Some(v), Some(m)) = (&mut self.validate, said) {
+                            v.message = Some(m);
+                        }
+                        fx
                     }
                     Err(e) => {
                         if let Some(c) = &mut self.columns {

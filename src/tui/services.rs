@@ -324,16 +324,11 @@ pub fn convert_fixing(
         ));
     }
     if let Some(lookup) = lookup {
-        let f = crate::pipeline::only_new::filter_file(
-            out,
-            out,
-            crate::read::Format::Csv,
-            &lookup,
-        )
-        .map_err(|e| {
-            let _ = std::fs::remove_file(out);
-            e.to_string()
-        })?;
+        let f = crate::pipeline::only_new::filter_file(out, out, crate::read::Format::Csv, &lookup)
+            .map_err(|e| {
+                let _ = std::fs::remove_file(out);
+                e.to_string()
+            })?;
         notes.push(format!(
             "{} orders ({} rows) already sent dropped; {} rows kept",
             ui_count(f.dropped.orders),

@@ -141,9 +141,7 @@ fn fix_help(f: IdentityFix) -> &'static str {
         IdentityFix::TrimSlash => {
             "Toggle: drop trailing slashes from identities (--identity-trim-slash)"
         }
-        IdentityFix::Case => {
-            "Toggle: take the catalog's spelling (--identity-from-catalog case)"
-        }
+        IdentityFix::Case => "Toggle: take the catalog's spelling (--identity-from-catalog case)",
         IdentityFix::FromWebUrl => {
             "Toggle: replace web_urls by the catalog's identity (--identity-from-catalog web_url)"
         }
@@ -610,7 +608,11 @@ impl ColumnsView {
             hint("b", "BOM", "Strip a UTF-8 byte-order mark"),
         ];
         for (k, o) in FIX_KEYS.iter().zip(&self.identity_fixes) {
-            v.push(hint(k, fix_label(o.diagnosis.fix), fix_help(o.diagnosis.fix)));
+            v.push(hint(
+                k,
+                fix_label(o.diagnosis.fix),
+                fix_help(o.diagnosis.fix),
+            ));
         }
         if self.only_new.is_some() {
             v.push(hint(
@@ -748,7 +750,10 @@ impl ColumnsView {
         // The cleaning options shrink (down to the whole-file line) before the tables do.
         // (plus a line per fix offered from the validation report, where there is room)
         let extra = self.fix_lines() as u16;
-        let clean_h = area.height.saturating_sub(4 + 4 + 4 + 3).clamp(3, 8 + extra);
+        let clean_h = area
+            .height
+            .saturating_sub(4 + 4 + 4 + 3)
+            .clamp(3, 8 + extra);
         let [settings, cleaning, grid, preview, foot] = Layout::vertical([
             Constraint::Length(4),
             Constraint::Length(clean_h),
