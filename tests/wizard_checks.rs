@@ -547,6 +547,11 @@ async fn full_urls_against_a_catalog_of_paths_are_fixed_in_columns_with_one_key(
     );
     let s = screen(&h.app);
     assert!(s.contains("identities rewritten in 600 rows"), "{s}");
+    // back in Columns from the converted file's report, the fix is still chosen
+    h.press(ch('m'));
+    assert_eq!(h.app.step.name(), "Columns");
+    let c = h.app.columns.as_ref().expect("columns");
+    assert!(c.identity_fixes.first().is_some_and(|o| o.on));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1236,9 +1236,15 @@ impl App {
         let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
         let had_saved = saved.is_some();
         let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
-        // the catalog and already-sent findings of the report become one-key fixes
-        if let Some(r) = self.validate.as_ref().and_then(|v| v.report()) {
-            view.offer_fixes(r);
+        // the catalog and already-sent findings of the user's file's report become one-key
+        // fixes; reopened from a converted file's report, the fixes chosen before stay
+        if file.original == file.upload {
+            if let Some(r) = self.validate.as_ref().and_then(|v| v.report()) {
+                view.offer_fixes(r);
+            }
+        } else if let Some(prev) = &self.columns {
+            view.identity_fixes = prev.identity_fixes.clone();
+            view.only_new = prev.only_new;
         }
         // the tracker's catalog decides between identity candidates (not over a saved mapping)
         let mut ranked = false;

@@ -1441,4 +1441,78 @@ mod tests {
             assert!(keys.iter().any(|x| x == k), "{k} in {keys:?}");
         }
     }
+
+    #[test]
+    fn the_reports_fixes_are_offered_and_toggled_by_one_key_each() {
+        let mut v = view();
+        // nothing offered without a report
+        assert!(v.identity_fixes.is_empty() && v.only_new.is_none());
+        assert!(!v.keys().iter().any(|k| k.key == "1" || k.key == "n"));
+        press(&mut v, 'n');
+        press(&mut v, '1');
+        assert_eq!(v.fixes(), ReportFixes::default());
+
+        let r = crate::tui::demo::demo_checked_report();
+        v.offer_fixes(&r);
+        assert_eq!(v.identity_fixes.len(), 1);
+        assert_eq!(v.identity_fixes[0].diagnosis.fix, IdentityFix::StripHost);
+        let o = v.only_new.expect("only new offered");
+        let a = r.already_sent.as_ref().expect("already sent");
+        assert_eq!(
+            (o.orders, o.rows, o.file_orders),
+            (a.orders, a.rows, a.file_orders)
+        );
+        let keys: Vec<&str> = v.keys().iter().map(|k| k.key).collect();
+        assert!(keys.contains(&"1") && keys.contains(&"n"), "{keys:?}");
+        assert!(!keys.contains(&"2"), "{keys:?}");
+        assert_eq!(v.fixes(), ReportFixes::default());
+        press(&mut v, '1');
+        press(&mut v, 'n');
+        press(&mut v, '2'); // no second fix: nothing
+        assert_eq!(
+            v.fixes(),
+            ReportFixes {
+                identity: vec![IdentityFix::StripHost],
+                only_new: true
+            }
+        );
+        let s = drawn(&v);
+        assert!(
+            s.contains("[x] identities: strip scheme and host (1) — 982 of 1,000 unknown"),
+            "{s}"
+        );
+        assert!(
+            s.contains("[x] only new orders (n) — drop 384,555 of 402,118"),
+            "{s}"
+        );
+        // Enter converts with them
+        let Action::Convert { fixes, .. } =
+            v.on_key(&KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+        else {
+            panic!("no conversion");
+        };
+        assert!(fixes.only_new && fixes.identity == [IdentityFix::StripHost]);
+        // at 80×24 they move into the Cleaning title
+        let s = drawn_at(&v, 80, 21);
+        assert!(
+            s.contains("Cleaning — [x] 1 strip host · [x] n only new orders"),
+            "{s}"
+        );
+        press(&mut v, '1');
+        assert!(v.fixes().identity.is_empty());
+    }
+
+    #[test]
+    fn a_skipped_check_offers_nothing() {
+        let mut v = view();
+        let mut r = crate::tui::demo::demo_checked_report();
+        if let Some(a) = r.already_sent.as_mut() {
+            a.skipped = Some("damaged".into());
+        }
+        if let Some(c) = r.catalog.as_mut() {
+            c.skipped = Some("empty catalog".into());
+        }
+        v.offer_fixes(&r);
+        assert!(v.identity_fixes.is_empty() && v.only_new.is_none());
+    }
 }
