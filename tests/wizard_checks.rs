@@ -452,3 +452,178 @@ fn an_unknown_outcome_records_the_orders_a_rejected_one_does_not() {
         }
     }
 }
+
+/// The converted file the wizard is validating (after Columns).
+fn converted_file(h: &Harness) -> std::path::PathBuf {
+    match &h.app.step {
+        Step::Validate { file, .. } => {
+            assert_ne!(file.original, file.upload, "a converted file");
+            file.upload.clone()
+        }
+        s => panic!("not at Validate: {}", s.name()),
+    }
+}
+
+async fn converted_report(h: &mut Harness) -> std::sync::Arc<lbimport::validate::Report> {
+    h.pump_until("the converted file's report", |a| {
+        matches!(&a.step, Step::Validate { file, .. } if file.original != file.upload)
+            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+    })
+    .await;
+    h.app
+        .validate
+        .as_ref()
+        .and_then(|v| v.report().cloned())
+        .expect("report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_urls_against_a_catalog_of_paths_are_fixed_in_columns_with_one_key() {
+    use lbimport::validate::lookup::IdentityFix;
+    let mut h = Harness::new(Config::default());
+    // the catalog: /p/0 … /p/99, every identity the file uses
+    let objects = (0..100)
+        .map(|i| StoredObject {
+            identity: format!("/p/{i}"),
+            kind: "item".into(),
+            web_url: None,
+            title: None,
+        })
+        .collect::<Vec<_>>();
+    let cat = StoredCatalog {
+        source: "test".into(),
+        fetched_at: 1_700_000_000,
+        total: objects.len() as u64,
+        objects,
+    };
+    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
+        .expect("store the catalog");
+    // the same rows with full URLs: none is in the catalog as it is
+    let body = orders_csv(1, 300, 0).replace(",/p/", ",https://shop.example/p/");
+    assert_eq!(body.matches("https://shop.example/p/").count(), 600);
+    h.write("urls.csv", &body);
+    h.open_files().await;
+    let report = validate_file(&mut h, "urls.csv").await;
+    let cc = report.catalog.clone().expect("catalog section");
+    assert_eq!((cc.rows, cc.rows_matched), (600, 0));
+    assert_eq!(
+        cc.diagnoses.first().map(|d| d.fix),
+        Some(IdentityFix::StripHost)
+    );
+    // m leads to Columns for a file in the documented layout, with the fix offered
+    assert!(
+        screen(&h.app).contains("m fix in columns"),
+        "{}",
+        screen(&h.app)
+    );
+    h.press(ch('m'));
+    assert_eq!(h.app.step.name(), "Columns");
+    let c = h.app.columns.as_ref().expect("columns");
+    assert_eq!(c.identity_fixes.len(), cc.diagnoses.len());
+    assert!(!c.identity_fixes[0].on);
+    assert!(c.only_new.is_none(), "nothing was sent");
+    let s = screen(&h.app);
+    assert!(s.contains("identities: strip scheme and host (1)"), "{s}");
+    h.press(ch('1'));
+    assert!(h.app.columns.as_ref().expect("columns").identity_fixes[0].on);
+    h.press(key(KeyCode::Enter));
+    let report = converted_report(&mut h).await;
+    let cc = report.catalog.clone().expect("catalog section");
+    assert_eq!(report.stats.rows, 600);
+    assert_eq!((cc.rows, cc.rows_matched), (600, 600));
+    assert_eq!(cc.row_match_rate, 1.0);
+    assert!(
+        report
+            .issue(lbimport::validate::Code::IdentityNotInCatalog)
+            .is_none()
+    );
+    // the converted file holds the paths, the user's file is untouched
+    let out = std::fs::read_to_string(converted_file(&h)).expect("converted");
+    assert!(!out.contains("https://"), "{out}");
+    assert!(out.contains(",/p/2,"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(h.files.join("urls.csv")).expect("original"),
+        body
+    );
+    let s = screen(&h.app);
+    assert!(s.contains("identities rewritten in 600 rows"), "{s}");
+    // back in Columns from the converted file's report, the fix is still chosen
+    h.press(ch('m'));
+    assert_eq!(h.app.step.name(), "Columns");
+    let c = h.app.columns.as_ref().expect("columns");
+    assert!(c.identity_fixes.first().is_some_and(|o| o.on));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_new_orders_in_columns_leaves_exactly_the_orders_not_sent() {
+    let mut h = Harness::new(Config::default());
+    h.write("b.csv", &orders_csv(1, 1500, 7));
+    h.open_files().await;
+    let tracker_id = h
+        .app
+        .step
+        .tracker()
+        .expect("tracker")
+        .tracker
+        .tracker_id
+        .clone();
+    // orders 1 … 1,000 were sent by an earlier upload
+    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
+    let sent: Vec<u64> = (1..=1000u32)
+        .map(|o| lbimport::config::sent::order_hash(&o.to_string()))
+        .collect();
+    let set_key = lbimport::config::sent::entry_key(chrono::Utc::now(), &"ab".repeat(32));
+    sets.store(&set_key, sent).expect("store the sent orders");
+
+    let report = validate_file(&mut h, "b.csv").await;
+    let a = report.already_sent.clone().expect("already-sent section");
+    assert_eq!((a.orders, a.rows, a.file_orders), (1000, 2000, 1500));
+    h.press(ch('m'));
+    assert_eq!(h.app.step.name(), "Columns");
+    let c = h.app.columns.as_ref().expect("columns");
+    let o = c.only_new.expect("only new orders offered");
+    assert_eq!(
+        (o.orders, o.rows, o.file_orders, o.on),
+        (1000, 2000, 1500, false)
+    );
+    assert!(
+        screen(&h.app).contains("only new orders (n) — drop 1,000 of 1,500 orders (2,000 rows)"),
+        "{}",
+        screen(&h.app)
+    );
+    h.press(ch('n'));
+    assert!(
+        h.app
+            .columns
+            .as_ref()
+            .and_then(|c| c.only_new)
+            .is_some_and(|o| o.on)
+    );
+    h.press(key(KeyCode::Enter));
+    let report = converted_report(&mut h).await;
+    let a = report.already_sent.clone().expect("already-sent section");
+    assert_eq!(a.orders, 0);
+    assert!(
+        report
+            .issue(lbimport::validate::Code::OrdersAlreadySent)
+            .is_none()
+    );
+    assert_eq!(report.stats.orders, 500);
+    assert_eq!(report.stats.rows, 1000);
+    // exactly orders 1,001 … 1,500, two rows each
+    let out = std::fs::read_to_string(converted_file(&h)).expect("converted");
+    let mut rows_per_order = std::collections::BTreeMap::<u32, u32>::new();
+    for l in out.lines() {
+        if let Some(o) = l.split(',').next().and_then(|o| o.parse::<u32>().ok()) {
+            *rows_per_order.entry(o).or_default() += 1;
+        }
+    }
+    let orders: Vec<u32> = rows_per_order.keys().copied().collect();
+    assert_eq!(orders, (1001..=1500).collect::<Vec<u32>>());
+    assert!(rows_per_order.values().all(|n| *n == 2));
+    let s = screen(&h.app);
+    assert!(
+        s.contains("1,000 orders (2,000 rows) already sent dropped"),
+        "{s}"
+    );
+}

@@ -8,6 +8,7 @@
 pub mod checks;
 pub mod only_new;
 pub mod overlap;
+pub mod rewrite;
 
 use std::path::{Path, PathBuf};
 

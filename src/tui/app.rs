@@ -238,8 +238,15 @@ pub enum Msg {
     Converted {
         /// Its run id.
         run: u64,
-        /// Output path and summary.
-        result: Result<(PathBuf, crate::mapping::convert::ConvertSummary), String>,
+        /// Output path, summary, and what the report's fixes did (one line each).
+        result: Result<
+            (
+                PathBuf,
+                crate::mapping::convert::ConvertSummary,
+                Vec<String>,
+            ),
+            String,
+        >,
     },
     /// The whole-file counts for the Columns step's cleaning options.
     Planned {
@@ -338,6 +345,10 @@ pub enum Effect {
         progress: Arc<Progress>,
         /// Cleaning to apply (a side file for invalid rows goes to the data directory).
         clean: Box<crate::mapping::convert::Clean>,
+        /// Fixes from the validation report (identity rewrites, only new orders).
+        fixes: columns::ReportFixes,
+        /// The tracker whose catalog and sent orders the fixes use.
+        checks: CheckTarget,
     },
     /// Count over the whole file what each cleaning option would change (answer:
     /// [`Msg::Planned`]).
@@ -834,6 +845,7 @@ impl App {
                         mapping,
                         save_shape,
                         clean,
+                        fixes,
                     } => {
                         let progress = Arc::new(Progress::new());
                         c.converting = Some(progress.clone());
@@ -847,6 +859,8 @@ impl App {
                             mapping: mapping.clone(),
                             progress,
                             clean,
+                            fixes,
+                            checks: tracker.check_target(),
                         }];
                         if let Some(shape) = save_shape {
                             fx.extend(self.save_mapping(&tracker, &shape, &mapping));
@@ -1225,6 +1239,16 @@ impl App {
         let saved = super::services::saved_mapping(&tracker.tracker, &d.shape);
         let had_saved = saved.is_some();
         let mut view = columns::ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        // the catalog and already-sent findings of the user's file's report become one-key
+        // fixes; reopened from a converted file's report, the fixes chosen before stay
+        if file.original == file.upload {
+            if let Some(r) = self.validate.as_ref().and_then(|v| v.report()) {
+                view.offer_fixes(r);
+            }
+        } else if let Some(prev) = &self.columns {
+            view.identity_fixes = prev.identity_fixes.clone();
+            view.only_new = prev.only_new;
+        }
         // the tracker's catalog decides between identity candidates (not over a saved mapping)
         let mut ranked = false;
         if !had_saved
@@ -1595,7 +1619,7 @@ impl App {
                     return Vec::new();
                 }
                 match result {
-                    Ok((out, summary)) => {
+                    Ok((out, summary, notes)) => {
                         let mapping = self
                             .columns
                             .as_ref()
@@ -1646,16 +1670,25 @@ impl App {
                                 summary.timestamps
                             ));
                         }
+                        // what the report's fixes did, said in Columns (when going back) and
+                        // while the converted file is validated
+                        let said = (!notes.is_empty()).then(|| notes.join("; "));
                         if let Some(c) = &mut self.columns {
                             c.converting = None;
+                            c.message = said.clone();
                         }
+                        t.extend(notes);
                         let choice = FileChoice {
                             original: file.original.clone(),
                             upload: out,
                             transformations: t,
                             parts: Vec::new(),
                         };
-                        self.start_validation(tracker, choice)
+                        let fx = self.start_validation(tracker, choice);
+                        if let (Some(v), Some(m)) = (&mut self.validate, said) {
+                            v.message = Some(m);
+                        }
+                        fx
                     }
                     Err(e) => {
                         if let Some(c) = &mut self.columns {

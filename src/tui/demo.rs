@@ -375,6 +375,12 @@ fn catalog_check(
     }
 }
 
+/// The demo report of a re-export (see [`checked_report`]): a catalog diagnosis and orders
+/// already sent.
+pub fn demo_checked_report() -> Report {
+    checked_report()
+}
+
 /// The demo report of a re-export: full URLs where the catalog has paths, and most orders
 /// already sent by an earlier upload.
 fn checked_report() -> Report {
@@ -974,7 +980,36 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
         tracker: prod(),
         file: FileChoice::plain(export),
     };
-    out.push(("columns-catalog", cc));
+    out.push(("columns-catalog", cc.clone()));
+
+    // a re-export of full URLs in the documented layout: the report's catalog diagnosis and
+    // its orders already sent are offered as one-key fixes (the first one chosen)
+    let detection = crate::mapping::detect::detect_bytes(
+        b"1001,https://shop.example/p/espresso-machine-x200,u-88,2026-10-01 08:12:44\n1001,https://shop.example/p/milk-frother,u-88,2026-10-01 08:12:44\n1002,https://shop.example/p/coffee-beans-1kg,u-12,2026-10-01 09:40:02\n1003,https://shop.example/p/grinder-pro,,2026-10-02 18:40:00\n",
+        true,
+        false,
+    );
+    let export = PathBuf::from("/home/demo/exports/orders-until-november.csv");
+    let mut view = columns::ColumnsView::new(export.clone(), detection, None, true);
+    view.offer_fixes(&checked_report());
+    if let Some(o) = view.identity_fixes.first_mut() {
+        o.on = true;
+    }
+    let _ = view.take_plan_request();
+    view.on_plan(
+        view.plan_gen,
+        Ok(crate::mapping::convert::ConvertSummary {
+            rows_in: 1_204_331,
+            ..Default::default()
+        }),
+    );
+    let mut cf = cc;
+    cf.columns = Some(view);
+    cf.step = Step::Columns {
+        tracker: prod(),
+        file: FileChoice::plain(export),
+    };
+    out.push(("columns-fixes", cf));
 
     let mut conf = at_validate(theme, false, true);
     let r = Arc::new(report(false));

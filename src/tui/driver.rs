@@ -129,8 +129,11 @@ impl Driver {
                     mapping,
                     progress,
                     clean,
+                    fixes,
+                    checks,
                 } => {
                     let tx = self.tx.clone();
+                    let data_dir = self.data_dir.clone();
                     let out = super::steps::columns::converted_path(&self.data_dir, &input);
                     let mut clean = *clean;
                     if clean.exclude_invalid.is_some() {
@@ -140,9 +143,11 @@ impl Driver {
                     let spawned = std::thread::Builder::new()
                         .name("lbimport-convert".into())
                         .spawn(move || {
-                            let result =
-                                services::convert(&input, &mapping, &clean, &out, &progress)
-                                    .map(|s| (out, s));
+                            let result = services::convert_fixing(
+                                &input, &mapping, &clean, &fixes, &data_dir, &checks, &out,
+                                &progress,
+                            )
+                            .map(|(s, notes)| (out, s, notes));
                             let _ = tx.send(Msg::Converted { run, result });
                         });
                     if let Err(e) = spawned {

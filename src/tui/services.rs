@@ -267,6 +267,82 @@ pub fn convert(
         .map_err(|e| e.to_string())
 }
 
+/// [`convert`] with the fixes the validation report offered: identity rewrites (the
+/// catalog-needing ones read the tracker's catalog stored in `data_dir`) and "only new
+/// orders" (every row of an order already sent to the tracker is left out of `out`, by
+/// [`crate::pipeline::only_new::filter_file`]). Returns one line per fix applied, saying what
+/// it changed. The catalog and the sent orders are read before converting, so a failure to
+/// read them writes nothing; a failure while filtering removes `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn convert_fixing(
+    input: &Path,
+    mapping: &crate::mapping::Mapping,
+    clean: &crate::mapping::convert::Clean,
+    fixes: &super::steps::columns::ReportFixes,
+    data_dir: &Path,
+    target: &super::app::CheckTarget,
+    out: &Path,
+    progress: &Progress,
+) -> Result<(crate::mapping::convert::ConvertSummary, Vec<String>), String> {
+    let rewrite = if fixes.identity.is_empty() {
+        None
+    } else {
+        Some(crate::pipeline::rewrite::from_fixes(
+            &fixes.identity,
+            data_dir,
+            &target.name,
+        )?)
+    };
+    let lookup = if fixes.only_new {
+        let sets = crate::config::sent::SentSets::new(data_dir, &target.tracker_id);
+        Some(sets.load_all().map_err(|e| {
+            format!("cannot leave out the orders already sent: {e}; nothing was converted")
+        })?)
+    } else {
+        None
+    };
+    if let Some(dir) = out.parent() {
+        crate::config::create_private_dir(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let summary = crate::mapping::convert::convert_path_rewriting(
+        input,
+        mapping,
+        clean,
+        rewrite.as_ref(),
+        out,
+        Some(progress),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut notes = Vec::new();
+    if rewrite.is_some() {
+        let flags: Vec<&str> = fixes.identity.iter().map(|f| f.flag()).collect();
+        notes.push(format!(
+            "identities rewritten in {} rows ({})",
+            ui_count(summary.identities_rewritten),
+            flags.join(" ")
+        ));
+    }
+    if let Some(lookup) = lookup {
+        let f = crate::pipeline::only_new::filter_file(out, out, crate::read::Format::Csv, &lookup)
+            .map_err(|e| {
+                let _ = std::fs::remove_file(out);
+                e.to_string()
+            })?;
+        notes.push(format!(
+            "{} orders ({} rows) already sent dropped; {} rows kept",
+            ui_count(f.dropped.orders),
+            ui_count(f.dropped.rows),
+            ui_count(f.rows_kept)
+        ));
+    }
+    Ok((summary, notes))
+}
+
+fn ui_count(n: u64) -> String {
+    super::ui::count(n)
+}
+
 /// The last upload of these bytes to this tracker that was accepted (or may have been).
 pub fn find_duplicate(history: &History, tracker_id: &str, sha256: &str) -> Option<HistoryEntry> {
     history.find_duplicate(tracker_id, sha256).ok().flatten()

@@ -22,7 +22,8 @@ use crate::read::Format;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 use crate::validate::Progress;
-use crate::validate::lookup::{CatalogIndex, key_hash};
+use crate::validate::lookup::{CatalogIndex, IdentityFix, key_hash};
+use crate::validate::{CatalogDiagnosis, Report};
 
 /// Largest-order limits offered, in cycling order (`None` = keep every order).
 pub const MAX_ITEMS: [Option<u64>; 4] = [None, Some(100), Some(50), Some(500)];
@@ -73,6 +74,78 @@ pub enum PlanState {
     Done(Box<ConvertSummary>, u64),
     /// The count failed.
     Failed(String),
+}
+
+/// Keys of the identity fixes offered, in the report's order.
+pub const FIX_KEYS: [&str; 5] = ["1", "2", "3", "4", "5"];
+
+/// An identity fix the catalog check diagnosed, offered as a cleaning option.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityOption {
+    /// What the report found.
+    pub diagnosis: CatalogDiagnosis,
+    /// Applied when converting.
+    pub on: bool,
+}
+
+/// "Only new orders", offered when the report found orders already sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnlyNewOption {
+    /// Orders of the file already sent.
+    pub orders: u64,
+    /// Their rows.
+    pub rows: u64,
+    /// Distinct orders of the file.
+    pub file_orders: u64,
+    /// Applied when converting.
+    pub on: bool,
+}
+
+/// The fixes from the validation report chosen for a conversion.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportFixes {
+    /// Identity rewrites (the catalog-needing ones use the tracker's stored catalog).
+    pub identity: Vec<IdentityFix>,
+    /// Leave out every row of an order already sent to the tracker.
+    pub only_new: bool,
+}
+
+fn fix_label(f: IdentityFix) -> &'static str {
+    match f {
+        IdentityFix::StripHost => "identities: strip scheme and host",
+        IdentityFix::StripQuery => "identities: strip the query string",
+        IdentityFix::TrimSlash => "identities: trim the trailing slash",
+        IdentityFix::Case => "identities: the catalog's letter case",
+        IdentityFix::FromWebUrl => "identities: the catalog's identity for the web_url",
+    }
+}
+
+fn fix_short(f: IdentityFix) -> &'static str {
+    match f {
+        IdentityFix::StripHost => "strip host",
+        IdentityFix::StripQuery => "strip query",
+        IdentityFix::TrimSlash => "trim slash",
+        IdentityFix::Case => "catalog case",
+        IdentityFix::FromWebUrl => "from web_url",
+    }
+}
+
+fn fix_help(f: IdentityFix) -> &'static str {
+    match f {
+        IdentityFix::StripHost => {
+            "Toggle: drop scheme and host of full URLs (--identity-strip-host)"
+        }
+        IdentityFix::StripQuery => {
+            "Toggle: drop query strings from identities (--identity-strip-query)"
+        }
+        IdentityFix::TrimSlash => {
+            "Toggle: drop trailing slashes from identities (--identity-trim-slash)"
+        }
+        IdentityFix::Case => "Toggle: take the catalog's spelling (--identity-from-catalog case)",
+        IdentityFix::FromWebUrl => {
+            "Toggle: replace web_urls by the catalog's identity (--identity-from-catalog web_url)"
+        }
+    }
 }
 
 /// Delimiters offered, in cycling order.
@@ -133,6 +206,10 @@ pub struct ColumnsView {
     /// The tracker's catalog the candidates were ranked with (ranked again after a
     /// re-detection).
     pub catalog: Option<Arc<CatalogIndex>>,
+    /// Identity fixes the validation report's catalog check diagnosed (keys 1–5).
+    pub identity_fixes: Vec<IdentityOption>,
+    /// "Only new orders", when the report found orders already sent (key n).
+    pub only_new: Option<OnlyNewOption>,
 }
 
 /// What the columns step asks the app to do.
@@ -150,6 +227,8 @@ pub enum Action {
         save_shape: Option<String>,
         /// Cleaning to apply.
         clean: Box<Clean>,
+        /// Fixes from the validation report.
+        fixes: ReportFixes,
     },
 }
 
@@ -182,11 +261,52 @@ impl ColumnsView {
             plan_progress: std::sync::Arc::new(crate::validate::Progress::new()),
             catalog_rates: Vec::new(),
             catalog: None,
+            identity_fixes: Vec::new(),
+            only_new: None,
             detection: Box::new(detection),
         };
         v.roles = roles_from(&v.detection, &m);
         v.refresh();
         v
+    }
+
+    /// Offer the fixes the validation `report` of the file found: each catalog diagnosis (at
+    /// most five) and, when orders were already sent, "only new orders". All start off.
+    pub fn offer_fixes(&mut self, report: &Report) {
+        self.identity_fixes = report
+            .catalog
+            .iter()
+            .filter(|c| c.skipped.is_none())
+            .flat_map(|c| c.diagnoses.iter())
+            .take(FIX_KEYS.len())
+            .map(|d| IdentityOption {
+                diagnosis: d.clone(),
+                on: false,
+            })
+            .collect();
+        self.only_new = report
+            .already_sent
+            .as_ref()
+            .filter(|a| a.skipped.is_none() && a.orders > 0)
+            .map(|a| OnlyNewOption {
+                orders: a.orders,
+                rows: a.rows,
+                file_orders: a.file_orders,
+                on: false,
+            });
+    }
+
+    /// The report's fixes chosen.
+    pub fn fixes(&self) -> ReportFixes {
+        ReportFixes {
+            identity: self
+                .identity_fixes
+                .iter()
+                .filter(|o| o.on)
+                .map(|o| o.diagnosis.fix)
+                .collect(),
+            only_new: self.only_new.is_some_and(|o| o.on),
+        }
     }
 
     /// Whether keys go to a text field.
@@ -442,7 +562,7 @@ impl ColumnsView {
         if self.converting.is_some() {
             return vec![hint("Esc", "back", "Stop converting and go back")];
         }
-        vec![
+        let mut v = vec![
             hint(
                 "Enter",
                 "convert",
@@ -486,10 +606,27 @@ impl ColumnsView {
                 "Drop orders with more items than: off, 100, 50, 500",
             ),
             hint("b", "BOM", "Strip a UTF-8 byte-order mark"),
+        ];
+        for (k, o) in FIX_KEYS.iter().zip(&self.identity_fixes) {
+            v.push(hint(
+                k,
+                fix_label(o.diagnosis.fix),
+                fix_help(o.diagnosis.fix),
+            ));
+        }
+        if self.only_new.is_some() {
+            v.push(hint(
+                "n",
+                "only new orders",
+                "Leave out every row of an order already sent to this tracker (--only-new-orders)",
+            ));
+        }
+        v.extend([
             hint("h", "history", "Show the upload history"),
             hint("?", "help", "Show all keys"),
             hint("q", "quit", "Quit lbimport"),
-        ]
+        ]);
+        v
     }
 
     /// Handle a key.
@@ -530,6 +667,7 @@ impl ColumnsView {
                         save_shape: (self.save && self.can_save)
                             .then(|| self.detection.shape.clone()),
                         clean: Box::new(self.clean_config()),
+                        fixes: self.fixes(),
                     };
                 }
                 Err(e) => self.message = Some(e),
@@ -573,6 +711,17 @@ impl ColumnsView {
             KeyCode::Char('D') => self.clean.dedupe = !self.clean.dedupe,
             _ if is_char(key, 'e') => self.clean.exclude_invalid = !self.clean.exclude_invalid,
             _ if is_char(key, 'b') => self.clean.strip_bom = !self.clean.strip_bom,
+            _ if is_char(key, 'n') && self.only_new.is_some() => {
+                if let Some(o) = &mut self.only_new {
+                    o.on = !o.on;
+                }
+            }
+            KeyCode::Char(c @ '1'..='5') => {
+                let i = c as usize - '1' as usize;
+                if let Some(o) = self.identity_fixes.get_mut(i) {
+                    o.on = !o.on;
+                }
+            }
             _ if is_char(key, 'l') => {
                 let i = MAX_ITEMS
                     .iter()
@@ -599,7 +748,12 @@ impl ColumnsView {
     /// Draw the step.
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         // The cleaning options shrink (down to the whole-file line) before the tables do.
-        let clean_h = area.height.saturating_sub(4 + 4 + 4 + 3).clamp(3, 8);
+        // (plus a line per fix offered from the validation report, where there is room)
+        let extra = self.fix_lines() as u16;
+        let clean_h = area
+            .height
+            .saturating_sub(4 + 4 + 4 + 3)
+            .clamp(3, 8 + extra);
         let [settings, cleaning, grid, preview, foot] = Layout::vertical([
             Constraint::Length(4),
             Constraint::Length(clean_h),
@@ -830,6 +984,61 @@ impl ColumnsView {
 }
 
 impl ColumnsView {
+    /// Lines the fixes from the validation report take in the Cleaning panel.
+    fn fix_lines(&self) -> usize {
+        self.identity_fixes.len() + usize::from(self.only_new.is_some())
+    }
+
+    /// One line per fix from the validation report (long form), or the short form for a
+    /// panel title.
+    fn fix_toggles(&self, theme: &Theme) -> (Vec<Line<'static>>, String) {
+        let mut lines = Vec::new();
+        let mut short = Vec::new();
+        let mark = |on: bool| if on { "[x]" } else { "[ ]" };
+        for (k, o) in FIX_KEYS.iter().zip(&self.identity_fixes) {
+            let d = &o.diagnosis;
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{} ", mark(o.on)),
+                    if o.on { theme.accent } else { theme.muted },
+                ),
+                Span::styled(fix_label(d.fix), theme.text),
+                Span::styled(format!(" ({k})"), theme.muted),
+                Span::styled(
+                    format!(
+                        " — {} of {} unknown identities would match ({})",
+                        ui::count(d.identities),
+                        ui::count(d.tried),
+                        d.fix.flag()
+                    ),
+                    theme.muted,
+                ),
+            ]));
+            short.push(format!("{} {k} {}", mark(o.on), fix_short(d.fix)));
+        }
+        if let Some(o) = &self.only_new {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{} ", mark(o.on)),
+                    if o.on { theme.accent } else { theme.muted },
+                ),
+                Span::styled("only new orders", theme.text),
+                Span::styled(" (n)", theme.muted),
+                Span::styled(
+                    format!(
+                        " — drop {} of {} orders ({} rows) already sent to this tracker",
+                        ui::count(o.orders),
+                        ui::count(o.file_orders),
+                        ui::count(o.rows)
+                    ),
+                    theme.muted,
+                ),
+            ]));
+            short.push(format!("{} n only new orders", mark(o.on)));
+        }
+        (lines, short.join(" · "))
+    }
+
     /// The Cleaning panel for an inner area of `width` × `height`: its title and lines.
     ///
     /// With six lines or more: the whole-file counts, then one line per option. With fewer
@@ -969,13 +1178,19 @@ impl ColumnsView {
                 )
             }),
         );
-        if height >= 6 {
-            return (
-                "Cleaning".into(),
-                vec![head, trim(false), dedupe, exclude, large, bom(false)],
-            );
+        let (fix_lines, fix_title) = self.fix_toggles(theme);
+        if height as usize >= 6 + fix_lines.len() {
+            let mut lines = vec![head, trim(false), dedupe, exclude, large, bom(false)];
+            lines.extend(fix_lines);
+            return ("Cleaning".into(), lines);
         }
-        let title = format!("Cleaning — {}", ui::sanitize(&head_text, 60));
+        // Too low for a line per fix: the fixes take the title's place (the counts stay on
+        // each option's line).
+        let title = if fix_lines.is_empty() {
+            format!("Cleaning — {}", ui::sanitize(&head_text, 60))
+        } else {
+            format!("Cleaning — {fix_title}")
+        };
         if height >= 5 {
             return (title, vec![trim(false), dedupe, exclude, large, bom(false)]);
         }
@@ -1225,5 +1440,79 @@ mod tests {
         for k in ["w", "D", "e", "l", "b"] {
             assert!(keys.iter().any(|x| x == k), "{k} in {keys:?}");
         }
+    }
+
+    #[test]
+    fn the_reports_fixes_are_offered_and_toggled_by_one_key_each() {
+        let mut v = view();
+        // nothing offered without a report
+        assert!(v.identity_fixes.is_empty() && v.only_new.is_none());
+        assert!(!v.keys().iter().any(|k| k.key == "1" || k.key == "n"));
+        press(&mut v, 'n');
+        press(&mut v, '1');
+        assert_eq!(v.fixes(), ReportFixes::default());
+
+        let r = crate::tui::demo::demo_checked_report();
+        v.offer_fixes(&r);
+        assert_eq!(v.identity_fixes.len(), 1);
+        assert_eq!(v.identity_fixes[0].diagnosis.fix, IdentityFix::StripHost);
+        let o = v.only_new.expect("only new offered");
+        let a = r.already_sent.as_ref().expect("already sent");
+        assert_eq!(
+            (o.orders, o.rows, o.file_orders),
+            (a.orders, a.rows, a.file_orders)
+        );
+        let keys: Vec<&str> = v.keys().iter().map(|k| k.key).collect();
+        assert!(keys.contains(&"1") && keys.contains(&"n"), "{keys:?}");
+        assert!(!keys.contains(&"2"), "{keys:?}");
+        assert_eq!(v.fixes(), ReportFixes::default());
+        press(&mut v, '1');
+        press(&mut v, 'n');
+        press(&mut v, '2'); // no second fix: nothing
+        assert_eq!(
+            v.fixes(),
+            ReportFixes {
+                identity: vec![IdentityFix::StripHost],
+                only_new: true
+            }
+        );
+        let s = drawn(&v);
+        assert!(
+            s.contains("[x] identities: strip scheme and host (1) — 982 of 1,000 unknown"),
+            "{s}"
+        );
+        assert!(
+            s.contains("[x] only new orders (n) — drop 384,555 of 402,118"),
+            "{s}"
+        );
+        // Enter converts with them
+        let Action::Convert { fixes, .. } =
+            v.on_key(&KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+        else {
+            panic!("no conversion");
+        };
+        assert!(fixes.only_new && fixes.identity == [IdentityFix::StripHost]);
+        // at 80×24 they move into the Cleaning title
+        let s = drawn_at(&v, 80, 21);
+        assert!(
+            s.contains("Cleaning — [x] 1 strip host · [x] n only new orders"),
+            "{s}"
+        );
+        press(&mut v, '1');
+        assert!(v.fixes().identity.is_empty());
+    }
+
+    #[test]
+    fn a_skipped_check_offers_nothing() {
+        let mut v = view();
+        let mut r = crate::tui::demo::demo_checked_report();
+        if let Some(a) = r.already_sent.as_mut() {
+            a.skipped = Some("damaged".into());
+        }
+        if let Some(c) = r.catalog.as_mut() {
+            c.skipped = Some("empty catalog".into());
+        }
+        v.offer_fixes(&r);
+        assert!(v.identity_fixes.is_empty() && v.only_new.is_none());
     }
 }

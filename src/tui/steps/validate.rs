@@ -280,11 +280,29 @@ impl ValidateView {
             "Save the report as JSON and text in the data directory",
         ));
         if self.can_map {
-            v.push(hint(
-                "m",
-                "columns",
-                "Map the columns of a CSV that doesn't fit the layout",
-            ));
+            // the catalog's diagnoses and the orders already sent are fixed in Columns
+            let fixes = self.report().is_some_and(|r| {
+                r.catalog
+                    .as_ref()
+                    .is_some_and(|c| c.skipped.is_none() && !c.diagnoses.is_empty())
+                    || r.already_sent
+                        .as_ref()
+                        .is_some_and(|a| a.skipped.is_none() && a.orders > 0)
+            });
+            v.push(if fixes {
+                hint(
+                    "m",
+                    "fix in columns",
+                    "Open the Columns step: one-key fixes for the identities the catalog \
+                     does not know and the orders already sent",
+                )
+            } else {
+                hint(
+                    "m",
+                    "columns",
+                    "Map the columns of a CSV that doesn't fit the layout",
+                )
+            });
         }
         v.push(hint("h", "history", "Show the upload history"));
         v.push(hint("?", "help", "Show all keys"));
