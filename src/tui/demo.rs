@@ -995,6 +995,7 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     if let Some(o) = view.identity_fixes.first_mut() {
         o.on = true;
     }
+    view.refresh_preview();
     let _ = view.take_plan_request();
     view.on_plan(
         view.plan_gen,

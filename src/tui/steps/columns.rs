@@ -360,8 +360,14 @@ impl ColumnsView {
             .and_then(|e| crate::mapping::encoding::by_label(e).ok())
     }
 
-    /// Recompute the preview.
+    /// Recompute the preview and ask for a whole-file count.
     pub fn refresh(&mut self) {
+        self.refresh_preview();
+        self.request_plan();
+    }
+
+    /// Recompute the preview only (the chosen fixes changed, not the mapping).
+    pub fn refresh_preview(&mut self) {
         self.preview = match self.mapping() {
             Ok(m) => crate::mapping::convert::preview_keyed(
                 &self.detection.headers,
@@ -371,7 +377,15 @@ impl ColumnsView {
             ),
             Err(e) => vec![Err(e)],
         };
-        self.request_plan();
+        // the chosen fixes that need no catalog show in the preview too
+        let fixes: Vec<IdentityFix> = self.fixes().identity;
+        for row in self.preview.iter_mut().flatten() {
+            for f in &fixes {
+                if let Some(t) = f.apply(&row[1]) {
+                    row[1] = t.to_string();
+                }
+            }
+        }
     }
 
     /// Ask for a whole-file count when the mapping (or the order-size limit) changed.
@@ -720,6 +734,7 @@ impl ColumnsView {
                 let i = c as usize - '1' as usize;
                 if let Some(o) = self.identity_fixes.get_mut(i) {
                     o.on = !o.on;
+                    self.refresh_preview();
                 }
             }
             _ if is_char(key, 'l') => {
@@ -915,12 +930,16 @@ impl ColumnsView {
                 .map(|r| match r {
                     Ok(f) => Row::new(f.iter().map(|x| Cell::from(ui::sanitize(x, 40))))
                         .style(theme.text),
-                    Err(e) => Row::new(vec![Cell::from(Span::styled(
-                        format!("✘ {}", ui::sanitize(e, 100)),
-                        theme.error,
-                    ))]),
+                    // drawn over the whole row below: a message longer than a column
+                    Err(_) => Row::new(vec![Cell::from("")]),
                 })
                 .collect();
+        let inner = Rect {
+            x: preview.x + 1,
+            y: preview.y + 1,
+            width: preview.width.saturating_sub(2),
+            height: preview.height.saturating_sub(2),
+        };
         frame.render_widget(
             Table::new(
                 prow,
@@ -944,6 +963,27 @@ impl ColumnsView {
             )),
             preview,
         );
+        // each invalid row's reason across the whole width (under the header line)
+        for (i, r) in self.preview.iter().enumerate() {
+            let y = inner.y + 1 + i as u16;
+            if y >= inner.y + inner.height {
+                break;
+            }
+            if let Err(e) = r {
+                frame.render_widget(
+                    Paragraph::new(Span::styled(
+                        format!("✘ {}", ui::sanitize(e, inner.width as usize)),
+                        theme.error,
+                    )),
+                    Rect {
+                        x: inner.x,
+                        y,
+                        width: inner.width,
+                        height: 1,
+                    },
+                );
+            }
+        }
 
         if let Some(p) = &self.converting {
             let s = p.snapshot();
@@ -1279,6 +1319,28 @@ mod tests {
         t.draw(|f| v.draw(f, f.area(), &Theme::default()))
             .expect("draw");
         crate::tui::demo::text(t.backend().buffer())
+    }
+
+    #[test]
+    fn an_invalid_preview_row_shows_its_whole_reason_across_the_row() {
+        let d = crate::mapping::detect::detect_bytes(
+            b"Date;Order;Customer;SKU\n22/10/2026 15:04;A-1;c-1;S-1\n22/10/2026 15:04;;c-1;S-2\n",
+            true,
+            false,
+        );
+        let mut v = ColumnsView::new(PathBuf::from("/tmp/x.csv"), d, None, true);
+        v.refresh();
+        let e = v
+            .preview
+            .iter()
+            .find_map(|r| r.as_ref().err())
+            .expect("the row without an order id is invalid")
+            .clone();
+        assert!(e.len() > 20, "{e}");
+        // at 80 columns the reason is not cut to the first column (about 15 characters)
+        let s = drawn_at(&v, 80, 40);
+        let want: String = e.chars().take(60).collect();
+        assert!(s.contains(&format!("✘ {want}")), "{s}");
     }
 
     #[test]
