@@ -325,6 +325,22 @@ impl ColumnsView {
         }
     }
 
+    /// What detection saw in the selected column: why it got its role, or why it was passed
+    /// over for one ("column B passed over for identity: …").
+    pub fn evidence(&self) -> Option<String> {
+        let d = &self.detection;
+        let label = d.label(self.col);
+        if let Some((role, _, why)) = d.alternatives.iter().find(|a| a.1 == self.col) {
+            return Some(format!(
+                "column {label} passed over for {}: {why}",
+                role.as_str()
+            ));
+        }
+        let c = d.columns.get(self.col)?;
+        (c.role != Role::Other && !c.reason.is_empty())
+            .then(|| format!("column {label} is {}: {}", c.role.as_str(), c.reason))
+    }
+
     /// The mapping the current choices describe, or what is missing.
     pub fn mapping(&self) -> Result<Mapping, String> {
         let find = |r: Role| {
@@ -1005,6 +1021,8 @@ impl ColumnsView {
             let mut lines = Vec::new();
             if let Some(m) = &self.message {
                 lines.push(Line::styled(ui::sanitize(m, 200), theme.warning));
+            } else if let Some(e) = self.evidence() {
+                lines.push(Line::styled(ui::sanitize(&e, 200), theme.text));
             } else if let Some(note) = d.notes.first() {
                 lines.push(Line::styled(ui::sanitize(note, 200), theme.muted));
             } else {
@@ -1319,6 +1337,27 @@ mod tests {
         t.draw(|f| v.draw(f, f.area(), &Theme::default()))
             .expect("draw");
         crate::tui::demo::text(t.backend().buffer())
+    }
+
+    #[test]
+    fn the_selected_column_shows_why_it_was_chosen_or_passed_over() {
+        // two columns of times: "Created" is named for created_at, "Paid" passed over
+        let d = crate::mapping::detect::detect_bytes(
+            b"Order;SKU;Paid;Created\nA-1;S-1;2026-10-22 15:04;2026-10-22 15:00\nA-1;S-2;2026-10-22 15:04;2026-10-22 15:00\n",
+            true,
+            false,
+        );
+        let mut v = ColumnsView::new(PathBuf::from("/tmp/x.csv"), d, None, true);
+        v.col = 2;
+        let e = v.evidence().expect("evidence");
+        assert!(
+            e.starts_with("column C passed over for created_at: also times"),
+            "{e}"
+        );
+        v.col = 3;
+        let e = v.evidence().expect("evidence");
+        assert!(e.starts_with("column D is created_at: header"), "{e}");
+        assert!(drawn_at(&v, 80, 24).contains("column D is created_at"));
     }
 
     #[test]
