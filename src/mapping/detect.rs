@@ -561,7 +561,10 @@ pub fn detect_bytes_with(
     };
     let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let mut body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if !complete && sniffed.is_utf8() {
+    // A JSON array is split into records by its own syntax (a truncated last record is left
+    // out), not by lines: an API's compact array is one line longer than the sample.
+    let array_head = super::json::is_array(body);
+    if !complete && sniffed.is_utf8() && !array_head {
         // only whole lines: a first line longer than the sample gives nothing to sample
         body = memchr::memrchr(b'\n', body).map_or(&[][..], |p| &body[..=p]);
     }
@@ -569,7 +572,10 @@ pub fn detect_bytes_with(
         String::from_utf8_lossy(body).into_owned()
     } else {
         let mut t = super::encoding::decode(bytes, sniffed.encoding);
-        if !complete && let Some(p) = t.rfind('\n') {
+        if !complete
+            && !array_head
+            && let Some(p) = t.rfind('\n')
+        {
             t.truncate(p + 1);
         }
         t
@@ -1826,6 +1832,37 @@ mod tests {
         assert_eq!(d.mapping.identity, Source::Column(1));
         assert_eq!(d.mapping.user_id, Some(Source::Column(2)));
         assert_eq!(d.mapping.created_at, Some(Source::Column(3)));
+    }
+
+    #[test]
+    fn a_compact_json_array_longer_than_the_sample_is_read_by_its_records() {
+        // an API page written on one line, far longer than the 64 KiB head
+        let orders: Vec<String> = (0..2000)
+            .map(|i| {
+                format!(
+                    r#"{{"id":{i},"customer_id":{},"date_created_gmt":"2024-03-01T09:15:00","line_items":[{{"product_id":{},"quantity":1}},{{"product_id":{},"quantity":2}}]}}"#,
+                    i % 97,
+                    i % 50,
+                    i % 50 + 1
+                )
+            })
+            .collect();
+        let json = format!("[{}]", orders.join(","));
+        assert!(json.len() > 2 * SAMPLE_BYTES && !json.contains('\n'));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("orders.json");
+        std::fs::write(&p, &json).unwrap();
+        let d = detect_path(&p).unwrap();
+        assert!(
+            d.notes.iter().any(|n| n.contains("a JSON array of")),
+            "{:?}",
+            d.notes
+        );
+        assert_eq!(d.mapping.order_id, Source::Key("id".into()), "{d:#?}");
+        assert_eq!(
+            d.mapping.identity,
+            Source::Key("line_items.product_id".into())
+        );
     }
 
     #[test]
