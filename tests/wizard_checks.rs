@@ -552,6 +552,16 @@ async fn full_urls_against_a_catalog_of_paths_are_fixed_in_columns_with_one_key(
     assert_eq!(h.app.step.name(), "Columns");
     let c = h.app.columns.as_ref().expect("columns");
     assert!(c.identity_fixes.first().is_some_and(|o| o.on));
+    // and its preview shows the identities as they will be written
+    let ids: Vec<&str> = c
+        .preview
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|f| f[1].as_str()))
+        .collect();
+    assert!(
+        !ids.is_empty() && ids.iter().all(|i| i.starts_with("/p/")),
+        "{ids:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

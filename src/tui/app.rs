@@ -1246,8 +1246,7 @@ impl App {
                 view.offer_fixes(r);
             }
         } else if let Some(prev) = &self.columns {
-            view.identity_fixes = prev.identity_fixes.clone();
-            view.only_new = prev.only_new;
+            view.keep_fixes(prev);
         }
         // the tracker's catalog decides between identity candidates (not over a saved mapping)
         let mut ranked = false;

@@ -296,6 +296,14 @@ impl ColumnsView {
             });
     }
 
+    /// The fixes offered and chosen in `prev` (the step reopened from the converted file's
+    /// report), shown in the preview.
+    pub fn keep_fixes(&mut self, prev: &ColumnsView) {
+        self.identity_fixes = prev.identity_fixes.clone();
+        self.only_new = prev.only_new;
+        self.refresh_preview();
+    }
+
     /// The report's fixes chosen.
     pub fn fixes(&self) -> ReportFixes {
         ReportFixes {
