@@ -43,6 +43,26 @@ async fn validate_file(h: &mut Harness, name: &str) -> std::sync::Arc<lbimport::
         .expect("report")
 }
 
+/// Store the Sandbox tracker's catalog: items with these identities.
+fn store_sandbox_catalog(h: &Harness, identities: impl Iterator<Item = String>) {
+    let objects: Vec<StoredObject> = identities
+        .map(|identity| StoredObject {
+            identity,
+            kind: "item".into(),
+            web_url: None,
+            title: None,
+        })
+        .collect();
+    let cat = StoredCatalog {
+        source: "test".into(),
+        fetched_at: 1_700_000_000,
+        total: objects.len() as u64,
+        objects,
+    };
+    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
+        .expect("store the catalog");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_re_export_needs_a_to_send_orders_already_sent() {
     let mut h = Harness::new(Config::default());
@@ -142,22 +162,7 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
 async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
     let mut h = Harness::new(Config::default());
     // The sandbox tracker's stored catalog: /p/0 … /p/29 (30 of the 100 identities used).
-    let objects = (0..30)
-        .map(|i| StoredObject {
-            identity: format!("/p/{i}"),
-            kind: "item".into(),
-            web_url: None,
-            title: None,
-        })
-        .collect::<Vec<_>>();
-    let cat = StoredCatalog {
-        source: "test".into(),
-        fetched_at: 1_700_000_000,
-        total: objects.len() as u64,
-        objects,
-    };
-    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
-        .expect("store the catalog");
+    store_sandbox_catalog(&h, (0..30).map(|i| format!("/p/{i}")));
     let body = orders_csv(1, 500, 0);
     // counted here from the rows themselves
     let rows = body.lines().count() as u64;
@@ -320,22 +325,7 @@ async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
 
     let mut h = Harness::new(Config::default());
     // the tracker's catalog holds the product URLs (column F)
-    let objects = (0..50)
-        .map(|p| StoredObject {
-            identity: format!("/product/{}", p + 1),
-            kind: "item".into(),
-            web_url: None,
-            title: None,
-        })
-        .collect::<Vec<_>>();
-    let cat = StoredCatalog {
-        source: "test".into(),
-        fetched_at: 1_700_000_000,
-        total: 50,
-        objects,
-    };
-    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
-        .expect("store the catalog");
+    store_sandbox_catalog(&h, (0..50).map(|p| format!("/product/{}", p + 1)));
     let fx = h.app.start(None, None);
     h.driver.execute(fx);
     h.pump_until("the stored catalog read", |a| {
@@ -482,22 +472,7 @@ async fn full_urls_against_a_catalog_of_paths_are_fixed_in_columns_with_one_key(
     use lbimport::validate::lookup::IdentityFix;
     let mut h = Harness::new(Config::default());
     // the catalog: /p/0 … /p/99, every identity the file uses
-    let objects = (0..100)
-        .map(|i| StoredObject {
-            identity: format!("/p/{i}"),
-            kind: "item".into(),
-            web_url: None,
-            title: None,
-        })
-        .collect::<Vec<_>>();
-    let cat = StoredCatalog {
-        source: "test".into(),
-        fetched_at: 1_700_000_000,
-        total: objects.len() as u64,
-        objects,
-    };
-    lbimport::catalog::save(&lbimport::catalog::stored_path(&h.data, "Sandbox"), &cat)
-        .expect("store the catalog");
+    store_sandbox_catalog(&h, (0..100).map(|i| format!("/p/{i}")));
     // the same rows with full URLs: none is in the catalog as it is
     let body = orders_csv(1, 300, 0).replace(",/p/", ",https://shop.example/p/");
     assert_eq!(body.matches("https://shop.example/p/").count(), 600);
