@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::config::sent::{Overlap, SentSets, entry_key};
 use crate::config::{ConfigStore, History, HistoryEntry};
 use crate::read::Format;
+use crate::validate::text::thousands;
 use crate::validate::{AlreadySent, Report};
 
 /// The tracker id of a saved tracker name (or the name itself when no tracker has it).
@@ -43,33 +44,7 @@ pub fn describe(a: &AlreadySent) -> String {
     if a.orders == 0 {
         return "none of the file's orders were sent to this tracker before".into();
     }
-    let pct = if a.file_orders > 0 {
-        a.orders as f64 * 100.0 / a.file_orders as f64
-    } else {
-        0.0
-    };
-    let parts: Vec<String> = a
-        .by_upload
-        .iter()
-        .map(|b| match (b.sent_at, &b.file) {
-            (Some(t), Some(f)) => format!(
-                "{} on {} in {}",
-                group(b.orders),
-                t.format("%Y-%m-%d"),
-                Path::new(f)
-                    .file_name()
-                    .map_or_else(|| f.clone(), |n| n.to_string_lossy().into_owned())
-            ),
-            _ => format!("{} by upload {}", group(b.orders), b.key),
-        })
-        .collect();
-    format!(
-        "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
-        group(a.orders),
-        group(a.file_orders),
-        group(a.rows),
-        parts.join("; ")
-    )
+    crate::validate::text::already_sent_line(a)
 }
 
 /// The upload guard on the validation report: print the overlap and return whether the upload
@@ -107,44 +82,30 @@ pub fn guard(report: &Report, path: &Path, allow: bool) -> bool {
     false
 }
 
-/// Per set key of `overlap.by_set`, the history entry of the upload that wrote it (if known).
-pub fn uploads_of(tracker_id: &str, overlap: &Overlap) -> Vec<(String, Option<HistoryEntry>)> {
+/// Which earlier uploads sent the orders counted in `overlap`, e.g. "1,000 on 2026-11-02 10:15
+/// UTC in orders-a.csv; 12 on upload <key>".
+fn sent_by(tracker_id: &str, overlap: &Overlap) -> String {
     let entries = History::open_default()
         .and_then(|h| h.list())
         .unwrap_or_default();
-    overlap
+    let mut by: Vec<crate::validate::SentBy> = overlap
         .by_set
         .iter()
-        .map(|(k, _)| {
-            let e = entries
-                .iter()
-                .find(|e| e.tracker_id == tracker_id && &entry_key(e.time, &e.sha256) == k)
-                .cloned();
-            (k.clone(), e)
-        })
-        .collect()
-}
-
-/// Which earlier uploads sent the overlapping orders, e.g. "1,000 on 2026-11-02 in
-/// orders-a.csv; 12 by upload <key>" (`by` from [`uploads_of`]).
-pub fn sent_by(o: &Overlap, by: &[(String, Option<HistoryEntry>)]) -> String {
-    let parts: Vec<String> = by
-        .iter()
-        .zip(&o.by_set)
-        .map(|((k, e), (_, n))| match e {
-            Some(e) => format!(
-                "{} on {} in {}",
-                group(*n),
-                e.time.format("%Y-%m-%d"),
-                e.file.file_name().map_or_else(
-                    || e.file.display().to_string(),
-                    |f| { f.to_string_lossy().into_owned() }
-                )
-            ),
-            None => format!("{} by upload {k}", group(*n)),
+        .map(|(key, orders)| crate::validate::SentBy {
+            key: key.clone(),
+            sent_at: None,
+            file: None,
+            orders: *orders,
         })
         .collect();
-    parts.join("; ")
+    crate::pipeline::checks::name_uploads(
+        entries.iter().filter(|e| e.tracker_id == tracker_id),
+        &mut by,
+    );
+    by.iter()
+        .map(crate::validate::text::sent_by)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The orders recorded as sent to one tracker, for leaving them out of a file
@@ -209,13 +170,12 @@ pub fn drop_sent(
             sent.name
         )
     } else {
-        let by = uploads_of(&sent.id, &f.dropped);
         format!(
             "dropped {} orders ({} rows) already sent to \"{}\": {}",
-            group(f.dropped.orders),
-            group(f.dropped.rows),
+            thousands(f.dropped.orders),
+            thousands(f.dropped.rows),
             sent.name,
-            sent_by(&f.dropped, &by)
+            sent_by(&sent.id, &f.dropped)
         )
     };
     Ok((Some(f), line))
@@ -233,12 +193,7 @@ pub fn unrecorded(tracker_id: &str) -> Vec<HistoryEntry> {
         .and_then(|h| h.list())
         .unwrap_or_default()
         .into_iter()
-        .filter(|e| {
-            e.tracker_id == tracker_id
-                && e.outcome.counts_as_sent()
-                && e.outcome != crate::config::Outcome::Sending
-                && !keys.contains(&entry_key(e.time, &e.sha256))
-        })
+        .filter(|e| e.tracker_id == tracker_id && crate::pipeline::checks::without_record(e, &keys))
         .collect()
 }
 
@@ -275,34 +230,9 @@ pub fn forget(entry: &HistoryEntry) -> Result<bool, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `n` with thousands separated by commas (`612,118`).
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Record the orders of `path` as sent by the upload `entry` (call after an accepted or
 /// unknown outcome). Returns the number of distinct orders stored.
 pub fn record(entry: &HistoryEntry, path: &Path, format: Format) -> Result<u64, String> {
     let sets = SentSets::open_default(&entry.tracker_id).map_err(|e| e.to_string())?;
     crate::pipeline::overlap::record_sent(&sets, entry, path, format)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::group;
-
-    #[test]
-    fn groups_thousands() {
-        assert_eq!(group(612118), "612,118");
-        assert_eq!(group(1000), "1,000");
-        assert_eq!(group(999), "999");
-    }
 }

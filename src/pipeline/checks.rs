@@ -104,27 +104,14 @@ impl TrackerChecks {
             .iter()
             .filter(|e| e.tracker_id == self.tracker_id)
             .collect();
-        let name = |b: &mut SentBy| {
-            if let Some(e) = entries
-                .iter()
-                .find(|e| entry_key(e.time, &e.sha256) == b.key)
-            {
-                b.sent_at = Some(e.time);
-                b.file = Some(e.file.display().to_string());
-            }
-        };
-        a.by_upload.iter_mut().for_each(name);
+        name_uploads(entries.iter().copied(), &mut a.by_upload);
         let sent = self.sent.as_ref().and_then(|l| l.wait().ok());
         let keys: Vec<&String> = sent
             .as_deref()
             .map_or(Vec::new(), |s| s.keys().iter().collect());
         a.unrecorded = entries
             .iter()
-            .filter(|e| {
-                e.outcome.counts_as_sent()
-                    && e.outcome != Outcome::Sending
-                    && !keys.contains(&&entry_key(e.time, &e.sha256))
-            })
+            .filter(|e| without_record(e, &keys))
             .map(|e| SentBy {
                 key: entry_key(e.time, &e.sha256),
                 sent_at: Some(e.time),
@@ -132,6 +119,33 @@ impl TrackerChecks {
                 orders: 0,
             })
             .collect();
+    }
+}
+
+/// Whether `e` counts as sent (accepted, or outcome unknown) but none of the set `keys` holds
+/// its orders (made before lbimport kept sent orders, or stopped while sending): its orders
+/// cannot be compared, and the checks say so rather than guessing.
+pub fn without_record<K: std::borrow::Borrow<String>>(e: &HistoryEntry, keys: &[K]) -> bool {
+    let key = entry_key(e.time, &e.sha256);
+    e.outcome.counts_as_sent()
+        && e.outcome != Outcome::Sending
+        && !keys.iter().any(|k| *k.borrow() == key)
+}
+
+/// Give each earlier upload of `by` (named by its set key) its date and file from the history
+/// `entries` of its tracker, where they have one.
+pub fn name_uploads<'a>(
+    entries: impl Iterator<Item = &'a HistoryEntry> + Clone,
+    by: &mut [SentBy],
+) {
+    for b in by {
+        if let Some(e) = entries
+            .clone()
+            .find(|e| entry_key(e.time, &e.sha256) == b.key)
+        {
+            b.sent_at = Some(e.time);
+            b.file = Some(e.file.display().to_string());
+        }
     }
 }
 

@@ -45,6 +45,34 @@ pub fn sent_by(b: &validate::SentBy) -> String {
     format!("{} on {when}{file}", thousands(b.orders))
 }
 
+/// "1,000 of 1,500 orders (66.7 %, 2,000 rows) were already sent: 1,000 on 2026-11-02 10:15
+/// UTC in orders-a.csv", or that none were (with how many earlier uploads were compared).
+pub fn already_sent_line(a: &validate::AlreadySent) -> String {
+    if a.orders == 0 {
+        return format!(
+            "none of the {} orders were sent before (compared with {})",
+            thousands(a.file_orders),
+            uploads(a.uploads_compared)
+        );
+    }
+    let pct = if a.file_orders == 0 {
+        0.0
+    } else {
+        a.orders as f64 * 100.0 / a.file_orders as f64
+    };
+    format!(
+        "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
+        thousands(a.orders),
+        thousands(a.file_orders),
+        thousands(a.rows),
+        a.by_upload
+            .iter()
+            .map(sent_by)
+            .collect::<Vec<_>>()
+            .join("; ")
+    )
+}
+
 fn uploads(n: u64) -> String {
     match n {
         1 => "1 earlier upload".to_string(),
@@ -181,30 +209,7 @@ pub fn render_text(r: &Report) -> String {
     {
         row(&mut o, "Already sent", esc(why).into_owned());
     } else if let Some(a) = &r.already_sent {
-        let pct = if a.file_orders == 0 {
-            0.0
-        } else {
-            a.orders as f64 * 100.0 / a.file_orders as f64
-        };
-        let mut v = if a.orders == 0 {
-            format!(
-                "none of the {} orders were sent before (compared with {})",
-                thousands(a.file_orders),
-                uploads(a.uploads_compared)
-            )
-        } else {
-            format!(
-                "{} of {} orders ({pct:.1} %, {} rows) were already sent: {}",
-                thousands(a.orders),
-                thousands(a.file_orders),
-                thousands(a.rows),
-                a.by_upload
-                    .iter()
-                    .map(sent_by)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        };
+        let mut v = already_sent_line(a);
         if let Some(oldest) = a.unrecorded.iter().filter_map(|u| u.sent_at).min() {
             v.push_str(&format!(
                 "; {} earlier upload(s) to this tracker (since {}) have no record of their \
