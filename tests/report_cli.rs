@@ -266,20 +266,20 @@ async fn a_reviewed_report_goes_to_confirm_without_validating_and_the_upload_lin
     h.app.reviewed = Some(std::sync::Arc::new(report.clone()));
     let fx = h.app.start(Some("Sandbox"), Some(path.clone()));
     h.driver.execute(fx);
-    h.pump_until("Confirm", |a| matches!(a.step, Step::Confirm { .. }))
+    h.pump_until("Confirm", |a| matches!(a.step(), Step::Confirm(_)))
         .await;
     // no validation ran: the Validate view holds the saved report itself
-    let v = h.app.validate.as_ref().expect("view");
+    let v = h.app.validate().expect("view");
     assert_eq!(
         v.report().map(|r| r.validated_at),
         Some(report.validated_at)
     );
     h.pump_until("the clock check", |a| {
-        a.confirm.as_ref().is_some_and(|c| c.skew.is_some())
+        a.confirm().is_some_and(|c| c.skew.is_some())
     })
     .await;
     h.press(common::ch('y'));
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
     let hist = History::at(&h.data).list().expect("history");
     assert_eq!(hist.len(), 1);

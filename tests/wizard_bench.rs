@@ -84,7 +84,7 @@ async fn keypress_redraw_while_a_big_file_validates() {
     let started = Instant::now();
     let mut times = Vec::new();
     let mut i = 0u32;
-    while app.validate.as_ref().is_some_and(|v| v.running()) {
+    while app.validate().is_some_and(|v| v.running()) {
         while let Some(m) = driver.try_recv() {
             let fx = app.handle(Input::Msg(m));
             driver.execute(fx);
@@ -109,7 +109,7 @@ async fn keypress_redraw_while_a_big_file_validates() {
         times.len(),
         took.as_secs_f64()
     );
-    assert!(app.validate.as_ref().is_some_and(|v| v.report().is_some()));
+    assert!(app.validate().is_some_and(|v| v.report().is_some()));
 }
 
 #[test]
@@ -218,27 +218,21 @@ async fn split_and_send_a_file_over_1gib() {
             t0.elapsed()
         }};
     }
-    let validate = run_until!(|a: &App| a.validate.as_ref().is_some_and(|v| v.report().is_some()));
-    assert!(app.validate.as_ref().is_some_and(|v| v.over_limit()));
+    let validate = run_until!(|a: &App| a.validate().is_some_and(|v| v.report().is_some()));
+    assert!(app.validate().is_some_and(|v| v.over_limit()));
     let rss_validate = peak_rss_mb();
     let fx = app.handle(key(KeyCode::Char('s')));
     driver.execute(fx);
     let split = run_until!(|a: &App| a
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.split.as_ref())
         .is_some_and(|s| s.paths.is_some() || s.error.is_some()));
     let rss_split = peak_rss_mb();
     let parts_validate = run_until!(|a: &App| a
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.split.as_ref())
         .is_some_and(|s| !s.running()));
-    let sp = app
-        .validate
-        .as_ref()
-        .and_then(|v| v.split.clone())
-        .expect("split");
+    let sp = app.validate().and_then(|v| v.split.clone()).expect("split");
     assert_eq!(sp.error, None);
     let sizes: Vec<u64> = sp
         .paths
@@ -248,10 +242,10 @@ async fn split_and_send_a_file_over_1gib() {
         .collect();
     let fx = app.handle(key(KeyCode::Char('c')));
     driver.execute(fx);
-    assert_eq!(app.step.name(), "Confirm");
+    assert_eq!(app.step().name(), "Confirm");
     let fx = app.handle(key(KeyCode::Char('y')));
     driver.execute(fx);
-    let upload = run_until!(|a: &App| matches!(a.step, lbimport::tui::app::Step::Result { .. }));
+    let upload = run_until!(|a: &App| matches!(a.step(), lbimport::tui::app::Step::Result(_)));
     let received = driver.sandbox_received();
     let (mean, p99, max) = stats(frames);
     println!(

@@ -33,12 +33,11 @@ fn orders_csv(first: u32, orders: u32, salt: u32) -> String {
 async fn validate_file(h: &mut Harness, name: &str) -> std::sync::Arc<lbimport::validate::Report> {
     h.choose(name);
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     h.app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.report().cloned())
         .expect("report")
 }
@@ -71,7 +70,7 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
     h.open_files().await;
     let tracker_id = h
         .app
-        .step
+        .step()
         .tracker()
         .expect("tracker")
         .tracker
@@ -83,12 +82,12 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
     assert_eq!(report.stats.orders, 1000);
     assert_eq!(report.already_sent.as_ref().map(|a| a.orders), Some(0));
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    let g = h.app.confirm.as_ref().expect("confirm").guard.clone();
+    assert_eq!(h.app.step().name(), "Confirm");
+    let g = h.app.confirm().expect("confirm").guard.clone();
     assert!(!g.needs_override(), "{g:?}");
     h.press(ch('y'));
-    assert_eq!(h.app.step.name(), "Upload");
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    assert_eq!(h.app.step().name(), "Upload");
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
     assert_eq!(h.driver.sandbox_received().len(), 1);
     // A's orders were recorded for the tracker, as `lbimport upload` records them.
@@ -99,9 +98,11 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
 
     // B: orders 1..=1500, of which 1..=1000 went with A.
     h.press(ch('f'));
-    assert_eq!(h.app.step.name(), "File");
+    assert_eq!(h.app.step().name(), "File");
     // a fresh browser (the old one keeps the name filter typed for a.csv)
-    h.app.file = Some(lbimport::tui::steps::file::FileView::open(&h.files));
+    if let Some(Step::File(f)) = h.app.top_mut() {
+        f.view = lbimport::tui::steps::file::FileView::open(&h.files);
+    }
     let report = validate_file(&mut h, "b.csv").await;
     let sent = report.already_sent.clone().expect("already-sent section");
     assert_eq!(sent.orders, 1000);
@@ -118,8 +119,8 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
     let s = screen(&h.app);
     assert!(s.contains("sent before"), "{s}");
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
+    let c = h.app.confirm().expect("confirm");
     assert_eq!(c.guard.sent_orders, 1000);
     assert_eq!(c.guard.file_orders, 1500);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
@@ -136,7 +137,7 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
     // y alone does not upload.
     h.press(ch('y'));
     assert_eq!(
-        h.app.step.name(),
+        h.app.step().name(),
         "Confirm",
         "y alone must not send orders again"
     );
@@ -149,11 +150,9 @@ async fn a_re_export_needs_a_to_send_orders_already_sent() {
     // A, then y sends.
     h.press(ch('A'));
     h.press(ch('y'));
-    assert_eq!(h.app.step.name(), "Upload");
-    h.pump_until("the second result", |a| {
-        matches!(a.step, Step::Result { .. })
-    })
-    .await;
+    assert_eq!(h.app.step().name(), "Upload");
+    h.pump_until("the second result", |a| matches!(a.step(), Step::Result(_)))
+        .await;
     assert_eq!(h.driver.sandbox_received().len(), 2);
     assert_eq!(sets.keys().expect("keys").len(), 2);
 }
@@ -188,8 +187,8 @@ async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
     let s = screen(&h.app);
     assert!(s.contains("30.0 %"), "{s}");
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
+    let c = h.app.confirm().expect("confirm");
     assert_eq!(c.guard.catalog, Some((rows, matched)));
     assert!(c.guard.low_match());
     assert!(!c.guard.overlaps());
@@ -200,11 +199,11 @@ async fn fewer_than_half_of_the_rows_in_the_catalog_needs_a() {
         "{s}"
     );
     h.press(ch('y'));
-    assert_eq!(h.app.step.name(), "Confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
     h.press(ch('A'));
     h.press(key(KeyCode::Char('y')));
-    assert_eq!(h.app.step.name(), "Upload");
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    assert_eq!(h.app.step().name(), "Upload");
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
     assert_eq!(h.driver.sandbox_received().len(), 1);
 }
@@ -233,7 +232,7 @@ async fn the_tracker_step_fetches_the_sandbox_catalog_and_validation_uses_it() {
             )
     })
     .await;
-    assert_eq!(h.app.step.name(), "Tracker");
+    assert_eq!(h.app.step().name(), "Tracker");
     let Some(CatalogState::Stored(ix, _)) = h.app.tracker.catalogs.get("Sandbox") else {
         unreachable!()
     };
@@ -285,7 +284,7 @@ async fn esc_stops_a_catalog_fetch_and_nothing_is_stored() {
     let msg = h.app.tracker.message.clone().expect("message");
     assert!(!msg.0 && msg.1.contains("cancelled"), "{msg:?}");
     assert!(!lbimport::catalog::stored_path(&h.data, "Sandbox").exists());
-    assert_eq!(h.app.step.name(), "Tracker");
+    assert_eq!(h.app.step().name(), "Tracker");
 }
 
 /// A shop export with SKU, product id and URL columns side by side (`;`, header), two rows
@@ -337,7 +336,7 @@ async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
     .await;
     h.write("shop.csv", &body);
     h.open_columns("shop").await;
-    let c = h.app.columns.as_ref().expect("columns");
+    let c = h.app.columns().expect("columns");
     assert_eq!(c.roles[5], Role::Identity, "{:?}", c.roles);
     assert_eq!(c.roles[3], Role::Other, "{:?}", c.roles);
     assert_eq!(c.roles.iter().filter(|r| **r == Role::Identity).count(), 1);
@@ -354,14 +353,12 @@ async fn the_catalog_chooses_the_identity_column_of_a_shop_export() {
     // converted with the SKU as identity: every row matches the catalog
     h.press(key(KeyCode::Enter));
     h.pump_until("the converted file's report", |a| {
-        matches!(a.step, Step::Validate { .. })
-            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        matches!(a.step(), Step::Validate(_)) && a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     let report = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.report().cloned())
         .expect("report");
     let cc = report.catalog.clone().expect("catalog section");
@@ -376,7 +373,7 @@ async fn a_damaged_sent_set_skips_the_check_with_a_warning_never_zero() {
     h.open_files().await;
     let tracker_id = h
         .app
-        .step
+        .step()
         .tracker()
         .expect("tracker")
         .tracker
@@ -396,7 +393,7 @@ async fn a_damaged_sent_set_skips_the_check_with_a_warning_never_zero() {
             .is_some_and(|w| w.contains(&path.display().to_string())),
         "{a:?}"
     );
-    let v = h.app.validate.as_ref().expect("validate");
+    let v = h.app.validate().expect("validate");
     assert_eq!(v.checks_skipped.len(), 1, "{:?}", v.checks_skipped);
     assert!(v.checks_skipped[0].contains("already-sent check was skipped"));
     let s = screen(&h.app);
@@ -404,7 +401,7 @@ async fn a_damaged_sent_set_skips_the_check_with_a_warning_never_zero() {
     assert!(s.contains("already-sent check was skipped"), "{s}");
     // Confirm: no "overlap" line and no guard (never "0 already sent")
     h.press(ch('c'));
-    let c = h.app.confirm.as_ref().expect("confirm");
+    let c = h.app.confirm().expect("confirm");
     assert_eq!(c.guard.overlap, None);
     assert!(!screen(&h.app).contains("overlap"));
 }
@@ -445,10 +442,10 @@ fn an_unknown_outcome_records_the_orders_a_rejected_one_does_not() {
 
 /// The converted file the wizard is validating (after Columns).
 fn converted_file(h: &Harness) -> std::path::PathBuf {
-    match &h.app.step {
-        Step::Validate { file, .. } => {
-            assert_ne!(file.original, file.upload, "a converted file");
-            file.upload.clone()
+    match h.app.step() {
+        Step::Validate(v) => {
+            assert_ne!(v.file.original, v.file.upload, "a converted file");
+            v.file.upload.clone()
         }
         s => panic!("not at Validate: {}", s.name()),
     }
@@ -456,13 +453,12 @@ fn converted_file(h: &Harness) -> std::path::PathBuf {
 
 async fn converted_report(h: &mut Harness) -> std::sync::Arc<lbimport::validate::Report> {
     h.pump_until("the converted file's report", |a| {
-        matches!(&a.step, Step::Validate { file, .. } if file.original != file.upload)
-            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        matches!(a.step(), Step::Validate(v) if v.file.original != v.file.upload)
+            && a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     h.app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.report().cloned())
         .expect("report")
 }
@@ -492,15 +488,15 @@ async fn full_urls_against_a_catalog_of_paths_are_fixed_in_columns_with_one_key(
         screen(&h.app)
     );
     h.press(ch('m'));
-    assert_eq!(h.app.step.name(), "Columns");
-    let c = h.app.columns.as_ref().expect("columns");
+    assert_eq!(h.app.step().name(), "Columns");
+    let c = h.app.columns().expect("columns");
     assert_eq!(c.identity_fixes.len(), cc.diagnoses.len());
     assert!(!c.identity_fixes[0].on);
     assert!(c.only_new.is_none(), "nothing was sent");
     let s = screen(&h.app);
     assert!(s.contains("identities: strip scheme and host (1)"), "{s}");
     h.press(ch('1'));
-    assert!(h.app.columns.as_ref().expect("columns").identity_fixes[0].on);
+    assert!(h.app.columns().expect("columns").identity_fixes[0].on);
     h.press(key(KeyCode::Enter));
     let report = converted_report(&mut h).await;
     let cc = report.catalog.clone().expect("catalog section");
@@ -524,8 +520,8 @@ async fn full_urls_against_a_catalog_of_paths_are_fixed_in_columns_with_one_key(
     assert!(s.contains("identities rewritten in 600 rows"), "{s}");
     // back in Columns from the converted file's report, the fix is still chosen
     h.press(ch('m'));
-    assert_eq!(h.app.step.name(), "Columns");
-    let c = h.app.columns.as_ref().expect("columns");
+    assert_eq!(h.app.step().name(), "Columns");
+    let c = h.app.columns().expect("columns");
     assert!(c.identity_fixes.first().is_some_and(|o| o.on));
     // and its preview shows the identities as they will be written
     let ids: Vec<&str> = c
@@ -546,7 +542,7 @@ async fn only_new_orders_in_columns_leaves_exactly_the_orders_not_sent() {
     h.open_files().await;
     let tracker_id = h
         .app
-        .step
+        .step()
         .tracker()
         .expect("tracker")
         .tracker
@@ -564,8 +560,8 @@ async fn only_new_orders_in_columns_leaves_exactly_the_orders_not_sent() {
     let a = report.already_sent.clone().expect("already-sent section");
     assert_eq!((a.orders, a.rows, a.file_orders), (1000, 2000, 1500));
     h.press(ch('m'));
-    assert_eq!(h.app.step.name(), "Columns");
-    let c = h.app.columns.as_ref().expect("columns");
+    assert_eq!(h.app.step().name(), "Columns");
+    let c = h.app.columns().expect("columns");
     let o = c.only_new.expect("only new orders offered");
     assert_eq!(
         (o.orders, o.rows, o.file_orders, o.on),
@@ -579,8 +575,7 @@ async fn only_new_orders_in_columns_leaves_exactly_the_orders_not_sent() {
     h.press(ch('n'));
     assert!(
         h.app
-            .columns
-            .as_ref()
+            .columns()
             .and_then(|c| c.only_new)
             .is_some_and(|o| o.on)
     );

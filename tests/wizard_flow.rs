@@ -42,7 +42,7 @@ fn saved_tracker() -> Config {
 }
 
 fn step(app: &App) -> &'static str {
-    app.step.name()
+    app.step().name()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +52,7 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     let sha = sha256_file(&path).expect("sha");
     // Tracker: no saved tracker, the Sandbox row is selected.
     h.open_files().await;
-    let t = h.app.step.tracker().expect("tracker").clone();
+    let t = h.app.step().tracker().expect("tracker").clone();
     assert!(t.sandbox);
     assert!(
         t.tracker.base_url.starts_with("http://127.0.0.1:"),
@@ -62,13 +62,12 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     h.choose("orders");
     assert_eq!(step(&h.app), "Validate");
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     let report = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.report().cloned())
         .expect("report");
     assert_eq!(report.stats.rows, 600);
@@ -76,18 +75,13 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     assert_eq!(report.file.sha256, sha);
     h.press(ch('c'));
     assert_eq!(step(&h.app), "Confirm");
-    assert!(
-        h.app
-            .confirm
-            .as_ref()
-            .is_some_and(|c| c.duplicate.is_none())
-    );
+    assert!(h.app.confirm().is_some_and(|c| c.duplicate.is_none()));
     // The sandbox's clock is ours: the measured skew is small.
     h.pump_until("the clock check", |a| {
-        a.confirm.as_ref().is_some_and(|c| c.skew.is_some())
+        a.confirm().is_some_and(|c| c.skew.is_some())
     })
     .await;
-    let skew = h.app.confirm.as_ref().and_then(|c| c.skew.clone());
+    let skew = h.app.confirm().and_then(|c| c.skew.clone());
     assert!(
         matches!(skew, Some(Ok(ms)) if ms.abs() <= 1_000),
         "{skew:?}"
@@ -96,11 +90,12 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     assert!(s.contains("(within ±5 s)"), "{s}");
     h.press(ch('y'));
     assert_eq!(step(&h.app), "Upload");
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
-    let Step::Result { outcome, .. } = &h.app.step else {
+    let Step::Result(r) = h.app.step() else {
         unreachable!()
     };
+    let outcome = &r.outcome;
     match outcome {
         UploadOutcome::Accepted { status, bytes, .. } => {
             assert_eq!(*status, 200);
@@ -127,15 +122,14 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     assert_eq!(step(&h.app), "File");
     h.press(key(KeyCode::Enter));
     h.pump_until("the second report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     h.press(ch('c'));
     assert_eq!(step(&h.app), "Confirm");
     let dup = h
         .app
-        .confirm
-        .as_ref()
+        .confirm()
         .and_then(|c| c.duplicate.clone())
         .expect("duplicate warning");
     assert_eq!(dup.sha256, sha);
@@ -147,10 +141,7 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     );
     h.press(ch('D'));
     // the same orders were recorded as sent by the first upload: A as well
-    assert_eq!(
-        h.app.confirm.as_ref().map(|c| c.guard.sent_orders),
-        Some(200)
-    );
+    assert_eq!(h.app.confirm().map(|c| c.guard.sent_orders), Some(200));
     h.press(ch('y'));
     assert_eq!(
         step(&h.app),
@@ -160,10 +151,8 @@ async fn valid_file_is_accepted_by_the_sandbox_byte_for_byte() {
     h.press(ch('A'));
     h.press(ch('y'));
     assert_eq!(step(&h.app), "Upload");
-    h.pump_until("the second result", |a| {
-        matches!(a.step, Step::Result { .. })
-    })
-    .await;
+    h.pump_until("the second result", |a| matches!(a.step(), Step::Result(_)))
+        .await;
     assert_eq!(h.driver.sandbox_received().len(), 2);
     assert_eq!(History::at(&h.data).list().expect("history").len(), 2);
     assert!(h.press(key(KeyCode::Enter)), "Enter on the result quits");
@@ -179,15 +168,13 @@ async fn a_file_with_errors_cannot_reach_confirm() {
     h.press(key(KeyCode::Enter));
     assert_eq!(step(&h.app), "File");
     h.choose("bad");
-    h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| !v.running())
-    })
-    .await;
+    h.pump_until("the report", |a| a.validate().is_some_and(|v| !v.running()))
+        .await;
     // A header row and zoned timestamps: detection opens Columns; Esc returns to the report.
     assert_eq!(step(&h.app), "Columns");
     h.press(key(KeyCode::Esc));
     assert_eq!(step(&h.app), "Validate");
-    let v = h.app.validate.as_ref().expect("validate");
+    let v = h.app.validate().expect("validate");
     let report = v.report().expect("report").clone();
     assert!(report.has_errors(), "{:?}", report.verdict);
     assert!(report.error_count() >= 3, "{}", report.error_count());
@@ -197,28 +184,26 @@ async fn a_file_with_errors_cannot_reach_confirm() {
     }
     let msg = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.message.clone())
         .unwrap_or_default();
     assert!(msg.contains("reject the whole file"), "{msg}");
     // Enter drills into the first issue's examples; it has line numbers.
     h.press(key(KeyCode::Enter));
-    assert!(h.app.validate.as_ref().is_some_and(|v| v.drill));
+    assert!(h.app.validate().is_some_and(|v| v.drill));
     assert!(!report.issues[0].examples.is_empty());
     h.press(key(KeyCode::Esc));
-    assert!(h.app.validate.as_ref().is_some_and(|v| !v.drill));
+    assert!(h.app.validate().is_some_and(|v| !v.drill));
     assert_eq!(step(&h.app), "Validate");
     // r saves the report next to the data dir and shows where.
     h.press(ch('r'));
     h.pump_until("the saved report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.saved.is_some())
+        a.validate().is_some_and(|v| v.saved.is_some())
     })
     .await;
     let saved = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.saved.clone())
         .expect("saved")
         .expect("ok");
@@ -244,41 +229,36 @@ async fn esc_goes_back_one_step_and_keeps_the_answers() {
     h.press(key(KeyCode::Enter));
     assert_eq!(step(&h.app), "File");
     assert_eq!(
-        h.app.step.tracker().map(|t| t.tracker.name.as_str()),
+        h.app.step().tracker().map(|t| t.tracker.name.as_str()),
         Some("other")
     );
     h.choose("orders");
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
-    let run = h.app.validate.as_ref().map(|v| v.run);
+    let run = h.app.validate().map(|v| v.run);
     h.press(ch('c'));
     assert_eq!(step(&h.app), "Confirm");
 
     // Confirm → Validate: same run, report kept, nothing re-validated.
     h.press(key(KeyCode::Esc));
     assert_eq!(step(&h.app), "Validate");
-    assert_eq!(h.app.validate.as_ref().map(|v| v.run), run);
-    assert!(
-        h.app
-            .validate
-            .as_ref()
-            .is_some_and(|v| v.report().is_some())
-    );
+    assert_eq!(h.app.validate().map(|v| v.run), run);
+    assert!(h.app.validate().is_some_and(|v| v.report().is_some()));
     assert_eq!(
-        h.app.step.file().map(|f| f.original.clone()),
+        h.app.step().file().map(|f| f.original.clone()),
         Some(h.files.join("orders.csv"))
     );
 
     // Validate → File: the browser still shows the directory with the file selected.
     h.press(key(KeyCode::Esc));
     assert_eq!(step(&h.app), "File");
-    let f = h.app.file.as_ref().expect("file view");
+    let f = h.app.file().expect("file view");
     let canon = std::fs::canonicalize(&h.files).expect("canon");
     assert_eq!(f.dir, canon);
     assert_eq!(
-        h.app.step.tracker().map(|t| t.tracker.name.as_str()),
+        h.app.step().tracker().map(|t| t.tracker.name.as_str()),
         Some("other")
     );
 
@@ -290,7 +270,7 @@ async fn esc_goes_back_one_step_and_keeps_the_answers() {
     // Enter again lands in the same file browser state.
     h.press(key(KeyCode::Enter));
     assert_eq!(step(&h.app), "File");
-    assert_eq!(h.app.file.as_ref().map(|f| f.dir.clone()), Some(canon));
+    assert_eq!(h.app.file().map(|f| f.dir.clone()), Some(canon));
 }
 
 #[test]
@@ -330,12 +310,12 @@ fn quit_asks_only_when_work_would_be_lost_and_ctrl_c_always_quits() {
     // Esc on Upload asks first; y cancels through the token.
     let mut a = get("upload");
     assert!(a.handle(key(KeyCode::Esc)).is_empty());
-    assert!(a.upload.as_ref().is_some_and(|u| u.asking_cancel));
+    assert!(a.upload().is_some_and(|u| u.asking_cancel));
     let fx = a.handle(ch('y'));
     match fx.as_slice() {
         [Effect::CancelUpload(t)] => {
             t.cancel();
-            assert!(a.upload.as_ref().is_some_and(|u| u.cancel.is_cancelled()));
+            assert!(a.upload().is_some_and(|u| u.cancel.is_cancelled()));
         }
         other => panic!("{other:?}"),
     }
@@ -427,7 +407,7 @@ async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
     let path = h.write("export.csv", &body);
     let before = sha256_file(&path).expect("sha");
     h.open_columns("export").await;
-    let c = h.app.columns.as_ref().expect("columns");
+    let c = h.app.columns().expect("columns");
     assert_eq!(c.detection.delimiter, ';');
     assert!(c.detection.header);
     let m = c.mapping().expect("detected mapping");
@@ -443,8 +423,7 @@ async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
     assert_eq!(step(&h.app), "Columns");
     h.press(key(KeyCode::Enter));
     h.pump_until("re-validation of the converted file", |a| {
-        matches!(a.step, Step::Validate { .. })
-            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        matches!(a.step(), Step::Validate(_)) && a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     // Esc from the converted file's results returns to its mapping; Enter converts again.
@@ -452,11 +431,10 @@ async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
     assert_eq!(step(&h.app), "Columns");
     h.press(key(KeyCode::Enter));
     h.pump_until("re-validation after going back", |a| {
-        matches!(a.step, Step::Validate { .. })
-            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        matches!(a.step(), Step::Validate(_)) && a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
-    let file = h.app.step.file().cloned().expect("file");
+    let file = h.app.step().file().cloned().expect("file");
     assert_eq!(file.original, path);
     assert_ne!(file.upload, path);
     assert!(
@@ -467,8 +445,7 @@ async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
     assert!(!file.transformations.is_empty());
     let report = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.report().cloned())
         .expect("report");
     assert!(!report.has_errors(), "{:?}", report.issues);
@@ -490,7 +467,7 @@ async fn a_csv_that_doesnt_fit_is_mapped_converted_revalidated_and_uploaded() {
     h.press(ch('c'));
     assert_eq!(step(&h.app), "Confirm");
     h.press(ch('y'));
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
     let received = h.driver.sandbox_received();
     assert_eq!(received.len(), 1);
@@ -521,17 +498,17 @@ async fn confirm_shows_the_measured_skew_of_a_server_whose_clock_is_ahead() {
     assert_eq!(step(&h.app), "File");
     h.choose("orders");
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     h.press(ch('c'));
     assert_eq!(step(&h.app), "Confirm");
     assert!(screen(&h.app).contains("clock skew measuring…"));
     h.pump_until("the clock check", |a| {
-        a.confirm.as_ref().is_some_and(|c| c.skew.is_some())
+        a.confirm().is_some_and(|c| c.skew.is_some())
     })
     .await;
-    let skew = h.app.confirm.as_ref().and_then(|c| c.skew.clone());
+    let skew = h.app.confirm().and_then(|c| c.skew.clone());
     assert!(
         matches!(skew, Some(Ok(ms)) if (3_000..=5_000).contains(&ms)),
         "{skew:?}"
@@ -544,11 +521,12 @@ async fn confirm_shows_the_measured_skew_of_a_server_whose_clock_is_ahead() {
     );
     // And the upload, signed with the server's time, is accepted.
     h.press(ch('y'));
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
-    let Step::Result { outcome, .. } = &h.app.step else {
+    let Step::Result(r) = h.app.step() else {
         unreachable!()
     };
+    let outcome = &r.outcome;
     assert!(
         matches!(outcome, UploadOutcome::Accepted { .. }),
         "{outcome:?}"
@@ -586,12 +564,11 @@ async fn dedupe_in_the_columns_step_sends_the_deduplicated_rows() {
     let path = h.write("dupes.csv", &body);
     h.open_columns("dupes").await;
     h.pump_until("the whole-file counts", |a| {
-        a.columns
-            .as_ref()
+        a.columns()
             .is_some_and(|c| matches!(c.plan, lbimport::tui::steps::columns::PlanState::Done(..)))
     })
     .await;
-    match &h.app.columns.as_ref().expect("columns").plan {
+    match &h.app.columns().expect("columns").plan {
         lbimport::tui::steps::columns::PlanState::Done(s, _) => assert_eq!(s.duplicates, 20),
         other => panic!("{other:?}"),
     }
@@ -600,17 +577,15 @@ async fn dedupe_in_the_columns_step_sends_the_deduplicated_rows() {
     h.press(ch('e'));
     assert!(
         h.app
-            .columns
-            .as_ref()
+            .columns()
             .is_some_and(|c| c.clean.dedupe && c.clean.exclude_invalid)
     );
     h.press(key(KeyCode::Enter));
     h.pump_until("re-validation of the converted file", |a| {
-        matches!(a.step, Step::Validate { .. })
-            && a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        matches!(a.step(), Step::Validate(_)) && a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
-    let file = h.app.step.file().cloned().expect("file");
+    let file = h.app.step().file().cloned().expect("file");
     assert_eq!(file.original, path);
     assert!(
         file.transformations
@@ -628,7 +603,7 @@ async fn dedupe_in_the_columns_step_sends_the_deduplicated_rows() {
     assert_eq!(step(&h.app), "Confirm");
     assert!(screen(&h.app).contains("20 duplicate rows dropped"));
     h.press(ch('y'));
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
     let received = h.driver.sandbox_received();
     assert_eq!(received.len(), 1);
@@ -670,11 +645,11 @@ async fn a_valid_file_with_empty_user_ids_is_never_remapped() {
     assert_eq!(step(&h.app), "File");
     h.choose("orders");
     h.pump_until("validation", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     assert_eq!(step(&h.app), "Validate", "no Columns step on its own");
-    let v = h.app.validate.as_ref().expect("validate");
+    let v = h.app.validate().expect("validate");
     assert!(!v.report().expect("report").has_errors());
     assert!(
         v.detection.as_ref().is_some_and(|d| d.fits),
@@ -687,7 +662,7 @@ async fn a_valid_file_with_empty_user_ids_is_never_remapped() {
     );
     h.press(ch('c'));
     assert_eq!(step(&h.app), "Confirm");
-    let file = h.app.step.file().cloned().expect("file");
+    let file = h.app.step().file().cloned().expect("file");
     assert_eq!(file.upload, path, "the user's file is what would be sent");
     assert!(file.transformations.is_empty());
 }

@@ -34,10 +34,10 @@ fn harness(config: Config) -> Harness {
 async fn choose_and_split(h: &mut Harness, name: &str) -> Vec<PathBuf> {
     h.choose(name);
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
-    let v = h.app.validate.as_ref().expect("validate");
+    let v = h.app.validate().expect("validate");
     assert!(
         v.over_limit(),
         "{} bytes",
@@ -47,8 +47,8 @@ async fn choose_and_split(h: &mut Harness, name: &str) -> Vec<PathBuf> {
     assert!(s.contains("OVER THE 4.00 kB LIMIT OF ONE UPLOAD"), "{s}");
     // c is refused until the file is split.
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Validate");
-    let msg = h.app.validate.as_ref().and_then(|v| v.message.clone());
+    assert_eq!(h.app.step().name(), "Validate");
+    let msg = h.app.validate().and_then(|v| v.message.clone());
     assert!(
         msg.as_deref()
             .is_some_and(|m| m.contains("press s to split")),
@@ -61,16 +61,14 @@ async fn choose_and_split(h: &mut Harness, name: &str) -> Vec<PathBuf> {
 async fn split_and_wait(h: &mut Harness) -> Vec<PathBuf> {
     h.press(ch('s'));
     h.pump_until("the parts' reports", |a| {
-        a.validate
-            .as_ref()
+        a.validate()
             .and_then(|v| v.split.as_ref())
             .is_some_and(|s| s.paths.is_some() && !s.running())
     })
     .await;
     let sp = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.split.clone())
         .expect("split");
     assert_eq!(sp.error, None);
@@ -179,8 +177,7 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     // Every part validated: per-part lines and the combined verdict.
     let sp = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.split.clone())
         .expect("split");
     let reports: Vec<_> = sp
@@ -204,10 +201,10 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
 
     // Confirm lists every part with its sha256 prefix; no part was sent before.
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    let file = h.app.step.file().cloned().expect("file");
+    assert_eq!(h.app.step().name(), "Confirm");
+    let file = h.app.step().file().cloned().expect("file");
     assert_eq!(file.parts.len(), parts.len());
-    let c = h.app.confirm.as_ref().expect("confirm");
+    let c = h.app.confirm().expect("confirm");
     assert_eq!(c.part_duplicates.len(), parts.len());
     assert_eq!(c.parts_already_sent(), 0);
     let s = screen(&h.app);
@@ -223,12 +220,12 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     );
 
     h.press(ch('y'));
-    assert_eq!(h.app.step.name(), "Upload");
+    assert_eq!(h.app.step().name(), "Upload");
     assert_eq!(
-        h.app.upload.as_ref().and_then(|u| u.part_of()),
+        h.app.upload().and_then(|u| u.part_of()),
         Some((1, parts.len()))
     );
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
 
     // The sandbox received exactly the parts' bytes, in order.
@@ -252,7 +249,7 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
         assert_eq!(e.orders, Some(r.stats.orders));
         assert_eq!(e.file, std::fs::canonicalize(p).expect("canon"));
     }
-    let r = h.app.result.as_ref().expect("result");
+    let r = h.app.result().expect("result");
     assert!(r.accepted());
     let s = screen(&h.app);
     assert!(
@@ -274,8 +271,8 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     let again = choose_and_split_again(&mut h).await;
     assert_eq!(again, parts);
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
+    let c = h.app.confirm().expect("confirm");
     assert_eq!(c.parts_already_sent(), parts.len());
     let s = screen(&h.app);
     assert!(
@@ -286,11 +283,10 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
         "{s}"
     );
     h.press(ch('y'));
-    assert_eq!(h.app.step.name(), "Confirm", "y alone must not resend");
+    assert_eq!(h.app.step().name(), "Confirm", "y alone must not resend");
     assert!(
         h.app
-            .confirm
-            .as_ref()
+            .confirm()
             .and_then(|c| c.message.clone())
             .is_some_and(|m| m.contains("press D")),
     );
@@ -298,26 +294,24 @@ async fn a_file_over_the_limit_is_split_validated_and_sent_part_by_part() {
     // sending them again sends orders already sent: A as well
     h.press(ch('y'));
     assert_eq!(
-        h.app.step.name(),
+        h.app.step().name(),
         "Confirm",
         "D alone must not resend orders"
     );
     h.press(ch('A'));
     h.press(ch('y'));
-    assert_eq!(h.app.step.name(), "Upload");
-    h.pump_until("the second result", |a| {
-        matches!(a.step, Step::Result { .. })
-    })
-    .await;
+    assert_eq!(h.app.step().name(), "Upload");
+    h.pump_until("the second result", |a| matches!(a.step(), Step::Result(_)))
+        .await;
     assert_eq!(h.driver.sandbox_received().len(), 2 * parts.len());
     assert_eq!(history_oldest_first(&h.data).len(), 2 * parts.len());
 }
 
 /// Choose the same file again (the browser is still on it) and split it.
 async fn choose_and_split_again(h: &mut Harness) -> Vec<PathBuf> {
-    assert_eq!(h.app.step.name(), "Validate");
+    assert_eq!(h.app.step().name(), "Validate");
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     split_and_wait(h).await
@@ -368,14 +362,14 @@ async fn a_rejected_part_stops_the_later_ones_and_the_result_says_what_is_in_the
     });
     h.write("orders.csv", &body);
     h.press(key(KeyCode::Enter));
-    assert_eq!(h.app.step.name(), "File");
+    assert_eq!(h.app.step().name(), "File");
     let parts = choose_and_split(&mut h, "orders").await;
     assert_eq!(parts.len(), 3);
     let shas: Vec<String> = parts.iter().map(|p| sha256_file(p).expect("sha")).collect();
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
     h.press(ch('y'));
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
 
     // Part 1 accepted, part 2 rejected with 413, part 3 never sent.
@@ -398,7 +392,7 @@ async fn a_rejected_part_stops_the_later_ones_and_the_result_says_what_is_in_the
         (Outcome::Rejected, Some(413))
     );
     assert_eq!(hist[1].sha256, shas[1]);
-    let r = h.app.result.as_ref().expect("result");
+    let r = h.app.result().expect("result");
     assert!(!r.accepted());
     let pr = r.parts.as_ref().expect("parts");
     assert!(matches!(
@@ -434,25 +428,18 @@ async fn a_rejected_part_stops_the_later_ones_and_the_result_says_what_is_in_the
     // r: back to Confirm, where part 1 is skipped as already accepted; part 2 is sent again
     // (and rejected again), part 1 is not.
     h.press(ch('r'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    let c = h.app.confirm.as_ref().expect("confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
+    let c = h.app.confirm().expect("confirm");
     let flagged: Vec<bool> = c.part_duplicates.iter().map(Option::is_some).collect();
     assert_eq!(flagged, [true, false, false]);
     assert!(screen(&h.app).contains("skip: already accepted"));
     h.press(ch('y'));
-    h.pump_until("the second result", |a| {
-        matches!(a.step, Step::Result { .. })
-    })
-    .await;
+    h.pump_until("the second result", |a| matches!(a.step(), Step::Result(_)))
+        .await;
     let received = server.received();
     assert_eq!(received.len(), 3, "{received:?}");
     assert_eq!(received[2].status, 413);
-    let pr = h
-        .app
-        .result
-        .as_ref()
-        .and_then(|r| r.parts.clone())
-        .expect("parts");
+    let pr = h.app.result().and_then(|r| r.parts.clone()).expect("parts");
     assert!(matches!(pr.status[0], PartStatus::Skipped(_)));
     assert!(matches!(pr.status[2], PartStatus::NotSent));
     let counts: HashMap<String, usize> = received.iter().fold(HashMap::new(), |mut m, r| {
@@ -476,11 +463,11 @@ async fn splitting_can_be_stopped_and_a_small_file_is_not_split() {
     h.open_files().await;
     h.choose("small");
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     h.press(ch('s'));
-    let v = h.app.validate.as_ref().expect("validate");
+    let v = h.app.validate().expect("validate");
     assert!(v.split.is_none());
     assert!(
         v.message
@@ -488,47 +475,46 @@ async fn splitting_can_be_stopped_and_a_small_file_is_not_split() {
             .is_some_and(|m| m.contains("no need to split"))
     );
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    assert!(h.app.step.file().is_some_and(|f| f.parts.is_empty()));
+    assert_eq!(h.app.step().name(), "Confirm");
+    assert!(h.app.step().file().is_some_and(|f| f.parts.is_empty()));
     assert!(!screen(&h.app).contains("part by part"));
 
     // A split stopped with Esc: the step stays, s starts it again.
     h.press(key(KeyCode::Esc));
     h.press(key(KeyCode::Esc));
-    assert_eq!(h.app.step.name(), "File");
+    assert_eq!(h.app.step().name(), "File");
     h.press(key(KeyCode::Esc)); // clears the filter
     h.choose("orders");
     assert_eq!(
-        h.app.step.file().map(|f| f.original.clone()),
+        h.app.step().file().map(|f| f.original.clone()),
         Some(h.files.join("orders.csv"))
     );
     h.pump_until("the report", |a| {
-        a.validate.as_ref().is_some_and(|v| v.report().is_some())
+        a.validate().is_some_and(|v| v.report().is_some())
     })
     .await;
     h.press(ch('s'));
-    assert!(h.app.validate.as_ref().is_some_and(|v| v.splitting()));
+    assert!(h.app.validate().is_some_and(|v| v.splitting()));
     h.press(key(KeyCode::Esc));
-    assert_eq!(h.app.step.name(), "Validate");
-    let v = h.app.validate.as_ref().expect("validate");
+    assert_eq!(h.app.step().name(), "Validate");
+    let v = h.app.validate().expect("validate");
     assert!(!v.splitting());
     assert_eq!(
         v.split.as_ref().and_then(|s| s.error.clone()).as_deref(),
         Some("stopped by you")
     );
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Validate");
+    assert_eq!(h.app.step().name(), "Validate");
     h.press(ch('s'));
     h.pump_until("the parts", |a| {
-        a.validate
-            .as_ref()
+        a.validate()
             .and_then(|v| v.split.as_ref())
             .is_some_and(|s| s.paths.is_some() && !s.running())
     })
     .await;
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
-    assert!(h.app.step.file().is_some_and(|f| f.parts.len() >= 3));
+    assert_eq!(h.app.step().name(), "Confirm");
+    assert!(h.app.step().file().is_some_and(|f| f.parts.len() >= 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,14 +527,13 @@ async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
     h.press(key(KeyCode::Enter));
     // Converted, validated, over the limit: split and the parts validated without a key.
     h.pump_until("the parts of the converted file", |a| {
-        matches!(a.step, Step::Validate { .. })
-            && a.validate
-                .as_ref()
+        matches!(a.step(), Step::Validate(_))
+            && a.validate()
                 .and_then(|v| v.split.as_ref())
                 .is_some_and(|s| s.paths.is_some() && !s.running())
     })
     .await;
-    let file = h.app.step.file().cloned().expect("file");
+    let file = h.app.step().file().cloned().expect("file");
     assert_ne!(file.upload, path);
     assert!(
         file.upload.starts_with(&h.data),
@@ -557,8 +542,7 @@ async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
     );
     let sp = h
         .app
-        .validate
-        .as_ref()
+        .validate()
         .and_then(|v| v.split.clone())
         .expect("split");
     let parts = sp.paths.clone().expect("paths");
@@ -579,9 +563,9 @@ async fn a_converted_file_over_the_limit_is_split_right_after_the_conversion() {
         .sum();
     assert_eq!(rows, 300);
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
     h.press(ch('y'));
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
     let received = h.driver.sandbox_received();
     assert_eq!(received.len(), parts.len());
@@ -635,9 +619,9 @@ async fn json_lines_over_the_limit_are_split_into_json_parts_byte_for_byte() {
     want.sort_unstable();
     assert_eq!(got, want, "lines must be copied unchanged");
     h.press(ch('c'));
-    assert_eq!(h.app.step.name(), "Confirm");
+    assert_eq!(h.app.step().name(), "Confirm");
     h.press(ch('y'));
-    h.pump_until("the result", |a| matches!(a.step, Step::Result { .. }))
+    h.pump_until("the result", |a| matches!(a.step(), Step::Result(_)))
         .await;
     let received = h.driver.sandbox_received();
     assert_eq!(received.len(), parts.len());
@@ -672,7 +656,7 @@ fn skipped_parts_are_not_sent_and_a_cancelled_part_stops_the_rest() {
         "{}",
         path.display()
     );
-    assert_eq!(a.upload.as_ref().and_then(|u| u.part_of()), Some((2, 3)));
+    assert_eq!(a.upload().and_then(|u| u.part_of()), Some((2, 3)));
     // A cancelled part ends the run: part 3 is never started.
     let fx = a.handle(Input::Msg(lbimport::tui::app::Msg::UploadDone {
         run,
@@ -681,12 +665,8 @@ fn skipped_parts_are_not_sent_and_a_cancelled_part_stops_the_rest() {
         history_error: None,
     }));
     assert!(fx.is_empty(), "{fx:?}");
-    assert_eq!(a.step.name(), "Result");
-    let pr = a
-        .result
-        .as_ref()
-        .and_then(|r| r.parts.clone())
-        .expect("parts");
+    assert_eq!(a.step().name(), "Result");
+    let pr = a.result().and_then(|r| r.parts.clone()).expect("parts");
     assert!(matches!(pr.status[0], PartStatus::Skipped(_)));
     assert!(matches!(
         pr.status[1],
@@ -738,6 +718,6 @@ fn skipped_parts_are_not_sent_and_a_cancelled_part_stops_the_rest() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(a.step.name(), "Upload");
+    assert_eq!(a.step().name(), "Upload");
     assert!(screen(&a).contains("Uploading part 2 of 3"));
 }

@@ -129,11 +129,11 @@ fn every_shown_key_does_something() {
             };
             let mut a = app.clone();
             let before = text(&demo::render(&a, 120, 40));
-            let step = a.step.name();
+            let step = a.step().name();
             let fx = a.handle(Input::Key(KeyEvent::new(code, KeyModifiers::NONE)));
             let after = text(&demo::render(&a, 120, 40));
             tried += 1;
-            if fx.is_empty() && after == before && a.step.name() == step {
+            if fx.is_empty() && after == before && a.step().name() == step {
                 dead.push(format!("{name}: {} ({})", h.key, h.action));
             }
         }
@@ -157,7 +157,7 @@ fn a_long_sample_order_scrolls() {
         .find(|(n, _)| *n == "samples")
         .expect("samples screen");
     // the first sampled order made 30 rows long: more than its 80×24 panel shows
-    if let Some(v) = app.validate.as_mut() {
+    if let Some(v) = app.validate_mut() {
         let mut r = (**v.report().expect("report")).clone();
         let first = r.samples[0].rows[0].clone();
         r.samples[0].rows = (0..30u64)
@@ -172,7 +172,7 @@ fn a_long_sample_order_scrolls() {
     }
     // an order that fits does not scroll
     let mut short = app.clone();
-    if let Some(v) = short.validate.as_mut() {
+    if let Some(v) = short.validate_mut() {
         let mut r = (**v.report().expect("report")).clone();
         r.samples[0].rows.truncate(2);
         v.result = Some(Ok(std::sync::Arc::new(r)));

@@ -12,6 +12,12 @@ use ratatui::buffer::Buffer;
 
 use super::app::{App, Chosen, Context, FileChoice, Overlay, Step};
 use super::services::{UploadEvent, UploadOutcome};
+use super::steps::columns::ColumnsStep;
+use super::steps::confirm::ConfirmStep;
+use super::steps::file::FileStep;
+use super::steps::result::ResultStep;
+use super::steps::upload::UploadStep;
+use super::steps::validate::ValidateStep;
 use super::steps::{columns, confirm, file, result, tracker, upload, validate};
 use super::theme::Theme;
 use crate::config::{Config, HistoryEntry, KeySource, Outcome, PrivateKey, Tracker};
@@ -505,7 +511,6 @@ fn base(theme: &Theme) -> App {
         theme: theme.clone(),
         notices: Vec::new(),
     });
-    app.file = Some(file_view());
     // shop-prod has a catalog of 1,234 items fetched 3 days ago; shop-staging has none
     let fetched = time(25, 9, 30).timestamp().max(0) as u64;
     let names: Vec<String> = (1..=1_234).map(|i| format!("/p/{i}")).collect();
@@ -531,18 +536,28 @@ fn choice() -> FileChoice {
     FileChoice::plain(PathBuf::from("/home/demo/exports/orders-2026-10.csv"))
 }
 
-fn at_validate(theme: &Theme, errors: bool, done: bool) -> App {
+/// The demo app with the file step for shop-prod under the tracker step.
+fn at_file(theme: &Theme) -> App {
     let mut a = base(theme);
-    a.validate = Some(validate_view(errors, done));
-    a.step = Step::Validate {
+    a.push(Step::File(FileStep {
+        tracker: prod(),
+        view: file_view(),
+    }));
+    a
+}
+
+fn at_validate(theme: &Theme, errors: bool, done: bool) -> App {
+    let mut a = at_file(theme);
+    a.push(Step::Validate(ValidateStep {
         tracker: prod(),
         file: choice(),
-    };
+        view: validate_view(errors, done),
+    }));
     a
 }
 
 fn at_upload(theme: &Theme) -> App {
-    let mut a = base(theme);
+    let mut a = at_validate(theme, false, true);
     let r = Arc::new(report(false));
     let mut u = upload::UploadView::new(2, r.file.bytes, None);
     u.apply(UploadEvent::ClockSkew {
@@ -560,35 +575,58 @@ fn at_upload(theme: &Theme) -> App {
         eta: Some(Duration::from_secs(5)),
         elapsed: Duration::from_secs(19),
     });
-    a.upload = Some(u);
-    a.step = Step::Upload {
+    a.push(Step::Upload(UploadStep {
         tracker: prod(),
         file: choice(),
         report: r,
-    };
+        allow_duplicate: false,
+        view: u,
+    }));
     a
 }
 
 fn at_result(theme: &Theme, outcome: UploadOutcome) -> App {
-    let mut a = base(theme);
+    let mut a = at_validate(theme, false, true);
     let r = Arc::new(report(false));
     let mut entry = history()[0].clone();
     entry.time = time(27, 3, 41);
     entry.outcome = outcome.history_outcome();
     entry.status = outcome.status();
-    a.result = Some(result::ResultView {
-        outcome: outcome.clone(),
-        entry: Some(entry),
-        history_error: None,
-        parts: None,
-    });
-    a.step = Step::Result {
+    a.push(Step::Result(ResultStep {
         tracker: prod(),
         file: choice(),
         report: r,
-        outcome,
-    };
+        outcome: outcome.clone(),
+        view: result::ResultView {
+            outcome,
+            entry: Some(entry),
+            history_error: None,
+            parts: None,
+        },
+    }));
     a
+}
+
+/// Validate, then Confirm of `report` with `view`.
+fn at_confirm(theme: &Theme, report: Arc<Report>, view: confirm::ConfirmView) -> App {
+    let mut a = at_validate(theme, false, true);
+    a.push(Step::Confirm(ConfirmStep {
+        tracker: prod(),
+        file: choice(),
+        report,
+        view,
+    }));
+    a
+}
+
+/// The Columns step of the user's `export`.
+fn columns_step(export: PathBuf, view: columns::ColumnsView) -> Step {
+    Step::Columns(ColumnsStep {
+        tracker: prod(),
+        file: FileChoice::plain(export),
+        view,
+        convert_run: 0,
+    })
 }
 
 const BIG: &str = "/home/demo/exports/orders-2021-2026.csv";
@@ -654,7 +692,7 @@ fn big_choice(with_parts: bool) -> FileChoice {
 }
 
 fn at_validate_big(theme: &Theme, split_done: bool) -> App {
-    let mut a = base(theme);
+    let mut a = at_file(theme);
     let mut v = validate::ValidateView::new(1, PathBuf::from(BIG), Arc::new(Progress::new()), None);
     v.elapsed = Duration::from_secs(41);
     v.can_map = true;
@@ -678,11 +716,11 @@ fn at_validate_big(theme: &Theme, split_done: bool) -> App {
         v.tab = validate::Tab::Parts;
     }
     v.split = Some(sp);
-    a.validate = Some(v);
-    a.step = Step::Validate {
+    a.push(Step::Validate(ValidateStep {
         tracker: prod(),
         file: big_choice(false),
-    };
+        view: v,
+    }));
     a
 }
 
@@ -726,7 +764,7 @@ fn big_run(
 fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
     use super::steps::parts::PartStatus;
     let mut over = at_validate_big(theme, false);
-    if let Some(v) = &mut over.validate {
+    if let Some(v) = over.validate_mut() {
         v.split = None;
         v.tab = validate::Tab::Issues;
     }
@@ -735,17 +773,17 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
     out.push(("validate-parts", at_validate_big(theme, true)));
 
     let mut conf = at_validate_big(theme, true);
-    conf.confirm = Some(confirm::ConfirmView {
-        skew: Some(Ok(300)),
-        part_duplicates: vec![Some(big_history_entry()), None, None],
-        ..Default::default()
-    });
-    conf.step = Step::Confirm {
+    conf.push(Step::Confirm(ConfirmStep {
         tracker: prod(),
         file: big_choice(true),
         report: Arc::new(big_report()),
-    };
-    out.push(("confirm-parts", conf.clone()));
+        view: confirm::ConfirmView {
+            skew: Some(Ok(300)),
+            part_duplicates: vec![Some(big_history_entry()), None, None],
+            ..Default::default()
+        },
+    }));
+    out.push(("confirm-parts", conf));
 
     // the same parts, the second one overlapping an earlier upload's orders
     let mut file = big_choice(true);
@@ -781,18 +819,20 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
     }
     let all: Vec<&Report> = file.parts.iter().map(|p| &*p.report).collect();
     let unsent: Vec<&Report> = file.parts.iter().skip(1).map(|p| &*p.report).collect();
-    conf.confirm = Some(confirm::ConfirmView {
+    let view = confirm::ConfirmView {
         skew: Some(Ok(300)),
         part_duplicates: vec![Some(big_history_entry()), None, None],
         guard: confirm::Guard::of(&all),
         guard_unsent: Some(confirm::Guard::of(&unsent)),
         ..Default::default()
-    });
-    conf.step = Step::Confirm {
+    };
+    let mut conf = at_validate_big(theme, true);
+    conf.push(Step::Confirm(ConfirmStep {
         tracker: prod(),
         file,
         report: Arc::new(big_report()),
-    };
+        view,
+    }));
     out.push(("confirm-parts-overlap", conf));
 
     let accepted = |ms: u64, bytes: u64| PartStatus::Done {
@@ -806,7 +846,8 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
         history_error: None,
     };
     let mut up = at_upload(theme);
-    if let Some(u) = &mut up.upload {
+    if let Some(Step::Upload(s)) = up.top_mut() {
+        let u = &mut s.view;
         u.total = 1_073_716_544;
         u.sent = 611_200_000;
         u.parts = Some(big_run(
@@ -817,12 +858,9 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
             ],
             Some(1),
         ));
+        s.file = big_choice(true);
+        s.report = Arc::new(big_report());
     }
-    up.step = Step::Upload {
-        tracker: prod(),
-        file: big_choice(true),
-        report: Arc::new(big_report()),
-    };
     out.push(("upload-parts", up));
 
     let failed = UploadOutcome::Failed {
@@ -830,8 +868,8 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
         sent: 612_000_000,
     };
     let mut res = at_result(theme, failed.clone());
-    if let Some(r) = &mut res.result {
-        r.parts = Some(big_run(
+    if let Some(Step::Result(s)) = res.top_mut() {
+        s.view.parts = Some(big_run(
             vec![
                 accepted(402_118, 1_073_740_002),
                 PartStatus::Done {
@@ -843,10 +881,8 @@ fn parts_apps(theme: &Theme, out: &mut Vec<(&'static str, App)>) {
             ],
             None,
         ));
-    }
-    if let Step::Result { file, report, .. } = &mut res.step {
-        *file = big_choice(true);
-        *report = Arc::new(big_report());
+        s.file = big_choice(true);
+        s.report = Arc::new(big_report());
     }
     out.push(("result-parts", res));
 }
@@ -878,12 +914,12 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     empty.history.clear();
     out.push(("tracker-empty", empty));
 
-    let mut fs = a.clone();
-    fs.step = Step::File { tracker: prod() };
+    let fs = at_file(theme);
     out.push(("file", fs.clone()));
 
     let mut ff = fs.clone();
-    if let Some(v) = &mut ff.file {
+    if let Some(Step::File(s)) = ff.top_mut() {
+        let v = &mut s.view;
         v.filtering = true;
         v.filter = super::steps::TextField::new("o10");
         v.selected = 0;
@@ -893,17 +929,17 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     out.push(("validate-running", at_validate(theme, false, false)));
     out.push(("validate", at_validate(theme, false, true)));
     let mut drill = at_validate(theme, false, true);
-    if let Some(v) = &mut drill.validate {
+    if let Some(v) = drill.validate_mut() {
         v.drill = true;
     }
     out.push(("validate-examples", drill));
     let mut errs = at_validate(theme, true, true);
-    if let Some(v) = &mut errs.validate {
+    if let Some(v) = errs.validate_mut() {
         v.message = Some("2 errors — fix the file or map its columns (m) before uploading".into());
     }
     out.push(("validate-errors", errs));
     let mut failed = at_validate(theme, false, false);
-    if let Some(v) = &mut failed.validate {
+    if let Some(v) = failed.validate_mut() {
         v.result = Some(Err(
             "cannot read /home/demo/exports/orders-2026-10.csv: Permission denied (os error 13)"
                 .into(),
@@ -911,7 +947,7 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     }
     out.push(("validate-unreadable", failed));
     let mut samples = at_validate(theme, false, true);
-    if let Some(v) = &mut samples.validate {
+    if let Some(v) = samples.validate_mut() {
         v.tab = validate::Tab::Samples;
     }
     out.push(("samples", samples));
@@ -938,12 +974,8 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
     view.on_plan(view.plan_gen, Ok(counts));
     view.message =
         Some("doesn't fit the documented layout — set each column's role, Enter converts".into());
-    cols.columns = Some(view);
-    cols.step = Step::Columns {
-        tracker: prod(),
-        file: FileChoice::plain(export),
-    };
-    out.push(("columns", cols.clone()));
+    cols.push(columns_step(export, view));
+    out.push(("columns", cols));
 
     // a shop export with SKU, product id and URL: the catalog (URLs) picks the identity
     let detection = crate::mapping::detect::detect_bytes(
@@ -974,13 +1006,9 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
             ..Default::default()
         }),
     );
-    let mut cc = cols;
-    cc.columns = Some(view);
-    cc.step = Step::Columns {
-        tracker: prod(),
-        file: FileChoice::plain(export),
-    };
-    out.push(("columns-catalog", cc.clone()));
+    let mut cc = at_validate(theme, false, true);
+    cc.push(columns_step(export, view));
+    out.push(("columns-catalog", cc));
 
     // a re-export of full URLs in the documented layout: the report's catalog diagnosis and
     // its orders already sent are offered as one-key fixes (the first one chosen)
@@ -1004,71 +1032,70 @@ pub fn apps(theme: &Theme) -> Vec<(&'static str, App)> {
             ..Default::default()
         }),
     );
-    let mut cf = cc;
-    cf.columns = Some(view);
-    cf.step = Step::Columns {
-        tracker: prod(),
-        file: FileChoice::plain(export),
-    };
+    let mut cf = at_validate(theme, false, true);
+    cf.push(columns_step(export, view));
     out.push(("columns-fixes", cf));
 
-    let mut conf = at_validate(theme, false, true);
     let r = Arc::new(report(false));
-    conf.confirm = Some(confirm::ConfirmView {
-        duplicate: Some(history()[0].clone()),
-        override_duplicate: false,
-        message: None,
-        key_problem: None,
-        skew: Some(Ok(300)),
-        skew_run: 0,
-        guard: confirm::Guard::of(&[&r]),
-        ..Default::default()
-    });
-    conf.step = Step::Confirm {
-        tracker: prod(),
-        file: choice(),
-        report: r.clone(),
-    };
-    out.push(("confirm-duplicate", conf.clone()));
-    let mut plain = conf.clone();
-    plain.confirm = Some(confirm::ConfirmView {
-        skew: Some(Ok(300)),
-        guard: confirm::Guard::of(&[&r]),
-        ..Default::default()
-    });
-    out.push(("confirm", plain));
+    out.push((
+        "confirm-duplicate",
+        at_confirm(
+            theme,
+            r.clone(),
+            confirm::ConfirmView {
+                duplicate: Some(history()[0].clone()),
+                override_duplicate: false,
+                message: None,
+                key_problem: None,
+                skew: Some(Ok(300)),
+                skew_run: 0,
+                guard: confirm::Guard::of(&[&r]),
+                ..Default::default()
+            },
+        ),
+    ));
+    out.push((
+        "confirm",
+        at_confirm(
+            theme,
+            r.clone(),
+            confirm::ConfirmView {
+                skew: Some(Ok(300)),
+                guard: confirm::Guard::of(&[&r]),
+                ..Default::default()
+            },
+        ),
+    ));
     // a re-export: most orders already sent, identities in another form than the catalog's
     let checked = Arc::new(checked_report());
-    let mut overlap = conf.clone();
-    overlap.confirm = Some(confirm::ConfirmView {
-        skew: Some(Ok(300)),
-        guard: confirm::Guard::of(&[&checked]),
-        ..Default::default()
-    });
-    overlap.step = Step::Confirm {
-        tracker: prod(),
-        file: choice(),
-        report: checked.clone(),
-    };
+    let overlap = at_confirm(
+        theme,
+        checked.clone(),
+        confirm::ConfirmView {
+            skew: Some(Ok(300)),
+            guard: confirm::Guard::of(&[&checked]),
+            ..Default::default()
+        },
+    );
     out.push(("confirm-overlap", overlap));
     let mut vc = at_validate(theme, false, true);
-    if let Some(v) = &mut vc.validate {
+    if let Some(v) = vc.validate_mut() {
         v.result = Some(Ok(checked.clone()));
     }
     out.push(("validate-checks", vc.clone()));
-    if let Some(v) = &mut vc.validate {
+    if let Some(v) = vc.validate_mut() {
         v.drill = true;
     }
     out.push(("validate-catalog", vc.clone()));
-    if let Some(v) = &mut vc.validate {
+    if let Some(v) = vc.validate_mut() {
         v.issue_sel = 1;
     }
     out.push(("validate-already-sent", vc));
 
     out.push(("upload", at_upload(theme)));
     let mut ask = at_upload(theme);
-    if let Some(u) = &mut ask.upload {
-        u.asking_cancel = true;
+    if let Some(Step::Upload(s)) = ask.top_mut() {
+        s.view.asking_cancel = true;
     }
     out.push(("upload-cancel", ask));
 

@@ -215,7 +215,14 @@ impl Driver {
                                 }
                                 progress.publish(crate::validate::Snapshot::default());
                                 let result = services::validate(p, &progress, &checks, &history)
-                                    .map(Arc::new);
+                                    .map(Arc::new)
+                                    .map_err(|e| {
+                                        if progress.is_cancelled() {
+                                            super::flow::TaskError::Cancelled
+                                        } else {
+                                            super::flow::TaskError::Failed(e)
+                                        }
+                                    });
                                 let _ = tx.send(Msg::PartValidated { run, index, result });
                             }
                         });

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod demo;
 pub mod driver;
+pub mod flow;
 pub mod report_view;
 pub mod screenshot;
 pub mod services;

@@ -102,7 +102,7 @@ impl Harness {
     /// From the tracker step: take the selected tracker (the sandbox) and wait for the file step.
     pub async fn open_files(&mut self) {
         self.press(key(KeyCode::Enter));
-        self.pump_until("the sandbox", |a| matches!(a.step, Step::File { .. }))
+        self.pump_until("the sandbox", |a| matches!(a.step(), Step::File(_)))
             .await;
     }
 
@@ -111,18 +111,16 @@ impl Harness {
     pub async fn open_columns(&mut self, name: &str) {
         self.open_files().await;
         self.choose(name);
-        self.pump_until("the Columns step", |a| {
-            matches!(a.step, Step::Columns { .. })
-        })
-        .await;
+        self.pump_until("the Columns step", |a| matches!(a.step(), Step::Columns(_)))
+            .await;
     }
 
     /// From the file step: filter by name and choose the file.
     pub fn choose(&mut self, name: &str) {
         assert!(
-            matches!(self.app.step, Step::File { .. }),
+            matches!(self.app.step(), Step::File(_)),
             "{:?}",
-            self.app.step.name()
+            self.app.step().name()
         );
         self.press(ch('/'));
         self.typ(name);

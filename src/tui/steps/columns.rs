@@ -19,6 +19,8 @@ use crate::mapping::convert::{Clean, ConvertSummary};
 use crate::mapping::detect::{DayMonth, Detection, Hints, Role};
 use crate::mapping::{Mapping, Source};
 use crate::read::Format;
+use crate::tui::flow::{Chosen, Cx, DrawCx, Effect, FileChoice, Nav, Next, StepScreen, Transition};
+use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 use crate::validate::Progress;
@@ -101,14 +103,7 @@ pub struct OnlyNewOption {
     pub on: bool,
 }
 
-/// The fixes from the validation report chosen for a conversion.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReportFixes {
-    /// Identity rewrites (the catalog-needing ones use the tracker's stored catalog).
-    pub identity: Vec<IdentityFix>,
-    /// Leave out every row of an order already sent to the tracker.
-    pub only_new: bool,
-}
+pub use crate::tui::flow::ReportFixes;
 
 fn fix_label(f: IdentityFix) -> &'static str {
     match f {
@@ -667,6 +662,22 @@ impl ColumnsView {
         v
     }
 
+    /// Convert with the roles and options set (or say why the mapping is not complete).
+    pub fn convert_action(&mut self) -> Action {
+        match self.mapping() {
+            Ok(m) => Action::Convert {
+                mapping: Box::new(m),
+                save_shape: (self.save && self.can_save).then(|| self.detection.shape.clone()),
+                clean: Box::new(self.clean_config()),
+                fixes: self.fixes(),
+            },
+            Err(e) => {
+                self.message = Some(e);
+                Action::None
+            }
+        }
+    }
+
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
         if let Some(ed) = self.editing {
@@ -698,18 +709,7 @@ impl ColumnsView {
             KeyCode::Esc => return Action::Back,
             KeyCode::Left => self.col = self.col.saturating_sub(1),
             KeyCode::Right | KeyCode::Tab => self.col = (self.col + 1).min(n.saturating_sub(1)),
-            KeyCode::Enter => match self.mapping() {
-                Ok(m) => {
-                    return Action::Convert {
-                        mapping: Box::new(m),
-                        save_shape: (self.save && self.can_save)
-                            .then(|| self.detection.shape.clone()),
-                        clean: Box::new(self.clean_config()),
-                        fixes: self.fixes(),
-                    };
-                }
-                Err(e) => self.message = Some(e),
-            },
+            KeyCode::Enter => return self.convert_action(),
             _ if is_char(key, 'o') => self.set_role(Role::OrderId),
             _ if is_char(key, 'i') => self.set_role(Role::Identity),
             _ if is_char(key, 'u') => self.set_role(Role::UserId),
@@ -1314,6 +1314,262 @@ pub fn converted_path(data_dir: &Path, input: &Path) -> PathBuf {
     data_dir
         .join("converted")
         .join(format!("{stem}.normalized.csv"))
+}
+
+/// Step 4: the column mapping of the user's file, for the chosen tracker.
+#[derive(Debug, Clone)]
+pub struct ColumnsStep {
+    /// Answer of step 1.
+    pub tracker: Chosen,
+    /// Answer of step 2 (and the converted copy validated before, when reopened from it).
+    pub file: FileChoice,
+    /// Roles, cleaning, fixes and preview.
+    pub view: ColumnsView,
+    /// Run id of the conversion in flight.
+    pub convert_run: u64,
+}
+
+impl ColumnsStep {
+    /// Columns for `file` (validated as `report`, detected as `detection` when known; `prev`:
+    /// the Columns step the converted file came from, whose fixes stay). A mapping saved for
+    /// this tracker and shape is filled in, and applied at once when `auto` (the file didn't
+    /// fit). Err: why the file's columns cannot be read.
+    pub fn open(
+        tracker: Chosen,
+        file: FileChoice,
+        detection: Option<Detection>,
+        report: Option<&Report>,
+        prev: Option<&ColumnsView>,
+        auto: bool,
+        cx: &mut Cx,
+    ) -> Result<(Self, Vec<Effect>), String> {
+        let Some(d) = detection.or_else(|| services::detect(&file.original)) else {
+            return Err("cannot read the file's columns".to_string());
+        };
+        let saved = services::saved_mapping(&tracker.tracker, &d.shape);
+        let had_saved = saved.is_some();
+        let mut view = ColumnsView::new(file.original.clone(), d, saved, !tracker.sandbox);
+        // the catalog and already-sent findings of the user's file's report become one-key
+        // fixes; reopened from a converted file's report, the fixes chosen before stay
+        if file.original == file.upload {
+            if let Some(r) = report {
+                view.offer_fixes(r);
+            }
+        } else if let Some(prev) = prev {
+            view.keep_fixes(prev);
+        }
+        // the tracker's catalog decides between identity candidates (not over a saved mapping)
+        let mut ranked = false;
+        if !had_saved && let Some(ix) = cx.catalog(&tracker.tracker.name) {
+            ranked = view.rank_by_catalog(ix).is_some();
+        }
+        // the shop's zone saved with the tracker, for naive local times
+        if view.time_zone.value.trim().is_empty()
+            && let Some(z) = &tracker.tracker.time_zone
+        {
+            view.time_zone.value = z.clone();
+        }
+        let mut step = ColumnsStep {
+            tracker,
+            file,
+            view,
+            convert_run: 0,
+        };
+        if had_saved && auto {
+            step.view.message = Some("applied the mapping saved for this file shape".to_string());
+            let action = step.view.convert_action();
+            let mut fx = step.act(action, cx).fx;
+            fx.extend(step.plan());
+            return Ok((step, fx));
+        }
+        if ranked {
+            // the catalog's choice of the identity column says more than the generic notice
+        } else if auto {
+            step.view.message = Some(
+                "doesn't fit the documented layout — set each column's role, Enter converts"
+                    .to_string(),
+            );
+        } else if had_saved {
+            step.view.message =
+                Some("the mapping saved for this file shape is filled in".to_string());
+        }
+        let fx = step.plan();
+        Ok((step, fx))
+    }
+
+    /// The whole-file count the view asks for, as an effect.
+    fn plan(&mut self) -> Vec<Effect> {
+        match self.view.take_plan_request() {
+            Some((generation, mapping, clean)) => vec![Effect::StartPlan {
+                generation,
+                input: self.file.original.clone(),
+                mapping: Box::new(mapping),
+                clean: Box::new(clean),
+                progress: self.view.plan_progress(),
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    fn act(&mut self, action: Action, cx: &mut Cx) -> Transition {
+        match action {
+            Action::None => Transition::none(),
+            Action::Back => {
+                let mut fx = Vec::new();
+                if let Some(p) = self.view.converting.take() {
+                    fx.push(Effect::CancelValidation(p));
+                    self.convert_run = 0;
+                }
+                Transition::to(Nav::Back, fx)
+            }
+            Action::Convert {
+                mapping,
+                save_shape,
+                clean,
+                fixes,
+            } => {
+                let progress = Arc::new(Progress::new());
+                self.view.converting = Some(progress.clone());
+                self.view.message = None;
+                let run = cx.run();
+                self.convert_run = run;
+                let mut fx = vec![Effect::StartConvert {
+                    run,
+                    input: self.file.original.clone(),
+                    mapping: mapping.clone(),
+                    progress,
+                    clean,
+                    fixes,
+                    checks: self.tracker.check_target(),
+                }];
+                if let Some(shape) = save_shape {
+                    fx.extend(self.save_mapping(&shape, &mapping, cx));
+                }
+                Transition::stay(fx)
+            }
+        }
+    }
+
+    /// Save `mapping` for this tracker and file shape.
+    fn save_mapping(&mut self, shape: &str, mapping: &Mapping, cx: &mut Cx) -> Vec<Effect> {
+        let saved = crate::mapping::SavedMapping::new(shape, None, mapping.clone());
+        let Some(t) = cx.config.tracker_mut(&self.tracker.tracker.name) else {
+            return Vec::new();
+        };
+        crate::mapping::saved::upsert(t, saved.clone());
+        crate::mapping::saved::upsert(&mut self.tracker.tracker, saved);
+        vec![Effect::SaveConfig(Box::new(cx.config.clone()))]
+    }
+
+    /// The conversion of run `run` ended: validate the converted file (a new Validate step),
+    /// or say why it failed.
+    pub fn converted(
+        &mut self,
+        run: u64,
+        result: Result<(PathBuf, ConvertSummary, Vec<String>), String>,
+    ) -> Transition {
+        if self.convert_run != run {
+            return Transition::none();
+        }
+        self.view.converting = None;
+        let (out, summary, notes) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.view.message = Some(format!("conversion failed: {e}"));
+                return Transition::none();
+            }
+        };
+        let mapping = self
+            .view
+            .mapping()
+            .ok()
+            .map(|m| m.describe())
+            .unwrap_or_default();
+        let mut t = vec![format!("columns {mapping}")];
+        t.push(format!(
+            "{} rows in, {} out, {} invalid",
+            summary.rows_in, summary.rows_out, summary.invalid
+        ));
+        if summary.header_skipped {
+            t.push("header row dropped".to_string());
+        }
+        if summary.bom_stripped {
+            t.push("BOM stripped".to_string());
+        }
+        if summary.trimmed > 0 {
+            t.push(format!("ids trimmed in {} rows", summary.trimmed));
+        }
+        if summary.duplicates_dropped > 0 {
+            t.push(format!(
+                "{} duplicate rows dropped",
+                summary.duplicates_dropped
+            ));
+        }
+        if summary.invalid_excluded > 0 {
+            t.push(format!(
+                "{} invalid rows excluded (to {})",
+                summary.invalid_excluded,
+                invalid_name(&self.file.original)
+            ));
+        }
+        if summary.orders_dropped > 0 {
+            let limit = self.view.clean.max_items.unwrap_or_default();
+            t.push(format!(
+                "{} orders over {limit} items dropped ({} rows)",
+                summary.orders_dropped, summary.rows_in_dropped_orders
+            ));
+        }
+        if summary.timestamps > 0 {
+            t.push(format!(
+                "{} timestamps converted to UTC",
+                summary.timestamps
+            ));
+        }
+        // what the report's fixes did, said in Columns (when going back) and while the
+        // converted file is validated
+        let said = (!notes.is_empty()).then(|| notes.join("; "));
+        self.view.message = said.clone();
+        t.extend(notes);
+        let choice = FileChoice {
+            original: self.file.original.clone(),
+            upload: out,
+            transformations: t,
+            parts: Vec::new(),
+        };
+        let next = Next::Validate(self.tracker.clone(), choice, said);
+        Transition::to(Nav::Push(next), Vec::new())
+    }
+}
+
+impl StepScreen for ColumnsStep {
+    fn keys(&self) -> Vec<KeyHint> {
+        self.view.keys()
+    }
+
+    fn update(&mut self, key: &KeyEvent, cx: &mut Cx) -> Transition {
+        let action = self.view.on_key(key);
+        let mut t = self.act(action, cx);
+        if matches!(t.nav, Nav::Stay) {
+            t.fx.extend(self.plan());
+        }
+        t
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawCx) {
+        self.view.draw(frame, area, cx.theme);
+    }
+
+    fn captures_text(&self) -> bool {
+        self.view.captures_text()
+    }
+
+    fn work_at_risk(&self) -> Option<String> {
+        Some("the validated file has not been uploaded".to_string())
+    }
+
+    fn resume(&mut self) {
+        self.view.converting = None;
+    }
 }
 
 #[cfg(test)]

@@ -9,11 +9,13 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{is_char, step_selection};
 use crate::config::HistoryEntry;
-use crate::tui::app::{Chosen, FileChoice};
+use crate::tui::flow::{Chosen, FileChoice};
+use crate::tui::flow::{Cx, DrawCx, Effect, Nav, Next, StepScreen, Transition};
 use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 use crate::validate::{Code, Report, Severity};
+use std::sync::Arc;
 
 /// The service's limit for one upload.
 pub const UPLOAD_LIMIT_SECS: u64 = 600;
@@ -1012,4 +1014,130 @@ fn tracker_lines(theme: &Theme, tracker: &Chosen) -> [Line<'static>; 2] {
             ),
         ),
     ]
+}
+
+/// Step 5: confirm sending the validated file (or its parts) to the chosen tracker.
+#[derive(Debug, Clone)]
+pub struct ConfirmStep {
+    /// Answer of step 1.
+    pub tracker: Chosen,
+    /// Answers of steps 2 and 4 (with the parts when split).
+    pub file: FileChoice,
+    /// Answer of step 3.
+    pub report: Arc<Report>,
+    /// Duplicates, guards, clock.
+    pub view: ConfirmView,
+}
+
+impl ConfirmStep {
+    /// Enter Confirm: earlier uploads of the same bytes are looked up in the history, the
+    /// guards read from the report(s), and the endpoint's clock is read in the background.
+    pub fn enter(
+        tracker: Chosen,
+        file: FileChoice,
+        report: Arc<Report>,
+        cx: &mut Cx,
+    ) -> (Self, Vec<Effect>) {
+        let id = &tracker.tracker.tracker_id;
+        let (duplicate, part_duplicates) = if file.parts.is_empty() {
+            (cx.find_duplicate(id, &report.file.sha256), Vec::new())
+        } else {
+            let dups = file
+                .parts
+                .iter()
+                .map(|p| cx.find_duplicate(id, &p.report.file.sha256))
+                .collect();
+            (None, dups)
+        };
+        let key_problem = match &tracker.tracker.key {
+            crate::config::KeySource::Env(var) if std::env::var_os(var).is_none() => Some(format!(
+                "environment variable {var} is not set — the upload will fail"
+            )),
+            crate::config::KeySource::Stored(k) if k.is_empty() => {
+                Some("the stored private key is empty".to_string())
+            }
+            _ => None,
+        };
+        let (guard, guard_unsent) = if file.parts.is_empty() {
+            (Guard::of(&[&report]), None)
+        } else {
+            let all: Vec<&Report> = file.parts.iter().map(|p| &*p.report).collect();
+            let unsent: Vec<&Report> = file
+                .parts
+                .iter()
+                .zip(&part_duplicates)
+                .filter(|(_, d)| d.is_none())
+                .map(|(p, _)| &*p.report)
+                .collect();
+            (Guard::of(&all), Some(Guard::of(&unsent)))
+        };
+        let run = cx.run();
+        let fx = vec![Effect::MeasureClockSkew {
+            run,
+            base_url: tracker.tracker.base_url.clone(),
+        }];
+        let view = ConfirmView {
+            duplicate,
+            override_duplicate: false,
+            message: None,
+            key_problem,
+            skew: None,
+            skew_run: run,
+            part_duplicates,
+            part_sel: 0,
+            guard,
+            guard_unsent,
+            override_guard: false,
+        };
+        let step = ConfirmStep {
+            tracker,
+            file,
+            report,
+            view,
+        };
+        (step, fx)
+    }
+}
+
+impl StepScreen for ConfirmStep {
+    fn keys(&self) -> Vec<KeyHint> {
+        self.view.keys()
+    }
+
+    fn update(&mut self, key: &KeyEvent, _cx: &mut Cx) -> Transition {
+        match self.view.on_key(key) {
+            Action::None => Transition::none(),
+            Action::Back => Transition::to(Nav::Back, Vec::new()),
+            Action::Upload => {
+                let already = if self.view.override_duplicate {
+                    Vec::new()
+                } else {
+                    self.view.part_duplicates.clone()
+                };
+                let next = Next::Upload {
+                    tracker: self.tracker.clone(),
+                    file: self.file.clone(),
+                    report: self.report.clone(),
+                    allow_duplicate: self.view.override_duplicate,
+                    already,
+                };
+                Transition::to(Nav::Push(next), Vec::new())
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawCx) {
+        self.view.draw(
+            frame,
+            area,
+            cx.theme,
+            &self.tracker,
+            &self.file,
+            &self.report,
+        );
+    }
+
+    fn work_at_risk(&self) -> Option<String> {
+        Some("the validated file has not been uploaded".to_string())
+    }
 }

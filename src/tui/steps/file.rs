@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{TextField, is_char, step_selection};
+use crate::tui::flow::{Chosen, Cx, DrawCx, Effect, FileChoice, Nav, Next, StepScreen, Transition};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 
@@ -715,6 +716,84 @@ pub fn preview_bytes(buf: &[u8]) -> Preview {
         }
     };
     Preview { lines, sniffed }
+}
+
+/// Step 2: the file browser, for the tracker chosen in step 1.
+#[derive(Debug, Clone)]
+pub struct FileStep {
+    /// Answer of step 1.
+    pub tracker: Chosen,
+    /// The browser.
+    pub view: FileView,
+}
+
+impl FileStep {
+    /// The browser for `tracker`: `view` when there is one from before (read again), else
+    /// opened in the directory the tracker remembers, or `start_dir`.
+    pub fn open(tracker: Chosen, view: Option<FileView>, start_dir: &Path) -> Self {
+        let view = match view {
+            Some(mut v) => {
+                v.reread();
+                v
+            }
+            None => {
+                let dir = tracker
+                    .tracker
+                    .last_dir
+                    .clone()
+                    .filter(|d| d.is_dir())
+                    .unwrap_or_else(|| start_dir.to_path_buf());
+                FileView::open(&dir)
+            }
+        };
+        FileStep { tracker, view }
+    }
+}
+
+impl StepScreen for FileStep {
+    fn keys(&self) -> Vec<KeyHint> {
+        self.view.keys()
+    }
+
+    fn update(&mut self, key: &KeyEvent, cx: &mut Cx) -> Transition {
+        match self.view.on_key(key) {
+            Action::Back => Transition::to(Nav::Back, Vec::new()),
+            Action::None => Transition::none(),
+            Action::Choose(p) => {
+                let fx = remember_dir(cx, &self.tracker, &p);
+                let next = Next::Validate(self.tracker.clone(), FileChoice::plain(p), None);
+                Transition::to(Nav::Push(next), fx)
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawCx) {
+        self.view.draw(frame, area, cx.theme);
+    }
+
+    fn captures_text(&self) -> bool {
+        self.view.captures_text()
+    }
+
+    fn resume(&mut self) {
+        self.view.reread();
+    }
+}
+
+/// Remember the directory of a file chosen for a saved tracker (not the Sandbox), so the
+/// browser opens there next time.
+pub fn remember_dir(cx: &mut Cx, chosen: &Chosen, p: &Path) -> Vec<Effect> {
+    if chosen.sandbox {
+        return Vec::new();
+    }
+    let dir = p.parent().map(Path::to_path_buf);
+    match cx.config.tracker_mut(&chosen.tracker.name) {
+        Some(t) if t.last_dir != dir && dir.is_some() => {
+            t.last_dir = dir;
+            vec![Effect::SaveConfig(Box::new(cx.config.clone()))]
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

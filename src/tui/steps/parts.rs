@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::config::HistoryEntry;
-use crate::tui::app::Part;
+use crate::tui::flow::Part;
 use crate::tui::services::{self, UploadOutcome};
 use crate::tui::theme::Theme;
 use crate::tui::ui;

@@ -10,9 +10,12 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::is_char;
 use super::parts::{PartStatus, PartsRun, join_numbers};
 use crate::config::HistoryEntry;
+use crate::tui::flow::{Chosen, Cx, DrawCx, FileChoice, Nav, Next, StepScreen, Transition};
 use crate::tui::services::UploadOutcome;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
+use crate::validate::Report;
+use std::sync::Arc;
 
 /// State of the result step.
 #[derive(Debug, Clone)]
@@ -384,4 +387,53 @@ fn draw_panels(
             .block(ui::block(theme, title)),
         body,
     );
+}
+
+/// Step 7: how the upload ended.
+#[derive(Debug, Clone)]
+pub struct ResultStep {
+    /// Answer of step 1.
+    pub tracker: Chosen,
+    /// Answers of steps 2 and 4.
+    pub file: FileChoice,
+    /// Answer of step 3.
+    pub report: Arc<Report>,
+    /// How the upload ended (the last part sent, for parts).
+    pub outcome: UploadOutcome,
+    /// The outcome, history entry and parts shown.
+    pub view: ResultView,
+}
+
+impl StepScreen for ResultStep {
+    fn keys(&self) -> Vec<KeyHint> {
+        self.view.keys()
+    }
+
+    fn update(&mut self, key: &KeyEvent, _cx: &mut Cx) -> Transition {
+        match self.view.on_key(key) {
+            Action::None => Transition::none(),
+            Action::Quit => Transition::to(Nav::Quit, Vec::new()),
+            Action::File => Transition::to(Nav::Rewind(1, None), Vec::new()),
+            Action::Retry => {
+                let next =
+                    Next::Confirm(self.tracker.clone(), self.file.clone(), self.report.clone());
+                Transition::to(Nav::Rewind(2, Some(next)), Vec::new())
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawCx) {
+        if self.view.parts.is_some() {
+            self.view
+                .draw_parts(frame, area, cx.theme, &self.tracker.tracker.name);
+        } else {
+            self.view.draw(
+                frame,
+                area,
+                cx.theme,
+                &self.report.file.sha256,
+                &self.file.upload.display().to_string(),
+            );
+        }
+    }
 }

@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +14,8 @@ use super::{TextField, is_char, step_selection};
 use crate::config::{Config, HistoryEntry, KeySource, PrivateKey, Tracker};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
-use crate::validate::lookup::CatalogIndex;
+
+use crate::tui::flow::{Chosen, Cx, DrawCx, Effect, Msg, Nav, Next, StepScreen, Transition};
 
 /// Name of the built-in sandbox entry.
 pub const SANDBOX_NAME: &str = "Sandbox";
@@ -164,18 +164,7 @@ impl Default for Form {
     }
 }
 
-/// A tracker's stored catalog, as the tracker step knows it.
-#[derive(Debug, Clone)]
-pub enum CatalogState {
-    /// Being read from the data directory.
-    Loading,
-    /// None stored.
-    Missing,
-    /// Stored: its look-up index, and the time (seconds since the epoch) it was read at.
-    Stored(Arc<CatalogIndex>, u64),
-    /// Stored but unreadable.
-    Unreadable(String),
-}
+pub use crate::tui::flow::CatalogState;
 
 /// A catalog fetch in progress.
 #[derive(Debug, Clone, Default)]
@@ -681,4 +670,231 @@ pub fn last_upload(history: &[HistoryEntry], name: &str) -> String {
         .find(|e| e.tracker_name == name)
         .map(|e| format!("{} {}", e.time.format("%Y-%m-%d %H:%M"), e.outcome))
         .unwrap_or_else(|| "never".to_string())
+}
+
+impl TrackerView {
+    /// Start fetching the catalog of `t` (stored under its name).
+    fn fetch_catalog(&mut self, t: Tracker) -> Vec<Effect> {
+        let cancel = CancellationToken::new();
+        self.fetching = Some(Fetching {
+            name: t.name.clone(),
+            attempt: 1,
+            cancel: cancel.clone(),
+            ..Default::default()
+        });
+        vec![Effect::FetchCatalog {
+            tracker: Box::new(t),
+            cancel,
+        }]
+    }
+
+    /// Read the selected tracker's stored catalog when it was not read yet.
+    pub fn catalog_request(&mut self, config: &Config) -> Vec<Effect> {
+        let name = config
+            .trackers
+            .get(self.selected)
+            .map_or(SANDBOX_NAME.to_string(), |t| t.name.clone());
+        if self.catalogs.contains_key(&name) {
+            return Vec::new();
+        }
+        self.catalogs.insert(name.clone(), CatalogState::Loading);
+        vec![Effect::LoadCatalog { name }]
+    }
+
+    /// The sandbox started (`sandbox`): fetch its catalog when that was asked for, else
+    /// choose it when the tracker step is shown (`here`).
+    pub fn sandbox_ready(&mut self, sandbox: &Chosen, here: bool) -> Transition {
+        self.busy = None;
+        if std::mem::take(&mut self.pending_fetch) {
+            return Transition::stay(self.fetch_catalog(sandbox.tracker.clone()));
+        }
+        if here {
+            return Transition::to(Nav::Push(Next::File(sandbox.clone())), Vec::new());
+        }
+        Transition::none()
+    }
+
+    /// The sandbox could not start.
+    pub fn sandbox_failed(&mut self, e: &str) {
+        self.pending_fetch = false;
+        self.busy = None;
+        self.message = Some((false, format!("cannot start the sandbox: {e}")));
+    }
+
+    /// A catalog message: read from the data directory, fetch progress, fetch ended.
+    pub fn on_catalog(&mut self, m: Msg) -> Vec<Effect> {
+        match m {
+            Msg::CatalogLoaded { name, result, now } => {
+                let state = match result {
+                    Ok(Some(ix)) => CatalogState::Stored(ix, now),
+                    Ok(None) => CatalogState::Missing,
+                    Err(e) => CatalogState::Unreadable(e),
+                };
+                self.catalogs.insert(name, state);
+                Vec::new()
+            }
+            Msg::CatalogProgress { name, event } => {
+                if let Some(f) = &mut self.fetching
+                    && f.name == name
+                {
+                    match event {
+                        crate::catalog::FetchEvent::Started { attempt } => {
+                            f.attempt = attempt;
+                            f.got = 0;
+                        }
+                        crate::catalog::FetchEvent::Page { got, total } => {
+                            f.got = got;
+                            f.total = total;
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Msg::CatalogFetched { name, result } => {
+                self.fetching = None;
+                match result {
+                    Ok(n) => {
+                        self.message = Some((
+                            true,
+                            format!(
+                                "catalog of {}: {} items stored",
+                                ui::sanitize(&name, 40),
+                                ui::count(n)
+                            ),
+                        ));
+                        self.catalogs.insert(name.clone(), CatalogState::Loading);
+                        vec![Effect::LoadCatalog { name }]
+                    }
+                    Err(e) => {
+                        self.message = Some((
+                            false,
+                            format!(
+                                "catalog not fetched (the stored one is kept): {}",
+                                ui::sanitize(&e, 200)
+                            ),
+                        ));
+                        Vec::new()
+                    }
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl StepScreen for TrackerView {
+    fn keys(&self) -> Vec<KeyHint> {
+        TrackerView::keys(self)
+    }
+
+    fn update(&mut self, key: &KeyEvent, cx: &mut Cx) -> Transition {
+        let t = match self.on_key(key, cx.config) {
+            Action::None => Transition::none(),
+            Action::FetchCatalog(Some(i)) => match cx.config.trackers.get(i) {
+                Some(t) => Transition::stay(self.fetch_catalog(t.clone())),
+                None => Transition::none(),
+            },
+            Action::FetchCatalog(None) => match cx.sandbox {
+                Some(s) => Transition::stay(self.fetch_catalog(s.tracker.clone())),
+                None => {
+                    self.pending_fetch = true;
+                    self.busy = Some("starting the sandbox on 127.0.0.1…".to_string());
+                    Transition::stay(vec![Effect::StartSandbox])
+                }
+            },
+            Action::CancelFetch => {
+                if let Some(f) = &self.fetching {
+                    f.cancel.cancel();
+                    self.message = Some((true, "stopping the catalog fetch…".to_string()));
+                }
+                Transition::none()
+            }
+            Action::Choose(i) => match cx.config.trackers.get(i) {
+                Some(t) => {
+                    let chosen = Chosen {
+                        tracker: t.clone(),
+                        sandbox: false,
+                    };
+                    Transition::to(Nav::Push(Next::File(chosen)), Vec::new())
+                }
+                None => Transition::none(),
+            },
+            Action::Sandbox => match cx.sandbox {
+                Some(s) => Transition::to(Nav::Push(Next::File(s.clone())), Vec::new()),
+                None => {
+                    self.busy = Some("starting the sandbox on 127.0.0.1…".to_string());
+                    Transition::stay(vec![Effect::StartSandbox])
+                }
+            },
+            Action::Save { original, tracker } => {
+                let mut cfg = cx.config.clone();
+                let res = match &original {
+                    Some(name) => match cfg.trackers.iter().position(|t| &t.name == name) {
+                        Some(i) => {
+                            cfg.trackers[i] = (*tracker).clone();
+                            Ok(i)
+                        }
+                        None => Err(format!("tracker {name} no longer exists")),
+                    },
+                    None => cfg
+                        .add_tracker((*tracker).clone())
+                        .map(|_| cfg.trackers.len() - 1)
+                        .map_err(|e| e.to_string()),
+                };
+                match res {
+                    Ok(i) => {
+                        *cx.config = cfg;
+                        self.form = None;
+                        self.selected = i;
+                        self.message = Some((true, format!("saving {}…", tracker.name)));
+                        Transition::stay(vec![Effect::SaveConfig(Box::new(cx.config.clone()))])
+                    }
+                    Err(e) => {
+                        if let Some(f) = &mut self.form {
+                            f.error = Some(e);
+                        }
+                        Transition::none()
+                    }
+                }
+            }
+            Action::Delete(name) => match cx.config.remove_tracker(&name) {
+                Ok(_) => {
+                    self.selected = self.selected.min(cx.config.trackers.len());
+                    self.message = Some((true, format!("deleted {name}")));
+                    Transition::stay(vec![Effect::SaveConfig(Box::new(cx.config.clone()))])
+                }
+                Err(e) => {
+                    self.message = Some((false, e.to_string()));
+                    Transition::none()
+                }
+            },
+        };
+        if matches!(t.nav, Nav::Stay) {
+            let mut t = t;
+            t.fx.extend(self.catalog_request(cx.config));
+            return t;
+        }
+        t
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawCx) {
+        TrackerView::draw(
+            self,
+            frame,
+            area,
+            cx.theme,
+            cx.config,
+            cx.history,
+            cx.sandbox_running,
+        );
+    }
+
+    fn captures_text(&self) -> bool {
+        TrackerView::captures_text(self)
+    }
+
+    fn work_at_risk(&self) -> Option<String> {
+        self.dirty()
+            .then(|| "the tracker form has unsaved changes".to_string())
+    }
 }

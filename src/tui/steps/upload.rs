@@ -11,10 +11,18 @@ use ratatui::widgets::{Gauge, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
 
 use super::is_char;
+use super::parts::PartStatus;
 use super::parts::PartsRun;
+use super::result::ResultView;
+use crate::config::HistoryEntry;
+use crate::tui::flow::{Chosen, Cx, DrawCx, Effect, FileChoice, StepScreen, Transition};
 use crate::tui::services::UploadEvent;
+use crate::tui::services::UploadOutcome;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
+use crate::validate::Report;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// State of the upload step.
 #[derive(Debug, Clone)]
@@ -326,5 +334,209 @@ impl UploadView {
                 60,
             );
         }
+    }
+}
+
+/// Step 6: the file (or its parts, one after another) being sent.
+#[derive(Debug, Clone)]
+pub struct UploadStep {
+    /// Answer of step 1.
+    pub tracker: Chosen,
+    /// Answers of steps 2 and 4.
+    pub file: FileChoice,
+    /// Answer of step 3.
+    pub report: Arc<Report>,
+    /// The user chose to send bytes the history has as sent already.
+    pub allow_duplicate: bool,
+    /// The upload in flight.
+    pub view: UploadView,
+}
+
+/// How an upload run ended, for the router.
+#[derive(Debug)]
+pub enum Done {
+    /// Not this step's run: nothing changed.
+    Ignored,
+    /// The next part is being sent.
+    NextPart(Vec<Effect>),
+    /// Every part that could be sent was: the result.
+    Finished(Box<ResultView>),
+}
+
+impl UploadStep {
+    /// Start sending: the whole file, or the parts not already sent (`already`: the earlier
+    /// upload of each part, when the user did not choose to send them again). `None` when
+    /// no part is left to send.
+    pub fn start(
+        tracker: Chosen,
+        file: FileChoice,
+        report: Arc<Report>,
+        allow_duplicate: bool,
+        already: Vec<Option<HistoryEntry>>,
+        cx: &mut Cx,
+    ) -> Option<(Self, Vec<Effect>)> {
+        let parts = (!file.parts.is_empty())
+            .then(|| PartsRun::new(file.parts.clone(), already))
+            .filter(|pr| pr.next_waiting().is_some());
+        if !file.parts.is_empty() && parts.is_none() {
+            return None;
+        }
+        match parts {
+            Some(pr) => {
+                let mut step = UploadStep {
+                    tracker,
+                    file,
+                    report,
+                    allow_duplicate,
+                    view: UploadView::new(0, 0, None),
+                };
+                let fx = step.start_part(pr, cx);
+                Some((step, fx))
+            }
+            None => {
+                let (view, fx) = run(&tracker, file.upload.clone(), &report, allow_duplicate, cx);
+                let step = UploadStep {
+                    tracker,
+                    file,
+                    report,
+                    allow_duplicate,
+                    view,
+                };
+                Some((step, fx))
+            }
+        }
+    }
+
+    /// Send the next waiting part of a multi-part upload.
+    fn start_part(&mut self, mut pr: PartsRun, cx: &mut Cx) -> Vec<Effect> {
+        let Some(i) = pr.next_waiting() else {
+            return Vec::new();
+        };
+        pr.status[i] = PartStatus::Sending;
+        pr.current = Some(i);
+        let part = pr.parts[i].clone();
+        let (mut view, fx) = run(
+            &self.tracker,
+            part.path.clone(),
+            &part.report,
+            self.allow_duplicate,
+            cx,
+        );
+        view.parts = Some(pr);
+        self.view = view;
+        fx
+    }
+
+    /// The upload of run `run` ended as `outcome`: send the next part after an accepted one,
+    /// else the result (never a later part after one that did not go through).
+    pub fn done(
+        &mut self,
+        run: u64,
+        outcome: UploadOutcome,
+        entry: Option<HistoryEntry>,
+        history_error: Option<String>,
+        cx: &mut Cx,
+    ) -> Done {
+        if self.view.run != run {
+            return Done::Ignored;
+        }
+        let mut parts = self.view.parts.take();
+        if let Some(pr) = &mut parts {
+            if let Some(i) = pr.current {
+                pr.status[i] = PartStatus::Done {
+                    outcome: outcome.clone(),
+                    entry: entry.clone(),
+                    history_error: history_error.clone(),
+                };
+            }
+            if matches!(outcome, UploadOutcome::Accepted { .. }) && pr.next_waiting().is_some() {
+                let pr = pr.clone();
+                return Done::NextPart(self.start_part(pr, cx));
+            }
+            pr.stop();
+        }
+        Done::Finished(Box::new(crate::tui::steps::result::ResultView {
+            outcome,
+            entry,
+            history_error,
+            parts,
+        }))
+    }
+}
+
+/// A new upload run of the file at `path` (validated as `report`): its view and the effect
+/// that starts it.
+fn run(
+    tracker: &Chosen,
+    path: PathBuf,
+    report: &Report,
+    allow_duplicate: bool,
+    cx: &mut Cx,
+) -> (UploadView, Vec<Effect>) {
+    let run = cx.run();
+    let view = UploadView::new(run, report.file.bytes, Some(Instant::now()));
+    let fx = vec![Effect::StartUpload {
+        run,
+        tracker: Box::new(tracker.tracker.clone()),
+        path,
+        format: report.file.format,
+        stats: (report.file.bytes, report.stats.rows, report.stats.orders),
+        sha256: report.file.sha256.clone(),
+        cancel: view.cancel.clone(),
+        allow_duplicate,
+        report: Arc::new(report.clone()),
+    }];
+    (view, fx)
+}
+
+impl StepScreen for UploadStep {
+    fn keys(&self) -> Vec<KeyHint> {
+        self.view.keys()
+    }
+
+    fn update(&mut self, key: &KeyEvent, _cx: &mut Cx) -> Transition {
+        match self.view.on_key(key) {
+            Action::None => Transition::none(),
+            Action::Cancel => {
+                Transition::stay(vec![Effect::CancelUpload(self.view.cancel.clone())])
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawCx) {
+        let u = &self.view;
+        let current = u
+            .parts
+            .as_ref()
+            .and_then(|p| p.current.and_then(|i| p.parts.get(i)))
+            .map(|p| p.path.clone());
+        let name = current
+            .as_ref()
+            .unwrap_or(&self.file.upload)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let endpoint = format!(
+            "POST {}{}",
+            self.tracker.tracker.base_url,
+            crate::spec::endpoint_path(&self.tracker.tracker.tracker_id)
+        );
+        u.draw(frame, area, cx.theme, &name, &endpoint);
+    }
+
+    fn captures_text(&self) -> bool {
+        self.view.asking_cancel
+    }
+
+    fn tick(&mut self, now: Instant) {
+        self.view.tick(now);
+    }
+
+    fn work_at_risk(&self) -> Option<String> {
+        Some("an upload is running — quitting cancels it".to_string())
+    }
+
+    fn stop(&self) -> Vec<Effect> {
+        vec![Effect::CancelUpload(self.view.cancel.clone())]
     }
 }

@@ -13,6 +13,9 @@ use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, TableState, Tabs, Wra
 
 use super::parts::SplitState;
 use super::{is_char, step_selection};
+use crate::tui::flow::{
+    Chosen, Cx, DrawCx, Effect, FileChoice, Nav, Next, StepScreen, TaskError, Transition,
+};
 use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
@@ -138,7 +141,7 @@ impl ValidateView {
     }
 
     /// The validated parts, when the file was split and no part has errors.
-    pub fn ready_parts(&self) -> Option<Vec<crate::tui::app::Part>> {
+    pub fn ready_parts(&self) -> Option<Vec<crate::tui::flow::Part>> {
         let parts = self.split.as_ref()?.parts()?;
         (!parts.iter().any(|p| p.report.has_errors())).then_some(parts)
     }
@@ -1127,5 +1130,268 @@ pub fn severity_style(theme: &Theme, s: Severity) -> (&'static str, ratatui::sty
         Severity::Error => ("✘ err", theme.error),
         Severity::Warning => ("! wrn", theme.warning),
         Severity::Info => ("i inf", theme.muted),
+    }
+}
+
+/// Step 3: a file being validated for the chosen tracker.
+#[derive(Debug, Clone)]
+pub struct ValidateStep {
+    /// Answer of step 1.
+    pub tracker: Chosen,
+    /// Answers of steps 2 and 4 (the file and its converted copy).
+    pub file: FileChoice,
+    /// The validation's progress and report.
+    pub view: ValidateView,
+}
+
+impl ValidateStep {
+    /// Start validating `file` for `tracker`, with `note` shown while it runs.
+    pub fn start(
+        tracker: Chosen,
+        file: FileChoice,
+        note: Option<String>,
+        cx: &mut Cx,
+    ) -> (Self, Vec<Effect>) {
+        let run = cx.run();
+        let progress = Arc::new(Progress::new());
+        let mut view = ValidateView::new(
+            run,
+            file.upload.clone(),
+            progress.clone(),
+            Some(Instant::now()),
+        );
+        view.part_limit = cx.part_bytes;
+        view.can_map = services::mapping_available()
+            && file
+                .original
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"));
+        view.message = note;
+        let fx = vec![Effect::StartValidation {
+            run,
+            path: file.upload.clone(),
+            progress,
+            detect: file.original == file.upload,
+            checks: tracker.check_target(),
+        }];
+        (
+            ValidateStep {
+                tracker,
+                file,
+                view,
+            },
+            fx,
+        )
+    }
+
+    /// The step for a saved report of `f` (checked unchanged) instead of a fresh validation.
+    pub fn reviewed(tracker: Chosen, f: PathBuf, report: Arc<Report>, cx: &mut Cx) -> Self {
+        let run = cx.run();
+        let mut view = ValidateView::new(run, f.clone(), Arc::new(Progress::new()), None);
+        view.part_limit = cx.part_bytes;
+        view.result = Some(Ok(report));
+        view.message = Some("from a saved report; the file was checked unchanged".to_string());
+        ValidateStep {
+            tracker,
+            file: FileChoice::plain(f),
+            view,
+        }
+    }
+
+    /// Whether the file validated is a converted copy of the user's file.
+    pub fn converted(&self) -> bool {
+        self.file.original != self.file.upload
+    }
+
+    /// Split the validated file (over the part limit) into parts, then validate each part.
+    fn start_split(&mut self, cx: &mut Cx) -> Vec<Effect> {
+        let Some(format) = self.view.report().map(|r| r.file.format) else {
+            return Vec::new();
+        };
+        let stem = self
+            .file
+            .original
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "input".to_string());
+        let run = cx.run();
+        let progress = Arc::new(Progress::new());
+        let v = &mut self.view;
+        v.split = Some(SplitState::new(
+            run,
+            v.part_limit,
+            progress.clone(),
+            Some(Instant::now()),
+        ));
+        v.tab = Tab::Parts;
+        v.message = None;
+        vec![Effect::SplitAndValidate {
+            run,
+            input: self.file.upload.clone(),
+            format,
+            limit: v.part_limit,
+            stem,
+            progress,
+            checks: self.tracker.check_target(),
+        }]
+    }
+
+    /// The validation of run `run` ended: show it; a file with errors that doesn't fit the
+    /// documented layout opens Columns, a converted file over the part limit is split.
+    pub fn validated(
+        &mut self,
+        result: Result<Arc<Report>, String>,
+        detection: Option<Box<crate::mapping::detect::Detection>>,
+        skipped: Vec<String>,
+        cx: &mut Cx,
+    ) -> Transition {
+        let v = &mut self.view;
+        v.snap = v.progress.snapshot();
+        if let Some(s) = v.started {
+            v.elapsed = s.elapsed();
+        }
+        // A file that validates in the documented layout is never remapped: the Columns step
+        // opens on its own only when the file has errors as it is.
+        let has_errors = result.as_ref().is_ok_and(|r| r.has_errors());
+        let route = has_errors && detection.as_ref().is_some_and(|d| !d.fits);
+        if let Some(d) = &detection {
+            v.can_map = true;
+            if !d.fits && has_errors {
+                v.message = Some(
+                    "this file doesn't fit the documented layout — m maps its columns".to_string(),
+                );
+            }
+        }
+        v.detection = detection;
+        v.checks_skipped = skipped;
+        v.result = Some(result);
+        if route {
+            return Transition::to(Nav::Push(Next::Columns { auto: true }), Vec::new());
+        }
+        if v.over_limit() && self.converted() {
+            // A converted file over the limit: split it right away.
+            return Transition::stay(self.start_split(cx));
+        }
+        Transition::none()
+    }
+
+    /// The split of run `run` wrote its parts, or failed.
+    pub fn split_done(&mut self, run: u64, result: Result<Vec<PathBuf>, String>) {
+        if let Some(sp) = self.view.split.as_mut()
+            && sp.run == run
+            && sp.error.is_none()
+        {
+            match result {
+                Ok(paths) => sp.split_done(paths),
+                Err(e) => sp.error = Some(e),
+            }
+            sp.snap = sp.progress.snapshot();
+        }
+    }
+
+    /// Part `index` of the split of run `run` was validated.
+    pub fn part_validated(
+        &mut self,
+        run: u64,
+        index: usize,
+        result: Result<Arc<Report>, TaskError>,
+    ) {
+        if let Some(sp) = self.view.split.as_mut()
+            && sp.run == run
+            && sp.error.is_none()
+            && let Some(slot) = sp.reports.get_mut(index)
+        {
+            let result = match result {
+                Ok(r) => Ok(r),
+                Err(TaskError::Cancelled) => {
+                    sp.error = Some("stopped by you".to_string());
+                    Err("cancelled".to_string())
+                }
+                Err(TaskError::Failed(e)) => Err(e),
+            };
+            *slot = Some(result);
+            if !sp.running()
+                && let Some(s) = sp.started
+            {
+                sp.elapsed = s.elapsed();
+            }
+        }
+    }
+}
+
+impl StepScreen for ValidateStep {
+    fn keys(&self) -> Vec<KeyHint> {
+        self.view.keys()
+    }
+
+    fn update(&mut self, key: &KeyEvent, cx: &mut Cx) -> Transition {
+        let v = &mut self.view;
+        match v.on_key(key) {
+            Action::None => Transition::none(),
+            Action::Back => Transition::to(Nav::Back, self.stop()),
+            Action::SaveReport => match v.report() {
+                Some(r) => Transition::stay(vec![Effect::SaveReport(r.clone())]),
+                None => Transition::none(),
+            },
+            Action::Columns => Transition::to(Nav::Push(Next::Columns { auto: false }), Vec::new()),
+            Action::Continue => {
+                let parts = match (v.report(), v.ready_parts()) {
+                    (Some(_), Some(parts)) if v.over_limit() => parts,
+                    (Some(report), _) if !report.has_errors() && !v.over_limit() => Vec::new(),
+                    _ => return Transition::none(),
+                };
+                let Some(report) = v.report().cloned() else {
+                    return Transition::none();
+                };
+                let file = FileChoice {
+                    parts,
+                    ..self.file.clone()
+                };
+                let next = Next::Confirm(self.tracker.clone(), file, report);
+                Transition::to(Nav::Push(next), Vec::new())
+            }
+            Action::Split => Transition::stay(self.start_split(cx)),
+            Action::CancelSplit => match &mut v.split {
+                Some(sp) => {
+                    sp.error = Some("stopped by you".to_string());
+                    Transition::stay(vec![Effect::CancelValidation(sp.progress.clone())])
+                }
+                None => Transition::none(),
+            },
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, cx: &DrawCx) {
+        self.view.draw(frame, area, cx.theme);
+    }
+
+    fn tick(&mut self, now: Instant) {
+        self.view.tick(now);
+    }
+
+    fn work_at_risk(&self) -> Option<String> {
+        let v = &self.view;
+        if v.running() {
+            Some("the validation is still running".to_string())
+        } else if v.splitting() {
+            Some("the file is being split into parts".to_string())
+        } else if v.report().is_none() {
+            None
+        } else {
+            Some("the validated file has not been uploaded".to_string())
+        }
+    }
+
+    fn stop(&self) -> Vec<Effect> {
+        let mut v = Vec::new();
+        if self.view.running() {
+            v.push(Effect::CancelValidation(self.view.progress.clone()));
+        }
+        if let Some(sp) = &self.view.split
+            && sp.running()
+        {
+            v.push(Effect::CancelValidation(sp.progress.clone()));
+        }
+        v
     }
 }
