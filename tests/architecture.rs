@@ -235,3 +235,46 @@ fn the_mapping_cycle_is_known() {
     let c = cycle("mapping").expect("mapping has no cycle any more: check it like validate");
     assert!(c.len() >= 3, "{c:?}");
 }
+
+/// The wizard's steps, their shared contract (`tui::flow`), the overlays and the services
+/// never use the router (`tui::app`): the router builds on them, not the other way round.
+/// Only the run loop (`tui/mod.rs`) and the demo screens use it.
+#[test]
+fn wizard_steps_do_not_use_the_router() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(
+        files.len() > 10,
+        "the scan found too little: {}",
+        files.len()
+    );
+    let mut bad = Vec::new();
+    for p in files {
+        let rel = p
+            .strip_prefix(&root)
+            .map(|r| r.to_string_lossy().into_owned());
+        let rel = rel.unwrap_or_default();
+        if ["app.rs", "mod.rs", "demo.rs"].contains(&rel.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for pat in ["crate::tui::app", "super::app", "super::super::app"] {
+            if code.contains(pat) {
+                bad.push(format!("src/tui/{rel} uses {pat}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -22,6 +22,8 @@ pub use super::flow::{
     CatalogState, CheckTarget, Chosen, Cx, DrawCx, Effect, FileChoice, Input, Msg, Nav, Next, Part,
     ReportFixes, StepScreen, TaskError, Transition,
 };
+use super::overlay;
+pub use super::overlay::Overlay;
 use super::steps::columns::{ColumnsStep, ColumnsView};
 use super::steps::confirm::{ConfirmStep, ConfirmView};
 use super::steps::file::{FileStep, FileView};
@@ -138,17 +140,6 @@ impl Step {
             Step::Result(s) => Some(s),
         }
     }
-}
-
-/// A popup over the current step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Overlay {
-    /// The `?` help.
-    Help,
-    /// The upload history, scrolled.
-    History(usize),
-    /// "Quit? work would be lost".
-    Quit(String),
 }
 
 /// What the wizard starts with.
@@ -685,8 +676,17 @@ impl App {
             }
             return Vec::new();
         }
-        if let Some(ov) = self.overlay.clone() {
-            return self.overlay_key(ov, &k);
+        if let Some(ov) = self.overlay.take() {
+            match ov.on_key(&k, self.history.len()) {
+                overlay::Next::Keep(o) => self.overlay = Some(o),
+                overlay::Next::Close => {}
+                overlay::Next::Quit => return self.quit_now(),
+                overlay::Next::OpenReport(i) => {
+                    self.overlay = Some(ov);
+                    self.open_history_report(i);
+                }
+            }
+            return Vec::new();
         }
         if !self.captures_text()
             && k.modifiers.difference(KeyModifiers::SHIFT).is_empty()
@@ -713,36 +713,6 @@ impl App {
                     None => return self.quit_now(),
                 }
             }
-        }
-        Vec::new()
-    }
-
-    fn overlay_key(&mut self, ov: Overlay, k: &KeyEvent) -> Vec<Effect> {
-        match ov {
-            Overlay::Quit(_) => {
-                self.overlay = None;
-                if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                    return self.quit_now();
-                }
-            }
-            Overlay::Help => {
-                if matches!(
-                    k.code,
-                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-                ) {
-                    self.overlay = None;
-                }
-            }
-            Overlay::History(scroll) => match k.code {
-                KeyCode::Up => self.overlay = Some(Overlay::History(scroll.saturating_sub(1))),
-                KeyCode::Down => {
-                    let max = self.history.len().saturating_sub(1);
-                    self.overlay = Some(Overlay::History((scroll + 1).min(max)));
-                }
-                KeyCode::Enter => self.open_history_report(scroll),
-                KeyCode::Esc | KeyCode::Char('h') | KeyCode::Char('q') => self.overlay = None,
-                _ => {}
-            },
         }
         Vec::new()
     }
@@ -933,16 +903,7 @@ impl App {
             return v.keys();
         }
         match &self.overlay {
-            Some(Overlay::Help) => vec![hint("Esc/?", "close", "Close the help")],
-            Some(Overlay::History(_)) => vec![
-                hint("↑↓", "select", "Select an upload"),
-                hint("Enter", "report", "Open the upload's saved report"),
-                hint("Esc/h", "close", "Close the history"),
-            ],
-            Some(Overlay::Quit(_)) => vec![
-                hint("y", "quit", "Quit (work in progress is lost)"),
-                hint("n", "stay", "Stay in lbimport"),
-            ],
+            Some(o) => o.keys(),
             None => self.step_keys(),
         }
     }
@@ -997,22 +958,13 @@ impl App {
         self.draw_step(frame, body);
         self.draw_status(frame, status);
         ui::draw_key_bar(frame, keys, t, &self.keys());
-        match &self.overlay {
-            None => {}
-            Some(Overlay::Help) => self.draw_help(frame, body),
-            Some(Overlay::History(s)) => self.draw_history(frame, body, *s),
-            Some(Overlay::Quit(reason)) => ui::popup(
-                frame,
-                body,
-                t,
-                "Quit?",
-                vec![
-                    Line::styled("Quit lbimport?", t.warning.add_modifier(Modifier::BOLD)),
-                    Line::styled(reason.clone(), t.text),
-                    Line::styled("y = quit, any other key = stay", t.muted),
-                ],
-                56,
-            ),
+        if let Some(o) = &self.overlay {
+            let help = overlay::HelpText {
+                step: self.step().name(),
+                step_keys: self.step_keys(),
+                global_keys: Self::global_keys(),
+            };
+            o.draw(frame, body, t, &self.history, &help);
         }
         if let Some(v) = &self.report_viewer {
             frame.render_widget(Clear, body);
@@ -1078,105 +1030,6 @@ impl App {
             Some(s) => s.draw(frame, area, &cx),
             None => StepScreen::draw(&self.tracker, frame, area, &cx),
         }
-    }
-
-    fn draw_help(&self, frame: &mut Frame, area: Rect) {
-        let t = &self.theme;
-        let mut lines = vec![Line::styled(
-            format!("{} step", self.step().name()),
-            t.title,
-        )];
-        let line = |k: &KeyHint| {
-            Line::from(vec![
-                Span::styled(
-                    format!("  {:<10}", k.key),
-                    t.accent.add_modifier(Modifier::BOLD),
-                ),
-                Span::styled(k.description, t.text),
-            ])
-        };
-        for k in self
-            .step_keys()
-            .iter()
-            .filter(|k| k.key != "?" && k.key != "q" && k.key != "h")
-        {
-            lines.push(line(k));
-        }
-        lines.push(Line::raw(""));
-        lines.push(Line::styled("Everywhere", t.title));
-        for k in &Self::global_keys() {
-            lines.push(line(k));
-        }
-        let max = area.height.saturating_sub(2) as usize;
-        lines.truncate(max);
-        ui::popup(
-            frame,
-            area,
-            t,
-            "Help — Esc closes",
-            lines,
-            area.width.saturating_sub(8).min(90),
-        );
-    }
-
-    fn draw_history(&self, frame: &mut Frame, area: Rect, scroll: usize) {
-        let t = &self.theme;
-        let r = Rect {
-            x: area.x + 2,
-            y: area.y + 1,
-            width: area.width.saturating_sub(4),
-            height: area.height.saturating_sub(2),
-        };
-        frame.render_widget(Clear, r);
-        let mut lines = Vec::new();
-        if self.history.is_empty() {
-            lines.push(Line::styled("no uploads yet", t.muted));
-        }
-        for (i, e) in self.history.iter().enumerate().skip(scroll) {
-            let style = match e.outcome {
-                crate::config::Outcome::Accepted => t.ok,
-                crate::config::Outcome::Rejected | crate::config::Outcome::Failed => t.error,
-                _ => t.warning,
-            };
-            let name = e
-                .file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            lines.push(Line::from(vec![
-                Span::styled(format!("{} ", e.time.format("%Y-%m-%d %H:%M")), t.muted),
-                Span::styled(format!("{:<9} ", e.outcome), style),
-                Span::styled(
-                    format!(
-                        "{:<4} ",
-                        e.status.map_or("–".to_string(), |s| s.to_string())
-                    ),
-                    t.text,
-                ),
-                Span::styled(
-                    format!("{:<16} ", ui::sanitize(&e.tracker_name, 16)),
-                    t.text,
-                ),
-                Span::styled(format!("{:>9} ", ui::bytes(e.bytes)), t.muted),
-                Span::styled(ui::sanitize(&name, 40), t.text),
-                Span::styled(if e.report.is_some() { "  report" } else { "" }, t.muted),
-            ]));
-            if i == scroll
-                && let Some(l) = lines.last_mut()
-            {
-                *l = std::mem::take(l).style(ui::selected(t));
-            }
-        }
-        frame.render_widget(
-            Paragraph::new(lines).block(ui::block(
-                t,
-                format!(
-                    "Upload history ({}) — ↑↓ select, Enter opens its report, Esc closes",
-                    self.history.len()
-                ),
-            )),
-            r,
-        );
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use super::app::{Effect, Msg};
+use super::flow::{Effect, Msg};
 use super::services::{self, Received, SharedSandbox, UploadJob, UploadOutcome};
 use crate::config::{ConfigStore, History, KeySource, Tracker};
 use crate::upload::guard::{Attempt, AttemptFacts};

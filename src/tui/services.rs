@@ -148,7 +148,7 @@ pub fn random_key() -> PrivateKey {
 /// (blocking: it reads the stored catalog).
 pub fn tracker_checks(
     data_dir: &Path,
-    target: &crate::tui::app::CheckTarget,
+    target: &crate::tui::flow::CheckTarget,
 ) -> crate::pipeline::checks::TrackerChecks {
     crate::pipeline::checks::TrackerChecks::for_tracker_in(
         data_dir,
@@ -280,7 +280,7 @@ pub fn convert_fixing(
     clean: &crate::mapping::convert::Clean,
     fixes: &super::steps::columns::ReportFixes,
     data_dir: &Path,
-    target: &super::app::CheckTarget,
+    target: &super::flow::CheckTarget,
     out: &Path,
     progress: &Progress,
 ) -> Result<(crate::mapping::convert::ConvertSummary, Vec<String>), String> {
