@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod generate;
 pub mod mapping;
 pub mod pipeline;
@@ -15,5 +16,6 @@ pub mod report_store;
 pub mod server;
 pub mod spec;
 pub mod tui;
+pub mod units;
 pub mod upload;
 pub mod validate;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 /// Top-level modules, lowest layer first. Modules of one layer may not use each other.
 const LAYERS: &[&[&str]] = &[
-    &["spec"],
-    &["read"],
+    &["spec", "files"],
+    &["read", "units"],
     &["validate", "generate"],
     &["mapping"],
     &["config"],

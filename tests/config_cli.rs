@@ -349,9 +349,9 @@ fn tracker_commands_and_key_never_leaks() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(
         o.stdout,
-        "TIME (UTC)           TRACKER  OUTCOME       BYTES   ROWS    ORDERS  PURCHASES (FIRST – LAST)  SHA256        FILE\n\
-         2026-11-02 09:01:00  shop     rejected 400  2.5 MB  120000  40000   —                         9f86d081884c  /data/p.csv\n\
-         2026-11-02 09:00:00  shop     accepted 200  2.5 MB  120000  40000   —                         9f86d081884c  /data/p.csv\n"
+        "TIME (UTC)           TRACKER  OUTCOME       BYTES    ROWS    ORDERS  PURCHASES (FIRST – LAST)  SHA256        FILE\n\
+         2026-11-02 09:01:00  shop     rejected 400  2.50 MB  120000  40000   —                         9f86d081884c  /data/p.csv\n\
+         2026-11-02 09:00:00  shop     accepted 200  2.50 MB  120000  40000   —                         9f86d081884c  /data/p.csv\n"
     );
     let o = env.run(&["history", "--json", "--tracker", "shop"], None);
     let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap_or_default();

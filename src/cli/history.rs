@@ -174,7 +174,7 @@ fn row(e: &HistoryEntry) -> [String; 9] {
             Some(s) => format!("{} {s}", e.outcome),
             None => e.outcome.to_string(),
         },
-        human_bytes(e.bytes),
+        crate::units::bytes(e.bytes),
         e.rows.map_or("-".to_string(), |r| r.to_string()),
         e.orders.map_or("-".to_string(), |r| r.to_string()),
         purchase_range(e),
@@ -182,8 +182,6 @@ fn row(e: &HistoryEntry) -> [String; 9] {
         e.file.display().to_string(),
     ]
 }
-
-pub use crate::upload::human_bytes;
 
 #[cfg(test)]
 mod tests {
@@ -215,8 +213,8 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(1_234_567), "1.2 MB");
-        assert_eq!(human_bytes(1_000_000_000), "1.0 GB");
+        assert_eq!(crate::units::bytes(999), "999 B");
+        assert_eq!(crate::units::bytes(1_234_567), "1.23 MB");
+        assert_eq!(crate::units::bytes(1_000_000_000), "1.00 GB");
     }
 }

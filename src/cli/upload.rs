@@ -21,7 +21,7 @@ use crate::mapping::cli::MappingArgs;
 use crate::pipeline::checks::TrackerChecks;
 use crate::read::Format;
 use crate::upload::guard::{Attempt, AttemptFacts, GuardError};
-use crate::upload::{self, Body, Event, Outcome, Settings, UploadRequest, human_bytes};
+use crate::upload::{self, Body, Event, Outcome, Settings, UploadRequest};
 use crate::validate::{self, MAX_FILE_BYTES, Severity};
 
 /// Exit status: rejected by the server.
@@ -389,7 +389,7 @@ pub fn run(a: Args) -> ExitCode {
     if prepared.parts.len() > 1 {
         eprintln!(
             "lbimport: the converted file is over {}: split at order boundaries into {} parts",
-            crate::mapping::cli::limit_text(prepared.part_bytes),
+            crate::units::part_limit(prepared.part_bytes),
             prepared.parts.len()
         );
         return run_parts(&a, &target, &checks, prepared.parts);
@@ -442,7 +442,7 @@ pub fn run(a: Args) -> ExitCode {
                         "lbimport: refused: {} is over {} and has {} error(s) besides its size; \
                          the service would cancel the whole import:",
                         shown(&path),
-                        crate::mapping::cli::limit_text(prepared.part_bytes),
+                        crate::units::part_limit(prepared.part_bytes),
                         blocking.iter().map(|i| i.count).sum::<u64>()
                     );
                     for i in &blocking {
@@ -472,9 +472,9 @@ pub fn run(a: Args) -> ExitCode {
             "lbimport: {} is {} ({} bytes), over {} for one upload: splitting it at order \
              boundaries into {}…",
             shown(&path),
-            human_bytes(meta.len()),
+            crate::units::bytes(meta.len()),
             meta.len(),
-            crate::mapping::cli::limit_text(prepared.part_bytes),
+            crate::units::part_limit(prepared.part_bytes),
             shown(&dir)
         );
         let progress = validate::Progress::new();
@@ -499,7 +499,7 @@ pub fn run(a: Args) -> ExitCode {
                  bytes). Split it into smaller files, keeping each order in one file. Nothing \
                  was sent.",
                 shown(&path),
-                human_bytes(meta.len()),
+                crate::units::bytes(meta.len()),
                 meta.len()
             ),
         );
@@ -571,7 +571,7 @@ pub fn run(a: Args) -> ExitCode {
     eprintln!(
         "File:     {} ({}, {}, sent as \"{}\")",
         shown(&path),
-        human_bytes(meta.len()),
+        crate::units::bytes(meta.len()),
         facts.format.extension(),
         req.body.filename()
     );
@@ -747,7 +747,7 @@ fn run_parts(a: &Args, target: &Target, checks: &TrackerChecks, parts: Vec<PathB
             i + 1,
             parts.len(),
             shown(p),
-            human_bytes(bytes),
+            crate::units::bytes(bytes),
             f.summary
         );
     }
@@ -1121,9 +1121,9 @@ impl Printer {
                 "█".repeat(filled.min(width)) + &"░".repeat(width - filled.min(width));
             eprint!(
                 "\r\x1b[2K{bar} {pct:5.1}%  {} / {}  {}/s  {eta_s}  {}",
-                human_bytes(sent),
-                human_bytes(total),
-                human_bytes(rate as u64),
+                crate::units::bytes(sent),
+                crate::units::bytes(total),
+                crate::units::bytes(rate as u64),
                 clock(el)
             );
             let _ = std::io::stderr().flush();
@@ -1138,9 +1138,9 @@ impl Printer {
                 self.last_line = Some(Instant::now());
                 eprintln!(
                     "upload: {pct:.0}% ({} of {}) at {}/s, {eta_s}, {} elapsed",
-                    human_bytes(sent),
-                    human_bytes(total),
-                    human_bytes(rate as u64),
+                    crate::units::bytes(sent),
+                    crate::units::bytes(total),
+                    crate::units::bytes(rate as u64),
                     clock(el)
                 );
             }

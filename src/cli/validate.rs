@@ -159,7 +159,7 @@ pub fn render_parts(reports: &[Report], part_bytes: u64) -> String {
         o,
         "Parts: {} (split at order boundaries, each at most {})",
         reports.len(),
-        crate::mapping::cli::limit_text(part_bytes)
+        crate::units::part_limit(part_bytes)
     );
     for (i, r) in reports.iter().enumerate() {
         let verdict = match r.verdict {

@@ -591,7 +591,7 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
         notices.push(format!(
             "the converted file ({} bytes) is over {}: split into {} parts at order boundaries",
             summary.bytes_out,
-            limit_text(limit),
+            crate::units::part_limit(limit),
             parts.len()
         ));
     }
@@ -640,13 +640,4 @@ pub fn identity_notice(s: &ConvertSummary, rw: &super::identity::IdentityRewrite
 fn validates_as_is(input: &Path) -> bool {
     crate::validate::validate_path(input, &crate::validate::Options::default(), None)
         .is_ok_and(|r| !r.has_errors())
-}
-
-/// `1 GB` for the default part limit (10^9 bytes), `N bytes` otherwise.
-pub fn limit_text(limit: u64) -> String {
-    if limit == DEFAULT_PART_BYTES {
-        "1 GB (10^9 bytes)".into()
-    } else {
-        format!("{limit} bytes")
-    }
 }

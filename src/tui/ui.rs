@@ -120,26 +120,7 @@ pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: V
     );
 }
 
-/// `1.2 MB`-style size (decimal units, like the service's limits).
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if v < 10.0 {
-        format!("{v:.2} {}", UNITS[u])
-    } else if v < 100.0 {
-        format!("{v:.1} {}", UNITS[u])
-    } else {
-        format!("{v:.0} {}", UNITS[u])
-    }
-}
+pub use crate::units::bytes;
 
 /// `12,345,678` with thousands separators.
 pub fn count(n: u64) -> String {

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     Event, Multipart, Outcome, SIGNED_CONTENT_TYPE, Settings, UploadRequest,
-    clean_body_for_display, endpoint_path, explain_status, http_date, human_bytes, parse_http_date,
-    shifted, sign_as,
+    clean_body_for_display, endpoint_path, explain_status, http_date, parse_http_date, shifted,
+    sign_as,
 };
 
 /// Statuses worth another attempt: the server took nothing or asked to retry.
@@ -187,7 +187,7 @@ pub async fn run(
             format!(
                 "the file is {} ({file_len} bytes), over the service's limit of {} bytes; \
                  split it into smaller files. Nothing was sent",
-                human_bytes(file_len),
+                crate::units::bytes(file_len),
                 s.max_bytes
             ),
             0,
@@ -350,14 +350,14 @@ pub async fn run(
                         reason: format!(
                             "the whole file ({}) was sent but the connection ended without an \
                              answer ({error})",
-                            human_bytes(file_len)
+                            crate::units::bytes(file_len)
                         ),
                     };
                 }
                 let reason = format!(
                     "the connection failed after {} of {} ({error})",
-                    human_bytes(sent_now),
-                    human_bytes(total)
+                    crate::units::bytes(sent_now),
+                    crate::units::bytes(total)
                 );
                 if n >= s.max_attempts {
                     return failed(format!("{reason}; gave up after {n} attempts"), sent_now);
@@ -391,8 +391,8 @@ pub async fn run(
                 return failed(
                     format!(
                         "the {d} s deadline passed after sending {} of {}",
-                        human_bytes(sent_now),
-                        human_bytes(total)
+                        crate::units::bytes(sent_now),
+                        crate::units::bytes(total)
                     ),
                     sent_now,
                 );
@@ -403,8 +403,8 @@ pub async fn run(
                         "stalled: the server accepted no data for {} s (sent {} of {}); the \
                          connection is too slow or the server stopped reading",
                         s.stall.as_secs_f64().round(),
-                        human_bytes(sent_now),
-                        human_bytes(total)
+                        crate::units::bytes(sent_now),
+                        crate::units::bytes(total)
                     ),
                     sent_now,
                 );
@@ -460,7 +460,7 @@ fn budget_allows(
         Err(match rate {
             Some(r) => format!(
                 "at the measured {}/s another attempt would not finish before the deadline",
-                human_bytes(r as u64)
+                crate::units::bytes(r as u64)
             ),
             None => "the deadline does not leave time for another attempt".into(),
         })

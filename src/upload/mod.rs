@@ -244,7 +244,7 @@ impl Outcome {
                 ..
             } => format!(
                 "accepted (HTTP {status}): {} sent in {:.1} s; the service processes it in the background",
-                human_bytes(*bytes),
+                crate::units::bytes(*bytes),
                 duration.as_secs_f64()
             ),
             Outcome::Rejected {
@@ -253,7 +253,10 @@ impl Outcome {
                 ..
             } => format!("rejected (HTTP {status}): {explanation}"),
             Outcome::Failed { reason, sent } => {
-                format!("failed after sending {}: {reason}", human_bytes(*sent))
+                format!(
+                    "failed after sending {}: {reason}",
+                    crate::units::bytes(*sent)
+                )
             }
             Outcome::Cancelled => {
                 "cancelled before the whole file was sent; nothing was imported".into()
@@ -263,22 +266,6 @@ impl Outcome {
                  tracker's data in Luigi's Box before uploading it again"
             ),
         }
-    }
-}
-
-/// Bytes in human units (`1.5 MB`, decimal).
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < UNITS.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
     }
 }
 
@@ -296,7 +283,7 @@ mod tests {
         };
         assert_eq!(a.exit_code(), 0);
         assert_eq!(a.status(), Some(200));
-        assert!(a.summary().contains("1.5 MB"));
+        assert!(a.summary().contains("1.50 MB"));
         assert_eq!(a.history_outcome(), crate::config::Outcome::Accepted);
         let u = Outcome::Unknown { reason: "x".into() };
         assert_eq!(u.exit_code(), 4);
@@ -309,7 +296,7 @@ mod tests {
             .exit_code(),
             3
         );
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(1_000_000_000), "1.0 GB");
+        assert_eq!(crate::units::bytes(999), "999 B");
+        assert_eq!(crate::units::bytes(1_000_000_000), "1.00 GB");
     }
 }

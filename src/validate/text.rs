@@ -7,18 +7,7 @@ use super::{Report, Severity, Verdict};
 use crate::read::Format;
 use crate::validate;
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::units::thousands;
 
 /// Every field of a report that came from the file (or its name) goes through this: terminal
 /// escape sequences in ids must not reach the terminal.

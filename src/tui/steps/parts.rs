@@ -139,7 +139,7 @@ impl SplitState {
                 format!(
                     "Splitting {} into parts ≤ {} at order boundaries",
                     ui::sanitize(file_name, 40),
-                    limit_text(self.limit)
+                    crate::units::part_limit(self.limit)
                 ),
                 ratio,
                 format!(
@@ -172,7 +172,7 @@ impl SplitState {
                     } else {
                         format!("{} parts", p.len())
                     },
-                    limit_text(self.limit)
+                    crate::units::part_limit(self.limit)
                 ),
                 1.0,
                 format!("split and validated in {elapsed}"),
@@ -305,7 +305,7 @@ impl SplitState {
                 format!(
                     "Parts ({}) — each ≤ {}",
                     paths.len(),
-                    limit_text(self.limit)
+                    crate::units::part_limit(self.limit)
                 ),
             ));
         let mut st =
@@ -329,15 +329,6 @@ pub fn verdict_cell(r: &Report, theme: &Theme, short: bool) -> (String, Style) {
             theme.error,
         ),
         Verdict::Errors => (format!("✘ {}", services::verdict_words(r)), theme.error),
-    }
-}
-
-/// A part limit in words: `1 GB` for the default (10^9 bytes), else like [`ui::bytes`].
-pub fn limit_text(limit: u64) -> String {
-    if limit == crate::mapping::split::DEFAULT_PART_BYTES {
-        "1 GB".to_string()
-    } else {
-        ui::bytes(limit)
     }
 }
 

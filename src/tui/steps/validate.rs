@@ -344,7 +344,7 @@ impl ValidateView {
                 if !self.over_limit() {
                     self.message = Some(format!(
                         "the file fits one upload (≤ {}) — no need to split it",
-                        super::parts::limit_text(self.part_limit)
+                        crate::units::part_limit(self.part_limit)
                     ));
                 } else if self.splitting() {
                     self.message = Some("already splitting — Esc stops it".to_string());
@@ -425,7 +425,7 @@ impl ValidateView {
 
     fn try_continue(&mut self) -> Action {
         if self.over_limit() {
-            let limit = super::parts::limit_text(self.part_limit);
+            let limit = crate::units::part_limit(self.part_limit);
             self.message = Some(match &self.split {
                 None => format!(
                     "the file is over the {limit} limit of one upload — press s to split it into parts"
@@ -830,7 +830,7 @@ impl ValidateView {
                         format!(
                             "✘ {} — OVER THE {} LIMIT OF ONE UPLOAD",
                             ui::bytes(r.file.bytes),
-                            super::parts::limit_text(self.part_limit)
+                            crate::units::part_limit(self.part_limit)
                         ),
                         theme.error.add_modifier(Modifier::BOLD),
                     ));
