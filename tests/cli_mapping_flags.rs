@@ -214,7 +214,7 @@ fn a_converted_file_over_the_part_limit_is_split_validated_per_part_and_not_uplo
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
         stderr.contains(
-            "the converted file (6300 bytes) is over 1050 bytes: split into 6 parts at order boundaries"
+            "the converted file (6300 bytes) is over 1.05 kB: split into 6 parts at order boundaries"
         ),
         "{stderr}"
     );

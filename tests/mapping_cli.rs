@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use lbimport::config::mappings as saved;
 use lbimport::config::{Config, ConfigStore, KeySource, Tracker};
-use lbimport::mapping::cli::{MappingArgs, prepare};
 use lbimport::mapping::detect::detect_path;
-use lbimport::mapping::saved;
+use lbimport::pipeline::prepare::{Options as MappingArgs, prepare};
 
 struct Env {
     dir: tempfile::TempDir,

@@ -447,7 +447,7 @@ fn json_lines_with_nothing_to_sample_read_the_documented_keys() {
             d.fits,
             "{name}: nothing to convert, validation judges the lines"
         );
-        assert!(lbimport::mapping::cli::check_distinct(&d.mapping).is_ok());
+        assert!(lbimport::pipeline::prepare::check_distinct(&d.mapping).is_ok());
     }
     // garbage named .json: JSON lines, documented keys, and it does not fit
     let d = detect_bytes(b"\x00\x01garbage\nmore, garbage\n", true, true);

@@ -1,11 +1,11 @@
-//! `mapping::cli::prepare`, the entry point `validate` and `upload` use for mapping flags.
+//! `pipeline::prepare::prepare`, the entry point `validate` and `upload` use for mapping flags.
 //! Alone in its own test binary because it points the data and config directories at temp
 //! dirs through the process environment.
 
 use lbimport::config::{Config, ConfigStore, KeySource, Tracker};
-use lbimport::mapping::cli::{MappingArgs, prepare};
 use lbimport::mapping::detect::detect_path;
 use lbimport::mapping::{Mapping, SavedMapping, Source};
+use lbimport::pipeline::prepare::{Options as MappingArgs, prepare};
 
 #[test]
 fn prepare_converts_into_the_data_dir_and_applies_saved_mappings() {

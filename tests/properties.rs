@@ -155,7 +155,7 @@ proptest! {
     ) {
         let d = lbimport::mapping::detect::detect_bytes(&data, complete, json_hint);
         prop_assert!(
-            lbimport::mapping::cli::check_distinct(&d.mapping).is_ok(),
+            lbimport::pipeline::prepare::check_distinct(&d.mapping).is_ok(),
             "{:?} from {:?}",
             d.mapping,
             String::from_utf8_lossy(&data)

@@ -1,13 +1,13 @@
 //! Loading the catalog for `--identity-from-catalog` (shared by `normalize`, `validate` and
 //! `upload`): the tracker's stored catalog, or `--catalog FILE`.
 
-use crate::mapping::MappingError;
-use crate::mapping::cli::MappingArgs;
+use crate::pipeline::Error;
+use crate::pipeline::prepare::Options;
 
-/// Fill [`MappingArgs::identity_rewrite`] when an identity rewrite is asked: the rewrites that
+/// Fill [`Options::identity_rewrite`] when an identity rewrite is asked: the rewrites that
 /// need no catalog, plus the catalog look-ups of `--identity-from-catalog` over `--catalog
 /// FILE` or the stored catalog of `tracker` (a saved tracker's name).
-pub fn load_rewrite(args: &mut MappingArgs, tracker: Option<&str>) -> Result<(), MappingError> {
+pub fn load_rewrite(args: &mut Options, tracker: Option<&str>) -> Result<(), Error> {
     if !args.rewrites() || args.identity_rewrite.is_some() {
         return Ok(());
     }
@@ -29,7 +29,7 @@ pub fn load_rewrite(args: &mut MappingArgs, tracker: Option<&str>) -> Result<(),
                 .into()),
         },
     )
-    .map_err(MappingError::Invalid)?;
+    .map_err(Error::Invalid)?;
     args.identity_rewrite = Some(rewrite);
     Ok(())
 }

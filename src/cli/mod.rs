@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod generate;
 pub mod history;
 pub mod identity;
+pub mod mapping_args;
 pub mod normalize;
 pub mod overlap;
 pub mod report;
@@ -104,13 +105,13 @@ pub fn terminal_safe(msg: &str) -> String {
 /// saved mapping for the file's shape the file is used as is (`temp == false`).
 pub fn prepare_mapping(
     file: &std::path::Path,
-    mapping: &crate::mapping::cli::MappingArgs,
+    mapping: &mapping_args::MappingArgs,
     tracker: Option<&str>,
-) -> Result<crate::mapping::cli::Prepared, crate::mapping::MappingError> {
-    let mut args = mapping.clone();
+) -> Result<crate::pipeline::prepare::Prepared, crate::pipeline::Error> {
+    let mut args = mapping.options();
     args.tracker = tracker.map(str::to_string);
     identity::load_rewrite(&mut args, tracker)?;
-    let prepared = crate::mapping::cli::prepare(file, &args)?;
+    let prepared = crate::pipeline::prepare::prepare(file, &args)?;
     for n in &prepared.notices {
         eprintln!("lbimport: {}", terminal_safe(n));
     }

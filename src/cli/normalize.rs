@@ -4,13 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::mapping::cli::{MappingArgs, resolve};
-use crate::mapping::convert::{
-    ConvertSummary, convert_path_rewriting, default_output, plan_rewriting,
-};
+use super::mapping_args::MappingArgs;
+use crate::config::mappings;
+use crate::mapping::Source;
+use crate::mapping::convert::{ConvertSummary, convert_path_rewriting, plan_rewriting};
 use crate::mapping::detect::{DayMonth, Detection};
 use crate::mapping::split::{DEFAULT_PART_BYTES, parse_size, split_path};
-use crate::mapping::{MappingError, Source, saved};
+use crate::pipeline::Error;
+use crate::pipeline::prepare::{
+    Options as MappingOptions, default_output, identity_notice, resolve,
+};
 use crate::validate::{Options, Verdict, validate_path};
 
 /// Exit status: the output still has errors (the service would reject it).
@@ -100,15 +103,16 @@ fn implausible_exit(file: &Path, why: &[String], force: bool) -> Option<ExitCode
 }
 
 /// Run `lbimport normalize`.
-pub fn run(mut args: Args) -> ExitCode {
-    args.mapping.tracker = args.tracker.clone();
-    if let Err(e) = super::identity::load_rewrite(&mut args.mapping, args.tracker.as_deref()) {
+pub fn run(args: Args) -> ExitCode {
+    let mut opts = args.mapping.options();
+    opts.tracker = args.tracker.clone();
+    if let Err(e) = super::identity::load_rewrite(&mut opts, args.tracker.as_deref()) {
         return super::fail_usage(format!("normalize: {e}"));
     }
-    if args.mapping.save_mapping.is_some() && args.tracker.is_none() {
+    if opts.save_mapping.is_some() && args.tracker.is_none() {
         return super::fail_usage("--save-mapping needs --tracker NAME");
     }
-    match run_inner(&args) {
+    match run_inner(&args, &opts) {
         Ok(code) => code,
         Err(e) => super::fail_usage(format!("normalize: {}", super::about_file(&args.file, e))),
     }
@@ -312,14 +316,14 @@ fn same_path(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
+fn run_inner(args: &Args, opts: &MappingOptions) -> Result<ExitCode, Error> {
     let input = &args.file;
     if let Err(e) = crate::read::regular_file(input) {
-        return Err(MappingError::io(input, e));
+        return Err(Error::io(input, e));
     }
-    let r = match resolve(input, &args.mapping) {
+    let r = match resolve(input, opts) {
         Ok(r) => r,
-        Err(e @ MappingError::Invalid(_)) => {
+        Err(e @ Error::Invalid(_)) => {
             // show what detection saw, so the message can be acted on
             if let Ok(d) = crate::mapping::detect::detect_path(input) {
                 print_detection(&d);
@@ -346,7 +350,7 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
     let _ = label;
     let output = args.output.clone().unwrap_or_else(|| default_output(input));
     if same_path(input, &output) {
-        return Err(MappingError::Invalid(
+        return Err(Error::Invalid(
             "the output must not be the input file".into(),
         ));
     }
@@ -357,17 +361,17 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
             .unwrap_or_else(|| "output".into());
         output.with_file_name(format!("{name}.invalid.csv"))
     };
-    let clean = args.mapping.clean(&invalid_default);
+    let clean = opts.clean(&invalid_default);
     // `--split-size`, or the hidden `--part-bytes` that validate and upload share
     let split = match &args.split_size {
         Some(s) => Some(parse_size(s).ok_or_else(|| {
-            MappingError::Invalid(format!("--split-size {s:?}: use e.g. 1GiB, 500MB, 1048576"))
+            Error::Invalid(format!("--split-size {s:?}: use e.g. 1GiB, 500MB, 1048576"))
         })?),
-        None => args.mapping.part_bytes,
+        None => opts.part_bytes,
     };
     // the sent orders first: a damaged record stops the run before anything is written
     let only_new = match (&args.tracker, args.only_new_orders) {
-        (Some(t), true) => Some(super::overlap::sent_orders(t).map_err(MappingError::Invalid)?),
+        (Some(t), true) => Some(super::overlap::sent_orders(t).map_err(Error::Invalid)?),
         _ => None,
     };
     if args.dry_run {
@@ -385,11 +389,11 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
                 sent.name
             );
         }
-        let rewrite = args.mapping.rewrite()?;
+        let rewrite = opts.rewrite()?;
         let s = plan_rewriting(input, m, &clean, rewrite.as_ref(), None)?;
         print_summary(&s, true);
         if let Some(rw) = &rewrite {
-            println!("{}", crate::mapping::cli::identity_notice(&s, rw));
+            println!("{}", identity_notice(&s, rw));
         }
         println!("output size: {} bytes", s.bytes_out);
         if let Some(code) = implausible_exit(input, &implausible(&s, None), args.force) {
@@ -397,7 +401,7 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let rewrite = args.mapping.rewrite()?;
+    let rewrite = opts.rewrite()?;
     let mut s = convert_path_rewriting(input, m, &clean, rewrite.as_ref(), &output, None)?;
     let only_new_line = match &only_new {
         Some(sent) => {
@@ -412,7 +416,7 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
     };
     print_summary(&s, false);
     if let Some(rw) = &rewrite {
-        println!("{}", crate::mapping::cli::identity_notice(&s, rw));
+        println!("{}", identity_notice(&s, rw));
     }
     if let Some(line) = only_new_line {
         println!("only new:   {line}");
@@ -432,7 +436,7 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
             .map(|x| x.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
         let parts = split_path(&output, limit, &dir, &stem, None)?;
-        std::fs::remove_file(&output).map_err(|e| MappingError::io(&output, e))?;
+        std::fs::remove_file(&output).map_err(|e| Error::io(&output, e))?;
         println!("split:      {} parts of at most {limit} bytes", parts.len());
         parts
     } else {
@@ -441,10 +445,10 @@ fn run_inner(args: &Args) -> Result<ExitCode, MappingError> {
     for o in &outputs {
         println!("output:     {}", o.display());
     }
-    if let (Some(name), Some(tracker)) = (&args.mapping.save_mapping, &args.tracker) {
+    if let (Some(name), Some(tracker)) = (&opts.save_mapping, &args.tracker) {
         let store = crate::config::ConfigStore::open_default()?;
         let name = Some(name.as_str()).filter(|n| !n.is_empty());
-        let replaced = saved::save(&store, tracker, &r.detection.shape, name, m.clone())?;
+        let replaced = mappings::save(&store, tracker, &r.detection.shape, name, m.clone())?;
         println!(
             "saved:      mapping {} for tracker \"{tracker}\" (shape {})",
             if replaced { "replaced" } else { "saved" },

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use super::mapping_args::MappingArgs;
 use crate::config::{
     ConfigStore, DEFAULT_BASE_URL, DEFAULT_CLIENT_NAME, History, KeySource, PrivateKey, Tracker,
 };
-use crate::mapping::cli::MappingArgs;
 use crate::pipeline::checks::TrackerChecks;
 use crate::read::Format;
 use crate::upload::guard::{Attempt, AttemptFacts, GuardError};

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::mapping::cli::MappingArgs;
+use super::mapping_args::MappingArgs;
 
 use crate::read::Format;
 use crate::validate::{self, Options, Report, Verdict};

@@ -9,6 +9,7 @@
 mod error;
 pub mod history;
 pub mod lock;
+pub mod mappings;
 mod paths;
 mod secret;
 pub mod sent;

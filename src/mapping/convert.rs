@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::detect::json_text;
+use super::json::json_text;
 use super::time::{TimeConverter, TimeError};
 use super::{Mapping, MappingError, Source, column_letter};
 use crate::read::Format;
@@ -164,23 +164,6 @@ impl ConvertSummary {
             self.reasons.push((reason.to_string(), 1));
         }
     }
-}
-
-/// The directory converted files go to: `<data dir>/converted`.
-pub fn output_dir() -> PathBuf {
-    match crate::config::data_dir() {
-        Ok(d) => d.join("converted"),
-        Err(_) => std::env::temp_dir().join("lbimport-converted"),
-    }
-}
-
-/// Default output path for an input: `<output_dir>/<stem>.normalized.csv`.
-pub fn default_output(input: &Path) -> PathBuf {
-    let stem = input
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "input".into());
-    output_dir().join(format!("{stem}.normalized.csv"))
 }
 
 /// Convert up to `n` sample rows (fields by column index) for a live preview: per row the
@@ -1003,11 +986,9 @@ fn open_rows(input: &Path, m: &Mapping, strip_bom: bool) -> Result<Opened, Mappi
                     None => None,
                     Some(Source::Column(i)) => Some(*i),
                     Some(Source::Key(name)) => {
-                        let want = super::detect::normalize_name(name);
+                        let want = super::normalize_name(name);
                         let pos = header.iter().position(|h| h == name).or_else(|| {
-                            header
-                                .iter()
-                                .position(|h| super::detect::normalize_name(h) == want)
+                            header.iter().position(|h| super::normalize_name(h) == want)
                         });
                         match pos {
                             Some(p) => Some(p),
@@ -1446,17 +1427,17 @@ fn run(
     let mut side: Option<(PathBuf, BufWriter<File>)> = None;
     if let Some(o) = out {
         if let Some(dir) = o.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::config::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
+            crate::files::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
         }
         let p = partial_path(o);
-        let f = crate::config::create_private_file(&p).map_err(|e| MappingError::io(&p, e))?;
+        let f = crate::files::create_private_file(&p).map_err(|e| MappingError::io(&p, e))?;
         w = Some(BufWriter::with_capacity(IO_BUF, f));
         partial = Some(p);
         if let Some(x) = &clean.exclude_invalid {
             if let Some(dir) = x.parent().filter(|d| !d.as_os_str().is_empty()) {
-                crate::config::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
+                crate::files::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
             }
-            let f = crate::config::create_private_file(x).map_err(|e| MappingError::io(x, e))?;
+            let f = crate::files::create_private_file(x).map_err(|e| MappingError::io(x, e))?;
             let mut bw = BufWriter::new(f);
             bw.write_all(b"line,reason,record\n")
                 .map_err(|e| MappingError::io(x, e))?;

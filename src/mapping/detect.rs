@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
+use super::json::json_text;
+pub use super::normalize_name;
 use super::time::{DateOrder, Fields, is_service_format, parse_fields};
 use super::{Mapping, Source, column_letter};
 use crate::read::Format;
@@ -139,25 +141,6 @@ impl Detection {
             Source::Key(k) => self.headers.iter().position(|h| h == k),
         }
     }
-}
-
-/// Normalise a header name for synonym matching and shape keys: lower-case alphanumerics,
-/// words joined by `_`.
-pub fn normalize_name(s: &str) -> String {
-    let mut out = String::new();
-    let mut pending = false;
-    for c in s.trim_start_matches('\u{feff}').chars() {
-        if c.is_alphanumeric() {
-            if pending && !out.is_empty() {
-                out.push('_');
-            }
-            pending = false;
-            out.extend(c.to_lowercase());
-        } else {
-            pending = true;
-        }
-    }
-    out
 }
 
 /// A letter of Central and Western European alphabets without its diacritics (`č` → `c`,
@@ -1523,17 +1506,6 @@ fn detect_csv(lines: &[&str], hints: &Hints) -> Detection {
         bom: false,
         notes: g.notes,
         alternatives,
-    }
-}
-
-/// Value of a JSON field as text (strings as is, numbers and bools printed, null → empty).
-pub fn json_text(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        serde_json::Value::Null => Some(String::new()),
-        _ => None,
     }
 }
 

@@ -18,16 +18,27 @@ use hashbrown::{HashMap, HashSet};
 use crate::validate::lookup::{IdentityFix, strip_host};
 
 /// Where `--identity-from-catalog` finds the catalog's identity for a file's identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FromCatalog {
     /// The file's identity is an object's `web_url` (or its path without scheme and host):
     /// take that object's identity.
-    #[value(name = "web_url", alias = "web-url")]
     WebUrl,
     /// The file's identity equals a catalog identity but for letter case: take the catalog's
     /// spelling.
-    #[value(name = "case")]
     Case,
+}
+
+impl std::str::FromStr for FromCatalog {
+    type Err = String;
+
+    /// `web_url` (or `web-url`), `case`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "web_url" | "web-url" => Ok(FromCatalog::WebUrl),
+            "case" => Ok(FromCatalog::Case),
+            _ => Err(format!("{s:?}: use web_url or case")),
+        }
+    }
 }
 
 impl FromCatalog {

@@ -304,11 +304,22 @@ fn flatten_into(
             Value::Object(m) => flatten_into(m, &path, skip, out),
             Value::Array(_) => {}
             other => {
-                if let Some(t) = super::detect::json_text(other) {
+                if let Some(t) = json_text(other) {
                     out.push((path, t));
                 }
             }
         }
+    }
+}
+
+/// Value of a JSON field as text (strings as is, numbers and bools printed, null → empty).
+pub fn json_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Null => Some(String::new()),
+        _ => None,
     }
 }
 
@@ -337,10 +348,8 @@ mod tests {
         assert_eq!(find_items(&objs).as_deref(), Some("line_items"));
         let rows = rows_of(&objs[0], Some("line_items"));
         assert_eq!(rows.len(), 2);
-        let text = |r: &RowCtx<'_>, p: &str| {
-            r.get(p, Some("line_items"))
-                .and_then(super::super::detect::json_text)
-        };
+        let text =
+            |r: &RowCtx<'_>, p: &str| r.get(p, Some("line_items")).and_then(super::json_text);
         assert_eq!(text(&rows[1], "sku").as_deref(), Some("WOO-BEANIE"));
         assert_eq!(
             text(&rows[1], "line_items.sku").as_deref(),

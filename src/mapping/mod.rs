@@ -51,13 +51,11 @@ pub struct SavedMapping {
     pub mapping: Mapping,
 }
 
-pub mod cli;
 pub mod convert;
 pub mod detect;
 pub mod encoding;
 pub mod identity;
 pub mod json;
-pub mod saved;
 pub mod split;
 pub mod time;
 
@@ -79,9 +77,25 @@ pub enum MappingError {
     /// The run was cancelled through its progress handle.
     #[error("cancelled")]
     Cancelled,
-    /// Reading or writing the tracker configuration failed.
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+}
+
+/// Normalise a header name for synonym matching and shape keys: lower-case alphanumerics,
+/// words joined by `_`.
+pub fn normalize_name(s: &str) -> String {
+    let mut out = String::new();
+    let mut pending = false;
+    for c in s.trim_start_matches('\u{feff}').chars() {
+        if c.is_alphanumeric() {
+            if pending && !out.is_empty() {
+                out.push('_');
+            }
+            pending = false;
+            out.extend(c.to_lowercase());
+        } else {
+            pending = true;
+        }
+    }
+    out
 }
 
 impl MappingError {

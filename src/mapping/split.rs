@@ -180,11 +180,11 @@ fn create_parts(
     parts: usize,
     name: impl Fn(usize) -> PathBuf,
 ) -> Result<(Vec<PathBuf>, Vec<BufWriter<File>>), MappingError> {
-    crate::config::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
+    crate::files::create_private_dir(dir).map_err(|e| MappingError::io(dir, e))?;
     let paths: Vec<PathBuf> = (1..=parts).map(name).collect();
     let mut writers = Vec::with_capacity(parts);
     for p in &paths {
-        let f = crate::config::create_private_file(p).map_err(|e| MappingError::io(p, e))?;
+        let f = crate::files::create_private_file(p).map_err(|e| MappingError::io(p, e))?;
         writers.push(BufWriter::with_capacity(1 << 18, f));
     }
     Ok((paths, writers))

@@ -248,7 +248,7 @@ pub fn saved_mapping(
     tracker: &crate::config::Tracker,
     shape: &str,
 ) -> Option<crate::mapping::Mapping> {
-    crate::mapping::saved::find_by_shape(tracker, shape).map(|s| s.mapping.clone())
+    crate::config::mappings::find_by_shape(tracker, shape).map(|s| s.mapping.clone())
 }
 
 /// Convert `input` through `mapping` into `out` (blocking; run it on its own thread).

@@ -1456,8 +1456,8 @@ impl ColumnsStep {
         let Some(t) = cx.config.tracker_mut(&self.tracker.tracker.name) else {
             return Vec::new();
         };
-        crate::mapping::saved::upsert(t, saved.clone());
-        crate::mapping::saved::upsert(&mut self.tracker.tracker, saved);
+        crate::config::mappings::upsert(t, saved.clone());
+        crate::config::mappings::upsert(&mut self.tracker.tracker, saved);
         vec![Effect::SaveConfig(Box::new(cx.config.clone()))]
     }
 

@@ -1,11 +1,11 @@
-//! Mappings saved per tracker, keyed by file shape (see [`super::detect::shape_key`]), so a
+//! Mappings saved per tracker, keyed by file shape (see `mapping::detect::shape_key`), so a
 //! file of the same shape is converted the same way next time.
 //!
 //! A saved mapping may carry a name: it is stored in [`SavedMapping::shape`] after a `#`
 //! (`csv;semicolon;5;date,order,customer,sku,price#eshop-export`); shapes never contain `#`.
 
-use super::{Mapping, MappingError, SavedMapping};
-use crate::config::{ConfigError, ConfigStore, Tracker};
+use super::{ConfigError, ConfigStore, Tracker};
+use crate::mapping::{Mapping, SavedMapping};
 
 /// The mapping saved in `tracker` for files of this shape.
 pub fn find_by_shape<'a>(tracker: &'a Tracker, shape: &str) -> Option<&'a SavedMapping> {
@@ -45,7 +45,7 @@ pub fn lookup(
     store: &ConfigStore,
     tracker_name: &str,
     shape: &str,
-) -> Result<Option<SavedMapping>, MappingError> {
+) -> Result<Option<SavedMapping>, ConfigError> {
     let loaded = store.load()?;
     let t = loaded
         .config
@@ -62,7 +62,7 @@ pub fn save(
     shape: &str,
     name: Option<&str>,
     mapping: Mapping,
-) -> Result<bool, MappingError> {
+) -> Result<bool, ConfigError> {
     let replaced = store.update(|config| {
         let t = config
             .tracker_mut(tracker_name)

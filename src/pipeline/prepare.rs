@@ -1,105 +1,105 @@
-//! Mapping flags shared by `normalize`, `validate` and `upload` ([`MappingArgs`]) and
-//! [`prepare`], which turns a file plus those flags into the file to validate or upload.
+//! Preparing a file for the service: detect its layout, resolve the mapping (detection, a
+//! mapping saved for the tracker, the flags), convert and clean it into the data directory,
+//! split it when over the part limit. [`prepare`] is what `validate` and `upload` do with
+//! their mapping flags; `normalize` uses [`resolve`] and writes where it is told.
 
 use std::path::{Path, PathBuf};
 
-use super::convert::{Clean, ConvertSummary, convert_path_rewriting, default_output, output_dir};
-use super::detect::{Detection, Hints, detect_path_with, normalize_name};
-use super::split::{DEFAULT_PART_BYTES, parse_size, split_path};
-use super::{Mapping, MappingError, Source, saved};
-use crate::config::ConfigStore;
+use super::Error;
+use crate::config::{ConfigStore, mappings};
+use crate::mapping::convert::{Clean, ConvertSummary, convert_path_rewriting};
+use crate::mapping::detect::{Detection, Hints, detect_path_with};
+use crate::mapping::normalize_name;
+use crate::mapping::split::{DEFAULT_PART_BYTES, split_path};
+use crate::mapping::{Mapping, Source};
 use crate::read::Format;
 
-/// Column-mapping and cleaning flags.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct MappingArgs {
+/// Where converted files go: `<data dir>/converted` (a temporary directory when the data
+/// directory cannot be found). The user's file is never written.
+pub fn output_dir() -> PathBuf {
+    match crate::config::data_dir() {
+        Ok(d) => d.join("converted"),
+        Err(_) => std::env::temp_dir().join("lbimport-converted"),
+    }
+}
+
+/// Default output path for an input: `<output_dir>/<stem>.normalized.csv`.
+pub fn default_output(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    output_dir().join(format!("{stem}.normalized.csv"))
+}
+
+/// How to read, map, clean and fix a file on its way to the documented layout (the
+/// mapping flags of `normalize`, `validate` and `upload`).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
     /// Field delimiter of the input: `,` `;` `tab` (or `\t`) `|`.
-    #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
     /// Text encoding of the input: `utf-8`, `utf-16le`, `utf-16be`, `windows-1250`,
     /// `windows-1252`, `iso-8859-2`… (default: from a BOM, the NUL pattern of UTF-16, or a guess
     /// for files that aren't UTF-8). The output is always UTF-8.
-    #[arg(long, value_name = "NAME")]
     pub encoding: Option<String>,
     /// JSON: the key path of the array of products in each record (`line_items`), exploded
     /// into one row per product (default: found from the records).
-    #[arg(long, value_name = "PATH")]
     pub items: Option<String>,
     /// The first row is a header.
-    #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
     /// The first row is data, not a header.
-    #[arg(long)]
     pub no_header: bool,
     /// Which source column feeds each attribute: letters (A, B…), 1-based numbers, header
     /// names or JSON keys; `-` for none. E.g. `order=B,identity=D,user=C,created_at=A`.
-    #[arg(long, value_name = "ROLE=COL,…")]
     pub columns: Option<String>,
     /// Format of created_at: strftime (`%d/%m/%Y %H:%M`), `iso8601`, `epoch_s`, `epoch_ms`.
-    #[arg(long, value_name = "FORMAT")]
     pub time_format: Option<String>,
     /// Zone of timestamps without one: `UTC`, `+02:00`, or an IANA name (`Europe/Bratislava`).
-    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub time_zone: Option<String>,
     /// Leave invalid rows out, writing them with line numbers and reasons to PATH (default:
     /// beside the output, `<name>.invalid.csv`).
-    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
     pub exclude_invalid: Option<String>,
     /// Drop exact duplicate rows.
-    #[arg(long)]
     pub dedupe: bool,
     /// Trim whitespace around ids.
-    #[arg(long)]
     pub trim: bool,
     /// Drop orders with more than N distinct products.
-    #[arg(long, value_name = "N")]
     pub max_order_items: Option<u64>,
     /// Keep a UTF-8 byte-order mark (it is stripped by default).
-    #[arg(long, hide = true)]
     pub keep_bom: bool,
     /// Use a mapping saved for the tracker: its name, its shape, or `auto` (the one saved for
     /// this file's shape). Needs the tracker.
-    #[arg(long, value_name = "NAME")]
     pub mapping: Option<String>,
     /// Save the mapping used for the tracker, keyed by this file's shape, optionally named.
-    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     pub save_mapping: Option<String>,
     /// Largest part of a converted file (`1GiB`, `64k`, `1000`; default 1 GiB, the service's
     /// limit). A converted file over it is split at order boundaries into parts no larger.
     /// Hidden: meant for trying the split path on small files; the service's limit is 1 GiB.
-    #[arg(long, value_name = "SIZE", hide = true, value_parser = parse_part_bytes)]
     pub part_bytes: Option<u64>,
     /// The tracker saved mappings belong to (set by the command that flattens these flags).
-    #[arg(skip)]
     pub tracker: Option<String>,
     /// Rewrite identities that are full URLs to their path: drop scheme and host
     /// (`https://shop.sk/p/1` → `/p/1`).
-    #[arg(long)]
     pub identity_strip_host: bool,
     /// Rewrite identities without their query string or fragment (`/p/1?ref=x` → `/p/1`).
-    #[arg(long)]
     pub identity_strip_query: bool,
     /// Rewrite identities without trailing slashes (`/p/1/` → `/p/1`).
-    #[arg(long)]
     pub identity_trim_slash: bool,
     /// Replace identities by the catalog's: `web_url` (the identity is an object's web_url or
     /// its path: take that object's identity), `case` (the catalog spells it in another case).
     /// Needs the catalog: the tracker's stored one (`--tracker`) or `--catalog FILE`. An
     /// identity the catalog does not know is kept. Repeat the flag for both.
-    #[arg(long, value_name = "web_url|case", value_enum)]
-    pub identity_from_catalog: Vec<super::identity::FromCatalog>,
+    pub identity_from_catalog: Vec<crate::mapping::identity::FromCatalog>,
     /// The catalog to compare identities with (and to take them from with
     /// `--identity-from-catalog`) instead of the tracker's stored one: a saved Content Export
     /// response, JSON lines with `url`, or one identity per line.
-    #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
     /// The identity rewrites with their catalog look-ups, once loaded (set by the command
     /// that flattens these flags; without it the rewrites needing no catalog still apply).
-    #[arg(skip)]
-    pub identity_rewrite: Option<super::identity::IdentityRewrite>,
+    pub identity_rewrite: Option<crate::mapping::identity::IdentityRewrite>,
 }
 
-impl MappingArgs {
+impl Options {
     /// Whether any flag asks for a mapping or cleaning (a tracker alone doesn't).
     pub fn any(&self) -> bool {
         self.delimiter.is_some()
@@ -126,10 +126,10 @@ impl MappingArgs {
             || !self.identity_from_catalog.is_empty()
     }
 
-    /// The identity rewrites to apply: the loaded ones ([`MappingArgs::identity_rewrite`]),
+    /// The identity rewrites to apply: the loaded ones ([`Options::identity_rewrite`]),
     /// else the ones needing no catalog. `None` when none is asked; an error when
     /// `--identity-from-catalog` is asked and no catalog was loaded.
-    pub fn rewrite(&self) -> Result<Option<super::identity::IdentityRewrite>, MappingError> {
+    pub fn rewrite(&self) -> Result<Option<crate::mapping::identity::IdentityRewrite>, Error> {
         if !self.rewrites() {
             return Ok(None);
         }
@@ -137,13 +137,13 @@ impl MappingArgs {
             return Ok(Some(r.clone()));
         }
         if !self.identity_from_catalog.is_empty() {
-            return Err(MappingError::Invalid(
+            return Err(Error::Invalid(
                 "--identity-from-catalog needs the catalog: --tracker NAME (with a catalog \
                  fetched or imported for it) or --catalog FILE"
                     .into(),
             ));
         }
-        Ok(Some(super::identity::IdentityRewrite::new(
+        Ok(Some(crate::mapping::identity::IdentityRewrite::new(
             self.identity_strip_host,
             self.identity_strip_query,
             self.identity_trim_slash,
@@ -177,11 +177,7 @@ impl MappingArgs {
     }
 }
 
-fn parse_part_bytes(s: &str) -> Result<u64, String> {
-    parse_size(s).ok_or_else(|| format!("{s:?}: use e.g. 1GiB, 500MB, 64k, 1048576"))
-}
-
-impl MappingArgs {
+impl Options {
     /// The largest part a converted file may be (`--part-bytes`, default 1 GiB).
     pub fn part_limit(&self) -> u64 {
         self.part_bytes.unwrap_or(DEFAULT_PART_BYTES)
@@ -189,7 +185,7 @@ impl MappingArgs {
 }
 
 /// Parse a delimiter flag value.
-pub fn parse_delimiter(s: &str) -> Result<char, MappingError> {
+pub fn parse_delimiter(s: &str) -> Result<char, Error> {
     match s {
         "tab" | "\\t" | "\t" | "TAB" => Ok('\t'),
         "comma" => Ok(','),
@@ -199,7 +195,7 @@ pub fn parse_delimiter(s: &str) -> Result<char, MappingError> {
             let mut it = s.chars();
             match (it.next(), it.next()) {
                 (Some(c), None) if c.is_ascii() && c != '"' && c != '\n' => Ok(c),
-                _ => Err(MappingError::Invalid(format!(
+                _ => Err(Error::Invalid(format!(
                     "delimiter {s:?}: use one ASCII character such as , ; | or `tab`"
                 ))),
             }
@@ -235,7 +231,7 @@ fn role_key(k: &str) -> Option<usize> {
 }
 
 /// Resolve one `--columns` value against the detection.
-fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError> {
+fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, Error> {
     let v = v.trim();
     if v == "-" || v.eq_ignore_ascii_case("none") || v.is_empty() {
         return Ok(None);
@@ -252,7 +248,7 @@ fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError>
             return Ok(Some(Source::Key(p)));
         }
         if !d.headers.is_empty() && !d.headers.iter().any(|h| h == key) {
-            return Err(MappingError::Invalid(format!(
+            return Err(Error::Invalid(format!(
                 "--columns: no key {key:?} in the file's records (keys: {})",
                 d.headers.join(", ")
             )));
@@ -273,14 +269,14 @@ fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError>
                 .any(|c| c.trim() == v || normalize_name(c) == normalize_name(v))
         });
     if first_row_names && v.chars().count() > 3 {
-        return Err(MappingError::Invalid(format!(
+        return Err(Error::Invalid(format!(
             "--columns: {v:?} is a name in the first row, which is read as data; add --header \
              to read the first row as column names"
         )));
     }
     match Source::parse(v) {
         Some(Source::Column(i)) if !d.columns.is_empty() && i >= d.columns.len() => {
-            Err(MappingError::Invalid(format!(
+            Err(Error::Invalid(format!(
                 "--columns: column {} doesn't exist (the file has {} columns{})",
                 v,
                 d.columns.len(),
@@ -292,36 +288,34 @@ fn column_source(v: &str, d: &Detection) -> Result<Option<Source>, MappingError>
             )))
         }
         Some(Source::Column(i)) => Ok(Some(Source::Column(i))),
-        _ => Err(MappingError::Invalid(format!(
+        _ => Err(Error::Invalid(format!(
             "--columns: {v:?} is not a column letter, number or header name"
         ))),
     }
 }
 
 /// Apply `--columns order=B,identity=D,user=C,created_at=A` to a mapping.
-pub fn apply_columns(m: &mut Mapping, spec: &str, d: &Detection) -> Result<(), MappingError> {
+pub fn apply_columns(m: &mut Mapping, spec: &str, d: &Detection) -> Result<(), Error> {
     for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
         let (k, v) = part.split_once('=').ok_or_else(|| {
-            MappingError::Invalid(format!(
+            Error::Invalid(format!(
                 "--columns: {part:?} should be ROLE=COLUMN (roles: order, identity, user, created_at)"
             ))
         })?;
         let slot = role_key(k).ok_or_else(|| {
-            MappingError::Invalid(format!(
+            Error::Invalid(format!(
                 "--columns: unknown role {k:?} (use order, identity, user, created_at)"
             ))
         })?;
         let src = column_source(v, d)?;
         match slot {
             0 => {
-                m.order_id = src.ok_or_else(|| {
-                    MappingError::Invalid("--columns: order needs a column".into())
-                })?
+                m.order_id =
+                    src.ok_or_else(|| Error::Invalid("--columns: order needs a column".into()))?
             }
             1 => {
-                m.identity = src.ok_or_else(|| {
-                    MappingError::Invalid("--columns: identity needs a column".into())
-                })?
+                m.identity =
+                    src.ok_or_else(|| Error::Invalid("--columns: identity needs a column".into()))?
             }
             2 => m.user_id = src,
             _ => m.created_at = src,
@@ -331,7 +325,7 @@ pub fn apply_columns(m: &mut Mapping, spec: &str, d: &Detection) -> Result<(), M
 }
 
 /// Fail when two attributes read the same source.
-pub fn check_distinct(m: &Mapping) -> Result<(), MappingError> {
+pub fn check_distinct(m: &Mapping) -> Result<(), Error> {
     let all = [
         ("order id", Some(&m.order_id)),
         ("identity", Some(&m.identity)),
@@ -343,7 +337,7 @@ pub fn check_distinct(m: &Mapping) -> Result<(), MappingError> {
             if let (Some(a), Some(b)) = (all[i].1, all[j].1)
                 && a == b
             {
-                return Err(MappingError::Invalid(format!(
+                return Err(Error::Invalid(format!(
                     "{} feeds both {} and {}",
                     a.label(),
                     all[i].0,
@@ -358,9 +352,9 @@ pub fn check_distinct(m: &Mapping) -> Result<(), MappingError> {
 /// Detect the file and build the mapping: detection's guess, replaced by a saved mapping
 /// (`--mapping`, or automatically for the tracker when the shape matches and no columns are
 /// given), then overridden by the explicit flags.
-pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingError> {
+pub fn resolve(input: &Path, args: &Options) -> Result<Resolved, Error> {
     // a FIFO would block detection, a device would feed the conversion forever
-    crate::read::regular_file(input).map_err(|e| MappingError::io(input, e))?;
+    crate::read::regular_file(input).map_err(|e| Error::io(input, e))?;
     let hints = Hints {
         delimiter: args.delimiter.as_deref().map(parse_delimiter).transpose()?,
         header: if args.header {
@@ -373,12 +367,12 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         encoding: args
             .encoding
             .as_deref()
-            .map(super::encoding::by_label)
+            .map(crate::mapping::encoding::by_label)
             .transpose()
-            .map_err(MappingError::Invalid)?,
+            .map_err(Error::Invalid)?,
         items: args.items.clone(),
     };
-    let detection = detect_path_with(input, &hints).map_err(|e| MappingError::io(input, e))?;
+    let detection = detect_path_with(input, &hints).map_err(|e| Error::io(input, e))?;
     let mut mapping = detection.mapping.clone();
     let mut notices = Vec::new();
     let mut explicit = false;
@@ -397,7 +391,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
             // A file in the documented layout is never remapped by a mapping saved for its
             // shape (headerless shapes only know the column count).
             Some("auto") | None if detection.fits => {
-                if saved::find_by_shape(t, &detection.shape).is_some() {
+                if mappings::find_by_shape(t, &detection.shape).is_some() {
                     notices.push(format!(
                         "the file fits the documented layout: the mapping saved for its shape in \
                          tracker \"{tracker}\" was not applied"
@@ -405,9 +399,9 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
                 }
                 None
             }
-            Some("auto") | None => saved::find_by_shape(t, &detection.shape),
-            Some(name) => Some(saved::find_by_name(t, name).ok_or_else(|| {
-                MappingError::Invalid(format!(
+            Some("auto") | None => mappings::find_by_shape(t, &detection.shape),
+            Some(name) => Some(mappings::find_by_name(t, name).ok_or_else(|| {
+                Error::Invalid(format!(
                     "tracker \"{tracker}\" has no saved mapping named {name:?}"
                 ))
             })?),
@@ -425,7 +419,7 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
             ));
         }
     } else if args.mapping.is_some() {
-        return Err(MappingError::Invalid(
+        return Err(Error::Invalid(
             "--mapping needs a tracker (--tracker NAME)".into(),
         ));
     }
@@ -454,12 +448,12 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         explicit = true;
     }
     if let Some(z) = &args.time_zone {
-        super::time::Zone::parse(z).map_err(MappingError::Invalid)?;
+        crate::mapping::time::Zone::parse(z).map_err(Error::Invalid)?;
         mapping.time_zone = Some(z.clone());
         explicit = true;
     }
     if (args.time_format.is_some() || args.time_zone.is_some()) && mapping.created_at.is_none() {
-        return Err(MappingError::Invalid(format!(
+        return Err(Error::Invalid(format!(
             "{} applies to a created_at column, and none is mapped (name it with --columns \
              created_at=COLUMN)",
             if args.time_format.is_some() {
@@ -480,7 +474,9 @@ pub fn resolve(input: &Path, args: &MappingArgs) -> Result<Resolved, MappingErro
         ));
         mapping.time_zone = Some(z);
     }
-    if detection.day_month == super::detect::DayMonth::Undecided && args.time_format.is_none() {
+    if detection.day_month == crate::mapping::detect::DayMonth::Undecided
+        && args.time_format.is_none()
+    {
         notices.extend(
             detection
                 .notes
@@ -528,7 +524,7 @@ pub struct Prepared {
 /// the file is converted into [`output_dir`] (`<stem>.normalized.csv`); invalid rows, when
 /// excluded without a path, go to `<stem>.invalid.csv` there. `--save-mapping` saves the
 /// mapping for the tracker.
-pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingError> {
+pub fn prepare(input: &Path, args: &Options) -> Result<Prepared, Error> {
     if !args.any() && args.tracker.is_none() {
         return Ok(Prepared {
             path_to_use: input.to_path_buf(),
@@ -587,7 +583,7 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
     let limit = args.part_limit();
     if summary.bytes_out > limit {
         parts = split_path(&out, limit, &output_dir(), &stem, None)?;
-        std::fs::remove_file(&out).map_err(|e| MappingError::io(&out, e))?;
+        std::fs::remove_file(&out).map_err(|e| Error::io(&out, e))?;
         notices.push(format!(
             "the converted file ({} bytes) is over {}: split into {} parts at order boundaries",
             summary.bytes_out,
@@ -598,7 +594,7 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
     if let (Some(name), Some(tracker)) = (&args.save_mapping, &args.tracker) {
         let store = ConfigStore::open_default()?;
         let name = Some(name.as_str()).filter(|n| !n.is_empty());
-        saved::save(&store, tracker, &r.detection.shape, name, r.mapping.clone())?;
+        mappings::save(&store, tracker, &r.detection.shape, name, r.mapping.clone())?;
         notices.push(format!("mapping saved for tracker \"{tracker}\""));
     }
     Ok(Prepared {
@@ -615,7 +611,10 @@ pub fn prepare(input: &Path, args: &MappingArgs) -> Result<Prepared, MappingErro
 
 /// "identities: 1,000 rows rewritten (--identity-strip-host)", with the rows the catalog did
 /// not know when a catalog look-up was asked.
-pub fn identity_notice(s: &ConvertSummary, rw: &super::identity::IdentityRewrite) -> String {
+pub fn identity_notice(
+    s: &ConvertSummary,
+    rw: &crate::mapping::identity::IdentityRewrite,
+) -> String {
     let mut m = format!(
         "identities: {} of {} rows rewritten ({})",
         crate::validate::text::thousands(s.identities_rewritten),
