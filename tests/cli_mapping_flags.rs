@@ -223,7 +223,7 @@ fn a_converted_file_over_the_part_limit_is_split_validated_per_part_and_not_uplo
         "{stderr}"
     );
     assert!(
-        stdout.contains("Parts: 6 (split at order boundaries, each at most 1050 bytes)"),
+        stdout.contains("Parts: 6 (split at order boundaries, each at most 1.05 kB)"),
         "{stdout}"
     );
     for (i, p) in parts.iter().enumerate() {
