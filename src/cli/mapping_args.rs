@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::mapping::split::parse_size;
 use crate::mapping::identity::FromCatalog;
+use crate::mapping::split::parse_size;
 use crate::pipeline::prepare::Options;
 
 /// Column-mapping and cleaning flags.

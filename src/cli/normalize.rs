@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::mapping_args::MappingArgs;
 use crate::config::mappings;
 use crate::mapping::Source;
-use crate::mapping::convert::{ConvertSummary, convert_path_rewriting, plan_rewriting};
+use crate::mapping::convert::{ConvertSummary, plan_rewriting};
 use crate::mapping::detect::{DayMonth, Detection};
 use crate::mapping::split::{DEFAULT_PART_BYTES, parse_size, split_path};
 use crate::pipeline::Error;
@@ -402,18 +402,20 @@ fn run_inner(args: &Args, opts: &MappingOptions) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     let rewrite = opts.rewrite()?;
-    let mut s = convert_path_rewriting(input, m, &clean, rewrite.as_ref(), &output, None)?;
-    let only_new_line = match &only_new {
-        Some(sent) => {
-            let (f, line) = super::overlap::drop_sent(sent, &output)?;
-            if let Some(f) = f {
-                s.rows_out = f.rows_kept;
-                s.bytes_out = f.bytes_kept;
-            }
-            Some(line)
-        }
-        None => None,
-    };
+    // no orders recorded: nothing to leave out, the file is not filtered
+    let lookup = only_new
+        .as_ref()
+        .map(|sent| &sent.lookup)
+        .filter(|l| !l.is_empty());
+    let c = crate::pipeline::convert(input, m, &clean, rewrite.as_ref(), lookup, &output, None)?;
+    let mut s = c.summary;
+    if let Some(f) = &c.only_new {
+        s.rows_out = f.rows_kept;
+        s.bytes_out = f.bytes_kept;
+    }
+    let only_new_line = only_new
+        .as_ref()
+        .map(|sent| super::overlap::dropped_line(sent, c.only_new.as_ref()));
     print_summary(&s, false);
     if let Some(rw) = &rewrite {
         println!("{}", identity_notice(&s, rw));

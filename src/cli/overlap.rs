@@ -139,46 +139,29 @@ pub fn sent_orders(name: &str) -> Result<SentOrders, String> {
     })
 }
 
-/// Leave the orders in `sent` out of `file` (the documented CSV that normalize wrote), in
-/// place. Returns what was dropped (`None` when no orders are recorded: the file is left as
-/// it is) and the line saying so. On an error `file` is removed, so an unfiltered file is
-/// never left where the filtered one was expected.
-pub fn drop_sent(
+/// The line saying which orders in `sent` were left out of the file (`dropped`: what the
+/// filter did; `None` when no orders are recorded, so nothing was filtered).
+pub fn dropped_line(
     sent: &SentOrders,
-    file: &Path,
-) -> Result<(Option<crate::pipeline::only_new::Filtered>, String), crate::mapping::MappingError> {
-    if sent.lookup.is_empty() {
-        return Ok((
-            None,
-            format!(
-                "no orders are recorded as sent to \"{}\"; nothing dropped",
-                sent.name
-            ),
-        ));
-    }
-    let res = crate::pipeline::only_new::filter_file(file, file, Format::Csv, &sent.lookup);
-    let f = match res {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = std::fs::remove_file(file);
-            return Err(e);
-        }
-    };
-    let line = if f.dropped.orders == 0 {
-        format!(
+    dropped: Option<&crate::pipeline::only_new::Filtered>,
+) -> String {
+    match dropped {
+        None => format!(
+            "no orders are recorded as sent to \"{}\"; nothing dropped",
+            sent.name
+        ),
+        Some(f) if f.dropped.orders == 0 => format!(
             "none of the file's orders were sent to \"{}\" before; nothing dropped",
             sent.name
-        )
-    } else {
-        format!(
+        ),
+        Some(f) => format!(
             "dropped {} orders ({} rows) already sent to \"{}\": {}",
             thousands(f.dropped.orders),
             thousands(f.dropped.rows),
             sent.name,
             sent_by(&sent.id, &f.dropped)
-        )
-    };
-    Ok((Some(f), line))
+        ),
+    }
 }
 
 /// Earlier uploads to the tracker that count as sent but whose orders were never recorded

@@ -283,23 +283,19 @@ fn validate_file(path: &Path, a: &Args, checks: &TrackerChecks) -> Result<Facts,
             report: None,
         });
     }
-    let mut opts = validate::Options {
+    let opts = validate::Options {
         format: a.format,
         ..Default::default()
     };
-    checks.apply(&mut opts);
     if std::io::stderr().is_terminal() {
         eprint!("Validating {}…\r", shown(path));
     }
-    let result = validate::validate_path(path, &opts, None);
+    let result = crate::pipeline::validate_file(path, opts, checks, None, None);
     if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[2K");
     }
     let report = match result {
-        Ok(mut r) => {
-            checks.complete(&mut r);
-            r
-        }
+        Ok(r) => r,
         Err(e) => {
             return Err(fail(
                 super::EXIT_USAGE,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::mapping_args::MappingArgs;
 
 use crate::read::Format;
-use crate::validate::{self, Options, Report, Verdict};
+use crate::validate::{Options, Report, Verdict};
 
 /// Arguments of `lbimport validate`.
 #[derive(Debug, Default, clap::Args)]
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> ExitCode {
     if args.max_line_bytes < 65536 {
         return super::fail_usage("validate: --max-line-bytes must be at least 65536");
     }
-    let mut opts = Options {
+    let opts = Options {
         max_line_bytes: args.max_line_bytes,
         max_examples: args.max_examples,
         format: args.format,
@@ -79,7 +79,6 @@ pub fn run(args: Args) -> ExitCode {
     for why in &checks.skipped {
         eprintln!("lbimport: warning: {}", super::terminal_safe(why));
     }
-    checks.apply(&mut opts);
     let prepared = match super::prepare_mapping(&args.file, &args.mapping, args.tracker.as_deref())
     {
         Ok(p) => p,
@@ -110,12 +109,8 @@ pub fn run(args: Args) -> ExitCode {
     };
     let mut reports = Vec::with_capacity(paths.len());
     for path in &paths {
-        match validate::validate_path(path, &opts, None) {
-            Ok(mut r) => {
-                crate::report_store::stamp(&mut r);
-                checks.complete(&mut r);
-                reports.push(r)
-            }
+        match crate::pipeline::validate_file(path, opts.clone(), &checks, None, None) {
+            Ok(r) => reports.push(r),
             Err(e) => return super::fail_usage(format!("validate: {e}")),
         }
     }

@@ -100,3 +100,103 @@ pub fn split_into_parts(
     }
     Ok(parts)
 }
+
+/// What [`convert`] wrote.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// The conversion's counts (before orders already sent were left out).
+    pub summary: crate::mapping::convert::ConvertSummary,
+    /// The orders already sent that were left out, when that was asked.
+    pub only_new: Option<only_new::Filtered>,
+}
+
+/// Convert `input` through `mapping` into `out` (the documented CSV): cleaning, identity
+/// rewrites, and — when `only_new` is given — every row of an order in it left out. The
+/// directory of `out` is created (owner only). A failure while leaving orders out removes
+/// `out`, so an unfiltered file is never left where the filtered one was expected.
+/// Cancelled through `progress`.
+pub fn convert(
+    input: &Path,
+    mapping: &crate::mapping::Mapping,
+    clean: &crate::mapping::convert::Clean,
+    rewrite: Option<&crate::mapping::identity::IdentityRewrite>,
+    only_new: Option<&crate::validate::lookup::SentLookup>,
+    out: &Path,
+    progress: Option<&Progress>,
+) -> Result<Converted, Error> {
+    if let Some(dir) = out.parent() {
+        crate::files::create_private_dir(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let summary = crate::mapping::convert::convert_path_rewriting(
+        input, mapping, clean, rewrite, out, progress,
+    )?;
+    let only_new = match only_new {
+        Some(lookup) => match only_new::filter_file(out, out, Format::Csv, lookup) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                let _ = std::fs::remove_file(out);
+                return Err(e.into());
+            }
+        },
+        None => None,
+    };
+    Ok(Converted { summary, only_new })
+}
+
+/// Validate `path` with `opts` against what the tracker already has (`checks`: its catalog
+/// and sent orders), name the earlier uploads it overlaps (from `history`, or the history
+/// file when `None` and there is an overlap), and stamp the report (when and by what it was
+/// made). Cancelled through `progress`.
+pub fn validate_file(
+    path: &Path,
+    mut opts: crate::validate::Options,
+    checks: &checks::TrackerChecks,
+    history: Option<&[crate::config::HistoryEntry]>,
+    progress: Option<&Progress>,
+) -> Result<crate::validate::Report, Error> {
+    checks.apply(&mut opts);
+    let mut r = crate::validate::validate_path(path, &opts, progress)?;
+    match history {
+        Some(h) => checks.complete_from(h, &mut r),
+        None => checks.complete(&mut r),
+    }
+    crate::report_store::stamp(&mut r);
+    Ok(r)
+}
+
+/// Split `input` into parts of at most `limit` bytes in `dir` ([`split_into_parts`]), tell
+/// `on_split` the parts, then validate each one ([`validate_file`]) and tell `on_part` its
+/// index and report, in order. Stops when cancelled through `progress`.
+#[allow(clippy::too_many_arguments)]
+pub fn split_and_validate(
+    input: &Path,
+    format: Format,
+    limit: u64,
+    dir: &Path,
+    stem: &str,
+    progress: &Progress,
+    checks: &checks::TrackerChecks,
+    history: &[crate::config::HistoryEntry],
+    on_split: impl FnOnce(Result<&[PathBuf], Error>),
+    mut on_part: impl FnMut(usize, Result<crate::validate::Report, Error>),
+) {
+    let parts = match split_into_parts(input, format, limit, dir, stem, progress) {
+        Ok(p) => p,
+        Err(e) => {
+            on_split(Err(e.into()));
+            return;
+        }
+    };
+    on_split(Ok(&parts));
+    for (index, p) in parts.iter().enumerate() {
+        if progress.is_cancelled() {
+            return;
+        }
+        progress.publish(crate::validate::Snapshot::default());
+        let opts = crate::validate::Options::default();
+        on_part(
+            index,
+            validate_file(p, opts, checks, Some(history), Some(progress)),
+        );
+    }
+}

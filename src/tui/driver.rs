@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
-use super::flow::{Effect, Msg};
+use super::flow::{Effect, Msg, TaskError};
 use super::services::{self, Received, SharedSandbox, UploadJob, UploadOutcome};
 use crate::config::{ConfigStore, History, KeySource, Tracker};
 use crate::upload::guard::{Attempt, AttemptFacts};
@@ -181,50 +181,46 @@ impl Driver {
                                 let _ = h.join();
                             }
                             let t0 = Instant::now();
-                            let paths =
-                                services::split(&input, format, limit, &dir, &stem, &progress);
-                            tracing::info!(
-                                file = %input.display(),
-                                limit,
-                                parts = paths.as_ref().map_or(0, Vec::len),
-                                ms = t0.elapsed().as_millis() as u64,
-                                "split finished"
-                            );
-                            let paths = match paths {
-                                Ok(p) => p,
-                                Err(e) => {
-                                    let _ = tx.send(Msg::SplitDone {
-                                        run,
-                                        result: Err(e),
-                                    });
-                                    return;
-                                }
-                            };
-                            let _ = tx.send(Msg::SplitDone {
-                                run,
-                                result: Ok(paths.clone()),
-                            });
                             // loaded once for all the parts
                             let checks = services::tracker_checks(&data_dir, &checks);
                             for w in &checks.skipped {
                                 tracing::warn!("{w}");
                             }
-                            for (index, p) in paths.iter().enumerate() {
-                                if progress.is_cancelled() {
-                                    return;
-                                }
-                                progress.publish(crate::validate::Snapshot::default());
-                                let result = services::validate(p, &progress, &checks, &history)
-                                    .map(Arc::new)
-                                    .map_err(|e| {
-                                        if progress.is_cancelled() {
-                                            super::flow::TaskError::Cancelled
-                                        } else {
-                                            super::flow::TaskError::Failed(e)
-                                        }
+                            let entries = history.list().unwrap_or_default();
+                            crate::pipeline::split_and_validate(
+                                &input,
+                                format,
+                                limit,
+                                &dir,
+                                &stem,
+                                &progress,
+                                &checks,
+                                &entries,
+                                |paths| {
+                                    tracing::info!(
+                                        file = %input.display(),
+                                        limit,
+                                        parts = paths.as_ref().map_or(0, |p| p.len()),
+                                        ms = t0.elapsed().as_millis() as u64,
+                                        "split finished"
+                                    );
+                                    let result =
+                                        paths.map(<[PathBuf]>::to_vec).map_err(|e| match e {
+                                            crate::pipeline::Error::Cancelled => {
+                                                "cancelled".to_string()
+                                            }
+                                            e => e.to_string(),
+                                        });
+                                    let _ = tx.send(Msg::SplitDone { run, result });
+                                },
+                                |index, result| {
+                                    let result = result.map(Arc::new).map_err(|e| match e {
+                                        crate::pipeline::Error::Cancelled => TaskError::Cancelled,
+                                        e => TaskError::Failed(e.to_string()),
                                     });
-                                let _ = tx.send(Msg::PartValidated { run, index, result });
-                            }
+                                    let _ = tx.send(Msg::PartValidated { run, index, result });
+                                },
+                            );
                         });
                     match spawned {
                         Ok(h) => self.split = Some(h),
@@ -284,7 +280,8 @@ impl Driver {
                             };
                             let checks = services::tracker_checks(&data_dir, &checks);
                             let result = services::validate(&path, &progress, &checks, &history)
-                                .map(Arc::new);
+                                .map(Arc::new)
+                                .map_err(|e| e.to_string());
                             tracing::info!(
                                 file = %path.display(),
                                 ok = result.is_ok(),

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{History, HistoryEntry, PrivateKey};
 use crate::read::Format;
-use crate::validate::{Options, Progress, Report, ValidateError};
+use crate::validate::{Progress, Report};
 
 pub use crate::server::Received;
 /// What an upload reports while it runs (the upload client's events).
@@ -164,20 +164,15 @@ pub fn validate(
     progress: &Progress,
     checks: &crate::pipeline::checks::TrackerChecks,
     history: &History,
-) -> Result<Report, String> {
-    let mut opts = Options::default();
-    checks.apply(&mut opts);
-    match crate::validate::validate_path(path, &opts, Some(progress)) {
-        Ok(mut r) => {
-            if r.already_sent.is_some() {
-                checks.complete_from(&history.list().unwrap_or_default(), &mut r);
-            }
-            crate::report_store::stamp(&mut r);
-            Ok(r)
-        }
-        Err(ValidateError::Cancelled) => Err("cancelled".to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+) -> Result<Report, crate::pipeline::Error> {
+    let entries = history.list().unwrap_or_default();
+    crate::pipeline::validate_file(
+        path,
+        crate::validate::Options::default(),
+        checks,
+        Some(&entries),
+        Some(progress),
+    )
 }
 
 /// Fetch the catalog of `tracker` (its key resolved off the async threads) and store it at
@@ -213,25 +208,6 @@ pub fn record_sent(data_dir: &Path, entry: &HistoryEntry, path: &Path) -> Result
     crate::pipeline::overlap::record_sent(&sets, entry, path, entry.format).map(|_| ())
 }
 
-/// Split the documented-layout file `input` (CSV or JSON lines, `format`) at order boundaries
-/// into parts of at most `limit` bytes, written to `dir` as `<stem>.part-001.csv` (or `.json`),
-/// … (blocking; run it on its own thread). Cancelled through `progress`; the parts written so
-/// far are then removed.
-pub fn split(
-    input: &Path,
-    format: Format,
-    limit: u64,
-    dir: &Path,
-    stem: &str,
-    progress: &Progress,
-) -> Result<Vec<PathBuf>, String> {
-    match crate::pipeline::split_into_parts(input, format, limit, dir, stem, progress) {
-        Ok(p) => Ok(p),
-        Err(crate::mapping::MappingError::Cancelled) => Err("cancelled".to_string()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// Whether column mapping is available in this build.
 pub fn mapping_available() -> bool {
     true
@@ -251,23 +227,7 @@ pub fn saved_mapping(
     crate::config::mappings::find_by_shape(tracker, shape).map(|s| s.mapping.clone())
 }
 
-/// Convert `input` through `mapping` into `out` (blocking; run it on its own thread).
-pub fn convert(
-    input: &Path,
-    mapping: &crate::mapping::Mapping,
-    clean: &crate::mapping::convert::Clean,
-    out: &Path,
-    progress: &Progress,
-) -> Result<crate::mapping::convert::ConvertSummary, String> {
-    if let Some(dir) = out.parent() {
-        crate::config::create_private_dir(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    crate::mapping::convert::convert_path(input, mapping, clean, out, Some(progress))
-        .map_err(|e| e.to_string())
-}
-
-/// [`convert`] with the fixes the validation report offered: identity rewrites (the
+/// Convert `input` through `mapping` into `out` with the fixes the validation report offered: identity rewrites (the
 /// catalog-needing ones read the tracker's catalog stored in `data_dir`) and "only new
 /// orders" (every row of an order already sent to the tracker is left out of `out`, by
 /// [`crate::pipeline::only_new::filter_file`]). Returns one line per fix applied, saying what
@@ -301,15 +261,12 @@ pub fn convert_fixing(
     } else {
         None
     };
-    if let Some(dir) = out.parent() {
-        crate::config::create_private_dir(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let summary = crate::mapping::convert::convert_path_rewriting(
+    let c = crate::pipeline::convert(
         input,
         mapping,
         clean,
         rewrite.as_ref(),
+        lookup.as_ref(),
         out,
         Some(progress),
     )
@@ -319,16 +276,11 @@ pub fn convert_fixing(
         let flags: Vec<&str> = fixes.identity.iter().map(|f| f.flag()).collect();
         notes.push(format!(
             "identities rewritten in {} rows ({})",
-            ui_count(summary.identities_rewritten),
+            ui_count(c.summary.identities_rewritten),
             flags.join(" ")
         ));
     }
-    if let Some(lookup) = lookup {
-        let f = crate::pipeline::only_new::filter_file(out, out, crate::read::Format::Csv, &lookup)
-            .map_err(|e| {
-                let _ = std::fs::remove_file(out);
-                e.to_string()
-            })?;
+    if let Some(f) = &c.only_new {
         notes.push(format!(
             "{} orders ({} rows) already sent dropped; {} rows kept",
             ui_count(f.dropped.orders),
@@ -336,7 +288,7 @@ pub fn convert_fixing(
             ui_count(f.rows_kept)
         ));
     }
-    Ok((summary, notes))
+    Ok((c.summary, notes))
 }
 
 fn ui_count(n: u64) -> String {
