@@ -193,3 +193,91 @@ fn a_long_sample_order_scrolls() {
     app.handle(Input::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)));
     assert_eq!(text(&demo::render(&app, 80, 24)), before);
 }
+
+/// The keys a hint's label names (`↑↓`, `Esc/Enter`, `1–5`, `o/i/u/t/x`, `S-Tab/↑`…).
+fn keys_of(label: &str) -> Vec<crossterm::event::KeyEvent> {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let plain = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+    if label == "/" {
+        return vec![plain(KeyCode::Char('/'))];
+    }
+    let mut out = Vec::new();
+    for part in label.split('/') {
+        let codes: Vec<KeyEvent> = match part {
+            "Enter" => vec![plain(KeyCode::Enter)],
+            "Esc" => vec![plain(KeyCode::Esc)],
+            "Tab" => vec![plain(KeyCode::Tab)],
+            "S-Tab" => vec![KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)],
+            "Space" => vec![plain(KeyCode::Char(' '))],
+            "⌫" => vec![plain(KeyCode::Backspace)],
+            "↑" => vec![plain(KeyCode::Up)],
+            "↓" => vec![plain(KeyCode::Down)],
+            "↑↓" => vec![plain(KeyCode::Up), plain(KeyCode::Down)],
+            "←→" => vec![plain(KeyCode::Left), plain(KeyCode::Right)],
+            "PgUp" => vec![plain(KeyCode::PageUp)],
+            "PgDn" => vec![plain(KeyCode::PageDown)],
+            "Home" => vec![plain(KeyCode::Home)],
+            "End" => vec![plain(KeyCode::End)],
+            "Ctrl-C" => vec![KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)],
+            // a text field: typing goes into it
+            "type" => vec![plain(KeyCode::Char('x'))],
+            p if p.chars().count() == 3 && p.contains('–') => {
+                let (a, b) = (p.chars().next(), p.chars().last());
+                match (a, b) {
+                    (Some(a), Some(b)) => (a..=b).map(|c| plain(KeyCode::Char(c))).collect(),
+                    _ => Vec::new(),
+                }
+            }
+            p if p.chars().count() == 1 => p
+                .chars()
+                .map(|c| {
+                    let m = if c.is_uppercase() {
+                        KeyModifiers::SHIFT
+                    } else {
+                        KeyModifiers::NONE
+                    };
+                    KeyEvent::new(KeyCode::Char(c), m)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        assert!(
+            !codes.is_empty(),
+            "a hint label the test cannot press: {label:?}"
+        );
+        out.extend(codes);
+    }
+    out
+}
+
+/// Every key shown in the hint bar of every demo screen does something: pressing one of the
+/// keys its label names changes the screen, asks the run loop for work, or quits. A key that
+/// is hinted while it does nothing must not be shown.
+#[test]
+fn every_hinted_key_does_something() {
+    use lbimport::tui::app::Input;
+    let theme = Theme::default();
+    let mut dead = Vec::new();
+    let mut pressed = 0;
+    for (name, app) in demo::apps(&theme) {
+        // the whole buffer, styles too: a selection may move by its highlight alone
+        let before = demo::render(&app, 120, 40);
+        for h in app.keys() {
+            let live = keys_of(h.key).into_iter().any(|k| {
+                let mut a = app.clone();
+                let fx = a.handle(Input::Key(k));
+                pressed += 1;
+                !fx.is_empty() || a.quit || demo::render(&a, 120, 40) != before
+            });
+            if !live {
+                dead.push(format!("{name}: {} ({})", h.key, h.action));
+            }
+        }
+    }
+    assert!(pressed > 200, "pressed only {pressed} keys");
+    assert!(
+        dead.is_empty(),
+        "hinted keys that do nothing:\n{}",
+        dead.join("\n")
+    );
+}

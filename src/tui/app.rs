@@ -914,8 +914,8 @@ impl App {
             return v.keys();
         }
         match self.step().screen() {
-            Some(s) => s.keys(),
-            None => self.tracker.keys(),
+            Some(s) => s.keys(&self.draw_cx()),
+            None => self.tracker.keys(self.config.trackers.len()),
         }
     }
 

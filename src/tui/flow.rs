@@ -514,7 +514,7 @@ impl From<Vec<Effect>> for Transition {
 /// cancel when leaving).
 pub trait StepScreen {
     /// The keys that act now (from the step's binding table; disabled keys are absent).
-    fn keys(&self) -> Vec<KeyHint>;
+    fn keys(&self, cx: &DrawCx) -> Vec<KeyHint>;
     /// Apply a key press.
     fn update(&mut self, key: &KeyEvent, cx: &mut Cx) -> Transition;
     /// Draw the step into `area`.

@@ -306,8 +306,14 @@ impl ReportViewer {
                         "samples",
                         "Switch between the issues and the sample orders",
                     ),
-                    hint("←→", "page", "Previous / next sampled order"),
                 ]);
+                if self
+                    .opened
+                    .as_ref()
+                    .is_some_and(|o| o.body.tab == crate::tui::steps::validate::Tab::Samples)
+                {
+                    v.push(hint("←→", "page", "Previous / next sampled order"));
+                }
                 if self.listing.is_some() {
                     v.push(hint(
                         "d",

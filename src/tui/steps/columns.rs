@@ -1542,7 +1542,7 @@ impl ColumnsStep {
 }
 
 impl StepScreen for ColumnsStep {
-    fn keys(&self) -> Vec<KeyHint> {
+    fn keys(&self, _cx: &DrawCx) -> Vec<KeyHint> {
         self.view.keys()
     }
 

@@ -1100,7 +1100,7 @@ impl ConfirmStep {
 }
 
 impl StepScreen for ConfirmStep {
-    fn keys(&self) -> Vec<KeyHint> {
+    fn keys(&self, _cx: &DrawCx) -> Vec<KeyHint> {
         self.view.keys()
     }
 

@@ -751,7 +751,7 @@ impl FileStep {
 }
 
 impl StepScreen for FileStep {
-    fn keys(&self) -> Vec<KeyHint> {
+    fn keys(&self, _cx: &DrawCx) -> Vec<KeyHint> {
         self.view.keys()
     }
 

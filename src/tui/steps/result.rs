@@ -405,7 +405,7 @@ pub struct ResultStep {
 }
 
 impl StepScreen for ResultStep {
-    fn keys(&self) -> Vec<KeyHint> {
+    fn keys(&self, _cx: &DrawCx) -> Vec<KeyHint> {
         self.view.keys()
     }
 

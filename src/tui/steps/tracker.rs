@@ -239,19 +239,24 @@ impl TrackerView {
     }
 
     /// Key bindings of the current state.
-    pub fn keys(&self) -> Vec<KeyHint> {
-        if self.form.is_some() {
-            return vec![
+    pub fn keys(&self, trackers: usize) -> Vec<KeyHint> {
+        if let Some(form) = &self.form {
+            let mut v = vec![
                 hint("Tab/↓", "next field", "Move to the next field"),
                 hint("S-Tab/↑", "previous", "Move to the previous field"),
-                hint(
+            ];
+            if form.focus == 3 {
+                v.push(hint(
                     "←→",
                     "key source",
-                    "On Key source: choose stored / env / command",
-                ),
+                    "Choose where the key comes from: stored / env / command",
+                ));
+            }
+            v.extend([
                 hint("Enter", "save", "Check the fields and save the tracker"),
                 hint("Esc", "cancel", "Close the form without saving"),
-            ];
+            ]);
+            return v;
         }
         if self.confirm_delete {
             return vec![
@@ -269,8 +274,12 @@ impl TrackerView {
                 hint("q", "quit", "Quit lbimport"),
             ];
         }
-        vec![
-            hint("↑↓", "select", "Move the selection"),
+        // the saved trackers and the Sandbox
+        let mut v = Vec::new();
+        if trackers > 0 {
+            v.push(hint("↑↓", "select", "Move the selection"));
+        }
+        v.extend([
             hint(
                 "Enter",
                 "choose",
@@ -287,7 +296,8 @@ impl TrackerView {
             hint("h", "history", "Show the upload history"),
             hint("?", "help", "Show all keys"),
             hint("q", "quit", "Quit lbimport"),
-        ]
+        ]);
+        v
     }
 
     /// Handle a key. `config` is the current configuration.
@@ -783,8 +793,8 @@ impl TrackerView {
 }
 
 impl StepScreen for TrackerView {
-    fn keys(&self) -> Vec<KeyHint> {
-        TrackerView::keys(self)
+    fn keys(&self, cx: &DrawCx) -> Vec<KeyHint> {
+        TrackerView::keys(self, cx.config.trackers.len())
     }
 
     fn update(&mut self, key: &KeyEvent, cx: &mut Cx) -> Transition {

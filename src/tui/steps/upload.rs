@@ -490,7 +490,7 @@ fn run(
 }
 
 impl StepScreen for UploadStep {
-    fn keys(&self) -> Vec<KeyHint> {
+    fn keys(&self, _cx: &DrawCx) -> Vec<KeyHint> {
         self.view.keys()
     }
 

@@ -275,7 +275,16 @@ impl ValidateView {
                     v.push(hint("↑↓", "scroll", "Scroll a long order"));
                 }
             }
-            Tab::Parts => v.push(hint("↑↓", "select", "Select a part")),
+            Tab::Parts
+                if self
+                    .split
+                    .as_ref()
+                    .and_then(|s| s.paths.as_ref())
+                    .is_some_and(|p| p.len() > 1) =>
+            {
+                v.push(hint("↑↓", "select", "Select a part"))
+            }
+            Tab::Parts => {}
         }
         v.push(hint(
             "r",
@@ -1320,7 +1329,7 @@ impl ValidateStep {
 }
 
 impl StepScreen for ValidateStep {
-    fn keys(&self) -> Vec<KeyHint> {
+    fn keys(&self, _cx: &DrawCx) -> Vec<KeyHint> {
         self.view.keys()
     }
 
