@@ -904,7 +904,12 @@ impl App {
         }
         match &self.overlay {
             Some(o) => o.keys(),
-            None => self.step_keys(),
+            None if self.captures_text() => self.step_keys(),
+            None => {
+                let mut v = self.step_keys();
+                v.extend(GLOBAL.iter().map(|(_, _, h)| *h));
+                v
+            }
         }
     }
 

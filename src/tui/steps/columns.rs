@@ -654,11 +654,6 @@ impl ColumnsView {
                 "Leave out every row of an order already sent to this tracker (--only-new-orders)",
             ));
         }
-        v.extend([
-            hint("h", "history", "Show the upload history"),
-            hint("?", "help", "Show all keys"),
-            hint("q", "quit", "Quit lbimport"),
-        ]);
         v
     }
 

@@ -924,13 +924,8 @@ impl ConfirmView {
 
 /// `key        value`, the key padded and muted.
 /// The keys both views end their hints with: back, history, help, quit.
-fn leave_hints() -> [KeyHint; 4] {
-    [
-        hint("Esc", "back", "Back to the validation results"),
-        hint("h", "history", "Show the upload history"),
-        hint("?", "help", "Show all keys"),
-        hint("q", "quit", "Quit lbimport"),
-    ]
+fn leave_hints() -> [KeyHint; 1] {
+    [hint("Esc", "back", "Back to the validation results")]
 }
 
 /// Rows `lines` take when word-wrapped at `width` columns (greedy, as the paragraph wraps;

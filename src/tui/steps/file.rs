@@ -232,9 +232,6 @@ impl FileView {
             ),
             hint(".", "hidden", "Show or hide dot files"),
             hint("Tab", "path", "Type a path (with Tab completion)"),
-            hint("h", "history", "Show the upload history"),
-            hint("?", "help", "Show all keys"),
-            hint("q", "quit", "Quit lbimport"),
         ]
     }
 

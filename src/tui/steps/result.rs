@@ -85,9 +85,6 @@ impl ResultView {
         }
         v.push(hint("f", "another file", "Back to the file step"));
         v.push(hint("Enter", "quit", "Quit lbimport"));
-        v.push(hint("h", "history", "Show the upload history"));
-        v.push(hint("?", "help", "Show all keys"));
-        v.push(hint("q", "quit", "Quit lbimport"));
         v
     }
 

@@ -265,14 +265,11 @@ impl TrackerView {
             ];
         }
         if self.fetching.is_some() {
-            return vec![
-                hint(
-                    "Esc",
-                    "stop fetch",
-                    "Stop fetching the catalog (the stored one is kept)",
-                ),
-                hint("q", "quit", "Quit lbimport"),
-            ];
+            return vec![hint(
+                "Esc",
+                "stop fetch",
+                "Stop fetching the catalog (the stored one is kept)",
+            )];
         }
         // the saved trackers and the Sandbox
         let mut v = Vec::new();
@@ -293,9 +290,6 @@ impl TrackerView {
             hint("a", "add", "Add a tracker (id, endpoint, key source)"),
             hint("e", "edit", "Edit the selected tracker"),
             hint("d", "delete", "Delete the selected tracker"),
-            hint("h", "history", "Show the upload history"),
-            hint("?", "help", "Show all keys"),
-            hint("q", "quit", "Quit lbimport"),
         ]);
         v
     }

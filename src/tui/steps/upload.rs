@@ -143,12 +143,7 @@ impl UploadView {
                 hint("n/Esc", "keep going", "Continue uploading"),
             ];
         }
-        vec![
-            hint("Esc", "cancel…", "Ask to cancel the upload"),
-            hint("h", "history", "Show the upload history"),
-            hint("?", "help", "Show all keys"),
-            hint("q", "quit", "Cancel the upload and quit (asks first)"),
-        ]
+        vec![hint("Esc", "cancel…", "Ask to cancel the upload")]
     }
 
     /// Handle a key.

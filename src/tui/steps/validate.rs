@@ -316,9 +316,6 @@ impl ValidateView {
                 )
             });
         }
-        v.push(hint("h", "history", "Show the upload history"));
-        v.push(hint("?", "help", "Show all keys"));
-        v.push(hint("q", "quit", "Quit lbimport"));
         v
     }
 
