@@ -8,6 +8,7 @@ pub mod app;
 pub mod demo;
 pub mod driver;
 pub mod flow;
+pub mod keys;
 pub mod overlay;
 pub mod report_view;
 pub mod screenshot;

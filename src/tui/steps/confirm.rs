@@ -7,10 +7,11 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::{is_char, step_selection};
+use super::step_selection;
 use crate::config::HistoryEntry;
 use crate::tui::flow::{Chosen, FileChoice};
 use crate::tui::flow::{Cx, DrawCx, Effect, Nav, Next, StepScreen, Transition};
+use crate::tui::keys::{Binding, bind, ch, code, find, hints};
 use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
@@ -203,6 +204,16 @@ fn signed_secs(ms: i64) -> String {
     format!("{v:+.1} s")
 }
 
+/// What the confirm step's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Upload,
+    Duplicate,
+    Guard,
+    Select,
+    Back,
+}
+
 /// What the confirm step asks the app to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -233,20 +244,27 @@ impl ConfirmView {
         self.part_duplicates.iter().filter(|d| d.is_some()).count()
     }
 
-    fn has_duplicates(&self) -> bool {
-        self.duplicate.is_some() || self.parts_already_sent() > 0
-    }
-
-    /// Key bindings of the current state.
-    pub fn keys(&self) -> Vec<KeyHint> {
-        if self.in_parts() {
-            let mut v = vec![hint(
-                "y",
-                "upload parts",
-                "Upload the parts one after another (it cannot be undone)",
-            )];
-            if self.parts_already_sent() > 0 {
-                v.push(hint(
+    /// The step's keys for its state: the hint bar shows them, [`ConfirmView::on_key`]
+    /// dispatches them.
+    fn bindings(&self) -> Vec<Binding<Key>> {
+        let parts = self.in_parts();
+        let mut v = vec![bind(
+            &[ch('y'), ch('Y')],
+            if parts {
+                hint(
+                    "y",
+                    "upload parts",
+                    "Upload the parts one after another (it cannot be undone)",
+                )
+            } else {
+                hint("y", "upload", "Upload the file now (it cannot be undone)")
+            },
+            Key::Upload,
+        )];
+        if parts && self.parts_already_sent() > 0 {
+            v.push(bind(
+                &[ch('D')],
+                hint(
                     "D",
                     if self.override_duplicate {
                         "skip sent parts"
@@ -254,36 +272,45 @@ impl ConfirmView {
                         "resend sent parts"
                     },
                     "Also send the parts that already reached this tracker (or skip them again)",
-                ));
-            }
-            if let Some(h) = self.guard_hint() {
-                v.push(h);
-            }
-            v.push(hint(
-                "↑↓",
-                "part",
-                "Select a part (its path and sha256 are shown in full)",
+                ),
+                Key::Duplicate,
             ));
-            v.extend(leave_hints());
-            return v;
-        }
-        let mut v = vec![hint(
-            "y",
-            "upload",
-            "Upload the file now (it cannot be undone)",
-        )];
-        if self.duplicate.is_some() {
-            v.push(hint(
-                "D",
-                "allow duplicate",
-                "Upload these bytes again although they already reached this tracker",
+        } else if !parts && self.duplicate.is_some() {
+            v.push(bind(
+                &[ch('D')],
+                hint(
+                    "D",
+                    "allow duplicate",
+                    "Upload these bytes again although they already reached this tracker",
+                ),
+                Key::Duplicate,
             ));
         }
         if let Some(h) = self.guard_hint() {
-            v.push(h);
+            v.push(bind(&[ch('A')], h, Key::Guard));
         }
-        v.extend(leave_hints());
+        if parts {
+            v.push(bind(
+                &crate::tui::keys::SELECT,
+                hint(
+                    "↑↓",
+                    "part",
+                    "Select a part (its path and sha256 are shown in full)",
+                ),
+                Key::Select,
+            ));
+        }
+        v.push(bind(
+            &[code(KeyCode::Esc)],
+            hint("Esc", "back", "Back to the validation results"),
+            Key::Back,
+        ));
         v
+    }
+
+    /// The hints of the step's bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        hints(&self.bindings())
     }
 
     fn guard_hint(&self) -> Option<KeyHint> {
@@ -316,27 +343,28 @@ impl ConfirmView {
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Char('A') if self.active_guard().needs_override() => {
+        match find(&self.bindings(), key) {
+            None => Action::None,
+            Some(Key::Back) => Action::Back,
+            Some(Key::Guard) => {
                 self.override_guard = !self.override_guard;
                 self.message = None;
                 Action::None
             }
-            _ if (is_char(key, 'y') || is_char(key, 'Y')) && self.guard_refusal().is_some() => {
-                self.message = self.guard_refusal();
-                Action::None
-            }
-            KeyCode::Char('D') if self.has_duplicates() => {
+            Some(Key::Duplicate) => {
                 self.override_duplicate = !self.override_duplicate;
                 self.message = None;
                 Action::None
             }
-            KeyCode::Up | KeyCode::Down | KeyCode::Home | KeyCode::End if self.in_parts() => {
+            Some(Key::Select) => {
                 step_selection(&mut self.part_sel, self.part_duplicates.len(), key);
                 Action::None
             }
-            _ if (is_char(key, 'y') || is_char(key, 'Y')) && self.in_parts() => {
+            Some(Key::Upload) if self.guard_refusal().is_some() => {
+                self.message = self.guard_refusal();
+                Action::None
+            }
+            Some(Key::Upload) if self.in_parts() => {
                 if self.parts_already_sent() == self.part_duplicates.len()
                     && !self.override_duplicate
                 {
@@ -349,7 +377,7 @@ impl ConfirmView {
                     Action::Upload
                 }
             }
-            _ if is_char(key, 'y') || is_char(key, 'Y') => {
+            Some(Key::Upload) => {
                 if self.duplicate.is_some() && !self.override_duplicate {
                     self.message = Some(
                         "this exact file was already uploaded to this tracker — press D first to upload it again"
@@ -360,7 +388,6 @@ impl ConfirmView {
                     Action::Upload
                 }
             }
-            _ => Action::None,
         }
     }
 
@@ -920,12 +947,6 @@ impl ConfirmView {
             foot,
         );
     }
-}
-
-/// `key        value`, the key padded and muted.
-/// The keys both views end their hints with: back, history, help, quit.
-fn leave_hints() -> [KeyHint; 1] {
-    [hint("Esc", "back", "Back to the validation results")]
 }
 
 /// Rows `lines` take when word-wrapped at `width` columns (greedy, as the paragraph wraps;

@@ -7,10 +7,10 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::is_char;
 use super::parts::{PartStatus, PartsRun, join_numbers};
 use crate::config::HistoryEntry;
 use crate::tui::flow::{Chosen, Cx, DrawCx, FileChoice, Nav, Next, StepScreen, Transition};
+use crate::tui::keys::{Binding, alias, bind, ch, code, find, hints};
 use crate::tui::services::UploadOutcome;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
@@ -78,25 +78,38 @@ impl ResultView {
     }
 
     /// Key bindings.
-    pub fn keys(&self) -> Vec<KeyHint> {
+    /// The step's keys: the hint bar shows them, [`ResultView::on_key`] dispatches them.
+    pub fn bindings(&self) -> Vec<Binding<Action>> {
         let mut v = Vec::new();
         if !self.accepted() {
-            v.push(hint("r", "retry", "Back to Confirm to upload again"));
+            v.push(bind(
+                &[ch('r')],
+                hint("r", "retry", "Back to Confirm to upload again"),
+                Action::Retry,
+            ));
         }
-        v.push(hint("f", "another file", "Back to the file step"));
-        v.push(hint("Enter", "quit", "Quit lbimport"));
+        v.push(bind(
+            &[ch('f')],
+            hint("f", "another file", "Back to the file step"),
+            Action::File,
+        ));
+        v.push(alias(&[code(KeyCode::Esc)], Action::File));
+        v.push(bind(
+            &[code(KeyCode::Enter)],
+            hint("Enter", "quit", "Quit lbimport"),
+            Action::Quit,
+        ));
         v
+    }
+
+    /// The hints of [`ResultView::bindings`].
+    pub fn keys(&self) -> Vec<KeyHint> {
+        hints(&self.bindings())
     }
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
-        match key.code {
-            KeyCode::Enter => Action::Quit,
-            KeyCode::Esc => Action::File,
-            _ if is_char(key, 'f') => Action::File,
-            _ if is_char(key, 'r') && !self.accepted() => Action::Retry,
-            _ => Action::None,
-        }
+        find(&self.bindings(), key).unwrap_or(Action::None)
     }
 
     /// Draw the step.

@@ -10,12 +10,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
 
-use super::is_char;
 use super::parts::PartStatus;
 use super::parts::PartsRun;
 use super::result::ResultView;
 use crate::config::HistoryEntry;
 use crate::tui::flow::{Chosen, Cx, DrawCx, Effect, FileChoice, StepScreen, Transition};
+use crate::tui::keys::{Binding, bind, ch, code, find, hints};
 use crate::tui::services::UploadEvent;
 use crate::tui::services::UploadOutcome;
 use crate::tui::theme::Theme;
@@ -57,6 +57,14 @@ pub struct UploadView {
     pub cancelling: bool,
     /// For a file sent in parts: every part's status (this view sends the current one).
     pub parts: Option<PartsRun>,
+}
+
+/// What the upload step's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    AskCancel,
+    Cancel,
+    KeepGoing,
 }
 
 /// What the upload step asks the app to do.
@@ -136,30 +144,58 @@ impl UploadView {
     }
 
     /// Key bindings of the current state.
-    pub fn keys(&self) -> Vec<KeyHint> {
+    /// The step's keys: the hint bar shows them, [`UploadView::on_key`] dispatches them.
+    fn bindings(&self) -> Vec<Binding<Key>> {
         if self.asking_cancel {
             return vec![
-                hint("y", "cancel upload", "Stop the upload now"),
-                hint("n/Esc", "keep going", "Continue uploading"),
+                bind(
+                    &[ch('y')],
+                    hint("y", "cancel upload", "Stop the upload now"),
+                    Key::Cancel,
+                ),
+                bind(
+                    &[ch('n'), code(KeyCode::Esc)],
+                    hint("n/Esc", "keep going", "Continue uploading"),
+                    Key::KeepGoing,
+                ),
             ];
         }
-        vec![hint("Esc", "cancel…", "Ask to cancel the upload")]
+        if self.cancelling {
+            return Vec::new();
+        }
+        vec![bind(
+            &[code(KeyCode::Esc)],
+            hint("Esc", "cancel…", "Ask to cancel the upload"),
+            Key::AskCancel,
+        )]
+    }
+
+    /// The hints of the step's bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        hints(&self.bindings())
     }
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
-        if self.asking_cancel {
-            self.asking_cancel = false;
-            if is_char(key, 'y') {
+        let asking = self.asking_cancel;
+        match find(&self.bindings(), key) {
+            Some(Key::Cancel) => {
+                self.asking_cancel = false;
                 self.cancelling = true;
-                return Action::Cancel;
+                Action::Cancel
             }
-            return Action::None;
+            Some(Key::AskCancel) => {
+                self.asking_cancel = true;
+                Action::None
+            }
+            // any other key answers "keep going" to the question
+            Some(Key::KeepGoing) | None => {
+                if asking {
+                    self.asking_cancel = false;
+                }
+                Action::None
+            }
         }
-        if key.code == KeyCode::Esc && !self.cancelling {
-            self.asking_cancel = true;
-        }
-        Action::None
     }
 
     /// Draw the step.
