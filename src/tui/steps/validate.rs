@@ -12,10 +12,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, TableState, Tabs, Wrap};
 
 use super::parts::SplitState;
-use super::{is_char, step_selection};
+use super::step_selection;
 use crate::tui::flow::{
     Chosen, Cx, DrawCx, Effect, FileChoice, Nav, Next, StepScreen, TaskError, Transition,
 };
+use crate::tui::keys::{self, Binding, alias, bind, ch, code, find, hints};
 use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
@@ -74,6 +75,25 @@ pub struct ValidateView {
     pub split: Option<SplitState>,
     /// Checks against the tracker (catalog, already sent) that could not be made, and why.
     pub checks_skipped: Vec<String>,
+}
+
+/// What the validate step's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    DrillSelect,
+    DrillClose,
+    Split,
+    Continue,
+    Back,
+    CancelSplit,
+    NextTab,
+    IssueSelect,
+    Examples,
+    SamplePage,
+    SampleScroll,
+    PartSelect,
+    Save,
+    Columns,
 }
 
 /// What the validate step asks the app to do.
@@ -198,24 +218,80 @@ impl ValidateView {
         v
     }
 
-    /// Key bindings of the current state.
-    pub fn keys(&self) -> Vec<KeyHint> {
+    /// The step's keys for its state: the hint bar shows them, [`ValidateView::on_key`]
+    /// dispatches them. Keys that only explain why they cannot act yet (`c` while running,
+    /// `s` on a file that fits) work unhinted.
+    fn bindings(&self) -> Vec<Binding<Key>> {
         if self.drill {
             return vec![
-                hint(
-                    "↑↓",
-                    "issue",
-                    "Show the examples of the previous/next issue",
+                bind(
+                    &keys::SELECT,
+                    hint(
+                        "↑↓",
+                        "issue",
+                        "Show the examples of the previous/next issue",
+                    ),
+                    Key::DrillSelect,
                 ),
-                hint("Esc/Enter", "close", "Close the examples"),
+                bind(
+                    &[code(KeyCode::Esc), code(KeyCode::Enter)],
+                    hint("Esc/Enter", "close", "Close the examples"),
+                    Key::DrillClose,
+                ),
             ];
         }
-        let mut v = vec![
-            hint(
-                "Esc",
-                "back",
-                "Back to the file step (stops a running validation)",
-            ),
+        let mut v = Vec::new();
+        // `s` is shown only when it splits, `c` only when it goes on (a file with errors,
+        // still validating or over the limit keeps Confirm closed, and the bar says so instead
+        // of offering a dead key)
+        if self.over_limit()
+            && !self.splitting()
+            && self.split.as_ref().is_none_or(|s| s.error.is_some())
+        {
+            v.push(bind(
+                &[ch('s')],
+                hint(
+                    "s",
+                    "split",
+                    "Split the file at order boundaries into parts that each fit one upload",
+                ),
+                Key::Split,
+            ));
+        } else {
+            v.push(alias(&[ch('s')], Key::Split));
+        }
+        if self.can_continue() {
+            v.push(bind(
+                &[ch('c')],
+                hint("c", "continue", "Go on to Confirm"),
+                Key::Continue,
+            ));
+        } else {
+            v.push(alias(&[ch('c')], Key::Continue));
+        }
+        v.push(if self.splitting() {
+            bind(
+                &[code(KeyCode::Esc)],
+                hint(
+                    "Esc",
+                    "stop split",
+                    "Stop splitting (the parts written are removed)",
+                ),
+                Key::CancelSplit,
+            )
+        } else {
+            bind(
+                &[code(KeyCode::Esc)],
+                hint(
+                    "Esc",
+                    "back",
+                    "Back to the file step (stops a running validation)",
+                ),
+                Key::Back,
+            )
+        });
+        v.push(bind(
+            &[code(KeyCode::Tab)],
             hint(
                 "Tab",
                 match self.next_tab() {
@@ -229,67 +305,82 @@ impl ValidateView {
                     "Switch between the issues and the sample orders"
                 },
             ),
-        ];
-        if self.splitting() {
-            v[0] = hint(
-                "Esc",
-                "stop split",
-                "Stop splitting (the parts written are removed)",
-            );
-        }
-        // `c` is shown only when it goes on (a file with errors, still validating or over the
-        // limit keeps Confirm closed, and the bar says so instead of offering a dead key)
-        if self.can_continue() {
-            v.insert(0, hint("c", "continue", "Go on to Confirm"));
-        }
-        if self.over_limit()
-            && !self.splitting()
-            && self.split.as_ref().is_none_or(|s| s.error.is_some())
-        {
-            v.insert(
-                0,
-                hint(
-                    "s",
-                    "split",
-                    "Split the file at order boundaries into parts that each fit one upload",
-                ),
-            );
-        }
+            Key::NextTab,
+        ));
+        v.push(alias(&[code(KeyCode::BackTab)], Key::NextTab));
         match self.tab {
-            Tab::Issues if self.report().is_some_and(|r| !r.issues.is_empty()) => {
-                v.push(hint("↑↓", "select", "Select an issue"));
-                v.push(hint(
-                    "Enter",
-                    "examples",
-                    "Show where the issue occurs (line, byte, text)",
-                ));
-            }
-            Tab::Issues => {}
-            Tab::Samples => {
-                v.push(hint("←→", "page", "Previous / next sampled order"));
-                if self
-                    .report()
-                    .and_then(|r| r.samples.get(self.sample))
-                    .is_some_and(|s| s.rows.len() > 8)
-                {
-                    v.push(hint("↑↓", "scroll", "Scroll a long order"));
+            Tab::Issues => {
+                if self.report().is_some_and(|r| !r.issues.is_empty()) {
+                    v.push(bind(
+                        &keys::SELECT,
+                        hint("↑↓", "select", "Select an issue"),
+                        Key::IssueSelect,
+                    ));
+                    v.push(bind(
+                        &[code(KeyCode::Enter)],
+                        hint(
+                            "Enter",
+                            "examples",
+                            "Show where the issue occurs (line, byte, text)",
+                        ),
+                        Key::Examples,
+                    ));
+                } else {
+                    v.push(alias(&keys::SELECT, Key::IssueSelect));
+                    v.push(alias(&[code(KeyCode::Enter)], Key::Examples));
                 }
             }
-            Tab::Parts
-                if self
+            Tab::Samples => {
+                v.push(bind(
+                    &[code(KeyCode::Left), code(KeyCode::Right)],
+                    hint("←→", "page", "Previous / next sampled order"),
+                    Key::SamplePage,
+                ));
+                let long = self
+                    .report()
+                    .and_then(|r| r.samples.get(self.sample))
+                    .is_some_and(|s| s.rows.len() > 8);
+                if long {
+                    v.push(bind(
+                        &keys::UP_DOWN,
+                        hint("↑↓", "scroll", "Scroll a long order"),
+                        Key::SampleScroll,
+                    ));
+                } else {
+                    v.push(alias(&keys::UP_DOWN, Key::SampleScroll));
+                }
+            }
+            Tab::Parts => {
+                let parts = self
                     .split
                     .as_ref()
                     .and_then(|s| s.paths.as_ref())
-                    .is_some_and(|p| p.len() > 1) =>
-            {
-                v.push(hint("↑↓", "select", "Select a part"))
+                    .map_or(0, Vec::len);
+                let keys = [
+                    code(KeyCode::Up),
+                    code(KeyCode::Down),
+                    code(KeyCode::Home),
+                    code(KeyCode::End),
+                ];
+                if parts > 1 {
+                    v.push(bind(
+                        &keys,
+                        hint("↑↓", "select", "Select a part"),
+                        Key::PartSelect,
+                    ));
+                } else {
+                    v.push(alias(&keys, Key::PartSelect));
+                }
             }
-            Tab::Parts => {}
         }
-        v.push(hint(
-            "r",
-            "save report",
-            "Save the report as JSON and text in the data directory",
+        v.push(bind(
+            &[ch('r')],
+            hint(
+                "r",
+                "save report",
+                "Save the report as JSON and text in the data directory",
+            ),
+            Key::Save,
         ));
         if self.can_map {
             // the catalog's diagnoses and the orders already sent are fixed in Columns
@@ -301,52 +392,59 @@ impl ValidateView {
                         .as_ref()
                         .is_some_and(|a| a.skipped.is_none() && a.orders > 0)
             });
-            v.push(if fixes {
-                hint(
-                    "m",
-                    "fix in columns",
-                    "Open the Columns step: one-key fixes for the identities the catalog \
-                     does not know and the orders already sent",
-                )
-            } else {
-                hint(
-                    "m",
-                    "columns",
-                    "Map the columns of a CSV that doesn't fit the layout",
-                )
-            });
+            v.push(bind(
+                &[ch('m')],
+                if fixes {
+                    hint(
+                        "m",
+                        "fix in columns",
+                        "Open the Columns step: one-key fixes for the identities the catalog \
+                         does not know and the orders already sent",
+                    )
+                } else {
+                    hint(
+                        "m",
+                        "columns",
+                        "Map the columns of a CSV that doesn't fit the layout",
+                    )
+                },
+                Key::Columns,
+            ));
+        } else {
+            v.push(alias(&[ch('m')], Key::Columns));
         }
         v
+    }
+
+    /// The hints of the step's bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        hints(&self.bindings())
     }
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
         let n_issues = self.issues().len();
-        if self.drill {
-            match key.code {
-                KeyCode::Esc | KeyCode::Enter => self.drill = false,
-                _ => {
-                    step_selection(&mut self.issue_sel, n_issues, key);
-                }
-            }
+        let Some(k) = find(&self.bindings(), key) else {
             return Action::None;
-        }
-        match key.code {
-            KeyCode::Esc if self.splitting() => {
+        };
+        match k {
+            Key::DrillClose => self.drill = false,
+            Key::DrillSelect | Key::IssueSelect => {
+                step_selection(&mut self.issue_sel, n_issues, key);
+            }
+            Key::CancelSplit => {
                 self.message = Some("split stopped".to_string());
                 return Action::CancelSplit;
             }
-            KeyCode::Esc => return Action::Back,
-            KeyCode::Tab | KeyCode::BackTab => self.tab = self.next_tab(),
-            KeyCode::Up | KeyCode::Down | KeyCode::Home | KeyCode::End
-                if self.tab == Tab::Parts =>
-            {
+            Key::Back => return Action::Back,
+            Key::NextTab => self.tab = self.next_tab(),
+            Key::PartSelect => {
                 if let Some(sp) = &mut self.split {
                     let n = sp.paths.as_ref().map_or(0, Vec::len);
                     step_selection(&mut sp.sel, n, key);
                 }
             }
-            _ if is_char(key, 's') => {
+            Key::Split => {
                 if !self.over_limit() {
                     self.message = Some(format!(
                         "the file fits one upload (≤ {}) — no need to split it",
@@ -361,7 +459,7 @@ impl ValidateView {
                     return Action::Split;
                 }
             }
-            KeyCode::Enter if self.tab == Tab::Issues => {
+            Key::Examples => {
                 if self.report().is_some() && n_issues > 0 {
                     self.drill = true;
                 } else if self.running() {
@@ -370,42 +468,37 @@ impl ValidateView {
                     return self.try_continue();
                 }
             }
-            KeyCode::Left if self.tab == Tab::Samples => {
+            Key::SamplePage if key.code == KeyCode::Left => {
                 self.sample = self.sample.saturating_sub(1);
                 self.sample_scroll = 0;
             }
-            KeyCode::Right if self.tab == Tab::Samples => {
+            Key::SamplePage => {
                 let n = self.report().map_or(0, |r| r.samples.len());
                 self.sample = (self.sample + 1).min(n.saturating_sub(1));
                 self.sample_scroll = 0;
             }
-            KeyCode::Up if self.tab == Tab::Samples => {
+            Key::SampleScroll if key.code == KeyCode::Up => {
                 self.sample_scroll = self.sample_scroll.saturating_sub(1);
             }
-            KeyCode::Down if self.tab == Tab::Samples => {
+            Key::SampleScroll => {
                 let rows = self
                     .report()
                     .and_then(|r| r.samples.get(self.sample))
                     .map_or(0, |s| s.rows.len());
                 self.sample_scroll = (self.sample_scroll + 1).min(rows.saturating_sub(1));
             }
-            _ if is_char(key, 'c') => return self.try_continue(),
-            _ if is_char(key, 'r') => {
+            Key::Continue => return self.try_continue(),
+            Key::Save => {
                 if self.report().is_some() {
                     return Action::SaveReport;
                 }
                 self.message = Some("the report can be saved when the run is done".to_string());
             }
-            _ if is_char(key, 'm') => {
+            Key::Columns => {
                 if self.can_map {
                     return Action::Columns;
                 }
                 self.message = Some("column mapping applies to CSV files".to_string());
-            }
-            _ => {
-                if self.tab == Tab::Issues {
-                    step_selection(&mut self.issue_sel, n_issues, key);
-                }
             }
         }
         Action::None
