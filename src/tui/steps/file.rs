@@ -13,6 +13,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use super::{TextField, is_char, step_selection};
 use crate::tui::flow::{Chosen, Cx, DrawCx, Effect, FileChoice, Nav, Next, StepScreen, Transition};
+use crate::tui::keys::{self, Binding, alias, bind, ch, code, find, hints};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 
@@ -86,6 +87,23 @@ pub struct FileView {
     pub message: Option<String>,
     /// Whether the directory listing was cut at [`MAX_ENTRIES`].
     pub truncated: bool,
+}
+
+/// What the file step's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Complete,
+    OpenPath,
+    List,
+    Select,
+    Choose,
+    ClearFilter,
+    Back,
+    Path,
+    FilterBack,
+    Parent,
+    Filter,
+    Hidden,
 }
 
 /// What the file step asks the app to do.
@@ -199,73 +217,148 @@ impl FileView {
         self.filtering || self.focus == Focus::Path
     }
 
-    /// Key bindings of the current state.
-    pub fn keys(&self) -> Vec<KeyHint> {
+    /// The step's keys for its state: the hint bar shows them, [`FileView::on_key`]
+    /// dispatches them (typed text goes to the path or the filter).
+    fn bindings(&self) -> Vec<Binding<Key>> {
         if self.focus == Focus::Path {
             return vec![
-                hint(
-                    "Tab",
-                    "complete",
-                    "Complete the path (twice lists the choices)",
+                bind(
+                    &[code(KeyCode::Tab)],
+                    hint(
+                        "Tab",
+                        "complete",
+                        "Complete the path (twice lists the choices)",
+                    ),
+                    Key::Complete,
                 ),
-                hint("Enter", "open", "Choose the file, or browse the directory"),
-                hint("Esc", "list", "Back to the list"),
+                bind(
+                    &[code(KeyCode::Enter)],
+                    hint("Enter", "open", "Choose the file, or browse the directory"),
+                    Key::OpenPath,
+                ),
+                bind(
+                    &[code(KeyCode::Esc), code(KeyCode::BackTab)],
+                    hint("Esc", "list", "Back to the list"),
+                    Key::List,
+                ),
             ];
+        }
+        let mut v = Vec::new();
+        if self.filtering {
+            v.push(bind(
+                &[],
+                hint("type", "filter", "Fuzzy-filter the names"),
+                Key::List,
+            ));
+        }
+        v.push(bind(
+            &keys::SELECT,
+            hint("↑↓", "select", "Move the selection"),
+            Key::Select,
+        ));
+        v.push(bind(
+            &[code(KeyCode::Enter)],
+            hint("Enter", "choose", "Open the directory or choose the file"),
+            Key::Choose,
+        ));
+        if self.filtering || !self.filter.value.is_empty() {
+            v.push(bind(
+                &[code(KeyCode::Esc)],
+                hint("Esc", "clear", "Clear the filter"),
+                Key::ClearFilter,
+            ));
+        } else {
+            v.push(bind(
+                &[code(KeyCode::Esc)],
+                hint("Esc", "back", "Back to the tracker step"),
+                Key::Back,
+            ));
         }
         if self.filtering {
-            return vec![
-                hint("type", "filter", "Fuzzy-filter the names"),
-                hint("↑↓", "select", "Move the selection"),
-                hint("Enter", "choose", "Open the directory or choose the file"),
-                hint("Esc", "clear", "Clear the filter"),
-            ];
+            if !self.filter.value.is_empty() {
+                v.push(alias(&[code(KeyCode::Backspace)], Key::FilterBack));
+            }
+            v.push(alias(&[code(KeyCode::Backspace)], Key::Parent));
+            v.push(alias(&[code(KeyCode::Tab)], Key::Path));
+            return v;
         }
-        vec![
-            hint("↑↓", "select", "Move the selection"),
-            hint("Enter", "choose", "Open the directory or choose the file"),
-            hint("Esc", "back", "Back to the tracker step"),
-            hint("⌫", "parent", "Go to the parent directory"),
-            hint(
-                "/",
-                "filter",
-                "Type to filter (any letter but the keys here starts it too)",
+        v.extend([
+            bind(
+                &[code(KeyCode::Backspace)],
+                hint("⌫", "parent", "Go to the parent directory"),
+                Key::Parent,
             ),
-            hint(".", "hidden", "Show or hide dot files"),
-            hint("Tab", "path", "Type a path (with Tab completion)"),
-        ]
+            bind(
+                &[ch('/')],
+                hint(
+                    "/",
+                    "filter",
+                    "Type to filter (any letter but the keys here starts it too)",
+                ),
+                Key::Filter,
+            ),
+            bind(
+                &[ch('.')],
+                hint(".", "hidden", "Show or hide dot files"),
+                Key::Hidden,
+            ),
+            bind(
+                &[code(KeyCode::Tab)],
+                hint("Tab", "path", "Type a path (with Tab completion)"),
+                Key::Path,
+            ),
+        ]);
+        v
+    }
+
+    /// The hints of the step's bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        hints(&self.bindings())
     }
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
-        if self.focus == Focus::Path {
-            match key.code {
-                KeyCode::Esc | KeyCode::BackTab => {
-                    self.focus = Focus::List;
-                    self.message = None;
+        let Some(k) = find(&self.bindings(), key) else {
+            if self.focus == Focus::Path {
+                self.path.edit(key);
+            } else if self.filtering {
+                if self.filter.edit(key) {
+                    self.selected = 0;
+                    self.refresh_preview();
                 }
-                KeyCode::Tab => self.complete(),
-                KeyCode::Enter => return self.open_path(),
-                _ => {
-                    self.path.edit(key);
-                }
+            } else if let KeyCode::Char(c) = key.code
+                && is_char(key, c)
+                && (c.is_alphanumeric() || c == '_' || c == '-')
+            {
+                // typing a name starts the filter
+                self.filtering = true;
+                self.filter.value.push(c);
+                self.selected = 0;
+                self.refresh_preview();
             }
             return Action::None;
-        }
-        let len = self.visible().len();
-        if step_selection(&mut self.selected, len, key) {
-            self.refresh_preview();
-            return Action::None;
-        }
-        match key.code {
-            KeyCode::Enter => return self.enter(),
-            KeyCode::Esc if self.filtering || !self.filter.value.is_empty() => {
+        };
+        match k {
+            Key::Complete => self.complete(),
+            Key::OpenPath => return self.open_path(),
+            Key::List => {
+                self.focus = Focus::List;
+                self.message = None;
+            }
+            Key::Select => {
+                let len = self.visible().len();
+                step_selection(&mut self.selected, len, key);
+                self.refresh_preview();
+            }
+            Key::Choose => return self.enter(),
+            Key::ClearFilter => {
                 self.filtering = false;
                 self.filter.value.clear();
                 self.selected = 0;
                 self.refresh_preview();
             }
-            KeyCode::Esc => return Action::Back,
-            KeyCode::Tab => {
+            Key::Back => return Action::Back,
+            Key::Path => {
                 self.focus = Focus::Path;
                 if let Some(e) = self.current()
                     && e.name != ".."
@@ -273,12 +366,12 @@ impl FileView {
                     self.path = TextField::new(self.dir.join(&e.name).display().to_string());
                 }
             }
-            KeyCode::Backspace if self.filtering && !self.filter.value.is_empty() => {
+            Key::FilterBack => {
                 self.filter.value.pop();
                 self.selected = 0;
                 self.refresh_preview();
             }
-            KeyCode::Backspace => {
+            Key::Parent => {
                 self.filtering = false;
                 if let Some(p) = self.dir.parent().map(Path::to_path_buf) {
                     let from = self
@@ -291,25 +384,12 @@ impl FileView {
                     }
                 }
             }
-            _ if self.filtering && self.filter.edit(key) => {
-                self.selected = 0;
-                self.refresh_preview();
-            }
-            _ if is_char(key, '/') => self.filtering = true,
-            _ if is_char(key, '.') => {
+            Key::Filter => self.filtering = true,
+            Key::Hidden => {
                 self.show_hidden = !self.show_hidden;
                 self.selected = 0;
                 self.refresh_preview();
             }
-            KeyCode::Char(c)
-                if is_char(key, c) && (c.is_alphanumeric() || c == '_' || c == '-') =>
-            {
-                self.filtering = true;
-                self.filter.value.push(c);
-                self.selected = 0;
-                self.refresh_preview();
-            }
-            _ => {}
         }
         Action::None
     }
