@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{TextField, is_char, step_selection};
+use super::{TextField, step_selection};
 use crate::config::{Config, HistoryEntry, KeySource, PrivateKey, Tracker};
+use crate::tui::keys::{self, Binding, alias, bind, ch, code, find, hints};
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
 
@@ -181,6 +182,25 @@ pub struct Fetching {
     pub cancel: CancellationToken,
 }
 
+/// What the tracker step's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    NextField,
+    PrevField,
+    KeySource,
+    Save,
+    CloseForm,
+    Delete,
+    Keep,
+    CancelFetch,
+    Select,
+    Choose,
+    Catalog,
+    Add,
+    Edit,
+    AskDelete,
+}
+
 /// State of the tracker step.
 #[derive(Debug, Clone, Default)]
 pub struct TrackerView {
@@ -238,127 +258,199 @@ impl TrackerView {
         self.form.is_some()
     }
 
-    /// Key bindings of the current state.
-    pub fn keys(&self, trackers: usize) -> Vec<KeyHint> {
+    /// The step's keys for its state (`trackers`: how many are saved; the Sandbox is the row
+    /// after them): the hint bar shows them, [`TrackerView::on_key`] dispatches them.
+    fn bindings(&self, trackers: usize) -> Vec<Binding<Key>> {
         if let Some(form) = &self.form {
             let mut v = vec![
-                hint("Tab/↓", "next field", "Move to the next field"),
-                hint("S-Tab/↑", "previous", "Move to the previous field"),
+                bind(
+                    &[code(KeyCode::Tab), code(KeyCode::Down)],
+                    hint("Tab/↓", "next field", "Move to the next field"),
+                    Key::NextField,
+                ),
+                bind(
+                    &[code(KeyCode::BackTab), code(KeyCode::Up)],
+                    hint("S-Tab/↑", "previous", "Move to the previous field"),
+                    Key::PrevField,
+                ),
             ];
             if form.focus == 3 {
-                v.push(hint(
-                    "←→",
-                    "key source",
-                    "Choose where the key comes from: stored / env / command",
+                v.push(bind(
+                    &[code(KeyCode::Left), code(KeyCode::Right), ch(' ')],
+                    hint(
+                        "←→",
+                        "key source",
+                        "Choose where the key comes from: stored / env / command",
+                    ),
+                    Key::KeySource,
                 ));
             }
             v.extend([
-                hint("Enter", "save", "Check the fields and save the tracker"),
-                hint("Esc", "cancel", "Close the form without saving"),
+                bind(
+                    &[code(KeyCode::Enter)],
+                    hint("Enter", "save", "Check the fields and save the tracker"),
+                    Key::Save,
+                ),
+                bind(
+                    &[code(KeyCode::Esc)],
+                    hint("Esc", "cancel", "Close the form without saving"),
+                    Key::CloseForm,
+                ),
             ]);
             return v;
         }
         if self.confirm_delete {
             return vec![
-                hint("y", "delete", "Delete the tracker from trackers.toml"),
-                hint("n/Esc", "keep", "Keep it"),
+                bind(
+                    &[ch('y')],
+                    hint("y", "delete", "Delete the tracker from trackers.toml"),
+                    Key::Delete,
+                ),
+                bind(
+                    &[ch('n'), code(KeyCode::Esc)],
+                    hint("n/Esc", "keep", "Keep it"),
+                    Key::Keep,
+                ),
             ];
         }
+        if self.busy.is_some() {
+            return Vec::new();
+        }
         if self.fetching.is_some() {
-            return vec![hint(
-                "Esc",
-                "stop fetch",
-                "Stop fetching the catalog (the stored one is kept)",
+            return vec![bind(
+                &[code(KeyCode::Esc)],
+                hint(
+                    "Esc",
+                    "stop fetch",
+                    "Stop fetching the catalog (the stored one is kept)",
+                ),
+                Key::CancelFetch,
             )];
         }
         // the saved trackers and the Sandbox
         let mut v = Vec::new();
-        if trackers > 0 {
-            v.push(hint("↑↓", "select", "Move the selection"));
-        }
+        let select = if trackers > 0 {
+            bind(
+                &keys::SELECT,
+                hint("↑↓", "select", "Move the selection"),
+                Key::Select,
+            )
+        } else {
+            alias(&keys::SELECT, Key::Select)
+        };
+        v.push(select);
         v.extend([
-            hint(
-                "Enter",
-                "choose",
-                "Use the selected tracker and go to the file step",
+            bind(
+                &[code(KeyCode::Enter)],
+                hint(
+                    "Enter",
+                    "choose",
+                    "Use the selected tracker and go to the file step",
+                ),
+                Key::Choose,
             ),
-            hint(
-                "c",
-                "catalog",
-                "Fetch (or refresh) the selected tracker's catalog, which validation compares identities with",
+            bind(
+                &[ch('c')],
+                hint(
+                    "c",
+                    "catalog",
+                    "Fetch (or refresh) the selected tracker's catalog, which validation compares identities with",
+                ),
+                Key::Catalog,
             ),
-            hint("a", "add", "Add a tracker (id, endpoint, key source)"),
-            hint("e", "edit", "Edit the selected tracker"),
-            hint("d", "delete", "Delete the selected tracker"),
+            bind(
+                &[ch('a')],
+                hint("a", "add", "Add a tracker (id, endpoint, key source)"),
+                Key::Add,
+            ),
         ]);
+        // the Sandbox can be neither edited nor deleted: the keys say so, unhinted
+        let saved = self.selected < trackers;
+        let edit = [ch('e')];
+        let delete = [ch('d'), code(KeyCode::Delete)];
+        if saved {
+            v.push(bind(
+                &edit,
+                hint("e", "edit", "Edit the selected tracker"),
+                Key::Edit,
+            ));
+            v.push(bind(
+                &delete,
+                hint("d", "delete", "Delete the selected tracker"),
+                Key::AskDelete,
+            ));
+        } else {
+            v.push(alias(&edit, Key::Edit));
+            v.push(alias(&delete, Key::AskDelete));
+        }
         v
+    }
+
+    /// The hints of the step's bindings.
+    pub fn keys(&self, trackers: usize) -> Vec<KeyHint> {
+        hints(&self.bindings(trackers))
     }
 
     /// Handle a key. `config` is the current configuration.
     pub fn on_key(&mut self, key: &KeyEvent, config: &Config) -> Action {
-        let rows = config.trackers.len() + 1;
+        let trackers = config.trackers.len();
+        let found = find(&self.bindings(trackers), key);
         if let Some(form) = &mut self.form {
-            return form_key(form, key, config).unwrap_or_else(|| {
+            return form_key(form, found, key, config).unwrap_or_else(|| {
                 self.form = None;
                 Action::None
             });
         }
         if self.confirm_delete {
+            // any key answers; only y deletes
             self.confirm_delete = false;
-            if is_char(key, 'y')
+            if found == Some(Key::Delete)
                 && let Some(t) = config.trackers.get(self.selected)
             {
                 return Action::Delete(t.name.clone());
             }
             return Action::None;
         }
-        if self.busy.is_some() {
-            return Action::None;
-        }
-        if self.fetching.is_some() {
-            if key.code == KeyCode::Esc {
-                return Action::CancelFetch;
-            }
+        if self.fetching.is_some() && found.is_none() {
             self.message = Some((false, "fetching the catalog — Esc stops it".to_string()));
             return Action::None;
         }
-        if step_selection(&mut self.selected, rows, key) {
-            self.message = None;
+        let Some(k) = found else {
             return Action::None;
-        }
-        match key.code {
-            KeyCode::Enter => {
-                if self.selected < config.trackers.len() {
-                    Action::Choose(self.selected)
-                } else {
-                    Action::Sandbox
-                }
+        };
+        match k {
+            Key::CancelFetch => Action::CancelFetch,
+            Key::Select => {
+                step_selection(&mut self.selected, trackers + 1, key);
+                self.message = None;
+                Action::None
             }
-            KeyCode::Char('a') => {
+            Key::Choose if self.selected < trackers => Action::Choose(self.selected),
+            Key::Choose => Action::Sandbox,
+            Key::Add => {
                 self.form = Some(Form::new());
                 Action::None
             }
-            KeyCode::Char('c') => {
+            Key::Catalog => {
                 self.message = None;
-                Action::FetchCatalog(
-                    (self.selected < config.trackers.len()).then_some(self.selected),
-                )
+                Action::FetchCatalog((self.selected < trackers).then_some(self.selected))
             }
-            KeyCode::Char('e') => {
+            Key::Edit => {
                 match config.trackers.get(self.selected) {
                     Some(t) => self.form = Some(Form::edit(t)),
                     None => self.message = Some((false, "the Sandbox can't be edited".to_string())),
                 }
                 Action::None
             }
-            KeyCode::Char('d') | KeyCode::Delete => {
-                if self.selected < config.trackers.len() {
+            Key::AskDelete => {
+                if self.selected < trackers {
                     self.confirm_delete = true;
                 } else {
                     self.message = Some((false, "the Sandbox can't be deleted".to_string()));
                 }
                 Action::None
             }
+            // the form's and the delete question's keys are handled above
             _ => Action::None,
         }
     }
@@ -559,22 +651,25 @@ pub fn age(secs: u64) -> String {
     }
 }
 
-fn form_key(form: &mut Form, key: &KeyEvent, config: &Config) -> Option<Action> {
-    match key.code {
-        KeyCode::Esc => return None,
-        KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % FIELDS.len(),
-        KeyCode::BackTab | KeyCode::Up => {
-            form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len()
-        }
-        KeyCode::Left if form.focus == 3 => form.kind = form.kind.prev(),
-        KeyCode::Right | KeyCode::Char(' ') if form.focus == 3 => {
+fn form_key(
+    form: &mut Form,
+    found: Option<Key>,
+    key: &KeyEvent,
+    config: &Config,
+) -> Option<Action> {
+    match found {
+        Some(Key::CloseForm) => return None,
+        Some(Key::NextField) => form.focus = (form.focus + 1) % FIELDS.len(),
+        Some(Key::PrevField) => form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len(),
+        Some(Key::KeySource) if key.code == KeyCode::Left => form.kind = form.kind.prev(),
+        Some(Key::KeySource) => {
             form.kind = form.kind.next();
             form.key.value.clear();
             if form.kind != KeyKind::Stored {
                 form.existing_key = None;
             }
         }
-        KeyCode::Enter => {
+        Some(Key::Save) => {
             let base = form.editing.as_deref().and_then(|n| config.tracker(n));
             let t = form.tracker(base);
             if let Err(e) = t.validate() {
