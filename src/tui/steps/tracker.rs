@@ -187,7 +187,7 @@ pub struct Fetching {
 enum Key {
     NextField,
     PrevField,
-    KeySource,
+    Source,
     Save,
     CloseForm,
     Delete,
@@ -282,7 +282,7 @@ impl TrackerView {
                         "key source",
                         "Choose where the key comes from: stored / env / command",
                     ),
-                    Key::KeySource,
+                    Key::Source,
                 ));
             }
             v.extend([
@@ -661,8 +661,8 @@ fn form_key(
         Some(Key::CloseForm) => return None,
         Some(Key::NextField) => form.focus = (form.focus + 1) % FIELDS.len(),
         Some(Key::PrevField) => form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len(),
-        Some(Key::KeySource) if key.code == KeyCode::Left => form.kind = form.kind.prev(),
-        Some(Key::KeySource) => {
+        Some(Key::Source) if key.code == KeyCode::Left => form.kind = form.kind.prev(),
+        Some(Key::Source) => {
             form.kind = form.kind.next();
             form.key.value.clear();
             if form.kind != KeyKind::Stored {
