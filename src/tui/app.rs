@@ -829,6 +829,16 @@ impl App {
                     },
                 )
             }
+            Msg::Detected { run, result } => self.with_step(
+                |s| matches!(s, Step::Columns(c) if c.detect_run == run),
+                |s, _| {
+                    if let Step::Columns(c) = s {
+                        c.view.on_detected(result.map(|d| *d));
+                        return Transition::stay(c.plan());
+                    }
+                    Transition::none()
+                },
+            ),
             Msg::Planned { generation, result } => self.with_step(
                 |s| matches!(s, Step::Columns(_)),
                 |s, _| {
@@ -1204,5 +1214,41 @@ mod tests {
                 max_order_items: Some(50),
             }
         );
+    }
+
+    #[test]
+    fn columns_reads_the_file_again_off_the_key_handler() {
+        let theme = Theme::default();
+        let (_, mut app) = super::super::demo::apps(&theme)
+            .into_iter()
+            .find(|(n, _)| *n == "columns")
+            .expect("demo columns state");
+        // `d` asks for the file to be read with the next delimiter; nothing is read here
+        let fx = app.handle(Input::Key(KeyEvent::new(
+            KeyCode::Char('d'),
+            KeyModifiers::NONE,
+        )));
+        let (run, hints) = match fx.as_slice() {
+            [Effect::Detect { run, hints, .. }] => (*run, hints.clone()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hints.delimiter, Some('\t'));
+        let d = crate::mapping::detect::detect_bytes(
+            b"Date\tOrder\tSKU\n22/10/2026 15:04\tA-1\tS-1\n",
+            true,
+            false,
+        );
+        // an older answer is ignored
+        app.handle(Input::Msg(Msg::Detected {
+            run: run - 1,
+            result: Ok(Box::new(d.clone())),
+        }));
+        assert_eq!(app.columns().map(|c| c.detection.delimiter), Some(';'));
+        app.handle(Input::Msg(Msg::Detected {
+            run,
+            result: Ok(Box::new(d)),
+        }));
+        assert_eq!(app.columns().map(|c| c.detection.delimiter), Some('\t'));
+        assert!(screen(&app).contains("delimiter tab"), "{}", screen(&app));
     }
 }

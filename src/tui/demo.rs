@@ -626,6 +626,7 @@ fn columns_step(export: PathBuf, view: columns::ColumnsView) -> Step {
         file: FileChoice::plain(export),
         view,
         convert_run: 0,
+        detect_run: 0,
     })
 }
 

@@ -232,6 +232,23 @@ impl Driver {
                         }
                     }
                 }
+                Effect::Detect { run, path, hints } => {
+                    let tx = self.tx.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("lbimport-detect".into())
+                        .spawn(move || {
+                            let result = crate::mapping::detect::detect_path_with(&path, &hints)
+                                .map(Box::new)
+                                .map_err(|e| e.to_string());
+                            let _ = tx.send(Msg::Detected { run, result });
+                        });
+                    if let Err(e) = spawned {
+                        let _ = self.tx.send(Msg::Detected {
+                            run,
+                            result: Err(format!("cannot start the detection thread: {e}")),
+                        });
+                    }
+                }
                 Effect::StartPlan {
                     generation,
                     input,

@@ -142,6 +142,13 @@ pub enum Msg {
             String,
         >,
     },
+    /// The file was read again with other hints for the Columns step.
+    Detected {
+        /// Its run id.
+        run: u64,
+        /// What the file looks like now, or why it cannot be read.
+        result: Result<Box<crate::mapping::detect::Detection>, String>,
+    },
     /// The whole-file counts for the Columns step's cleaning options.
     Planned {
         /// The request's generation (stale answers are ignored).
@@ -243,6 +250,15 @@ pub enum Effect {
         fixes: ReportFixes,
         /// The tracker whose catalog and sent orders the fixes use.
         checks: CheckTarget,
+    },
+    /// Read the start of a file again with other hints (answer: [`Msg::Detected`]).
+    Detect {
+        /// Run id.
+        run: u64,
+        /// The user's file.
+        path: PathBuf,
+        /// Delimiter, header, encoding, items as chosen.
+        hints: Box<crate::mapping::detect::Hints>,
     },
     /// Count over the whole file what each cleaning option would change (answer:
     /// [`Msg::Planned`]).

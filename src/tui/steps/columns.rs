@@ -14,12 +14,13 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, Wrap};
 
-use super::{TextField, is_char};
+use super::TextField;
 use crate::mapping::convert::{Clean, ConvertSummary};
 use crate::mapping::detect::{DayMonth, Detection, Hints, Role};
 use crate::mapping::{Mapping, Source};
 use crate::read::Format;
 use crate::tui::flow::{Chosen, Cx, DrawCx, Effect, FileChoice, Nav, Next, StepScreen, Transition};
+use crate::tui::keys::{Binding, alias, bind, ch, code, find, hints};
 use crate::tui::services;
 use crate::tui::theme::Theme;
 use crate::tui::ui::{self, KeyHint, hint};
@@ -207,6 +208,29 @@ pub struct ColumnsView {
     pub only_new: Option<OnlyNewOption>,
 }
 
+/// What the columns step's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    StopEditing,
+    Back,
+    Convert,
+    Column,
+    Role,
+    NextRole,
+    Delimiter,
+    Header,
+    TimeFormat,
+    TimeZone,
+    Save,
+    Trim,
+    Dedupe,
+    Exclude,
+    LargeOrders,
+    Bom,
+    Fix(usize),
+    OnlyNew,
+}
+
 /// What the columns step asks the app to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -214,6 +238,8 @@ pub enum Action {
     None,
     /// Back to Validate.
     Back,
+    /// Read the file again with these hints (answer: [`ColumnsView::on_detected`]).
+    Detect(Hints),
     /// Convert with this mapping (and save it for the tracker when asked).
     Convert {
         /// The mapping.
@@ -480,8 +506,10 @@ impl ColumnsView {
         }
     }
 
-    fn redetect(&mut self, hints: Hints) {
-        match crate::mapping::detect::detect_path_with(&self.path, &hints) {
+    /// The file read again with other hints (delimiter, header), off the key handler: the
+    /// roles are guessed again and the preview redrawn, or the message says why not.
+    pub fn on_detected(&mut self, result: Result<Detection, String>) {
+        match result {
             Ok(d) => {
                 let m = d.mapping.clone();
                 *self.detection = d;
@@ -584,77 +612,173 @@ impl ColumnsView {
         self.refresh();
     }
 
-    /// Key bindings.
-    pub fn keys(&self) -> Vec<KeyHint> {
+    /// The step's keys for its state: the hint bar shows them, [`ColumnsView::on_key`]
+    /// dispatches them (an edited field takes the other keys).
+    fn bindings(&self) -> Vec<Binding<Key>> {
         if self.editing.is_some() {
             return vec![
-                hint("Enter", "apply", "Use the value"),
-                hint("Esc", "cancel", "Stop editing"),
+                bind(
+                    &[code(KeyCode::Enter)],
+                    hint("Enter", "apply", "Use the value"),
+                    Key::StopEditing,
+                ),
+                bind(
+                    &[code(KeyCode::Esc)],
+                    hint("Esc", "cancel", "Stop editing"),
+                    Key::StopEditing,
+                ),
             ];
         }
         if self.converting.is_some() {
-            return vec![hint("Esc", "back", "Stop converting and go back")];
+            return vec![bind(
+                &[code(KeyCode::Esc)],
+                hint("Esc", "back", "Stop converting and go back"),
+                Key::Back,
+            )];
         }
+        let csv = self.detection.format == Format::Csv;
         let mut v = vec![
-            hint(
-                "Enter",
-                "convert",
-                "Convert into the data directory and validate the result",
+            bind(
+                &[code(KeyCode::Enter)],
+                hint(
+                    "Enter",
+                    "convert",
+                    "Convert into the data directory and validate the result",
+                ),
+                Key::Convert,
             ),
-            hint("Esc", "back", "Back to the validation results"),
-            hint("←→", "column", "Select a column"),
-            hint(
-                "o/i/u/t/x",
-                "role",
-                "Set the column's role: order, identity, user, time, other",
+            bind(
+                &[code(KeyCode::Esc)],
+                hint("Esc", "back", "Back to the validation results"),
+                Key::Back,
             ),
-            hint("Space", "next role", "Cycle the column's role"),
-            hint("d", "delimiter", "Cycle the delimiter: , ; tab |"),
-            hint("H", "header", "Toggle whether the first row is a header"),
-            hint(
-                "f",
-                "time format",
-                "Edit the created_at format (empty = auto)",
+            bind(
+                &[code(KeyCode::Left), code(KeyCode::Right)],
+                hint("←→", "column", "Select a column"),
+                Key::Column,
             ),
-            hint(
-                "z",
-                "zone",
-                "Edit the zone of timestamps without one (UTC, +02:00, Europe/Bratislava)",
+            alias(&[code(KeyCode::Tab)], Key::Column),
+            bind(
+                &[ch('o'), ch('i'), ch('u'), ch('t'), ch('x')],
+                hint(
+                    "o/i/u/t/x",
+                    "role",
+                    "Set the column's role: order, identity, user, time, other",
+                ),
+                Key::Role,
             ),
-            hint(
-                "s",
-                "save",
-                "Save the mapping for this tracker (applied next time automatically)",
+            bind(
+                &[ch(' ')],
+                hint("Space", "next role", "Cycle the column's role"),
+                Key::NextRole,
             ),
-            hint("w", "trim ids", "Trim whitespace around ids"),
-            hint("D", "dedupe", "Drop exact duplicate rows"),
-            hint(
-                "e",
-                "exclude invalid",
-                "Leave invalid rows out (written with reasons to <name>.invalid.csv)",
-            ),
-            hint(
-                "l",
-                "large orders",
-                "Drop orders with more items than: off, 100, 50, 500",
-            ),
-            hint("b", "BOM", "Strip a UTF-8 byte-order mark"),
         ];
-        for (k, o) in FIX_KEYS.iter().zip(&self.identity_fixes) {
-            v.push(hint(
-                k,
-                fix_label(o.diagnosis.fix),
-                fix_help(o.diagnosis.fix),
+        if csv {
+            v.push(bind(
+                &[ch('d')],
+                hint("d", "delimiter", "Cycle the delimiter: , ; tab |"),
+                Key::Delimiter,
+            ));
+            v.push(bind(
+                &[ch('H')],
+                hint("H", "header", "Toggle whether the first row is a header"),
+                Key::Header,
+            ));
+        }
+        v.extend([
+            bind(
+                &[ch('f')],
+                hint(
+                    "f",
+                    "time format",
+                    "Edit the created_at format (empty = auto)",
+                ),
+                Key::TimeFormat,
+            ),
+            bind(
+                &[ch('z')],
+                hint(
+                    "z",
+                    "zone",
+                    "Edit the zone of timestamps without one (UTC, +02:00, Europe/Bratislava)",
+                ),
+                Key::TimeZone,
+            ),
+        ]);
+        // mappings are saved per saved tracker: on the Sandbox `s` only says so
+        v.push(if self.can_save {
+            bind(
+                &[ch('s')],
+                hint(
+                    "s",
+                    "save",
+                    "Save the mapping for this tracker (applied next time automatically)",
+                ),
+                Key::Save,
+            )
+        } else {
+            alias(&[ch('s')], Key::Save)
+        });
+        v.extend([
+            bind(
+                &[ch('w')],
+                hint("w", "trim ids", "Trim whitespace around ids"),
+                Key::Trim,
+            ),
+            bind(
+                &[ch('D')],
+                hint("D", "dedupe", "Drop exact duplicate rows"),
+                Key::Dedupe,
+            ),
+            bind(
+                &[ch('e')],
+                hint(
+                    "e",
+                    "exclude invalid",
+                    "Leave invalid rows out (written with reasons to <name>.invalid.csv)",
+                ),
+                Key::Exclude,
+            ),
+            bind(
+                &[ch('l')],
+                hint(
+                    "l",
+                    "large orders",
+                    "Drop orders with more items than: off, 100, 50, 500",
+                ),
+                Key::LargeOrders,
+            ),
+            bind(
+                &[ch('b')],
+                hint("b", "BOM", "Strip a UTF-8 byte-order mark"),
+                Key::Bom,
+            ),
+        ]);
+        for (i, (k, o)) in FIX_KEYS.iter().zip(&self.identity_fixes).enumerate() {
+            let c = char::from(b'1' + i as u8);
+            v.push(bind(
+                &[ch(c)],
+                hint(k, fix_label(o.diagnosis.fix), fix_help(o.diagnosis.fix)),
+                Key::Fix(i),
             ));
         }
         if self.only_new.is_some() {
-            v.push(hint(
-                "n",
-                "only new orders",
-                "Leave out every row of an order already sent to this tracker (--only-new-orders)",
+            v.push(bind(
+                &[ch('n')],
+                hint(
+                    "n",
+                    "only new orders",
+                    "Leave out every row of an order already sent to this tracker (--only-new-orders)",
+                ),
+                Key::OnlyNew,
             ));
         }
         v
+    }
+
+    /// The hints of the step's bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        hints(&self.bindings())
     }
 
     /// Convert with the roles and options set (or say why the mapping is not complete).
@@ -675,42 +799,38 @@ impl ColumnsView {
 
     /// Handle a key.
     pub fn on_key(&mut self, key: &KeyEvent) -> Action {
+        let found = find(&self.bindings(), key);
         if let Some(ed) = self.editing {
-            match key.code {
-                KeyCode::Enter | KeyCode::Esc => {
-                    self.editing = None;
-                    self.refresh();
-                }
-                _ => {
-                    let f = match ed {
-                        Editing::TimeFormat => &mut self.time_format,
-                        Editing::TimeZone => &mut self.time_zone,
-                    };
-                    f.edit(key);
-                    self.refresh();
-                }
+            if found == Some(Key::StopEditing) {
+                self.editing = None;
+            } else {
+                let f = match ed {
+                    Editing::TimeFormat => &mut self.time_format,
+                    Editing::TimeZone => &mut self.time_zone,
+                };
+                f.edit(key);
             }
+            self.refresh();
             return Action::None;
         }
-        if self.converting.is_some() {
-            return if key.code == KeyCode::Esc {
-                Action::Back
-            } else {
-                Action::None
-            };
-        }
+        let Some(k) = found else {
+            return Action::None;
+        };
         let n = self.roles.len();
-        match key.code {
-            KeyCode::Esc => return Action::Back,
-            KeyCode::Left => self.col = self.col.saturating_sub(1),
-            KeyCode::Right | KeyCode::Tab => self.col = (self.col + 1).min(n.saturating_sub(1)),
-            KeyCode::Enter => return self.convert_action(),
-            _ if is_char(key, 'o') => self.set_role(Role::OrderId),
-            _ if is_char(key, 'i') => self.set_role(Role::Identity),
-            _ if is_char(key, 'u') => self.set_role(Role::UserId),
-            _ if is_char(key, 't') => self.set_role(Role::CreatedAt),
-            _ if is_char(key, 'x') => self.set_role(Role::Other),
-            _ if is_char(key, ' ') => {
+        match k {
+            Key::StopEditing => {}
+            Key::Back => return Action::Back,
+            Key::Convert => return self.convert_action(),
+            Key::Column if key.code == KeyCode::Left => self.col = self.col.saturating_sub(1),
+            Key::Column => self.col = (self.col + 1).min(n.saturating_sub(1)),
+            Key::Role => match key.code {
+                KeyCode::Char('o') => self.set_role(Role::OrderId),
+                KeyCode::Char('i') => self.set_role(Role::Identity),
+                KeyCode::Char('u') => self.set_role(Role::UserId),
+                KeyCode::Char('t') => self.set_role(Role::CreatedAt),
+                _ => self.set_role(Role::Other),
+            },
+            Key::NextRole => {
                 let next = match self.roles.get(self.col) {
                     Some(Role::Other) => Role::OrderId,
                     Some(Role::OrderId) => Role::Identity,
@@ -720,43 +840,42 @@ impl ColumnsView {
                 };
                 self.set_role(next);
             }
-            _ if is_char(key, 'd') && self.detection.format == Format::Csv => {
+            Key::Delimiter => {
                 let i = DELIMITERS
                     .iter()
                     .position(|d| *d == self.detection.delimiter)
                     .map_or(0, |i| (i + 1) % DELIMITERS.len());
-                self.redetect(Hints {
+                return Action::Detect(Hints {
                     delimiter: Some(DELIMITERS[i]),
                     header: Some(self.detection.header),
                     encoding: self.encoding_hint(),
                     items: self.detection.mapping.items.clone(),
                 });
             }
-            KeyCode::Char('H') if self.detection.format == Format::Csv => {
-                self.redetect(Hints {
+            Key::Header => {
+                return Action::Detect(Hints {
                     delimiter: Some(self.detection.delimiter),
                     header: Some(!self.detection.header),
                     encoding: self.encoding_hint(),
                     items: self.detection.mapping.items.clone(),
                 });
             }
-            _ if is_char(key, 'w') => self.clean.trim_ids = !self.clean.trim_ids,
-            KeyCode::Char('D') => self.clean.dedupe = !self.clean.dedupe,
-            _ if is_char(key, 'e') => self.clean.exclude_invalid = !self.clean.exclude_invalid,
-            _ if is_char(key, 'b') => self.clean.strip_bom = !self.clean.strip_bom,
-            _ if is_char(key, 'n') && self.only_new.is_some() => {
+            Key::Trim => self.clean.trim_ids = !self.clean.trim_ids,
+            Key::Dedupe => self.clean.dedupe = !self.clean.dedupe,
+            Key::Exclude => self.clean.exclude_invalid = !self.clean.exclude_invalid,
+            Key::Bom => self.clean.strip_bom = !self.clean.strip_bom,
+            Key::OnlyNew => {
                 if let Some(o) = &mut self.only_new {
                     o.on = !o.on;
                 }
             }
-            KeyCode::Char(c @ '1'..='5') => {
-                let i = c as usize - '1' as usize;
+            Key::Fix(i) => {
                 if let Some(o) = self.identity_fixes.get_mut(i) {
                     o.on = !o.on;
                     self.refresh_preview();
                 }
             }
-            _ if is_char(key, 'l') => {
+            Key::LargeOrders => {
                 let i = MAX_ITEMS
                     .iter()
                     .position(|x| *x == self.clean.max_items)
@@ -764,9 +883,9 @@ impl ColumnsView {
                 self.clean.max_items = MAX_ITEMS[i];
                 self.request_plan();
             }
-            _ if is_char(key, 'f') => self.editing = Some(Editing::TimeFormat),
-            _ if is_char(key, 'z') => self.editing = Some(Editing::TimeZone),
-            _ if is_char(key, 's') => {
+            Key::TimeFormat => self.editing = Some(Editing::TimeFormat),
+            Key::TimeZone => self.editing = Some(Editing::TimeZone),
+            Key::Save => {
                 if self.can_save {
                     self.save = !self.save;
                 } else {
@@ -774,7 +893,6 @@ impl ColumnsView {
                         Some("mappings are saved per saved tracker, not for the Sandbox".into());
                 }
             }
-            _ => {}
         }
         Action::None
     }
@@ -1322,6 +1440,8 @@ pub struct ColumnsStep {
     pub view: ColumnsView,
     /// Run id of the conversion in flight.
     pub convert_run: u64,
+    /// Run id of the latest reading of the file with other hints.
+    pub detect_run: u64,
 }
 
 impl ColumnsStep {
@@ -1369,6 +1489,7 @@ impl ColumnsStep {
             file,
             view,
             convert_run: 0,
+            detect_run: 0,
         };
         if had_saved && auto {
             step.view.message = Some("applied the mapping saved for this file shape".to_string());
@@ -1393,7 +1514,7 @@ impl ColumnsStep {
     }
 
     /// The whole-file count the view asks for, as an effect.
-    fn plan(&mut self) -> Vec<Effect> {
+    pub fn plan(&mut self) -> Vec<Effect> {
         match self.view.take_plan_request() {
             Some((generation, mapping, clean)) => vec![Effect::StartPlan {
                 generation,
@@ -1409,6 +1530,15 @@ impl ColumnsStep {
     fn act(&mut self, action: Action, cx: &mut Cx) -> Transition {
         match action {
             Action::None => Transition::none(),
+            Action::Detect(hints) => {
+                let run = cx.run();
+                self.detect_run = run;
+                Transition::stay(vec![Effect::Detect {
+                    run,
+                    path: self.file.original.clone(),
+                    hints: Box::new(hints),
+                }])
+            }
             Action::Back => {
                 let mut fx = Vec::new();
                 if let Some(p) = self.view.converting.take() {
