@@ -388,8 +388,14 @@ impl App {
         }
     }
 
-    /// Run `f` with the step on top and the shared state (the tracker step is the app's).
-    fn with_top<R>(&mut self, f: impl FnOnce(&mut dyn StepScreen, &mut Cx) -> R) -> R {
+    /// Run `f` with the steps and the shared state. With `tracker_view`, `f` also gets the
+    /// tracker step's view to change (the shared state then reads no catalogs: they are that
+    /// view's).
+    fn with_cx<R>(
+        &mut self,
+        tracker_view: bool,
+        f: impl FnOnce(&mut Vec<Step>, Option<&mut TrackerView>, &mut Cx) -> R,
+    ) -> R {
         let App {
             steps,
             theme,
@@ -403,10 +409,10 @@ impl App {
             sandbox,
             ..
         } = self;
-        let top = steps.last_mut().and_then(Step::screen_mut);
-        let (screen, catalogs): (&mut dyn StepScreen, _) = match top {
-            Some(s) => (s, &tracker.catalogs),
-            None => (tracker, &NO_CATALOGS),
+        let (view, catalogs) = if tracker_view {
+            (Some(tracker), &NO_CATALOGS)
+        } else {
+            (None, &tracker.catalogs)
         };
         let mut cx = Cx {
             theme,
@@ -419,7 +425,19 @@ impl App {
             next_run,
             sandbox: sandbox.as_ref(),
         };
-        f(screen, &mut cx)
+        f(steps, view, &mut cx)
+    }
+
+    /// Pass a key to the step shown.
+    fn update_top(&mut self, k: &KeyEvent) -> Transition {
+        let at_tracker = self.step().screen().is_none();
+        self.with_cx(at_tracker, |steps, view, cx| {
+            match (steps.last_mut().and_then(Step::screen_mut), view) {
+                (Some(s), _) => s.update(k, cx),
+                (None, Some(v)) => v.update(k, cx),
+                (None, None) => Transition::none(),
+            }
+        })
     }
 
     /// Run `f` with the newest step `pick` finds and the shared state; its transition is
@@ -433,31 +451,7 @@ impl App {
             return Vec::new();
         };
         let on_top = i + 1 == self.steps.len();
-        let App {
-            steps,
-            theme,
-            config,
-            history,
-            start_dir,
-            part_bytes,
-            tracker,
-            notice,
-            next_run,
-            sandbox,
-            ..
-        } = self;
-        let mut cx = Cx {
-            theme,
-            config,
-            history,
-            start_dir,
-            part_bytes: *part_bytes,
-            catalogs: &tracker.catalogs,
-            notice,
-            next_run,
-            sandbox: sandbox.as_ref(),
-        };
-        let t = f(&mut steps[i], &mut cx);
+        let t = self.with_cx(false, |steps, _, cx| f(&mut steps[i], cx));
         if on_top { self.apply(t) } else { t.fx }
     }
 
@@ -540,7 +534,7 @@ impl App {
                 };
                 match self.reviewed.take() {
                     Some(r) => {
-                        let step = self.with_top(|_, cx| {
+                        let step = self.with_cx(false, |_, _, cx| {
                             ValidateStep::reviewed(chosen.clone(), f.clone(), r.clone(), cx)
                         });
                         self.steps.push(Step::Validate(step));
@@ -551,8 +545,9 @@ impl App {
             }
             Next::Validate(tracker, file, note) => {
                 let mut fx = self.stop_all();
-                let (step, more) =
-                    self.with_top(|_, cx| ValidateStep::start(tracker, file, note, cx));
+                let (step, more) = self.with_cx(false, |_, _, cx| {
+                    ValidateStep::start(tracker, file, note, cx)
+                });
                 self.steps.push(Step::Validate(step));
                 fx.extend(more);
                 fx
@@ -565,7 +560,7 @@ impl App {
                 let detection = v.view.detection.clone().map(|d| *d);
                 let report = v.view.report().cloned();
                 let prev = self.columns().cloned();
-                let opened = self.with_top(|_, cx| {
+                let opened = self.with_cx(false, |_, _, cx| {
                     ColumnsStep::open(
                         tracker,
                         file,
@@ -590,8 +585,9 @@ impl App {
                 }
             }
             Next::Confirm(tracker, file, report) => {
-                let (step, fx) =
-                    self.with_top(|_, cx| ConfirmStep::enter(tracker, file, report, cx));
+                let (step, fx) = self.with_cx(false, |_, _, cx| {
+                    ConfirmStep::enter(tracker, file, report, cx)
+                });
                 self.steps.push(Step::Confirm(step));
                 fx
             }
@@ -602,7 +598,7 @@ impl App {
                 allow_duplicate,
                 already,
             } => {
-                let started = self.with_top(|_, cx| {
+                let started = self.with_cx(false, |_, _, cx| {
                     UploadStep::start(tracker, file, report, allow_duplicate, already, cx)
                 });
                 match started {
@@ -696,7 +692,7 @@ impl App {
             return self.global(*g);
         }
         self.notice = None;
-        let t = self.with_top(|s, cx| s.update(&k, cx));
+        let t = self.update_top(&k);
         self.apply(t)
     }
 

@@ -123,17 +123,7 @@ pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: V
 pub use crate::units::bytes;
 
 /// `12,345,678` with thousands separators.
-pub fn count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::units::thousands as count;
 
 /// `m:ss` (or `h:mm:ss`) for a duration.
 pub fn clock(d: Duration) -> String {

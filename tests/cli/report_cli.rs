@@ -1,7 +1,7 @@
 //! `lbimport report` as a user runs it (text, JSON, comparison, refusals), and the reports that
 //! uploads save and link from the history (CLI and wizard, against the sandbox server).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -7,14 +7,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod report_pty;
+mod report_snapshots;
+mod themes_config;
+mod themes_readme;
+mod themes_screenshots;
 mod wizard_bench;
 mod wizard_checks;
 mod wizard_flow;
 mod wizard_parts;
 mod wizard_pty;
 mod wizard_snapshots;
-mod report_pty;
-mod report_snapshots;
-mod themes_config;
-mod themes_readme;
-mod themes_screenshots;

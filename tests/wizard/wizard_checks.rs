@@ -7,7 +7,7 @@ use lbimport::catalog::{StoredCatalog, StoredObject};
 use lbimport::config::Config;
 use lbimport::tui::app::Step;
 
-mod common;
+use crate::common;
 
 use common::{Harness, ch, key, screen};
 

@@ -9,7 +9,7 @@ use lbimport::tui::app::{App, Context, Effect, Input, Overlay, Step};
 use lbimport::tui::services::UploadOutcome;
 use lbimport::tui::theme::Theme;
 
-mod common;
+use crate::common;
 
 use common::{Harness, ch, key, screen, shop_export};
 

@@ -19,7 +19,7 @@ use lbimport::tui::theme::Theme;
 /// The part limit of these tests.
 const LIMIT: u64 = 4000;
 
-mod common;
+use crate::common;
 
 use common::{Harness, ch, key, screen, shop_export};
 
