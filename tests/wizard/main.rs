@@ -6,6 +6,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod pty;
 
 mod report_pty;
 mod report_snapshots;

@@ -2,19 +2,11 @@
 //! quit cleanly; refuse to continue when the file changed; continue from a reviewed report to
 //! an accepted sandbox upload without validating again.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-}
+use crate::pty::Session;
 
 fn lbimport(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lbimport"));
@@ -22,102 +14,6 @@ fn lbimport(dir: &Path) -> Command {
         .env("LBIMPORT_CONFIG_DIR", dir.join("config"))
         .env("LBIMPORT_DATA_DIR", dir.join("data"));
     c
-}
-
-impl Session {
-    fn start(dir: &Path, args: &[&str]) -> Session {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: 30,
-                cols: 100,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_lbimport"));
-        cmd.args(args);
-        cmd.cwd(dir.join("files"));
-        cmd.env("LBIMPORT_CONFIG_DIR", dir.join("config"));
-        cmd.env("LBIMPORT_DATA_DIR", dir.join("data"));
-        cmd.env("TERM", "xterm-256color");
-        let child = pair.slave.spawn_command(cmd).expect("spawn");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let writer = pair.master.take_writer().expect("writer");
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(30).expect("rows"),
-            std::num::NonZeroU16::new(100).expect("cols"),
-            0,
-        )));
-        let p2 = parser.clone();
-        std::thread::spawn(move || {
-            let _master = pair.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut p) = p2.lock() {
-                    p.process(&buf[..n]);
-                }
-            }
-        });
-        Session {
-            parser,
-            writer,
-            child,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no {text:?} on screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).expect("write");
-        self.writer.flush().expect("flush");
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                std::thread::sleep(Duration::from_millis(200));
-                return st;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "did not exit:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn assert_restored(&self) {
-        let p = self.parser.lock().expect("parser");
-        assert!(
-            !p.screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        assert!(!p.screen().hide_cursor(), "cursor still hidden");
-    }
 }
 
 /// 300 two-item orders (600 rows) with one duplicated row, so there is an issue to drill into.
@@ -165,7 +61,7 @@ fn prepared() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn opens_a_saved_report_drills_into_an_issue_and_quits_cleanly() {
     let (tmp, _) = prepared();
-    let mut s = Session::start(tmp.path(), &["report", "orders.report.json"]);
+    let mut s = Session::start_in(tmp.path(), &["report", "orders.report.json"], None);
     let screen = s.wait_for("unchanged (same size and sha256)");
     assert!(screen.contains("READY WITH WARNINGS"), "{screen}");
     assert!(screen.contains("601"), "rows counter missing:\n{screen}");
@@ -192,7 +88,7 @@ fn a_changed_file_refuses_to_continue_and_says_why() {
     let at = body.iter().position(|b| *b == b'u').expect("a u");
     body[at] = b'v';
     std::fs::write(&csv, &body).expect("write");
-    let mut s = Session::start(tmp.path(), &["report", "orders.report.json"]);
+    let mut s = Session::start_in(tmp.path(), &["report", "orders.report.json"], None);
     s.wait_for("same size, different sha256");
     s.send("c");
     let screen = s.wait_for("cannot continue");
@@ -214,7 +110,7 @@ fn a_changed_file_refuses_to_continue_and_says_why() {
 #[test]
 fn an_unchanged_file_continues_to_confirm_and_uploads_to_the_sandbox() {
     let (tmp, _) = prepared();
-    let mut s = Session::start(tmp.path(), &["report", "orders.report.json"]);
+    let mut s = Session::start_in(tmp.path(), &["report", "orders.report.json"], None);
     s.wait_for("c continues to Confirm");
     s.send("c");
     // the wizard's tracker step (the file was chosen), then straight to Confirm
@@ -241,7 +137,7 @@ fn the_list_filters_opens_a_report_and_goes_back() {
     std::fs::create_dir_all(&reports).expect("mkdir");
     std::fs::copy(&report, reports.join("orders.report.json")).expect("copy");
     std::fs::write(reports.join("other.report.json"), "not a report").expect("write");
-    let mut s = Session::start(tmp.path(), &["report"]);
+    let mut s = Session::start_in(tmp.path(), &["report"], None);
     let screen = s.wait_for("Saved reports (2 of 2)");
     assert!(screen.contains("unreadable"), "{screen}");
     s.send("/orders");

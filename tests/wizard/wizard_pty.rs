@@ -2,19 +2,24 @@
 //! upload → result by keys, read the screen through a VT100 emulator, and check the terminal
 //! is restored at exit (normal exit and SIGTERM).
 
-use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use crate::pty;
 
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    _tmp: tempfile::TempDir,
+struct Session(pty::Session);
+
+impl std::ops::Deref for Session {
+    type Target = pty::Session;
+    fn deref(&self) -> &pty::Session {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut pty::Session {
+        &mut self.0
+    }
 }
 
 impl Session {
@@ -29,104 +34,14 @@ impl Session {
         for (n, body) in files {
             std::fs::write(dir.join(n), body).expect("write");
         }
-        let pty = native_pty_system();
-        let pair = pty
-            .openpty(PtySize {
-                rows: 30,
-                cols: 100,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_lbimport"));
-        cmd.args(args);
-        cmd.cwd(&dir);
-        cmd.env("LBIMPORT_CONFIG_DIR", tmp.path().join("config"));
-        cmd.env("LBIMPORT_DATA_DIR", tmp.path().join("data"));
-        cmd.env("TERM", "xterm-256color");
-        let child = pair.slave.spawn_command(cmd).expect("spawn");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let writer = pair.master.take_writer().expect("writer");
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(30).expect("rows"),
-            std::num::NonZeroU16::new(100).expect("cols"),
-            0,
-        )));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let (p2, r2) = (parser.clone(), raw.clone());
-        std::thread::spawn(move || {
-            let _master = pair.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut p) = p2.lock() {
-                    p.process(&buf[..n]);
-                }
-                if let Ok(mut r) = r2.lock() {
-                    r.extend_from_slice(&buf[..n]);
-                }
-            }
-        });
-        Session {
-            parser,
-            raw,
-            writer,
-            child,
-            _tmp: tmp,
-        }
+        let path = tmp.path().to_path_buf();
+        Session(pty::Session::start_in(&path, args, Some(tmp)))
     }
 
-    fn screen(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = self.screen();
-            if s.contains(text) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no {text:?} on screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).expect("write");
-        self.writer.flush().expect("flush");
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                std::thread::sleep(Duration::from_millis(200));
-                return st;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "did not exit:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
+    /// Restored (see [`pty::Session::assert_restored`]), and the frames were drawn inside
+    /// synchronized updates.
     fn assert_restored(&self) {
-        let p = self.parser.lock().expect("parser");
-        assert!(
-            !p.screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        assert!(!p.screen().hide_cursor(), "cursor still hidden");
+        self.0.assert_restored();
         let raw = self.raw.lock().expect("raw");
         let s = String::from_utf8_lossy(&raw);
         let entered = s
@@ -182,7 +97,7 @@ fn walks_sandbox_to_accepted_and_restores_the_terminal() {
     let st = s.wait_exit();
     assert!(st.success(), "{st:?}");
     s.assert_restored();
-    assert!(Path::new(&s._tmp.path().join("data/history.jsonl")).exists());
+    assert!(Path::new(&s.dir().join("data/history.jsonl")).exists());
 }
 
 #[test]
@@ -237,16 +152,14 @@ fn a_file_over_a_small_part_limit_is_split_and_sent_in_parts() {
     let st = s.wait_exit();
     assert!(st.success(), "{st:?}");
     s.assert_restored();
-    let history =
-        std::fs::read_to_string(s._tmp.path().join("data/history.jsonl")).expect("history");
+    let history = std::fs::read_to_string(s.dir().join("data/history.jsonl")).expect("history");
     // Each part: a "sending" line before its first byte, then its outcome.
     assert_eq!(history.lines().count(), 6, "{history}");
     assert_eq!(history.matches("\"sending\"").count(), 3, "{history}");
     assert_eq!(history.matches("\"accepted\"").count(), 3, "{history}");
     for n in 1..=3 {
         let part = s
-            ._tmp
-            .path()
+            .dir()
             .join(format!("data/converted/orders.part-{n:03}.csv"));
         assert!(part.exists(), "{}", part.display());
     }
