@@ -4,11 +4,12 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lbimport::config::{ConfigStore, KeySource, PrivateKey, Tracker};
+use lbimport::config::PrivateKey;
+use lbimport::server::Running;
 use lbimport::server::catalog::Catalog;
-use lbimport::server::{self, Running};
 
-const TRACKER: &str = "1292-9381";
+use crate::sandbox::{self, TRACKER};
+
 const KEY: &str = "catalog-cli-key-4b2e19";
 
 struct Env {
@@ -19,26 +20,14 @@ struct Env {
 
 impl Env {
     fn new(cat: Catalog, ttl: Duration) -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let mut cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
-        cfg.catalog = Some(Arc::new(cat));
-        cfg.cursor_ttl = ttl;
-        let srv = rt.block_on(server::start(cfg)).expect("sandbox");
-        let store = ConfigStore::at(dir.path().join("config"));
-        let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_TEST_KEY".into()));
-        t.base_url = srv.base_url.clone();
-        let mut config = lbimport::config::Config::default();
-        config.trackers.push(t);
-        store.save(&config).expect("save config");
+        let sb = sandbox::start(KEY, |cfg| {
+            cfg.catalog = Some(Arc::new(cat));
+            cfg.cursor_ttl = ttl;
+        });
         Env {
-            _rt: rt,
-            _srv: srv,
-            dir,
+            _rt: sb.rt,
+            _srv: sb.srv,
+            dir: sb.dir,
         }
     }
 
@@ -220,21 +209,13 @@ mod identity_fixes {
     /// Orders 1..=`orders`, `per` rows each, product `(o * 7 + k) % 100 + 1`; every fifth
     /// order names its products by path, the others by full URL.
     fn purchases(orders: u32, per: u32) -> (String, u64, u64) {
-        let (mut text, mut rows, mut relative) = (String::new(), 0u64, 0u64);
-        for o in 1..=orders {
-            for k in 0..per {
-                let p = (o * 7 + k) % 100 + 1;
-                let id = if o % 5 == 0 {
-                    relative += 1;
-                    format!("/p/{p}")
-                } else {
-                    format!("https://shop.example/p/{p}")
-                };
-                text.push_str(&format!("{o},{id},u{o},2026-01-02 10:00:00\n"));
-                rows += 1;
-            }
-        }
-        (text, rows, relative)
+        crate::sandbox::mixed_identities(
+            1,
+            orders,
+            per,
+            |o, k| (o * 7 + k) % 100 + 1,
+            "2026-01-02 10:00:00",
+        )
     }
 
     #[test]

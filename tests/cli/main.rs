@@ -5,6 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod sandbox;
 
 mod catalog_cli;
 mod cli_mapping_flags;

@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use lbimport::config::{ConfigStore, History, KeySource, Outcome, PrivateKey, Tracker};
-use lbimport::server::{self, Faults, Running};
+use lbimport::config::{ConfigStore, History, Outcome};
+use lbimport::server::{Faults, Running};
 
-const TRACKER: &str = "1292-9381";
+use crate::sandbox::{self, TRACKER};
+
 const KEY: &str = "cli-test-private-key-7d1f3a";
 
 struct Env {
@@ -17,24 +18,15 @@ struct Env {
 
 impl Env {
     fn new(faults: Faults) -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let mut cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
-        cfg.validate = false;
-        cfg.faults = faults;
-        let srv = rt.block_on(server::start(cfg)).expect("sandbox");
-        // A saved tracker "shop" pointing at the sandbox, key from LB_TEST_KEY.
-        let store = ConfigStore::at(dir.path().join("config"));
-        let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_TEST_KEY".into()));
-        t.base_url = srv.base_url.clone();
-        let mut config = lbimport::config::Config::default();
-        config.trackers.push(t);
-        store.save(&config).expect("save config");
-        Env { _rt: rt, srv, dir }
+        let sb = sandbox::start(KEY, |cfg| {
+            cfg.validate = false;
+            cfg.faults = faults;
+        });
+        Env {
+            _rt: sb.rt,
+            srv: sb.srv,
+            dir: sb.dir,
+        }
     }
 
     fn file(&self, name: &str, text: &str) -> PathBuf {
@@ -1225,21 +1217,13 @@ mod catalog_guard {
     /// Orders `from..=to`, two rows each; every fifth order names products by path, the
     /// others by full URL. Returns the text, its rows and the rows named by path.
     fn orders(from: u32, to: u32) -> (String, u64, u64) {
-        let (mut s, mut rows, mut relative) = (String::new(), 0, 0);
-        for o in from..=to {
-            for k in 0..2 {
-                let p = (o + k) % 40 + 1;
-                let id = if o % 5 == 0 {
-                    relative += 1;
-                    format!("/p/{p}")
-                } else {
-                    format!("https://shop.example/p/{p}")
-                };
-                s.push_str(&format!("{o},{id},u{o},2025-01-02 10:00:00\n"));
-                rows += 1;
-            }
-        }
-        (s, rows, relative)
+        crate::sandbox::mixed_identities(
+            from,
+            to,
+            2,
+            |o, k| (o + k) % 40 + 1,
+            "2025-01-02 10:00:00",
+        )
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! fails without a clear message (empty stderr, no final newline, no file name).
 
 mod corpus;
+#[path = "../cli/sandbox.rs"]
+#[allow(dead_code)]
+mod sandbox;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -13,10 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use lbimport::config::{ConfigStore, KeySource, PrivateKey, Tracker};
-use lbimport::server::{self, Faults};
+use lbimport::server::Faults;
 
-const TRACKER: &str = "1292-9381";
 const KEY: &str = "hostile-test-private-key-41c2";
 /// Longest a single run may take before it counts as a hang.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -179,23 +180,10 @@ fn hostile_corpus_never_panics_hangs_bloats_or_mumbles() {
     let cases = corpus::all();
     assert!(cases.len() >= 60, "corpus has {} inputs", cases.len());
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox::start(KEY, |cfg| cfg.faults = Faults::default());
+    let (_rt, _srv, dir) = (sb.rt, sb.srv, sb.dir);
     let inputs = dir.path().join("inputs");
     std::fs::create_dir(&inputs).expect("mkdir");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut cfg = server::Config::new(TRACKER, PrivateKey::new(KEY), dir.path().join("store"));
-    cfg.faults = Faults::default();
-    let srv = rt.block_on(server::start(cfg)).expect("sandbox");
-    let store = ConfigStore::at(dir.path().join("config"));
-    let mut t = Tracker::new("shop", TRACKER, KeySource::Env("LB_TEST_KEY".into()));
-    t.base_url = srv.base_url.clone();
-    let mut config = lbimport::config::Config::default();
-    config.trackers.push(t);
-    store.save(&config).expect("save config");
     let env = [
         ("LBIMPORT_CONFIG_DIR", dir.path().join("config")),
         ("LBIMPORT_DATA_DIR", dir.path().join("data")),
