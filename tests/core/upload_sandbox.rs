@@ -40,6 +40,15 @@ async fn sandbox(dir: &Path, faults: Faults) -> Running {
     server::start(cfg).await.expect("start sandbox")
 }
 
+/// A temporary directory, a file of `bytes` bytes in it (`a.csv`), and a sandbox with
+/// `faults` storing there.
+async fn with_faults(bytes: usize, faults: Faults) -> (tempfile::TempDir, PathBuf, Running) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = data_file(dir.path(), "a.csv", bytes);
+    let srv = sandbox(dir.path(), faults).await;
+    (dir, file, srv)
+}
+
 fn settings() -> Settings {
     Settings {
         backoff: Duration::from_millis(50),
@@ -146,9 +155,7 @@ async fn accepted_upload_is_byte_identical_at_the_server() {
 
 #[tokio::test]
 async fn wrong_key_is_rejected_with_the_reason() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 10_000);
-    let srv = sandbox(dir.path(), Faults::default()).await;
+    let (_dir, file, srv) = with_faults(10_000, Faults::default()).await;
     let (outcome, events) =
         run_collect(request(&srv.base_url, "not-the-key", &file, settings())).await;
     match &outcome {
@@ -172,10 +179,8 @@ async fn wrong_key_is_rejected_with_the_reason() {
 
 #[tokio::test]
 async fn skewed_server_clock_is_corrected() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 10_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        10_000,
         Faults {
             skew_secs: 40,
             ..Faults::default()
@@ -220,10 +225,8 @@ async fn skewed_server_clock_is_corrected() {
 
 #[tokio::test]
 async fn too_many_requests_is_retried_after_retry_after() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 50_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        50_000,
         Faults {
             fail_with: Some(429),
             retry_after: Some(1),
@@ -255,10 +258,8 @@ async fn too_many_requests_is_retried_after_retry_after() {
 
 #[tokio::test]
 async fn too_many_requests_gives_up_after_three_attempts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 20_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        20_000,
         Faults {
             fail_with: Some(429),
             retry_after: Some(0),
@@ -284,10 +285,8 @@ async fn too_many_requests_gives_up_after_three_attempts() {
 
 #[tokio::test]
 async fn retry_after_beyond_the_deadline_gives_up_and_says_why() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 20_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        20_000,
         Faults {
             fail_with: Some(429),
             retry_after: Some(3600),
@@ -322,10 +321,8 @@ async fn retry_after_beyond_the_deadline_gives_up_and_says_why() {
 
 #[tokio::test]
 async fn retry_after_longer_than_the_longest_wait_is_cut_and_said() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 20_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        20_000,
         Faults {
             fail_with: Some(429),
             retry_after: Some(5),
@@ -362,10 +359,8 @@ async fn retry_after_longer_than_the_longest_wait_is_cut_and_said() {
 
 #[tokio::test]
 async fn server_error_is_not_retried() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 20_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        20_000,
         Faults {
             fail_with: Some(500),
             ..Faults::default()
@@ -390,10 +385,8 @@ async fn server_error_is_not_retried() {
 
 #[tokio::test]
 async fn connection_dropped_mid_body_is_retried() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 8 << 20);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        8 << 20,
         Faults {
             drop_after: Some(100_000),
             times: Some(1),
@@ -416,10 +409,8 @@ async fn connection_dropped_mid_body_is_retried() {
 
 #[tokio::test]
 async fn connection_dropped_mid_body_every_time_fails() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 8 << 20);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        8 << 20,
         Faults {
             drop_after: Some(100_000),
             ..Faults::default()
@@ -442,10 +433,8 @@ async fn connection_dropped_mid_body_every_time_fails() {
 
 #[tokio::test]
 async fn dropped_after_the_whole_body_is_unknown_and_not_retried() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 200_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        200_000,
         Faults {
             drop_after_body: true,
             ..Faults::default()
@@ -469,10 +458,8 @@ async fn dropped_after_the_whole_body_is_unknown_and_not_retried() {
 
 #[tokio::test]
 async fn a_stall_aborts_with_the_reason() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 8 << 20);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        8 << 20,
         Faults {
             throttle: Some(1),
             ..Faults::default()
@@ -496,10 +483,8 @@ async fn a_stall_aborts_with_the_reason() {
 
 #[tokio::test]
 async fn the_deadline_aborts_a_slow_upload() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 8 << 20);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        8 << 20,
         Faults {
             throttle: Some(1),
             ..Faults::default()
@@ -523,10 +508,8 @@ async fn the_deadline_aborts_a_slow_upload() {
 
 #[tokio::test]
 async fn cancel_aborts_within_a_second() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 8 << 20);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        8 << 20,
         Faults {
             throttle: Some(100_000),
             ..Faults::default()
@@ -627,10 +610,8 @@ async fn too_large_for_the_server_is_rejected_with_413() {
 /// not unknown, and not retried.
 #[tokio::test]
 async fn a_small_file_cut_mid_body_is_failed_not_unknown() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = data_file(dir.path(), "a.csv", 60_000);
-    let srv = sandbox(
-        dir.path(),
+    let (_dir, file, srv) = with_faults(
+        60_000,
         Faults {
             drop_after: Some(1_000),
             ..Faults::default()
