@@ -501,10 +501,45 @@ fn invalid_rows_kept_make_the_output_fail_validation() {
     );
 }
 
+/// `normalize` of a file `name` holding `text` (with `flags`) exits 3 saying `why` (with
+/// `--dry-run` too, when `dry_run`), and 0 with `--force`; the forced run's output.
+fn exits_3_until_forced(
+    env: &Env,
+    name: &str,
+    text: &str,
+    flags: &[&str],
+    why: &str,
+    dry_run: bool,
+) -> String {
+    let input = env.path(name);
+    std::fs::write(&input, text).unwrap();
+    let out = env.path("out.csv");
+    let args = [
+        &[
+            "normalize",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ][..],
+        flags,
+    ]
+    .concat();
+    let mut runs = vec![args.clone()];
+    if dry_run {
+        runs.insert(0, [&args[..], &["--dry-run"]].concat());
+    }
+    for run in &runs {
+        let (o, text) = env.run(run);
+        assert_eq!(o.status.code(), Some(3), "{run:?}: {text}");
+        assert!(text.contains(why), "{run:?}: {text}");
+    }
+    let (o, text) = env.run(&[&args[..], &["--force"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    text
+}
+
 #[test]
 fn an_implausible_mapping_exits_3_unless_forced() {
-    let env = Env::new();
-    let input = env.path("export.csv");
     // 200 rows; the created_at column of 12 rows in 100 is garbage
     let mut s = String::from("order;sku;date\n");
     for i in 0..200u32 {
@@ -515,32 +550,19 @@ fn an_implausible_mapping_exits_3_unless_forced() {
         };
         s.push_str(&format!("{};/p/{};{date}\n", i / 2, i % 37));
     }
-    std::fs::write(&input, &s).unwrap();
-    let out = env.path("out.csv");
-    let args = [
-        "normalize",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--exclude-invalid",
-    ];
-    let (o, text) = env.run(&[&args[..], &["--dry-run"]].concat());
-    assert_eq!(o.status.code(), Some(3), "{text}");
-    assert!(
-        text.contains("implausible: 24 of 200 rows (12.0 %) are invalid"),
-        "{text}"
+    let text = exits_3_until_forced(
+        &Env::new(),
+        "export.csv",
+        &s,
+        &["--exclude-invalid"],
+        "implausible: 24 of 200 rows (12.0 %) are invalid",
+        true,
     );
-    let (o, text) = env.run(&args);
-    assert_eq!(o.status.code(), Some(3), "{text}");
-    let (o, text) = env.run(&[&args[..], &["--force"]].concat());
-    assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("accepted (--force)"), "{text}");
 }
 
 #[test]
 fn one_customer_on_a_fifth_of_the_orders_is_implausible() {
-    let env = Env::new();
-    let input = env.path("pos.csv");
     // 300 orders of two lines; the point-of-sale account "STORE-01" is on every third
     let mut s = String::from("order,sku,customer,date\n");
     for o in 0..300u32 {
@@ -557,22 +579,14 @@ fn one_customer_on_a_fifth_of_the_orders_is_implausible() {
             ));
         }
     }
-    std::fs::write(&input, &s).unwrap();
-    let out = env.path("out.csv");
-    let args = [
-        "normalize",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    let (o, text) = env.run(&args);
-    assert_eq!(o.status.code(), Some(3), "{text}");
-    assert!(
-        text.contains("implausible: user id: one user id is on 100 of 300 orders (33.3 %"),
-        "{text}"
+    exits_3_until_forced(
+        &Env::new(),
+        "pos.csv",
+        &s,
+        &[],
+        "implausible: user id: one user id is on 100 of 300 orders (33.3 %",
+        false,
     );
-    let (o, text) = env.run(&[&args[..], &["--force"]].concat());
-    assert_eq!(o.status.code(), Some(0), "{text}");
 }
 
 fn utf16le_with_bom(s: &str) -> Vec<u8> {
