@@ -5,12 +5,14 @@
 //! messages. All state lives in [`app::App`]; effects are executed by [`driver::Driver`].
 
 pub mod app;
+#[cfg(any(test, feature = "demo"))]
 pub mod demo;
 pub mod driver;
 pub mod flow;
 pub mod keys;
 pub mod overlay;
 pub mod report_view;
+#[cfg(any(test, feature = "demo"))]
 pub mod screenshot;
 pub mod services;
 pub mod steps;

@@ -1064,6 +1064,7 @@ pub fn run(mut viewer: ReportViewer, initial: Action) -> anyhow::Result<Outcome>
 }
 
 /// Render a viewer into a buffer of `width`×`height` (snapshots, screenshots).
+#[cfg(any(test, feature = "demo"))]
 pub fn render(v: &ReportViewer, width: u16, height: u16) -> ratatui::buffer::Buffer {
     let backend = ratatui::backend::TestBackend::new(width, height);
     let Ok(mut term) = ratatui::Terminal::new(backend);
@@ -1074,6 +1075,7 @@ pub fn render(v: &ReportViewer, width: u16, height: u16) -> ratatui::buffer::Buf
 /// Deterministic viewer states from the demo data (no disk, clock or thread): the list, the
 /// list filtered, a report whose file is unchanged, one still being checked, one whose file
 /// changed after `c`, an issue's examples, and a comparison.
+#[cfg(any(test, feature = "demo"))]
 pub fn demo_states(theme: &Theme) -> Vec<(&'static str, ReportViewer)> {
     use chrono::TimeZone;
     let at = |d: u32, h: u32| chrono::Utc.with_ymd_and_hms(2026, 11, d, h, 5, 0).single();
