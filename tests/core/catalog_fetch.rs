@@ -163,7 +163,7 @@ async fn cancel_stops_the_export() {
 }
 
 #[tokio::test]
-#[ignore = "benchmark: cargo test --release --test catalog_fetch -- --ignored --nocapture"]
+#[ignore = "benchmark: cargo test --release --test core catalog_fetch -- --ignored --nocapture"]
 async fn fetch_rate_of_a_million_objects() {
     let dir = tempfile::tempdir().expect("tmp");
     let srv = start(

@@ -9,7 +9,7 @@
 //!
 //! A missing step, a screen of the wrong size or a committed image that differs fails the test.
 //! Regenerate after a deliberate change to the drawing code or the themes with
-//! `UPDATE_SCREENSHOTS=1 cargo test --test themes_screenshots` (also writes PNGs when
+//! `UPDATE_SCREENSHOTS=1 cargo test --test wizard themes_screenshots` (also writes PNGs when
 //! `rsvg-convert` is installed), then look at the images before committing them.
 
 use std::path::{Path, PathBuf};
@@ -252,7 +252,7 @@ fn committed_screenshots_match_the_drawing_code() {
     assert!(
         problems.is_empty(),
         "{}\n\nIf the change is intended, regenerate the images with\n    \
-         UPDATE_SCREENSHOTS=1 cargo test --test themes_screenshots\nand look at them before \
+         UPDATE_SCREENSHOTS=1 cargo test --test wizard themes_screenshots\nand look at them before \
          committing.",
         problems.join("\n")
     );

@@ -1,6 +1,6 @@
 //! Wizard performance measurements (ignored by default; they are benchmarks, not timed
 //! tests). Run:
-//!   cargo test --release --test wizard_bench -- --ignored --nocapture --test-threads 1
+//!   cargo test --release --test wizard wizard_bench -- --ignored --nocapture --test-threads 1
 //! Sizes: WIZARD_BENCH_MB (default 1000) for the file validated in the background.
 
 use std::io::Read;
