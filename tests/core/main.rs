@@ -4,6 +4,8 @@
 //!
 //! One test binary of modules (linking the library once instead of once per file).
 
+mod support;
+
 mod catalog_fetch;
 mod config_store;
 mod exports;

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use chrono::TimeZone;
 use lbimport::read::Format;
 use lbimport::validate::{
     Code, LineEndings, Options, Progress, Report, Severity, ValidateError, Verdict, validate_path,
@@ -19,19 +18,7 @@ const SEED_JSON: &str = r#"{"session_id": "1","identity": "/p/123","user_id": "4
 {"session_id": "2","identity": "/p/345","user_id": "3"}
 "#;
 
-fn opts() -> Options {
-    Options {
-        now: Some(chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()),
-        ..Options::default()
-    }
-}
-
-fn write(name: &str, data: &[u8]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join(name);
-    std::fs::write(&p, data).unwrap();
-    (dir, p)
-}
+use crate::support::{opts, write};
 
 fn check(name: &str, data: &[u8]) -> Report {
     let (_d, p) = write(name, data);

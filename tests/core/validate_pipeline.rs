@@ -3,25 +3,12 @@
 //! aggregation stage, must give the identical report — counts, examples (line and byte),
 //! samples and top products.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use chrono::TimeZone;
 use lbimport::read::Format;
 use lbimport::validate::{Code, LineEndings, Options, Progress, Report, validate_path};
 
-fn opts() -> Options {
-    Options {
-        now: Some(chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()),
-        ..Options::default()
-    }
-}
-
-fn write(name: &str, data: &[u8]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join(name);
-    std::fs::write(&p, data).unwrap();
-    (dir, p)
-}
+use crate::support::{opts, write};
 
 fn run(p: &Path, threads: usize, block_bytes: usize, batch_rows: usize) -> Report {
     let o = Options {
