@@ -1247,4 +1247,33 @@ mod tests {
         assert_eq!(app.columns().map(|c| c.detection.delimiter), Some('\t'));
         assert!(screen(&app).contains("delimiter tab"), "{}", screen(&app));
     }
+
+    #[test]
+    fn keys_pressed_before_the_file_is_read_again_cycle_on_from_the_last_asked() {
+        let theme = Theme::default();
+        let (_, mut app) = super::super::demo::apps(&theme)
+            .into_iter()
+            .find(|(n, _)| *n == "columns")
+            .expect("demo columns state");
+        let mut asked = Vec::new();
+        for c in ['d', 'd', 'H'] {
+            let fx = app.handle(Input::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            )));
+            match fx.as_slice() {
+                [Effect::Detect { hints, .. }] => asked.push((hints.delimiter, hints.header)),
+                other => panic!("{other:?}"),
+            }
+        }
+        // ';' (detected, with a header) → tab → '|' → '|' without the header
+        assert_eq!(
+            asked,
+            [
+                (Some('\t'), Some(true)),
+                (Some('|'), Some(true)),
+                (Some('|'), Some(false))
+            ]
+        );
+    }
 }

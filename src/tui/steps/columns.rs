@@ -163,6 +163,9 @@ pub struct ColumnsView {
     pub path: PathBuf,
     /// What detection found (re-run when delimiter/header change).
     pub detection: Box<Detection>,
+    /// The delimiter and header asked for while the file is read again (`d`, `H`), so keys
+    /// pressed before the answer cycle on from them.
+    pub requested: Option<(char, bool)>,
     /// Role per column.
     pub roles: Vec<Role>,
     /// Selected column.
@@ -264,6 +267,7 @@ impl ColumnsView {
         let m = mapping.unwrap_or_else(|| detection.mapping.clone());
         let mut v = ColumnsView {
             path,
+            requested: None,
             roles: Vec::new(),
             col: 0,
             time_format: TextField::new(m.time_format.clone().unwrap_or_default()),
@@ -509,6 +513,7 @@ impl ColumnsView {
     /// The file read again with other hints (delimiter, header), off the key handler: the
     /// roles are guessed again and the preview redrawn, or the message says why not.
     pub fn on_detected(&mut self, result: Result<Detection, String>) {
+        self.requested = None;
         match result {
             Ok(d) => {
                 let m = d.mapping.clone();
@@ -840,22 +845,23 @@ impl ColumnsView {
                 };
                 self.set_role(next);
             }
-            Key::Delimiter => {
-                let i = DELIMITERS
-                    .iter()
-                    .position(|d| *d == self.detection.delimiter)
-                    .map_or(0, |i| (i + 1) % DELIMITERS.len());
+            Key::Delimiter | Key::Header => {
+                let (delimiter, header) = self
+                    .requested
+                    .unwrap_or((self.detection.delimiter, self.detection.header));
+                let want = if k == Key::Header {
+                    (delimiter, !header)
+                } else {
+                    let i = DELIMITERS
+                        .iter()
+                        .position(|d| *d == delimiter)
+                        .map_or(0, |i| (i + 1) % DELIMITERS.len());
+                    (DELIMITERS[i], header)
+                };
+                self.requested = Some(want);
                 return Action::Detect(Hints {
-                    delimiter: Some(DELIMITERS[i]),
-                    header: Some(self.detection.header),
-                    encoding: self.encoding_hint(),
-                    items: self.detection.mapping.items.clone(),
-                });
-            }
-            Key::Header => {
-                return Action::Detect(Hints {
-                    delimiter: Some(self.detection.delimiter),
-                    header: Some(!self.detection.header),
+                    delimiter: Some(want.0),
+                    header: Some(want.1),
                     encoding: self.encoding_hint(),
                     items: self.detection.mapping.items.clone(),
                 });
