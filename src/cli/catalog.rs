@@ -238,7 +238,7 @@ fn fetch(a: FetchArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) if e == "cancelled" => fail(130, "cancelled; the stored catalog is unchanged"),
+        Err(_) if cancel.is_cancelled() => fail(130, "cancelled; the stored catalog is unchanged"),
         Err(e) => fail(3, format!("{e} (the stored catalog is unchanged)")),
     }
 }
