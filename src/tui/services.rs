@@ -271,12 +271,18 @@ pub fn convert_fixing(
         Some(progress),
     )
     .map_err(|e| e.to_string())?;
+    let mut summary = c.summary;
+    if let Some(f) = &c.only_new {
+        // what is left in the file, as `normalize --only-new-orders` reports it
+        summary.rows_out = f.rows_kept;
+        summary.bytes_out = f.bytes_kept;
+    }
     let mut notes = Vec::new();
     if rewrite.is_some() {
         let flags: Vec<&str> = fixes.identity.iter().map(|f| f.flag()).collect();
         notes.push(format!(
             "identities rewritten in {} rows ({})",
-            ui_count(c.summary.identities_rewritten),
+            ui_count(summary.identities_rewritten),
             flags.join(" ")
         ));
     }
@@ -288,7 +294,7 @@ pub fn convert_fixing(
             ui_count(f.rows_kept)
         ));
     }
-    Ok((c.summary, notes))
+    Ok((summary, notes))
 }
 
 fn ui_count(n: u64) -> String {

@@ -607,3 +607,47 @@ async fn only_new_orders_in_columns_leaves_exactly_the_orders_not_sent() {
         "{s}"
     );
 }
+
+/// Only new orders on a file whose every order was sent before: Columns says so and stays,
+/// rather than validating an empty file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_new_orders_when_every_order_was_sent_stays_in_columns_and_says_so() {
+    let mut h = Harness::new(Config::default());
+    h.write("b.csv", &orders_csv(1, 300, 7));
+    h.open_files().await;
+    let tracker_id = h
+        .app
+        .step()
+        .tracker()
+        .expect("tracker")
+        .tracker
+        .tracker_id
+        .clone();
+    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
+    let sent: Vec<u64> = (1..=300u32)
+        .map(|o| lbimport::config::sent::order_hash(&o.to_string()))
+        .collect();
+    let set_key = lbimport::config::sent::entry_key(chrono::Utc::now(), &"cd".repeat(32));
+    sets.store(&set_key, sent).expect("store the sent orders");
+    let report = validate_file(&mut h, "b.csv").await;
+    assert_eq!(report.already_sent.as_ref().map(|a| a.orders), Some(300));
+    h.press(ch('m'));
+    h.press(ch('n'));
+    h.press(key(KeyCode::Enter));
+    h.pump_until("the conversion", |a| {
+        a.columns()
+            .and_then(|c| c.message.as_deref())
+            .is_some_and(|m| m.contains("already sent"))
+    })
+    .await;
+    assert_eq!(h.app.step().name(), "Columns");
+    let s = screen(&h.app);
+    assert!(
+        s.contains("300 orders (600 rows) already sent dropped; 0 rows kept"),
+        "{s}"
+    );
+    assert!(
+        s.contains("every order in this file was already sent"),
+        "{s}"
+    );
+}

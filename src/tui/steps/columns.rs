@@ -1610,6 +1610,15 @@ impl ColumnsStep {
                 return Transition::none();
             }
         };
+        // every order already sent: nothing is left to validate or upload
+        if summary.rows_out == 0 && self.view.only_new.is_some_and(|o| o.on) {
+            self.view.message = Some(format!(
+                "{} — every order in this file was already sent to this tracker: nothing is \
+                 left to upload (n keeps them)",
+                notes.join("; ")
+            ));
+            return Transition::none();
+        }
         let mapping = self
             .view
             .mapping()
