@@ -18,8 +18,9 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
+use super::keys::{self, Binding, alias, bind, ch, code, find, hints};
 use super::steps::validate::ValidateView;
-use super::steps::{TextField, is_char, step_selection};
+use super::steps::{TextField, step_selection};
 use super::theme::Theme;
 use super::ui::{self, KeyHint, hint};
 use crate::report_store::{self, CheckProgress, Comparison, FileCheck, Listed, Loaded};
@@ -97,6 +98,9 @@ pub struct Compared {
     pub cmp: Comparison,
     /// First table row shown.
     pub scroll: usize,
+    /// Table rows that fit when last drawn (0: not drawn yet): `↑↓` is offered only when
+    /// there is more to see.
+    pub fits: std::cell::Cell<usize>,
 }
 
 /// What the viewer asks its loop to do.
@@ -121,6 +125,26 @@ pub enum Action {
         /// Its report.
         report: Arc<Report>,
     },
+}
+
+/// What the viewer's keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Help,
+    Quit,
+    FilterDone,
+    FilterClear,
+    Select,
+    Open,
+    Filter,
+    ListBack,
+    Continue,
+    Body,
+    Examples,
+    Compare,
+    ViewBack,
+    Scroll,
+    CompareBack,
 }
 
 /// The viewer's whole state.
@@ -231,6 +255,7 @@ impl ReportViewer {
             cmp: report_store::compare(&o.loaded.report, &old.report),
             old_path: old.path,
             scroll: 0,
+            fits: std::cell::Cell::new(0),
         });
         self.screen = Screen::Compare;
     }
@@ -245,100 +270,209 @@ impl ReportViewer {
         }
     }
 
-    /// Key bindings of the current screen (the hint bar and the `?` help use this one list).
-    pub fn keys(&self) -> Vec<KeyHint> {
+    /// The viewer's keys for its screen: the hint bar and the help show them,
+    /// [`ReportViewer::on_key`] dispatches them (a filter being typed and an issue's examples
+    /// take the other keys).
+    fn bindings(&self) -> Vec<Binding<Key>> {
+        let help = |v: &mut Vec<Binding<Key>>, quit_shown: bool| {
+            v.push(bind(
+                &[ch('?')],
+                hint("?", "help", "Show all keys"),
+                Key::Help,
+            ));
+            v.push(if quit_shown {
+                bind(&[ch('q')], hint("q", "quit", "Leave the viewer"), Key::Quit)
+            } else {
+                alias(&[ch('q')], Key::Quit)
+            });
+        };
         match self.screen {
             Screen::List => {
-                let filtering = self.listing.as_ref().is_some_and(|l| l.filtering);
-                if filtering {
+                let Some(l) = &self.listing else {
+                    return Vec::new();
+                };
+                if l.filtering {
                     return vec![
-                        hint("Enter", "done", "Keep the filter and go back to the list"),
-                        hint("Esc", "clear", "Clear the filter"),
+                        bind(
+                            &[code(KeyCode::Enter)],
+                            hint("Enter", "done", "Keep the filter and go back to the list"),
+                            Key::FilterDone,
+                        ),
+                        bind(
+                            &[code(KeyCode::Esc)],
+                            hint("Esc", "clear", "Clear the filter"),
+                            Key::FilterClear,
+                        ),
                     ];
                 }
-                let picking = self.listing.as_ref().is_some_and(|l| l.picking);
-                vec![
-                    hint("↑↓", "select", "Select a report"),
-                    if picking {
-                        hint(
-                            "Enter",
-                            "compare",
-                            "Compare the open report against the selected one",
-                        )
-                    } else {
-                        hint("Enter", "open", "Open the selected report")
-                    },
-                    hint("/", "filter", "Filter by file or report path"),
-                    if picking {
-                        hint("Esc", "back", "Back to the open report")
-                    } else {
-                        hint("Esc", "quit", "Leave the viewer")
-                    },
-                    hint("?", "help", "Show all keys"),
-                    hint("q", "quit", "Leave the viewer"),
-                ]
-            }
-            Screen::View => {
-                if self.opened.as_ref().is_some_and(|o| o.body.drill) {
-                    return self
-                        .opened
-                        .as_ref()
-                        .map(|o| o.body.keys())
-                        .unwrap_or_default();
-                }
-                let mut v = Vec::new();
-                if self.can_continue {
-                    v.push(hint(
-                        "c",
-                        "continue",
-                        "Go on to Confirm for a tracker with this report (only when the file is unchanged and has no errors)",
-                    ));
-                }
-                v.extend([
-                    hint("↑↓", "select", "Select an issue"),
-                    hint(
-                        "Enter",
-                        "examples",
-                        "Show where the issue occurs (line, byte, text)",
+                let mut v = vec![
+                    bind(
+                        &keys::SELECT,
+                        hint("↑↓", "select", "Select a report"),
+                        Key::Select,
                     ),
-                    hint(
-                        "Tab",
-                        "samples",
-                        "Switch between the issues and the sample orders",
+                    bind(
+                        &[code(KeyCode::Enter)],
+                        if l.picking {
+                            hint(
+                                "Enter",
+                                "compare",
+                                "Compare the open report against the selected one",
+                            )
+                        } else {
+                            hint("Enter", "open", "Open the selected report")
+                        },
+                        Key::Open,
                     ),
-                ]);
-                if self
-                    .opened
-                    .as_ref()
-                    .is_some_and(|o| o.body.tab == crate::tui::steps::validate::Tab::Samples)
-                {
-                    v.push(hint("←→", "page", "Previous / next sampled order"));
-                }
-                if self.listing.is_some() {
-                    v.push(hint(
-                        "d",
-                        "compare",
-                        "Compare this report against another saved report",
-                    ));
-                    v.push(hint("Esc", "list", "Back to the list of saved reports"));
-                } else if self.can_continue {
-                    v.push(hint("Esc", "quit", "Leave the viewer"));
-                } else {
-                    v.push(hint("Esc", "back", "Back to the upload history"));
-                }
-                v.push(hint("?", "help", "Show all keys"));
-                if self.can_continue {
-                    v.push(hint("q", "quit", "Leave the viewer"));
-                }
+                    bind(
+                        &[ch('/')],
+                        hint("/", "filter", "Filter by file or report path"),
+                        Key::Filter,
+                    ),
+                    bind(
+                        &[code(KeyCode::Esc)],
+                        if l.picking {
+                            hint("Esc", "back", "Back to the open report")
+                        } else if !l.filter.value.is_empty() {
+                            hint("Esc", "clear", "Clear the filter")
+                        } else {
+                            hint("Esc", "quit", "Leave the viewer")
+                        },
+                        Key::ListBack,
+                    ),
+                ];
+                help(&mut v, true);
                 v
             }
-            Screen::Compare => vec![
-                hint("↑↓", "scroll", "Scroll the comparison"),
-                hint("Esc", "back", "Back to the report"),
-                hint("?", "help", "Show all keys"),
-                hint("q", "quit", "Leave the viewer"),
-            ],
+            Screen::View => {
+                let Some(o) = &self.opened else {
+                    return Vec::new();
+                };
+                if o.body.drill {
+                    // the examples view's own keys, passed to it
+                    return o
+                        .body
+                        .keys()
+                        .into_iter()
+                        .map(|h| Binding {
+                            keys: Vec::new(),
+                            hint: Some(h),
+                            action: Key::Body,
+                        })
+                        .collect();
+                }
+                let mut v = Vec::new();
+                // `c` is shown when the report may go on to Confirm (its file checked
+                // unchanged, no errors); otherwise it only says why not
+                let ready = self.can_continue
+                    && !o.loaded.report.has_errors()
+                    && matches!(&o.check, Check::Done(c) if c.refusal().is_none());
+                v.push(if ready {
+                    bind(
+                        &[ch('c')],
+                        hint(
+                            "c",
+                            "continue",
+                            "Go on to Confirm for a tracker with this report (only when the file is unchanged and has no errors)",
+                        ),
+                        Key::Continue,
+                    )
+                } else {
+                    alias(&[ch('c')], Key::Continue)
+                });
+                v.extend([
+                    bind(
+                        &keys::SELECT,
+                        hint("↑↓", "select", "Select an issue"),
+                        Key::Body,
+                    ),
+                    bind(
+                        &[code(KeyCode::Enter)],
+                        hint(
+                            "Enter",
+                            "examples",
+                            "Show where the issue occurs (line, byte, text)",
+                        ),
+                        Key::Examples,
+                    ),
+                    bind(
+                        &[code(KeyCode::Tab)],
+                        hint(
+                            "Tab",
+                            "samples",
+                            "Switch between the issues and the sample orders",
+                        ),
+                        Key::Body,
+                    ),
+                    alias(&[code(KeyCode::BackTab)], Key::Body),
+                ]);
+                let pages = [code(KeyCode::Left), code(KeyCode::Right)];
+                v.push(if o.body.tab == crate::tui::steps::validate::Tab::Samples {
+                    bind(
+                        &pages,
+                        hint("←→", "page", "Previous / next sampled order"),
+                        Key::Body,
+                    )
+                } else {
+                    alias(&pages, Key::Body)
+                });
+                v.push(if self.listing.is_some() {
+                    bind(
+                        &[ch('d')],
+                        hint(
+                            "d",
+                            "compare",
+                            "Compare this report against another saved report",
+                        ),
+                        Key::Compare,
+                    )
+                } else {
+                    alias(&[ch('d')], Key::Compare)
+                });
+                v.push(bind(
+                    &[code(KeyCode::Esc)],
+                    if self.listing.is_some() {
+                        hint("Esc", "list", "Back to the list of saved reports")
+                    } else if self.can_continue {
+                        hint("Esc", "quit", "Leave the viewer")
+                    } else {
+                        hint("Esc", "back", "Back to the upload history")
+                    },
+                    Key::ViewBack,
+                ));
+                help(&mut v, self.can_continue);
+                v
+            }
+            Screen::Compare => {
+                let more = self
+                    .compared
+                    .as_ref()
+                    .is_some_and(|c| c.fits.get() == 0 || c.cmp.rows().len() > c.fits.get());
+                let mut v = vec![
+                    if more {
+                        bind(
+                            &keys::SELECT,
+                            hint("↑↓", "scroll", "Scroll the comparison"),
+                            Key::Scroll,
+                        )
+                    } else {
+                        alias(&keys::SELECT, Key::Scroll)
+                    },
+                    bind(
+                        &[code(KeyCode::Esc), code(KeyCode::Backspace)],
+                        hint("Esc", "back", "Back to the report"),
+                        Key::CompareBack,
+                    ),
+                ];
+                help(&mut v, true);
+                v
+            }
         }
+    }
+
+    /// The hints of the viewer's bindings.
+    pub fn keys(&self) -> Vec<KeyHint> {
+        hints(&self.bindings())
     }
 
     /// Handle a key.
@@ -350,19 +484,6 @@ impl ReportViewer {
             self.help = false;
             return Action::None;
         }
-        let typing =
-            self.screen == Screen::List && self.listing.as_ref().is_some_and(|l| l.filtering);
-        let drilling =
-            self.screen == Screen::View && self.opened.as_ref().is_some_and(|o| o.body.drill);
-        if !typing && !drilling {
-            if is_char(key, 'q') {
-                return self.quit();
-            }
-            if is_char(key, '?') {
-                self.help = true;
-                return Action::None;
-            }
-        }
         if key.code == KeyCode::Char('c')
             && key
                 .modifiers
@@ -370,22 +491,33 @@ impl ReportViewer {
         {
             return self.quit();
         }
-        self.message = None;
-        match self.screen {
-            Screen::List => self.list_key(key),
-            Screen::View => self.view_key(key),
-            Screen::Compare => {
-                match key.code {
-                    KeyCode::Esc | KeyCode::Backspace => self.screen = Screen::View,
-                    _ => {
-                        if let Some(c) = &mut self.compared {
-                            let n = c.cmp.rows().len();
-                            step_selection(&mut c.scroll, n, key);
-                        }
-                    }
-                }
+        let found = find(&self.bindings(), key);
+        if !matches!(found, Some(Key::Help) | Some(Key::Quit)) {
+            self.message = None;
+        }
+        match found {
+            Some(Key::Help) => {
+                self.help = true;
                 Action::None
             }
+            Some(Key::Quit) => self.quit(),
+            found => match self.screen {
+                Screen::List => self.list_key(found, key),
+                Screen::View => self.view_key(found, key),
+                Screen::Compare => {
+                    match found {
+                        Some(Key::CompareBack) => self.screen = Screen::View,
+                        Some(Key::Scroll) => {
+                            if let Some(c) = &mut self.compared {
+                                let n = c.cmp.rows().len();
+                                step_selection(&mut c.scroll, n, key);
+                            }
+                        }
+                        _ => {}
+                    }
+                    Action::None
+                }
+            },
         }
     }
 
@@ -400,34 +532,29 @@ impl ReportViewer {
         Action::Quit
     }
 
-    fn list_key(&mut self, key: &KeyEvent) -> Action {
+    fn list_key(&mut self, found: Option<Key>, key: &KeyEvent) -> Action {
         let Some(l) = &mut self.listing else {
             return Action::Quit;
         };
-        if l.filtering {
-            match key.code {
-                KeyCode::Enter => l.filtering = false,
-                KeyCode::Esc => {
-                    l.filter.value.clear();
-                    l.filtering = false;
-                }
-                _ => {
-                    l.filter.edit(key);
-                    l.sel = 0;
-                }
-            }
-            return Action::None;
-        }
         let n = l.visible().len();
-        match key.code {
-            KeyCode::Char('/') => l.filtering = true,
-            KeyCode::Esc if l.picking => {
+        match found {
+            Some(Key::FilterDone) => l.filtering = false,
+            Some(Key::FilterClear) => {
+                l.filter.value.clear();
+                l.filtering = false;
+            }
+            None if l.filtering => {
+                l.filter.edit(key);
+                l.sel = 0;
+            }
+            Some(Key::Filter) => l.filtering = true,
+            Some(Key::ListBack) if l.picking => {
                 l.picking = false;
                 self.screen = Screen::View;
             }
-            KeyCode::Esc if !l.filter.value.is_empty() => l.filter.value.clear(),
-            KeyCode::Esc => return self.quit(),
-            KeyCode::Enter => {
+            Some(Key::ListBack) if !l.filter.value.is_empty() => l.filter.value.clear(),
+            Some(Key::ListBack) => return self.quit(),
+            Some(Key::Open) => {
                 let Some(item) = l
                     .visible()
                     .get(l.sel.min(n.saturating_sub(1)))
@@ -449,14 +576,15 @@ impl ReportViewer {
                     }
                 }
             }
-            _ => {
+            Some(Key::Select) => {
                 step_selection(&mut l.sel, n, key);
             }
+            _ => {}
         }
         Action::None
     }
 
-    fn view_key(&mut self, key: &KeyEvent) -> Action {
+    fn view_key(&mut self, found: Option<Key>, key: &KeyEvent) -> Action {
         let Some(o) = &mut self.opened else {
             return Action::None;
         };
@@ -464,16 +592,16 @@ impl ReportViewer {
             o.body.on_key(key);
             return Action::None;
         }
-        match key.code {
-            KeyCode::Esc => {
+        match found {
+            Some(Key::ViewBack) => {
                 if self.listing.is_some() {
                     self.screen = Screen::List;
                     return Action::None;
                 }
                 return self.quit();
             }
-            _ if is_char(key, 'c') => return self.try_continue(),
-            _ if is_char(key, 'd') => {
+            Some(Key::Continue) => return self.try_continue(),
+            Some(Key::Compare) => {
                 if let Some(l) = &mut self.listing {
                     l.picking = true;
                     self.screen = Screen::List;
@@ -484,19 +612,10 @@ impl ReportViewer {
                     );
                 }
             }
-            KeyCode::Up
-            | KeyCode::Down
-            | KeyCode::PageUp
-            | KeyCode::PageDown
-            | KeyCode::Home
-            | KeyCode::End
-            | KeyCode::Tab
-            | KeyCode::BackTab
-            | KeyCode::Left
-            | KeyCode::Right => {
+            Some(Key::Body) => {
                 o.body.on_key(key);
             }
-            KeyCode::Enter => {
+            Some(Key::Examples) => {
                 if o.body.report().is_some_and(|r| r.issues.is_empty()) {
                     return self.try_continue();
                 }
@@ -886,6 +1005,7 @@ impl ReportViewer {
         );
         let all = c.cmp.rows();
         let fits = (table_area.height as usize).saturating_sub(3).max(1);
+        c.fits.set(fits);
         let scroll = c.scroll.min(all.len().saturating_sub(fits));
         let title = if all.len() > fits {
             format!(

@@ -58,3 +58,34 @@ fn the_screens_say_what_matters() {
     let list = screen("report-list-filter");
     assert!(list.contains("Saved reports (1 of 3)"), "{list}");
 }
+
+/// Every key the report viewer's hint bar shows, on every demo state, does something: the
+/// screen changes (styles included) or the viewer asks its loop for something (leave, check,
+/// go on to Confirm).
+#[test]
+fn every_hinted_key_of_the_viewer_does_something() {
+    let mut dead = Vec::new();
+    let mut pressed = 0;
+    for (name, v) in report_view::demo_states(&Theme::default()) {
+        let before = report_view::render(&v, 120, 40);
+        for h in v.keys() {
+            let live = crate::wizard_snapshots::keys_of(h.key)
+                .into_iter()
+                .any(|k| {
+                    let mut w = v.clone();
+                    pressed += 1;
+                    !matches!(w.on_key(&k), report_view::Action::None)
+                        || report_view::render(&w, 120, 40) != before
+                });
+            if !live {
+                dead.push(format!("{name}: {} ({})", h.key, h.action));
+            }
+        }
+    }
+    assert!(pressed > 30, "pressed only {pressed} keys");
+    assert!(
+        dead.is_empty(),
+        "hinted keys that do nothing:\n{}",
+        dead.join("\n")
+    );
+}

@@ -195,7 +195,7 @@ fn a_long_sample_order_scrolls() {
 }
 
 /// The keys a hint's label names (`↑↓`, `Esc/Enter`, `1–5`, `o/i/u/t/x`, `S-Tab/↑`…).
-fn keys_of(label: &str) -> Vec<crossterm::event::KeyEvent> {
+pub(crate) fn keys_of(label: &str) -> Vec<crossterm::event::KeyEvent> {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let plain = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
     if label == "/" {
