@@ -930,7 +930,8 @@ mod tests {
             vec![
                 ("duplicate_row", 312, 312),
                 ("future_timestamp", 3, 0),
-                ("spreadsheet_id", 0, 7)
+                ("spreadsheet_id", 0, 7),
+                ("identity_not_in_catalog", 32_515, 32_515)
             ]
         );
         assert_eq!(c.products_appearing, vec!["/p/c"]);
