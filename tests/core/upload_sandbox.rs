@@ -631,10 +631,15 @@ async fn a_small_file_cut_mid_body_is_failed_not_unknown() {
     }
     assert_eq!(outcome.exit_code(), 3);
     assert!(srv.received().iter().all(|r| r.status == 0));
-    // when the reset was seen after the whole body was handed over, no second attempt
-    if let Outcome::Failed { reason, .. } = &outcome
-        && reason.contains("reset the connection")
-    {
-        assert_eq!(attempts(&events), vec![1]);
+    // a reset seen after the whole body was handed over is never retried: every retry is
+    // for a connection that failed before the body went out (which attempt sees which
+    // depends on how much the socket buffers took, so the count of attempts may vary)
+    for e in &events {
+        if let Event::Attempt { n, reason: Some(r) } = e {
+            assert!(
+                r.contains("the connection failed after"),
+                "attempt {n} retried because: {r}"
+            );
+        }
     }
 }
