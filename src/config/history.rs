@@ -294,10 +294,7 @@ impl History {
                 all.push(e);
             }
         })?;
-        Ok(collapse(all)
-            .into_iter()
-            .filter(|e| e.outcome.counts_as_sent())
-            .max_by_key(|e| e.time))
+        Ok(newest_sent(&collapse(all), tracker_id, sha256).cloned())
     }
 
     /// Stream every readable entry in file order; returns warnings for skipped lines.
@@ -402,4 +399,22 @@ pub fn to_hex(bytes: &[u8]) -> String {
         s.push(HEX[(b & 0xf) as usize] as char);
     }
     s
+}
+
+/// The newest of `entries` that sent these bytes (`sha256`, any case) to this tracker id and
+/// counts as sent (accepted, or outcome unknown): sending them again would probably duplicate
+/// them.
+pub fn newest_sent<'a>(
+    entries: impl IntoIterator<Item = &'a HistoryEntry>,
+    tracker_id: &str,
+    sha256: &str,
+) -> Option<&'a HistoryEntry> {
+    entries
+        .into_iter()
+        .filter(|e| {
+            e.outcome.counts_as_sent()
+                && e.tracker_id == tracker_id
+                && e.sha256.eq_ignore_ascii_case(sha256)
+        })
+        .max_by_key(|e| e.time)
 }

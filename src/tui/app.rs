@@ -19,8 +19,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 pub use super::flow::{
-    CatalogState, CheckTarget, Chosen, Cx, DrawCx, Effect, FileChoice, Input, Msg, Nav, Next, Part,
-    ReportFixes, StepScreen, TaskError, Transition,
+    CatalogState, CheckTarget, Chosen, Cx, DrawCx, Effect, FileChoice, Input, Mark, Msg, Nav, Next,
+    Part, ReportFixes, StepScreen, TaskError, Transition,
 };
 use super::overlay;
 pub use super::overlay::Overlay;
@@ -473,8 +473,8 @@ impl App {
             Nav::Stay => {}
             Nav::Push(next) => fx.extend(self.push_next(next)),
             Nav::Back => self.back(),
-            Nav::Rewind(i, next) => {
-                self.rewind(i);
+            Nav::Rewind(mark, next) => {
+                self.rewind(mark);
                 if let Some(next) = next {
                     fx.extend(self.push_next(next));
                 }
@@ -497,25 +497,17 @@ impl App {
         }
     }
 
-    /// Back to the newest step named `STEP_NAMES[i]` (a File step is opened when there is
-    /// none).
-    fn rewind(&mut self, i: usize) {
-        match self.steps.iter().rposition(|s| s.index() == i) {
-            Some(j) => {
-                self.steps.truncate(j + 1);
-                if let Some(s) = self.steps.last_mut().and_then(Step::screen_mut) {
-                    s.resume();
-                }
+    /// Back to the newest step of kind `mark`, as it was.
+    fn rewind(&mut self, mark: Mark) {
+        let is = |s: &Step| match mark {
+            Mark::File => matches!(s, Step::File(_)),
+            Mark::Validate => matches!(s, Step::Validate(_)),
+        };
+        if let Some(j) = self.steps.iter().rposition(is) {
+            self.steps.truncate(j + 1);
+            if let Some(s) = self.steps.last_mut().and_then(Step::screen_mut) {
+                s.resume();
             }
-            None if i == 1 => {
-                if let Some(t) = self.step().tracker().cloned() {
-                    self.steps.truncate(1);
-                    let view = self.parked_file.take();
-                    self.steps
-                        .push(Step::File(FileStep::open(t, view, &self.start_dir)));
-                }
-            }
-            None => {}
         }
     }
 
@@ -631,10 +623,10 @@ impl App {
 
     /// Whether quitting now would lose work, and what.
     pub fn work_at_risk(&self) -> Option<String> {
-        if self.tracker.dirty() {
-            return Some("the tracker form has unsaved changes".to_string());
+        match self.step().screen() {
+            Some(s) => s.work_at_risk(),
+            None => StepScreen::work_at_risk(&self.tracker),
         }
-        self.step().screen().and_then(|s| s.work_at_risk())
     }
 
     fn captures_text(&self) -> bool {
@@ -1052,12 +1044,17 @@ mod tests {
         super::super::demo::text(&super::super::demo::render(app, 120, 40))
     }
 
-    fn at_confirm() -> (App, u64, String) {
-        let theme = Theme::default();
-        let (_, mut app) = super::super::demo::apps(&theme)
+    /// The demo state named `name`.
+    fn demo_app(name: &str) -> App {
+        super::super::demo::apps(&Theme::default())
             .into_iter()
-            .find(|(n, _)| *n == "validate")
-            .expect("demo validate state");
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| a)
+            .unwrap_or_else(|| panic!("no demo state {name}"))
+    }
+
+    fn at_confirm() -> (App, u64, String) {
+        let mut app = demo_app("validate");
         let fx = app.handle(Input::Key(KeyEvent::new(
             KeyCode::Char('c'),
             KeyModifiers::NONE,
@@ -1147,11 +1144,7 @@ mod tests {
 
     #[test]
     fn columns_convert_effect_carries_the_toggles_and_plans_are_tagged() {
-        let theme = Theme::default();
-        let (_, mut app) = super::super::demo::apps(&theme)
-            .into_iter()
-            .find(|(n, _)| *n == "columns")
-            .expect("demo columns state");
+        let mut app = demo_app("columns");
         let press = |app: &mut App, c: KeyCode| {
             app.handle(Input::Key(KeyEvent::new(c, KeyModifiers::NONE)))
         };
@@ -1214,11 +1207,7 @@ mod tests {
 
     #[test]
     fn columns_reads_the_file_again_off_the_key_handler() {
-        let theme = Theme::default();
-        let (_, mut app) = super::super::demo::apps(&theme)
-            .into_iter()
-            .find(|(n, _)| *n == "columns")
-            .expect("demo columns state");
+        let mut app = demo_app("columns");
         // `d` asks for the file to be read with the next delimiter; nothing is read here
         let fx = app.handle(Input::Key(KeyEvent::new(
             KeyCode::Char('d'),
@@ -1250,11 +1239,7 @@ mod tests {
 
     #[test]
     fn keys_pressed_before_the_file_is_read_again_cycle_on_from_the_last_asked() {
-        let theme = Theme::default();
-        let (_, mut app) = super::super::demo::apps(&theme)
-            .into_iter()
-            .find(|(n, _)| *n == "columns")
-            .expect("demo columns state");
+        let mut app = demo_app("columns");
         let mut asked = Vec::new();
         for c in ['d', 'd', 'H'] {
             let fx = app.handle(Input::Key(KeyEvent::new(

@@ -437,15 +437,7 @@ impl Cx<'_> {
 
     /// The newest history entry that sent these bytes to this tracker (accepted or unknown).
     pub fn find_duplicate(&self, tracker_id: &str, sha256: &str) -> Option<HistoryEntry> {
-        self.history
-            .iter()
-            .filter(|e| {
-                e.outcome.counts_as_sent()
-                    && e.tracker_id == tracker_id
-                    && e.sha256.eq_ignore_ascii_case(sha256)
-            })
-            .max_by_key(|e| e.time)
-            .cloned()
+        crate::config::history::newest_sent(self.history, tracker_id, sha256).cloned()
     }
 }
 
@@ -478,6 +470,15 @@ pub enum Next {
     },
 }
 
+/// An earlier step a later one can go back to past the ones between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// The file browser (to pick another file).
+    File,
+    /// The validation (to confirm again).
+    Validate,
+}
+
 /// Where the wizard goes after a step handled an input.
 #[derive(Debug)]
 pub enum Nav {
@@ -487,8 +488,8 @@ pub enum Nav {
     Push(Next),
     /// Back to the previous step (its answers and view as they were).
     Back,
-    /// Back to the newest earlier step named `STEP_NAMES[i]` (kept), then on to `Next`.
-    Rewind(usize, Option<Next>),
+    /// Back to the newest earlier step of this kind (kept as it was), then on to `Next`.
+    Rewind(Mark, Option<Next>),
     /// Leave the wizard.
     Quit,
 }

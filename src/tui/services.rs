@@ -301,11 +301,6 @@ fn ui_count(n: u64) -> String {
     super::ui::count(n)
 }
 
-/// The last upload of these bytes to this tracker that was accepted (or may have been).
-pub fn find_duplicate(history: &History, tracker_id: &str, sha256: &str) -> Option<HistoryEntry> {
-    history.find_duplicate(tracker_id, sha256).ok().flatten()
-}
-
 /// Save a report as JSON and text in `dir` (atomically, 0600, stamped with when and where it
 /// was made); returns the JSON path.
 pub fn save_report(dir: &Path, report: &Report) -> Result<PathBuf, String> {

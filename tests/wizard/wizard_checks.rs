@@ -535,26 +535,25 @@ async fn full_urls_against_a_catalog_of_paths_are_fixed_in_columns_with_one_key(
     );
 }
 
+/// Record orders `orders` as sent to the chosen tracker by an earlier upload (its sha256 made
+/// of `tag`), as a successful upload would.
+fn record_sent(h: &Harness, orders: std::ops::RangeInclusive<u32>, tag: &str) {
+    let tracker_id = &h.app.step().tracker().expect("tracker").tracker.tracker_id;
+    let sets = lbimport::config::sent::SentSets::new(&h.data, tracker_id);
+    let sent: Vec<u64> = orders
+        .map(|o| lbimport::config::sent::order_hash(&o.to_string()))
+        .collect();
+    let set_key = lbimport::config::sent::entry_key(chrono::Utc::now(), &tag.repeat(32));
+    sets.store(&set_key, sent).expect("store the sent orders");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_new_orders_in_columns_leaves_exactly_the_orders_not_sent() {
     let mut h = Harness::new(Config::default());
     h.write("b.csv", &orders_csv(1, 1500, 7));
     h.open_files().await;
-    let tracker_id = h
-        .app
-        .step()
-        .tracker()
-        .expect("tracker")
-        .tracker
-        .tracker_id
-        .clone();
     // orders 1 … 1,000 were sent by an earlier upload
-    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
-    let sent: Vec<u64> = (1..=1000u32)
-        .map(|o| lbimport::config::sent::order_hash(&o.to_string()))
-        .collect();
-    let set_key = lbimport::config::sent::entry_key(chrono::Utc::now(), &"ab".repeat(32));
-    sets.store(&set_key, sent).expect("store the sent orders");
+    record_sent(&h, 1..=1000, "ab");
 
     let report = validate_file(&mut h, "b.csv").await;
     let a = report.already_sent.clone().expect("already-sent section");
@@ -615,20 +614,7 @@ async fn only_new_orders_when_every_order_was_sent_stays_in_columns_and_says_so(
     let mut h = Harness::new(Config::default());
     h.write("b.csv", &orders_csv(1, 300, 7));
     h.open_files().await;
-    let tracker_id = h
-        .app
-        .step()
-        .tracker()
-        .expect("tracker")
-        .tracker
-        .tracker_id
-        .clone();
-    let sets = lbimport::config::sent::SentSets::new(&h.data, &tracker_id);
-    let sent: Vec<u64> = (1..=300u32)
-        .map(|o| lbimport::config::sent::order_hash(&o.to_string()))
-        .collect();
-    let set_key = lbimport::config::sent::entry_key(chrono::Utc::now(), &"cd".repeat(32));
-    sets.store(&set_key, sent).expect("store the sent orders");
+    record_sent(&h, 1..=300, "cd");
     let report = validate_file(&mut h, "b.csv").await;
     assert_eq!(report.already_sent.as_ref().map(|a| a.orders), Some(300));
     h.press(ch('m'));

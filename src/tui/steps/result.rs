@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::parts::{PartStatus, PartsRun, join_numbers};
 use crate::config::HistoryEntry;
-use crate::tui::flow::{Chosen, Cx, DrawCx, FileChoice, Nav, Next, StepScreen, Transition};
+use crate::tui::flow::{Chosen, Cx, DrawCx, FileChoice, Mark, Nav, Next, StepScreen, Transition};
 use crate::tui::keys::{Binding, alias, bind, ch, code, find, hints};
 use crate::tui::services::UploadOutcome;
 use crate::tui::theme::Theme;
@@ -423,11 +423,11 @@ impl StepScreen for ResultStep {
         match self.view.on_key(key) {
             Action::None => Transition::none(),
             Action::Quit => Transition::to(Nav::Quit, Vec::new()),
-            Action::File => Transition::to(Nav::Rewind(1, None), Vec::new()),
+            Action::File => Transition::to(Nav::Rewind(Mark::File, None), Vec::new()),
             Action::Retry => {
                 let next =
                     Next::Confirm(self.tracker.clone(), self.file.clone(), self.report.clone());
-                Transition::to(Nav::Rewind(2, Some(next)), Vec::new())
+                Transition::to(Nav::Rewind(Mark::Validate, Some(next)), Vec::new())
             }
         }
     }
