@@ -1612,9 +1612,10 @@ impl ColumnsStep {
         };
         // every order already sent: nothing is left to validate or upload
         if summary.rows_out == 0 && self.view.only_new.is_some_and(|o| o.on) {
+            // the conclusion first: on a narrow screen only the first line shows
             self.view.message = Some(format!(
-                "{} — every order in this file was already sent to this tracker: nothing is \
-                 left to upload (n keeps them)",
+                "every order in this file was already sent to this tracker: nothing is left \
+                 to upload (n keeps them) — {}",
                 notes.join("; ")
             ));
             return Transition::none();
